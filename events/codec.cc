@@ -1,0 +1,98 @@
+#include "events/codec.h"
+
+#include <cassert>
+
+#include "events/schema/ids.h"
+
+#include <fmt/format.h>
+#include <google/protobuf/util/json_util.h>
+
+namespace payledger::events {
+
+namespace v1 = payledger::v1;
+
+std::string encode(const v1::Envelope& event) {
+  std::string out;
+  event.SerializeToString(&out);
+  return out;
+}
+
+Status decode(std::string_view bytes, v1::Envelope* out) {
+  if (bytes.size() > kEventBytesMax) {
+    return make_error(Code::kMalformed, fmt::format("event of {} bytes exceeds the {} byte limit",
+                                                    bytes.size(), kEventBytesMax));
+  }
+  if (!out->ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
+    return make_error(Code::kMalformed, "bytes do not decode as a payledger.v1.Envelope");
+  }
+  return Status::Ok();
+}
+
+Status from_json(std::string_view json, v1::Envelope* out) {
+  if (json.size() > kEventBytesMax) {
+    return make_error(Code::kMalformed, fmt::format("JSON event of {} bytes exceeds the {} limit",
+                                                    json.size(), kEventBytesMax));
+  }
+  google::protobuf::util::JsonParseOptions options;
+  options.ignore_unknown_fields = false;
+  auto status = google::protobuf::util::JsonStringToMessage(
+      google::protobuf::StringPiece(json.data(), json.size()), out, options);
+  if (!status.ok()) {
+    return make_error(Code::kMalformed,
+                      fmt::format("invalid event JSON: {}", status.message().as_string()));
+  }
+  return Status::Ok();
+}
+
+std::string to_json(const v1::Envelope& event) {
+  google::protobuf::util::JsonPrintOptions options;
+  options.preserve_proto_field_names = true;
+  options.add_whitespace = false;
+  std::string out;
+  auto status = google::protobuf::util::MessageToJsonString(event, &out, options);
+  assert(status.ok());
+  (void)status;
+  return out;
+}
+
+Status validate(const v1::Envelope& event) {
+  if (event.schema_version() == 0) {
+    return make_error(Code::kMissingField, "schema_version is required");
+  }
+  if (event.schema_version() != kSchemaVersion) {
+    return make_error(Code::kUnknownSchemaVersion,
+                      fmt::format("schema_version {} is not supported (this build speaks {})",
+                                  event.schema_version(), kSchemaVersion));
+  }
+  if (event.event_id().empty()) return make_error(Code::kMissingField, "event_id is required");
+  if (event.event_id().size() > kEventIdLengthMax) {
+    return make_error(Code::kMalformed,
+                      fmt::format("event_id longer than {} bytes", kEventIdLengthMax));
+  }
+  if (event.merchant_id().empty()) {
+    return make_error(Code::kMissingField, "merchant_id is required");
+  }
+  if (!valid_id(event.merchant_id())) {
+    return make_error(Code::kMalformed,
+                      fmt::format("merchant_id '{}' must be 1-64 chars of A-Z a-z 0-9 _ - .",
+                                  event.merchant_id()));
+  }
+  if (event.body_case() == v1::Envelope::BODY_NOT_SET) {
+    return make_error(Code::kUnknownBody, "event has no body");
+  }
+  return Status::Ok();
+}
+
+std::string_view body_name(const v1::Envelope& event) {
+  if (event.body_case() == v1::Envelope::BODY_NOT_SET) return "none";
+  return body_name_of(event.body_case());
+}
+
+std::string_view body_name_of(int body_case) {
+  const auto* oneof = v1::Envelope::descriptor()->FindOneofByName("body");
+  const auto* field = v1::Envelope::descriptor()->FindFieldByNumber(body_case);
+  if (field == nullptr || field->containing_oneof() != oneof) return "unknown";
+  return field->name();
+}
+
+}  // namespace payledger::events

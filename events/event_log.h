@@ -1,0 +1,67 @@
+// EventLog: the append-only, partitioned log that is the ledger's source of truth.
+// Records are keyed by merchant id; all records of one key land in one partition, in order.
+// Backends: EmbeddedLog (local files, no server) and, later, Kafka.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "events/schema/result.h"
+
+namespace payledger::events {
+
+// How a record's value is encoded. Raw JSON is kept for input that did not decode, so the
+// fold can park it with its reason instead of losing it.
+enum class RecordFormat : uint8_t { kProtobuf = 0, kRawJson = 1 };
+
+// Most records one read may return; bounds memory per fold batch.
+inline constexpr size_t kReadRecordsMax = 65536;
+// Most partitions a log may have.
+inline constexpr uint32_t kPartitionsMax = 1024;
+
+struct AppendRecord {
+  std::string key;  // merchant id (partition key); may be empty for raw input
+  std::string value;
+  RecordFormat format = RecordFormat::kProtobuf;
+};
+
+struct LogRecord {
+  uint32_t partition = 0;
+  uint64_t offset = 0;
+  RecordFormat format = RecordFormat::kProtobuf;
+  std::string_view key;    // points into the owning ReadBatch
+  std::string_view value;  // points into the owning ReadBatch
+};
+
+// The records of one read. Owns the bytes the LogRecords point into.
+struct ReadBatch {
+  std::vector<LogRecord> records;
+  std::string buffer;
+  void clear() {
+    records.clear();
+    buffer.clear();
+  }
+};
+
+// Stable partitioner shared by every backend: FNV-1a 32 of the key, modulo `partitions`.
+uint32_t partition_for_key(std::string_view key, uint32_t partitions);
+
+class EventLog {
+ public:
+  virtual ~EventLog() = default;
+  virtual uint32_t partition_count() const = 0;
+  // Appends all records durably (each to partition_for_key(key)), or none on error where the
+  // backend can guarantee it. Returns once the records are readable.
+  virtual Status append(std::span<const AppendRecord> records) = 0;
+  // Replaces `out` with up to `max_records` records of `partition` from `from_offset` on.
+  // An empty result means the partition has no records at or after `from_offset` yet.
+  virtual Status read(uint32_t partition, uint64_t from_offset, size_t max_records,
+                      ReadBatch* out) = 0;
+  // One past the last readable offset of `partition`.
+  virtual Result<uint64_t> end_offset(uint32_t partition) = 0;
+};
+
+}  // namespace payledger::events

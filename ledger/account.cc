@@ -1,0 +1,66 @@
+#include "ledger/account.h"
+
+#include <fmt/format.h>
+
+#include "events/schema/ids.h"
+
+namespace payledger::ledger {
+
+std::string_view account_type_name(AccountType type) {
+  switch (type) {
+    case AccountType::kAsset: return "asset";
+    case AccountType::kLiability: return "liability";
+    case AccountType::kIncome: return "income";
+    case AccountType::kExpense: return "expense";
+    case AccountType::kEquity: return "equity";
+  }
+  return "unknown";
+}
+
+Side normal_side(AccountType type) {
+  return type == AccountType::kAsset || type == AccountType::kExpense ? Side::kDebit
+                                                                      : Side::kCredit;
+}
+
+Result<AccountId> AccountId::parse(std::string_view name) {
+  if (name.empty() || name.size() > kAccountNameLengthMax) {
+    return make_error(Code::kInvalidArgument, fmt::format("account name '{}' has a bad length",
+                                                          name));
+  }
+  if (!name.starts_with("merchant:") && !name.starts_with("psp:")) {
+    return make_error(Code::kInvalidArgument,
+                      fmt::format("account '{}' must start with 'merchant:' or 'psp:'", name));
+  }
+  size_t start = 0;
+  while (start <= name.size()) {
+    size_t end = name.find(':', start);
+    if (end == std::string_view::npos) end = name.size();
+    if (!valid_id(name.substr(start, end - start))) {
+      return make_error(Code::kInvalidArgument,
+                        fmt::format("account '{}' has an empty or invalid segment", name));
+    }
+    start = end + 1;
+  }
+  return AccountId(std::string(name));
+}
+
+AccountType AccountId::type() const {
+  std::string_view n = name_;
+  if (n.starts_with("merchant:")) return AccountType::kLiability;
+  if (n.starts_with("psp:revenue:")) return AccountType::kIncome;
+  if (n.starts_with("psp:expense:")) return AccountType::kExpense;
+  if (n.starts_with("psp:equity:")) return AccountType::kEquity;
+  return AccountType::kAsset;  // psp:clearing:*, psp:bank:*
+}
+
+AccountId Chart::merchant_payable(std::string_view merchant_id) {
+  return AccountId(fmt::format("merchant:{}:payable", merchant_id));
+}
+AccountId Chart::clearing_card() { return AccountId("psp:clearing:card"); }
+AccountId Chart::bank_rail(std::string_view rail) {
+  return AccountId(fmt::format("psp:bank:{}", rail));
+}
+AccountId Chart::bank_operating() { return AccountId("psp:bank:operating"); }
+AccountId Chart::revenue_fees() { return AccountId("psp:revenue:fees"); }
+
+}  // namespace payledger::ledger

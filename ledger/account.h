@@ -1,0 +1,55 @@
+// Chart of accounts. Accounts have hierarchical names ("merchant:m42:payable",
+// "psp:clearing:card", "psp:revenue:fees"); the first segments decide the account's type
+// and therefore its normal side, used only for presenting balances.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "events/schema/result.h"
+
+namespace payledger::ledger {
+
+inline constexpr size_t kAccountNameLengthMax = 128;
+
+enum class AccountType : uint8_t { kAsset, kLiability, kIncome, kExpense, kEquity };
+enum class Side : uint8_t { kDebit = 0, kCredit = 1 };
+
+std::string_view account_type_name(AccountType type);
+// Assets and expenses grow with debits; liabilities, income and equity with credits.
+Side normal_side(AccountType type);
+
+class AccountId {
+ public:
+  // Validates a full name: ':'-separated valid segments, known top-level ("merchant", "psp").
+  static Result<AccountId> parse(std::string_view name);
+
+  const std::string& name() const { return name_; }
+  AccountType type() const;
+
+  friend bool operator==(const AccountId& a, const AccountId& b) { return a.name_ == b.name_; }
+  friend bool operator<(const AccountId& a, const AccountId& b) { return a.name_ < b.name_; }
+
+ private:
+  friend class Chart;
+  explicit AccountId(std::string name) : name_(std::move(name)) {}
+  std::string name_;
+};
+
+// The accounts the posting rules use. Merchant ids must be valid segments (checked by
+// event validation before the rules run).
+class Chart {
+ public:
+  // What the PSP owes the merchant (liability): captured sales less refunds, fees, payouts.
+  static AccountId merchant_payable(std::string_view merchant_id);
+  // Receivable from the card schemes until scheme settlement arrives (asset).
+  static AccountId clearing_card();
+  // The PSP's settlement account on a real-time rail ("pix", "upi") (asset).
+  static AccountId bank_rail(std::string_view rail);
+  // The PSP's operating bank account, source of merchant payouts (asset).
+  static AccountId bank_operating();
+  // Fees charged to merchants (income).
+  static AccountId revenue_fees();
+};
+
+}  // namespace payledger::ledger

@@ -1,0 +1,47 @@
+// Posting rules: pure functions (event, current state) -> effects | rejection.
+// No clocks, randomness or I/O: the same log gives the same books on any machine.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "events/schema/result.h"
+#include "ledger/journal.h"
+#include "ledger/payment.h"
+#include "payledger/v1/events.pb.h"
+
+namespace payledger::ledger {
+
+// Read-only view of the ledger state the rules may consult.
+class LedgerView {
+ public:
+  virtual ~LedgerView() = default;
+  // The payment's state, or nullptr if this merchant has no payment with that id.
+  virtual const PaymentState* find_payment(std::string_view merchant_id,
+                                           std::string_view payment_id) const = 0;
+  // The account's current balance in `asset` (all zero if never posted to).
+  virtual Balance balance(const AccountId& account, Asset asset) const = 0;
+};
+
+struct PaymentUpdate {
+  std::string payment_id;
+  PaymentState state;
+};
+
+// What one accepted event does: a balanced journal entry and at most one payment update.
+struct Effects {
+  JournalEntry entry;
+  std::optional<PaymentUpdate> payment;
+};
+
+// Parses an event amount: known asset, exact decimal within the asset's exponent, > 0.
+// `field` names the field in rejection reasons.
+Result<Amount> parse_money(const payledger::v1::Money& money, bool present,
+                           std::string_view field);
+
+// Applies one structurally valid event (see events::validate) to the view. Returns the
+// effects, whose entry is checked balanced, or a rejection with code and reason.
+Result<Effects> apply_event(const payledger::v1::Envelope& event, const LedgerView& view);
+
+}  // namespace payledger::ledger

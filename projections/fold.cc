@@ -1,0 +1,369 @@
+#include "projections/fold.h"
+
+#include <cassert>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include <fmt/format.h>
+#include <rocksdb/write_batch.h>
+
+#include "events/codec.h"
+#include "ledger/rules.h"
+#include "projections/records.h"
+
+namespace payledger::projections {
+namespace {
+
+namespace v1 = payledger::v1;
+using events::LogRecord;
+using ledger::AccountId;
+using ledger::Asset;
+using ledger::Balance;
+using ledger::PaymentState;
+
+struct BalanceSlot {
+  Balance balance;
+  bool dirty = false;
+};
+
+struct PaymentSlot {
+  PaymentState state;
+  bool dirty = false;
+};
+
+// Lines of one account, asset and partition written in this batch (one RocksDB value).
+struct Chunk {
+  uint64_t first_offset = 0;
+  std::string bytes;
+};
+
+Error rocks_error(std::string_view what, const rocksdb::Status& s) {
+  return make_error(Code::kIo, fmt::format("{}: {}", what, s.ToString()));
+}
+
+class Folder final : public ledger::LedgerView {
+ public:
+  Folder(Store& store, events::EventLog& log, const FoldOptions& options)
+      : store_(store), log_(log), options_(options) {}
+
+  Result<FoldStats> run();
+
+  const PaymentState* find_payment(std::string_view merchant_id,
+                                   std::string_view payment_id) const override;
+  Balance balance(const AccountId& account, Asset asset) const override;
+
+ private:
+  Status start();
+  // Folds one record: applies it, parks it as a reject, or skips it as a duplicate.
+  Status process(const LogRecord& rec);
+  void reject(const LogRecord& rec, const Error& error, const v1::Envelope* event);
+  // Applies the effects to the in-memory state; kOverflow leaves everything unchanged.
+  Status apply(const LogRecord& rec, const v1::Envelope& event, ledger::Effects& fx);
+  Result<bool> seen(const std::string& key) const;
+  BalanceSlot* balance_slot(const std::string& key) const;
+  Status flush();
+
+  Store& store_;
+  events::EventLog& log_;
+  const FoldOptions& options_;
+  FoldStats stats_;
+  std::vector<uint64_t> offsets_;
+  bool record_partitions_ = false;
+  v1::Envelope event_;  // reused: avoids an allocation per record
+
+  mutable std::unordered_map<std::string, BalanceSlot> balances_;
+  mutable std::unordered_map<std::string, PaymentSlot> payments_;
+  mutable Status io_;  // first store error met inside a const lookup; aborts the fold
+  std::vector<std::string> dirty_balances_;
+  std::vector<std::string> dirty_payments_;
+  std::unordered_map<std::string, Chunk> chunks_;
+  std::unordered_map<std::string, std::string> dedupe_;  // this batch's new event ids
+  std::vector<std::pair<std::string, std::string>> rejects_;
+  size_t batch_records_ = 0;
+};
+
+BalanceSlot* Folder::balance_slot(const std::string& key) const {
+  auto it = balances_.find(key);
+  if (it != balances_.end()) return &it->second;
+  BalanceSlot slot;
+  std::string value;
+  rocksdb::Status s =
+      store_.db()->Get(rocksdb::ReadOptions(), store_.cf(Cf::kBalances), key, &value);
+  if (s.ok()) {
+    auto decoded = decode_balance(value);
+    if (!decoded) {
+      if (io_.ok()) io_ = decoded.error();
+      return nullptr;
+    }
+    slot.balance = *decoded;
+  } else if (!s.IsNotFound()) {
+    if (io_.ok()) io_ = rocks_error("read balance", s);
+    return nullptr;
+  }
+  return &balances_.emplace(key, slot).first->second;
+}
+
+Balance Folder::balance(const AccountId& account, Asset asset) const {
+  BalanceSlot* slot = balance_slot(balance_key(account.name(), asset.code()));
+  return slot == nullptr ? Balance{} : slot->balance;
+}
+
+const PaymentState* Folder::find_payment(std::string_view merchant_id,
+                                         std::string_view payment_id) const {
+  std::string key = payment_key(merchant_id, payment_id);
+  auto it = payments_.find(key);
+  if (it != payments_.end()) return &it->second.state;
+  std::string value;
+  rocksdb::Status s =
+      store_.db()->Get(rocksdb::ReadOptions(), store_.cf(Cf::kPayments), key, &value);
+  if (s.IsNotFound()) return nullptr;
+  if (!s.ok()) {
+    if (io_.ok()) io_ = rocks_error("read payment", s);
+    return nullptr;
+  }
+  auto decoded = decode_payment(value);
+  if (!decoded) {
+    if (io_.ok()) io_ = decoded.error();
+    return nullptr;
+  }
+  return &payments_.emplace(std::move(key), PaymentSlot{*decoded, false}).first->second.state;
+}
+
+Result<bool> Folder::seen(const std::string& key) const {
+  if (dedupe_.count(key) != 0) return true;
+  std::string value;
+  rocksdb::Status s = store_.db()->Get(rocksdb::ReadOptions(), store_.cf(Cf::kDedupe), key, &value);
+  if (s.ok()) return true;
+  if (s.IsNotFound()) return false;
+  return rocks_error("read dedupe", s);
+}
+
+void Folder::reject(const LogRecord& rec, const Error& error, const v1::Envelope* event) {
+  Reject r;
+  r.partition = rec.partition;
+  r.offset = rec.offset;
+  r.code = error.code;
+  r.reason = error.reason;
+  if (event != nullptr) {
+    r.event_id = event->event_id();
+    r.merchant_id = event->merchant_id();
+  }
+  r.format = rec.format;
+  r.key = std::string(rec.key);
+  r.value = std::string(rec.value);
+  rejects_.emplace_back(reject_key(rec.partition, rec.offset), encode_reject(r));
+  ++stats_.rejected;
+}
+
+Status Folder::process(const LogRecord& rec) {
+  event_.Clear();
+  Status decoded = rec.format == events::RecordFormat::kRawJson
+                       ? events::from_json(rec.value, &event_)
+                       : events::decode(rec.value, &event_);
+  if (!decoded) {
+    reject(rec, decoded.error(), nullptr);
+    return Status::Ok();
+  }
+  if (Status valid = events::validate(event_); !valid) {
+    reject(rec, valid.error(), &event_);
+    return Status::Ok();
+  }
+  if (rec.key != event_.merchant_id()) {
+    // The record sits in the partition of its key; a mismatch would fold a merchant's
+    // events out of order with each other.
+    reject(rec,
+           make_error(Code::kMalformed, fmt::format("record key '{}' is not merchant_id '{}'",
+                                                    rec.key, event_.merchant_id())),
+           &event_);
+    return Status::Ok();
+  }
+  std::string dkey = dedupe_key(event_.merchant_id(), event_.event_id());
+  auto dup = seen(dkey);
+  if (!dup) return dup.error();
+  if (*dup) {
+    ++stats_.duplicates;
+    return Status::Ok();
+  }
+  auto fx = ledger::apply_event(event_, *this);
+  if (!io_.ok()) return io_;
+  if (!fx) {
+    reject(rec, fx.error(), &event_);
+    return Status::Ok();
+  }
+  if (Status applied = apply(rec, event_, *fx); !applied) {
+    if (!io_.ok()) return io_;
+    reject(rec, applied.error(), &event_);
+    return Status::Ok();
+  }
+  dedupe_.emplace(std::move(dkey), be32_string(rec.partition) + be64_string(rec.offset));
+  ++stats_.applied;
+  return Status::Ok();
+}
+
+Status Folder::apply(const LogRecord& rec, const v1::Envelope& event, ledger::Effects& fx) {
+  // Stage every new balance first so an overflow on any line changes nothing.
+  struct Staged {
+    const std::string* key;
+    BalanceSlot* slot;
+    Balance next;
+  };
+  std::vector<Staged> staged;
+  staged.reserve(fx.entry.lines.size());
+  std::vector<std::string> keys;
+  keys.reserve(fx.entry.lines.size());
+  for (const auto& line : fx.entry.lines) {
+    keys.push_back(balance_key(line.account.name(), line.asset.code()));
+  }
+  for (size_t i = 0; i < fx.entry.lines.size(); ++i) {
+    const auto& line = fx.entry.lines[i];
+    Staged* st = nullptr;
+    for (auto& s : staged) {
+      if (*s.key == keys[i]) st = &s;
+    }
+    if (st == nullptr) {
+      BalanceSlot* slot = balance_slot(keys[i]);
+      if (slot == nullptr) return io_;
+      staged.push_back(Staged{&keys[i], slot, slot->balance});
+      st = &staged.back();
+    }
+    if (Status s = st->next.add(line.side, line.bucket, line.amount_minor); !s) {
+      return make_error(Code::kOverflow, fmt::format("{} on {} {}", s.error().reason,
+                                                     line.account.name(), line.asset.code()));
+    }
+  }
+  for (auto& s : staged) {
+    if (!s.slot->dirty) dirty_balances_.push_back(*s.key);
+    s.slot->balance = s.next;
+    s.slot->dirty = true;
+  }
+  for (const auto& line : fx.entry.lines) {
+    std::string prefix = entry_chunk_prefix(line.account.name(), line.asset.code(), rec.partition);
+    auto [it, fresh] = chunks_.try_emplace(std::move(prefix));
+    if (fresh) it->second.first_offset = rec.offset;
+    append_entry_line(&it->second.bytes,
+                      EntryLine{rec.offset, line.side, line.bucket, line.amount_minor,
+                                static_cast<uint8_t>(event.body_case()), event.event_id(),
+                                event.occurred_at().seconds()});
+  }
+  if (fx.payment) {
+    std::string key = payment_key(event.merchant_id(), fx.payment->payment_id);
+    auto it = payments_.find(key);
+    if (it == payments_.end()) {
+      it = payments_.emplace(key, PaymentSlot{fx.payment->state, false}).first;
+    } else {
+      it->second.state = fx.payment->state;
+    }
+    if (!it->second.dirty) dirty_payments_.push_back(key);
+    it->second.dirty = true;
+  }
+  return Status::Ok();
+}
+
+Status Folder::flush() {
+  rocksdb::WriteBatch wb;
+  for (const auto& key : dirty_balances_) {
+    BalanceSlot& slot = balances_.at(key);
+    wb.Put(store_.cf(Cf::kBalances), key, encode_balance(slot.balance));
+    slot.dirty = false;
+  }
+  for (const auto& key : dirty_payments_) {
+    PaymentSlot& slot = payments_.at(key);
+    wb.Put(store_.cf(Cf::kPayments), key, encode_payment(slot.state));
+    slot.dirty = false;
+  }
+  for (const auto& [prefix, chunk] : chunks_) {
+    wb.Put(store_.cf(Cf::kEntries), prefix + be64_string(chunk.first_offset), chunk.bytes);
+  }
+  for (const auto& [key, pos] : dedupe_) wb.Put(store_.cf(Cf::kDedupe), key, pos);
+  for (const auto& [key, value] : rejects_) wb.Put(store_.cf(Cf::kRejects), key, value);
+  for (uint32_t p = 0; p < offsets_.size(); ++p) {
+    wb.Put(store_.cf(Cf::kMeta), offset_key(p), be64_string(offsets_[p]));
+  }
+  if (record_partitions_) {
+    wb.Put(store_.cf(Cf::kMeta), kPartitionsKey,
+           be32_string(static_cast<uint32_t>(offsets_.size())));
+  }
+  rocksdb::WriteOptions wo;
+  wo.sync = options_.sync;
+  wo.disableWAL = false;
+  rocksdb::Status s = store_.db()->Write(wo, &wb);
+  if (!s.ok()) return rocks_error("commit fold batch", s);
+  record_partitions_ = false;
+  dirty_balances_.clear();
+  dirty_payments_.clear();
+  chunks_.clear();
+  dedupe_.clear();
+  rejects_.clear();
+  batch_records_ = 0;
+  ++stats_.batches;
+  if (payments_.size() > options_.payment_cache_max) payments_.clear();  // all clean now
+  return Status::Ok();
+}
+
+Status Folder::start() {
+  uint32_t n = log_.partition_count();
+  auto recorded = store_.recorded_partitions();
+  if (!recorded) return recorded.error();
+  if (*recorded != 0 && *recorded != n) {
+    return make_error(Code::kInvalidArgument,
+                      fmt::format("projections were folded from a log with {} partitions; this "
+                                  "log has {} (run `payledger rebuild`)",
+                                  *recorded, n));
+  }
+  record_partitions_ = *recorded == 0;
+  auto offsets = store_.load_offsets(n);
+  if (!offsets) return offsets.error();
+  offsets_ = std::move(offsets).value();
+  return Status::Ok();
+}
+
+Result<FoldStats> Folder::run() {
+  if (Status s = start(); !s) return s.error();
+  FoldProgress progress;
+  for (uint32_t p = 0; p < offsets_.size(); ++p) {
+    auto end = log_.end_offset(p);
+    if (!end) return end.error();
+    if (*end > offsets_[p]) progress.events_total += *end - offsets_[p];
+  }
+  events::ReadBatch batch;
+  bool more = true;
+  bool limit_hit = false;
+  while (more && !limit_hit) {
+    more = false;
+    for (uint32_t p = 0; p < offsets_.size() && !limit_hit; ++p) {
+      size_t want = options_.read_records_max;
+      if (options_.records_max != 0) {
+        want = std::min<uint64_t>(want, options_.records_max - stats_.records);
+      }
+      if (Status s = log_.read(p, offsets_[p], want, &batch); !s) return s.error();
+      for (const LogRecord& rec : batch.records) {
+        assert(rec.offset == offsets_[p]);  // offsets only move forward, one at a time
+        if (Status s = process(rec); !s) return s.error();
+        offsets_[p] = rec.offset + 1;
+        ++stats_.records;
+        ++batch_records_;
+      }
+      more = more || !batch.records.empty();
+      limit_hit = options_.records_max != 0 && stats_.records >= options_.records_max;
+      if (batch_records_ >= options_.batch_events_max) {
+        if (Status s = flush(); !s) return s.error();
+      }
+      progress.events_done = stats_.records;
+      if (options_.on_progress) options_.on_progress(progress);
+    }
+  }
+  if (batch_records_ > 0 || record_partitions_) {
+    if (Status s = flush(); !s) return s.error();
+  }
+  return stats_;
+}
+
+}  // namespace
+
+Result<FoldStats> fold(Store& store, events::EventLog& log, const FoldOptions& options) {
+  Folder folder(store, log, options);
+  return folder.run();
+}
+
+}  // namespace payledger::projections

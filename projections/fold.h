@@ -1,0 +1,49 @@
+// The fold loop: reads the log, decodes, validates, dedupes, applies the posting rules and
+// writes the effects of a whole batch of events together with each partition's next offset
+// in ONE RocksDB WriteBatch. A crash between batches replays the tail; nothing is applied
+// twice and nothing is half-applied.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+
+#include "events/event_log.h"
+#include "events/schema/result.h"
+#include "projections/store.h"
+
+namespace payledger::projections {
+
+struct FoldProgress {
+  uint64_t events_done = 0;   // records consumed in this run
+  uint64_t events_total = 0;  // records that were in the log when the run started
+};
+
+struct FoldOptions {
+  // Events whose effects go into one WriteBatch (with the offsets). Larger batches write
+  // each hot key (house accounts, busy merchants) fewer times.
+  size_t batch_events_max = 50000;
+  // Records requested from the log per read.
+  size_t read_records_max = 4096;
+  // fsync the WAL at every batch commit (durable against power loss, not just crashes).
+  bool sync = true;
+  // Payment states kept in memory between batches; the cache is dropped past this.
+  size_t payment_cache_max = 2'000'000;
+  // Stop after this many records (0 = until the end of the log); for tests of crashes.
+  uint64_t records_max = 0;
+  // Called after each read with the run's progress (from the fold's thread).
+  std::function<void(const FoldProgress&)> on_progress;
+};
+
+struct FoldStats {
+  uint64_t records = 0;     // records consumed
+  uint64_t applied = 0;     // events that posted
+  uint64_t rejected = 0;    // parked in the rejects column family
+  uint64_t duplicates = 0;  // event ids already applied: no-ops
+  uint64_t batches = 0;     // WriteBatches committed
+};
+
+// Folds every record the log holds past the store's stored offsets. The store remembers
+// the log's partition count; folding a log with a different count is kInvalidArgument.
+Result<FoldStats> fold(Store& store, events::EventLog& log, const FoldOptions& options);
+
+}  // namespace payledger::projections

@@ -1,0 +1,61 @@
+// Read-side queries over the projections: balances, statements, trial balance, rejects and
+// the deterministic projection digest.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "events/schema/result.h"
+#include "ledger/journal.h"
+#include "projections/records.h"
+#include "projections/store.h"
+
+namespace payledger::projections {
+
+struct BalanceRow {
+  std::string account;
+  std::string asset;
+  int exponent = 0;
+  ledger::Side normal = ledger::Side::kDebit;
+  ledger::Balance balance;
+};
+
+// Balances of every account whose name starts with `prefix`, ordered by account, asset.
+Result<std::vector<BalanceRow>> list_balances(Store& store, std::string_view prefix);
+
+struct StatementLine {
+  std::string asset;
+  uint32_t partition = 0;
+  EntryLine line;
+};
+// Every line posted to `account`, per asset in log order; at most `limit` lines (0 = all).
+Result<std::vector<StatementLine>> statement(Store& store, std::string_view account,
+                                             size_t limit);
+
+struct TrialBalanceRow {
+  std::string asset;
+  int exponent = 0;
+  ledger::Int128 debit = 0;   // sum of accounts with a net debit posted balance
+  ledger::Int128 credit = 0;  // sum of accounts with a net credit posted balance
+  ledger::Int128 pending_debit = 0;
+  ledger::Int128 pending_credit = 0;
+  bool balanced() const { return debit == credit && pending_debit == pending_credit; }
+};
+struct TrialBalance {
+  std::vector<TrialBalanceRow> assets;  // ordered by asset code
+  size_t accounts = 0;                  // (account, asset) pairs
+  bool balanced() const;
+};
+Result<TrialBalance> trial_balance(Store& store);
+
+// Parked events in log order (partition, offset); at most `limit` (0 = all).
+Result<std::vector<Reject>> list_rejects(Store& store, size_t limit);
+
+// SHA-256 (hex) over the books: balances, payment states and every entry line, in key
+// order. Independent of how the fold was batched, and of offsets, dedupe records and
+// rejects, so folding the same log twice, appending it twice or rebuilding gives the same
+// digest.
+Result<std::string> projection_digest(Store& store);
+
+}  // namespace payledger::projections

@@ -1,0 +1,277 @@
+#include "projections/records.h"
+
+#include <cassert>
+
+#include <fmt/format.h>
+
+namespace payledger::projections {
+namespace {
+
+using ledger::Balance;
+using ledger::PaymentState;
+
+Error corrupt(std::string_view what) {
+  return make_error(Code::kCorrupt, fmt::format("stored {} does not decode", what));
+}
+
+constexpr uint64_t kLow64 = ~uint64_t{0};
+
+}  // namespace
+
+void Writer::be32(uint32_t v) {
+  for (int i = 3; i >= 0; --i) out_->push_back(static_cast<char>((v >> (8 * i)) & 0xff));
+}
+void Writer::be64(uint64_t v) {
+  for (int i = 7; i >= 0; --i) out_->push_back(static_cast<char>((v >> (8 * i)) & 0xff));
+}
+void Writer::i128(const Int128& v) {
+  Int128 mag = boost::multiprecision::abs(v);
+  u8(v.sign() < 0 ? 1 : 0);
+  be64(static_cast<uint64_t>(mag >> 64));
+  be64(static_cast<uint64_t>(mag & Int128(kLow64)));
+}
+void Writer::str16(std::string_view s) {
+  assert(s.size() <= 0xffff);
+  u8(static_cast<uint8_t>(s.size() >> 8));
+  u8(static_cast<uint8_t>(s.size() & 0xff));
+  out_->append(s);
+}
+void Writer::str32(std::string_view s) {
+  be32(static_cast<uint32_t>(s.size()));
+  out_->append(s);
+}
+
+bool Reader::take(size_t n, const char** p) {
+  if (in_.size() - pos_ < n) return false;
+  *p = in_.data() + pos_;
+  pos_ += n;
+  return true;
+}
+bool Reader::u8(uint8_t* v) {
+  const char* p;
+  if (!take(1, &p)) return false;
+  *v = static_cast<uint8_t>(*p);
+  return true;
+}
+bool Reader::be32(uint32_t* v) {
+  const char* p;
+  if (!take(4, &p)) return false;
+  *v = 0;
+  for (int i = 0; i < 4; ++i) *v = (*v << 8) | static_cast<unsigned char>(p[i]);
+  return true;
+}
+bool Reader::be64(uint64_t* v) {
+  const char* p;
+  if (!take(8, &p)) return false;
+  *v = 0;
+  for (int i = 0; i < 8; ++i) *v = (*v << 8) | static_cast<unsigned char>(p[i]);
+  return true;
+}
+bool Reader::i128(Int128* v) {
+  uint8_t sign;
+  uint64_t hi, lo;
+  if (!u8(&sign) || sign > 1 || !be64(&hi) || !be64(&lo)) return false;
+  Int128 mag = (Int128(hi) << 64) | Int128(lo);
+  *v = sign ? Int128(-mag) : mag;
+  return true;
+}
+bool Reader::str16(std::string_view* s) {
+  uint8_t hi, lo;
+  if (!u8(&hi) || !u8(&lo)) return false;
+  const char* p;
+  size_t n = (size_t{hi} << 8) | lo;
+  if (!take(n, &p)) return false;
+  *s = std::string_view(p, n);
+  return true;
+}
+bool Reader::str32(std::string_view* s) {
+  uint32_t n;
+  const char* p;
+  if (!be32(&n) || !take(n, &p)) return false;
+  *s = std::string_view(p, n);
+  return true;
+}
+
+std::string be32_string(uint32_t v) {
+  std::string s;
+  Writer(&s).be32(v);
+  return s;
+}
+std::string be64_string(uint64_t v) {
+  std::string s;
+  Writer(&s).be64(v);
+  return s;
+}
+uint64_t read_be64(std::string_view s) {
+  assert(s.size() >= 8);
+  uint64_t v = 0;
+  Reader(s.substr(0, 8)).be64(&v);
+  return v;
+}
+
+std::string balance_key(std::string_view account, std::string_view asset) {
+  std::string k;
+  k.reserve(account.size() + asset.size() + 1);
+  k.append(account);
+  k.push_back('\0');
+  k.append(asset);
+  return k;
+}
+
+bool split_balance_key(std::string_view key, std::string_view* account, std::string_view* asset) {
+  size_t z = key.find('\0');
+  if (z == std::string_view::npos) return false;
+  *account = key.substr(0, z);
+  *asset = key.substr(z + 1);
+  return true;
+}
+
+std::string encode_balance(const Balance& b) {
+  std::string s;
+  Writer w(&s);
+  w.i128(b.posted_debit);
+  w.i128(b.posted_credit);
+  w.i128(b.pending_debit);
+  w.i128(b.pending_credit);
+  return s;
+}
+
+Result<Balance> decode_balance(std::string_view bytes) {
+  Balance b;
+  Reader r(bytes);
+  if (!r.i128(&b.posted_debit) || !r.i128(&b.posted_credit) || !r.i128(&b.pending_debit) ||
+      !r.i128(&b.pending_credit) || !r.done()) {
+    return corrupt("balance");
+  }
+  // Read-back invariant: totals of lines are never negative.
+  if (b.posted_debit.sign() < 0 || b.posted_credit.sign() < 0 || b.pending_debit.sign() < 0 ||
+      b.pending_credit.sign() < 0) {
+    return corrupt("balance (negative total)");
+  }
+  return b;
+}
+
+std::string payment_key(std::string_view merchant, std::string_view payment_id) {
+  return balance_key(merchant, payment_id);
+}
+
+std::string encode_payment(const PaymentState& p) {
+  std::string s;
+  Writer w(&s);
+  w.u8(static_cast<uint8_t>(p.kind));
+  w.u8(static_cast<uint8_t>(p.status));
+  w.str16(p.asset.code());
+  w.i128(p.authorised);
+  w.i128(p.captured);
+  w.i128(p.refunded);
+  w.be32(p.captures);
+  w.be32(p.refunds);
+  return s;
+}
+
+Result<PaymentState> decode_payment(std::string_view bytes) {
+  Reader r(bytes);
+  uint8_t kind, status;
+  std::string_view code;
+  if (!r.u8(&kind) || !r.u8(&status) || !r.str16(&code)) return corrupt("payment");
+  auto asset = ledger::Asset::find(code);
+  if (!asset) return corrupt("payment (unknown asset)");
+  PaymentState p{.kind = static_cast<ledger::PaymentKind>(kind),
+                 .status = static_cast<ledger::PaymentStatus>(status),
+                 .asset = *asset};
+  if (!r.i128(&p.authorised) || !r.i128(&p.captured) || !r.i128(&p.refunded) ||
+      !r.be32(&p.captures) || !r.be32(&p.refunds) || !r.done()) {
+    return corrupt("payment");
+  }
+  // Read-back invariants of the state machine.
+  if (p.captured > p.authorised || p.refunded > p.captured) return corrupt("payment (amounts)");
+  return p;
+}
+
+std::string entry_chunk_prefix(std::string_view account, std::string_view asset,
+                               uint32_t partition) {
+  std::string k = balance_key(account, asset);
+  k.push_back('\0');
+  Writer(&k).be32(partition);
+  return k;
+}
+
+void append_entry_line(std::string* chunk, const EntryLine& line) {
+  Writer w(chunk);
+  w.be64(line.offset);
+  w.u8(static_cast<uint8_t>(line.side));
+  w.u8(static_cast<uint8_t>(line.bucket));
+  w.i128(line.amount_minor);
+  w.u8(line.body_case);
+  w.str16(line.event_id);
+  w.be64(static_cast<uint64_t>(line.occurred_at_s));
+}
+
+Result<std::vector<EntryLine>> decode_entry_chunk(std::string_view bytes) {
+  std::vector<EntryLine> lines;
+  Reader r(bytes);
+  while (!r.done()) {
+    EntryLine l;
+    uint8_t side, bucket;
+    std::string_view event_id;
+    uint64_t at;
+    if (!r.be64(&l.offset) || !r.u8(&side) || !r.u8(&bucket) || side > 1 || bucket > 1 ||
+        !r.i128(&l.amount_minor) || !r.u8(&l.body_case) || !r.str16(&event_id) || !r.be64(&at)) {
+      return corrupt("entry chunk");
+    }
+    if (l.amount_minor.sign() <= 0) return corrupt("entry chunk (non-positive line)");
+    if (!lines.empty() && l.offset < lines.back().offset) return corrupt("entry chunk (order)");
+    l.side = static_cast<ledger::Side>(side);
+    l.bucket = static_cast<ledger::Bucket>(bucket);
+    l.event_id = std::string(event_id);
+    l.occurred_at_s = static_cast<int64_t>(at);
+    lines.push_back(std::move(l));
+  }
+  return lines;
+}
+
+std::string dedupe_key(std::string_view merchant, std::string_view event_id) {
+  return balance_key(merchant, event_id);
+}
+
+std::string offset_key(uint32_t partition) { return "offset/" + be32_string(partition); }
+
+std::string reject_key(uint32_t partition, uint64_t offset) {
+  return be32_string(partition) + be64_string(offset);
+}
+
+std::string encode_reject(const Reject& rj) {
+  std::string s;
+  Writer w(&s);
+  w.u8(static_cast<uint8_t>(rj.code));
+  w.str16(rj.reason.substr(0, 0xffff));
+  w.str16(rj.event_id.substr(0, 0xffff));
+  w.str16(rj.merchant_id.substr(0, 0xffff));
+  w.u8(static_cast<uint8_t>(rj.format));
+  w.str16(rj.key.substr(0, 0xffff));
+  w.str32(rj.value);
+  return s;
+}
+
+Result<Reject> decode_reject(std::string_view key, std::string_view bytes) {
+  Reject rj;
+  Reader k(key);
+  if (!k.be32(&rj.partition) || !k.be64(&rj.offset) || !k.done()) return corrupt("reject key");
+  Reader r(bytes);
+  uint8_t code, format;
+  std::string_view reason, event_id, merchant, rkey, value;
+  if (!r.u8(&code) || !r.str16(&reason) || !r.str16(&event_id) || !r.str16(&merchant) ||
+      !r.u8(&format) || !r.str16(&rkey) || !r.str32(&value) || !r.done()) {
+    return corrupt("reject");
+  }
+  rj.code = static_cast<Code>(code);
+  rj.reason = reason;
+  rj.event_id = event_id;
+  rj.merchant_id = merchant;
+  rj.format = static_cast<events::RecordFormat>(format);
+  rj.key = rkey;
+  rj.value = value;
+  return rj;
+}
+
+}  // namespace payledger::projections

@@ -1,0 +1,107 @@
+// Binary encodings of what the projections store in RocksDB, and their keys. Keys are
+// big-endian where numeric so prefix scans come back in order. Every decoder checks its
+// input and reports kCorrupt rather than trusting stored bytes.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "events/event_log.h"
+#include "events/schema/result.h"
+#include "ledger/journal.h"
+#include "ledger/payment.h"
+
+namespace payledger::projections {
+
+using ledger::Int128;
+
+// Byte writer/reader with bounds checks for the encodings below.
+class Writer {
+ public:
+  explicit Writer(std::string* out) : out_(out) {}
+  void u8(uint8_t v) { out_->push_back(static_cast<char>(v)); }
+  void be32(uint32_t v);
+  void be64(uint64_t v);
+  void i128(const Int128& v);  // 17 bytes: sign, 16-byte big-endian magnitude
+  void str16(std::string_view s);  // u16 length + bytes
+  void str32(std::string_view s);  // u32 length + bytes
+
+ private:
+  std::string* out_;
+};
+
+class Reader {
+ public:
+  explicit Reader(std::string_view in) : in_(in) {}
+  bool u8(uint8_t* v);
+  bool be32(uint32_t* v);
+  bool be64(uint64_t* v);
+  bool i128(Int128* v);
+  bool str16(std::string_view* s);
+  bool str32(std::string_view* s);
+  bool done() const { return pos_ == in_.size(); }
+
+ private:
+  bool take(size_t n, const char** p);
+  std::string_view in_;
+  size_t pos_ = 0;
+};
+
+// balances CF: account \0 asset -> Balance
+std::string balance_key(std::string_view account, std::string_view asset);
+bool split_balance_key(std::string_view key, std::string_view* account, std::string_view* asset);
+std::string encode_balance(const ledger::Balance& b);
+Result<ledger::Balance> decode_balance(std::string_view bytes);
+
+// payments CF: merchant \0 payment_id -> PaymentState
+std::string payment_key(std::string_view merchant, std::string_view payment_id);
+std::string encode_payment(const ledger::PaymentState& s);
+Result<ledger::PaymentState> decode_payment(std::string_view bytes);
+
+// entries CF: account \0 asset \0 be32 partition be64 first_offset -> lines, in offset
+// order. A chunk holds one fold batch's lines of one account, asset and partition, so the
+// store takes one key per account per batch, not one per line.
+struct EntryLine {
+  uint64_t offset = 0;  // log offset of the event (with the partition, the entry's id)
+  ledger::Side side = ledger::Side::kDebit;
+  ledger::Bucket bucket = ledger::Bucket::kPosted;
+  Int128 amount_minor = 0;
+  uint8_t body_case = 0;  // which event body posted it
+  std::string event_id;
+  int64_t occurred_at_s = 0;
+};
+std::string entry_chunk_prefix(std::string_view account, std::string_view asset,
+                               uint32_t partition);
+void append_entry_line(std::string* chunk, const EntryLine& line);
+Result<std::vector<EntryLine>> decode_entry_chunk(std::string_view bytes);
+
+// dedupe CF: merchant \0 event_id -> be32 partition be64 offset of the first occurrence
+std::string dedupe_key(std::string_view merchant, std::string_view event_id);
+
+// meta CF
+std::string offset_key(uint32_t partition);
+inline constexpr std::string_view kPartitionsKey = "partitions";
+
+// rejects CF: be32 partition be64 offset -> the reason and the original bytes
+struct Reject {
+  uint32_t partition = 0;
+  uint64_t offset = 0;
+  Code code = Code::kOk;
+  std::string reason;
+  std::string event_id;  // if it decoded far enough
+  std::string merchant_id;
+  events::RecordFormat format = events::RecordFormat::kProtobuf;
+  std::string key;
+  std::string value;  // the record exactly as logged, for replay
+};
+std::string reject_key(uint32_t partition, uint64_t offset);
+std::string encode_reject(const Reject& r);
+Result<Reject> decode_reject(std::string_view key, std::string_view bytes);
+
+std::string be32_string(uint32_t v);
+std::string be64_string(uint64_t v);
+uint64_t read_be64(std::string_view s);  // requires s.size() >= 8
+
+}  // namespace payledger::projections

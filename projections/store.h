@@ -1,0 +1,47 @@
+// The RocksDB store behind the projections: one column family per concern (DESIGN.md).
+// The fold is its only writer; queries open it read-only or share the writer's handle.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <rocksdb/db.h>
+
+#include "events/schema/result.h"
+
+namespace payledger::projections {
+
+enum class Cf : int { kBalances = 0, kEntries, kPayments, kMeta, kDedupe, kRejects, kCount };
+
+std::string_view cf_name(Cf cf);
+
+class Store {
+ public:
+  // Opens (creating if absent) the store in `dir`. read_only opens without the write lock
+  // so queries can run while a fold writes; it fails if the store does not exist.
+  static Result<std::unique_ptr<Store>> open(const std::string& dir, bool read_only);
+  ~Store();
+
+  rocksdb::DB* db() { return db_.get(); }
+  rocksdb::ColumnFamilyHandle* cf(Cf c) { return handles_[static_cast<int>(c)]; }
+
+  // Next offset to fold per partition (0 for partitions never folded).
+  Result<std::vector<uint64_t>> load_offsets(uint32_t partitions);
+  // The log's partition count recorded at the first fold; 0 if none yet.
+  Result<uint32_t> recorded_partitions();
+
+  // Deletes the store directory (projections are disposable; the log is the truth).
+  static Status destroy(const std::string& dir);
+
+ private:
+  Store() = default;
+  std::unique_ptr<rocksdb::DB> db_;
+  std::vector<rocksdb::ColumnFamilyHandle*> handles_;  // indexed by Cf
+  rocksdb::ColumnFamilyHandle* default_cf_ = nullptr;
+};
+
+// ReadOptions for queries: checksums verified, scans do not pollute the block cache.
+rocksdb::ReadOptions query_read_options();
+
+}  // namespace payledger::projections

@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# End-to-end test of the payledger command line: generate -> append -> fold -> queries,
+# exit codes, rejects, rebuild and double-append digests. Usage: cli_test.sh PATH/TO/payledger
+set -euo pipefail
+bin=${1:?usage: cli_test.sh PATH/TO/payledger}
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+fails=0
+
+check() {  # check DESCRIPTION COMMAND...: the command must succeed
+  local what=$1; shift
+  if "$@"; then echo "ok   - $what"; else echo "FAIL - $what"; fails=$((fails + 1)); fi
+}
+exit_code() { set +e; "$@" >/dev/null 2>&1; local rc=$?; set -e; echo "$rc"; }
+
+"$bin" generate --events 3000 --seed 9 --merchants 25 > "$work/events.ndjson"
+check "generate writes 3000 lines" test "$(wc -l < "$work/events.ndjson")" -eq 3000
+"$bin" generate --events 3000 --seed 9 --merchants 25 > "$work/again.ndjson"
+check "generate is deterministic" cmp -s "$work/events.ndjson" "$work/again.ndjson"
+
+"$bin" append --data "$work/a" "$work/events.ndjson" > /dev/null
+"$bin" fold --data "$work/a" --quiet > /dev/null
+tb=$("$bin" trial-balance --data "$work/a" --json)
+check "trial balance JSON says balanced" grep -q '"balanced": true' <<<"$tb"
+check "trial balance has JPY and BHD" grep -q '"asset": "BHD"' <<<"$tb"
+check "trial balance exits 0" test "$(exit_code "$bin" trial-balance --data "$work/a")" -eq 0
+digest_a=$("$bin" digest --data "$work/a")
+check "digest is 64 hex chars" grep -Eq '^[0-9a-f]{64}$' <<<"$digest_a"
+
+"$bin" rebuild --data "$work/a" --quiet > /dev/null
+check "rebuild gives the same digest" test "$("$bin" digest --data "$work/a")" = "$digest_a"
+
+"$bin" append --data "$work/b" "$work/events.ndjson" > /dev/null
+"$bin" append --data "$work/b" - < "$work/events.ndjson" > /dev/null
+fold_b=$("$bin" fold --data "$work/b" --json)
+check "double append: 3000 duplicates" grep -q '"duplicates": 3000' <<<"$fold_b"
+check "double append gives the same digest" test "$("$bin" digest --data "$work/b")" = "$digest_a"
+
+balance=$("$bin" balance --data "$work/a" --account psp:revenue:fees --json)
+check "balance JSON lists fee revenue" grep -q '"account": "psp:revenue:fees"' <<<"$balance"
+statement=$("$bin" statement --data "$work/a" --account psp:revenue:fees --limit 5 --json)
+check "statement JSON has lines" grep -q '"kind": "fee_assessed"' <<<"$statement"
+
+# Bad input: parked with a reason, the fold goes on, exit codes.
+printf '%s\n' '{"event_id": broken' \
+  '{"event_id":"x1","merchant_id":"m00001-IN","schema_version":1,"card_captured":{"payment_id":"nope","amount":{"currency":"INR","amount":"1.00"}}}' \
+  '{"event_id":"x2","merchant_id":"m00001-IN","schema_version":7,"card_voided":{"payment_id":"p"}}' \
+  > "$work/bad.ndjson"
+"$bin" append --data "$work/a" "$work/bad.ndjson" > /dev/null 2>&1
+check "fold with bad events exits 0" test "$(exit_code "$bin" fold --data "$work/a")" -eq 0
+rejects=$("$bin" rejects --data "$work/a" --json)
+check "malformed JSON is parked" grep -q '"code": "malformed"' <<<"$rejects"
+check "unknown payment is parked" grep -q '"code": "unknown_payment"' <<<"$rejects"
+check "unknown schema version is parked" grep -q '"code": "unknown_schema_version"' <<<"$rejects"
+check "rejects keep the raw input" grep -q '"raw": "{\\"event_id\\": broken"' <<<"$rejects"
+check "rejected events leave the digest alone" test "$("$bin" digest --data "$work/a")" = "$digest_a"
+
+check "no subcommand is a usage error (2)" test "$(exit_code "$bin")" -eq 2
+check "unknown option is a usage error (2)" test "$(exit_code "$bin" fold --data x --bogus)" -eq 2
+check "missing --data is a usage error (2)" test "$(exit_code "$bin" digest)" -eq 2
+check "bad account name is a usage error (2)" \
+  test "$(exit_code "$bin" statement --data "$work/a" --account nope)" -eq 2
+check "no projections is a failure (1)" test "$(exit_code "$bin" digest --data "$work/none")" -eq 1
+check "--help exits 0" test "$(exit_code "$bin" --help)" -eq 0
+
+demo=$("$bin" demo --events 2000 --data "$work/demo" --json)
+check "demo JSON is balanced" grep -q '"balanced": true' <<<"$demo"
+check "demo refuses a used data dir (2)" \
+  test "$(exit_code "$bin" demo --events 10 --data "$work/demo")" -eq 2
+
+if [ "$fails" -ne 0 ]; then echo "$fails checks failed"; exit 1; fi
+echo "all checks passed"

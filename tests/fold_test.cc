@@ -1,0 +1,224 @@
+#include <gtest/gtest.h>
+
+#include "events/codec.h"
+#include "events/embedded_log.h"
+#include "projections/fold.h"
+#include "projections/queries.h"
+#include "test_util.h"
+#include "tools/generator.h"
+
+namespace payledger::testing {
+namespace {
+
+using projections::FoldOptions;
+using projections::Store;
+
+// A data directory with an embedded log and a projection store.
+class Books {
+ public:
+  explicit Books(uint32_t partitions = 4) {
+    events::EmbeddedLogOptions o;
+    o.partitions = partitions;
+    o.sync = false;
+    log_ = events::EmbeddedLog::open(dir_.path() + "/log", o).value();
+    reopen_store();
+  }
+  void reopen_store() {
+    store_.reset();
+    store_ = Store::open(dir_.path() + "/projections", false).value();
+  }
+  void drop_store() {
+    store_.reset();
+    ASSERT_TRUE(Store::destroy(dir_.path() + "/projections").ok());
+    reopen_store();
+  }
+  void append(const std::vector<v1::Envelope>& events) {
+    std::vector<events::AppendRecord> records;
+    for (const auto& e : events) records.push_back({e.merchant_id(), events::encode(e)});
+    ASSERT_TRUE(log_->append(records).ok());
+  }
+  void append_raw(const std::string& key, const std::string& value, events::RecordFormat f) {
+    std::vector<events::AppendRecord> records{{key, value, f}};
+    ASSERT_TRUE(log_->append(records).ok());
+  }
+  projections::FoldStats fold(FoldOptions options = {}) {
+    options.sync = false;
+    auto stats = projections::fold(*store_, *log_, options);
+    EXPECT_TRUE(stats.ok()) << (stats.ok() ? "" : stats.error().reason);
+    return stats.ok() ? *stats : projections::FoldStats{};
+  }
+  std::string digest() { return projections::projection_digest(*store_).value(); }
+  Store& store() { return *store_; }
+
+ private:
+  TempDir dir_;
+  std::unique_ptr<events::EmbeddedLog> log_;
+  std::unique_ptr<Store> store_;
+};
+
+std::vector<v1::Envelope> generated(uint64_t n, uint64_t seed = 3, uint32_t merchants = 40) {
+  tools::Generator gen({n, seed, merchants});
+  std::vector<v1::Envelope> out;
+  v1::Envelope e;
+  while (gen.next(&e)) out.push_back(e);
+  return out;
+}
+
+std::string balances_of(Store& store, const std::string& prefix) {
+  std::string out;
+  for (const auto& r : projections::list_balances(store, prefix).value()) {
+    out += r.account + "/" + r.asset + "=" + projections::encode_balance(r.balance) + ";";
+  }
+  return out;
+}
+
+TEST(Fold, GeneratedStreamLeavesATrialBalanceOfZeroPerAsset) {
+  Books books;
+  books.append(generated(20000));
+  auto stats = books.fold();
+  EXPECT_EQ(stats.records, 20000u);
+  EXPECT_EQ(stats.applied, 20000u);
+  EXPECT_EQ(stats.rejected, 0u);
+  auto tb = projections::trial_balance(books.store()).value();
+  EXPECT_TRUE(tb.balanced());
+  EXPECT_GE(tb.assets.size(), 6u);  // several currencies incl. JPY and BHD
+  for (const auto& row : tb.assets) {
+    EXPECT_EQ(row.debit, row.credit) << row.asset;
+    EXPECT_GT(row.debit, ledger::Int128(0)) << row.asset;
+  }
+}
+
+TEST(Fold, AppendingTheSameEventsTwiceChangesNothing) {
+  auto events = generated(5000);
+  Books once, twice;
+  once.append(events);
+  once.fold();
+  twice.append(events);
+  twice.append(events);
+  auto stats = twice.fold();
+  EXPECT_EQ(stats.duplicates, 5000u);
+  EXPECT_EQ(stats.applied, 5000u);
+  EXPECT_EQ(once.digest(), twice.digest());
+}
+
+TEST(Fold, RebuildGivesTheSameDigest) {
+  Books books;
+  books.append(generated(8000));
+  books.fold();
+  std::string first = books.digest();
+  books.drop_store();
+  EXPECT_NE(books.digest(), first);  // an empty store has another digest
+  books.fold();
+  EXPECT_EQ(books.digest(), first);
+}
+
+TEST(Fold, DigestDoesNotDependOnBatchingOrInterruptions) {
+  auto events = generated(6000);
+  Books whole, pieces;
+  whole.append(events);
+  whole.fold();
+  pieces.append(events);
+  // Stop after every 777 records (as a crash between batches would), reopen, resume.
+  FoldOptions options;
+  options.batch_events_max = 101;
+  options.read_records_max = 50;
+  options.records_max = 777;
+  uint64_t done = 0;
+  while (done < events.size()) {
+    done += pieces.fold(options).records;
+    pieces.reopen_store();
+  }
+  EXPECT_EQ(whole.digest(), pieces.digest());
+}
+
+TEST(Fold, DifferentEventsGiveADifferentDigest) {
+  Books a, b;
+  a.append(generated(3000, 1));
+  b.append(generated(3000, 2));
+  a.fold();
+  b.fold();
+  EXPECT_NE(a.digest(), b.digest());
+}
+
+TEST(Fold, FoldingAgainWithNothingNewIsANoOp) {
+  Books books;
+  books.append(generated(1000));
+  books.fold();
+  std::string digest = books.digest();
+  auto stats = books.fold();
+  EXPECT_EQ(stats.records, 0u);
+  EXPECT_EQ(books.digest(), digest);
+}
+
+TEST(Fold, RejectedEventLeavesBalancesUntouchedAndIsParked) {
+  Books books;
+  books.append({card_authorised("e1", "p1", "100.00"), card_captured("e2", "p1", "60.00")});
+  books.fold();
+  std::string before = balances_of(books.store(), "");
+  std::string digest = books.digest();
+  books.append({card_captured("e3", "p1", "40.01"),      // exceeds authorised
+                card_refunded("e4", "p1", "70.00"),      // exceeds captured
+                card_authorised("e5", "p9", "1.001"),    // too many decimals
+                card_authorised("e6", "p8", "-1.00"),    // negative
+                card_authorised("e7", "p7", "1", "QQQ")  // unknown currency
+               });
+  books.append_raw("", "{not json", events::RecordFormat::kRawJson);
+  books.append_raw("m1", "\x0a\xff\xff", events::RecordFormat::kProtobuf);
+  auto stats = books.fold();
+  EXPECT_EQ(stats.rejected, 7u);
+  EXPECT_EQ(stats.applied, 0u);
+  EXPECT_EQ(balances_of(books.store(), ""), before);
+  EXPECT_EQ(books.digest(), digest);
+  auto rejects = projections::list_rejects(books.store(), 0).value();
+  ASSERT_EQ(rejects.size(), 7u);
+  std::multiset<Code> codes;
+  for (const auto& r : rejects) {
+    codes.insert(r.code);
+    EXPECT_FALSE(r.reason.empty());
+    EXPECT_FALSE(r.value.empty());  // the original record is kept for replay
+  }
+  EXPECT_EQ(codes.count(Code::kExceedsAuthorised), 1u);
+  EXPECT_EQ(codes.count(Code::kExceedsCaptured), 1u);
+  EXPECT_EQ(codes.count(Code::kBadAmount), 1u);
+  EXPECT_EQ(codes.count(Code::kNonPositiveAmount), 1u);
+  EXPECT_EQ(codes.count(Code::kUnknownAsset), 1u);
+  EXPECT_EQ(codes.count(Code::kMalformed), 2u);
+  // The fold went on: later good events still apply.
+  books.append({card_captured("e8", "p1", "40.00")});
+  EXPECT_EQ(books.fold().applied, 1u);
+}
+
+TEST(Fold, OverflowingEventIsRejectedWholeWithoutHalfApplying) {
+  Books books;
+  std::string huge = "1701411834604692317316873037158841057.28";  // 2^127 minor units
+  books.append({card_authorised("e1", "p1", huge)});
+  books.fold();
+  std::string before = balances_of(books.store(), "");
+  books.append({card_authorised("e2", "p2", huge)});
+  auto stats = books.fold();
+  EXPECT_EQ(stats.rejected, 1u);
+  EXPECT_EQ(balances_of(books.store(), ""), before);
+  auto rejects = projections::list_rejects(books.store(), 0).value();
+  ASSERT_EQ(rejects.size(), 1u);
+  EXPECT_EQ(rejects[0].code, Code::kOverflow);
+  // The payment the rejected event would have created does not exist.
+  books.append({card_captured("e3", "p2", "1.00")});
+  books.fold();
+  EXPECT_EQ(projections::list_rejects(books.store(), 0)->back().code, Code::kUnknownPayment);
+}
+
+TEST(Fold, StatementListsEveryLineOfAnAccount) {
+  Books books;
+  books.append({card_authorised("e1", "p1", "100.00"), card_captured("e2", "p1", "60.00"),
+                card_refunded("e3", "p1", "10.00")});
+  books.fold();
+  auto lines = projections::statement(books.store(), "merchant:m1:payable", 0).value();
+  ASSERT_EQ(lines.size(), 4u);  // auth hold, release, capture, refund
+  EXPECT_EQ(lines[0].line.event_id, "e1");
+  EXPECT_EQ(lines[3].line.event_id, "e3");
+  EXPECT_EQ(lines[3].line.side, ledger::Side::kDebit);
+  EXPECT_EQ(lines[3].line.amount_minor, ledger::Int128(1000));
+}
+
+}  // namespace
+}  // namespace payledger::testing

@@ -1,0 +1,117 @@
+#include "test_util.h"
+
+#include <stdlib.h>
+
+#include <filesystem>
+
+#include <gtest/gtest.h>
+
+#include "events/codec.h"
+
+namespace payledger::testing {
+namespace {
+
+std::string key(std::string_view a, std::string_view b) {
+  std::string k(a);
+  k.push_back('\0');
+  k.append(b);
+  return k;
+}
+
+void money(v1::Money* m, const std::string& amount, const std::string& currency) {
+  m->set_amount(amount);
+  m->set_currency(currency);
+}
+
+}  // namespace
+
+v1::Envelope envelope(const std::string& event_id, const std::string& merchant) {
+  v1::Envelope e;
+  e.set_event_id(event_id);
+  e.set_merchant_id(merchant);
+  e.set_schema_version(events::kSchemaVersion);
+  e.mutable_occurred_at()->set_seconds(1767225600);
+  return e;
+}
+
+v1::Envelope card_authorised(const std::string& event_id, const std::string& payment,
+                             const std::string& amount, const std::string& currency) {
+  v1::Envelope e = envelope(event_id);
+  e.mutable_card_authorised()->set_payment_id(payment);
+  money(e.mutable_card_authorised()->mutable_amount(), amount, currency);
+  return e;
+}
+
+v1::Envelope card_captured(const std::string& event_id, const std::string& payment,
+                           const std::string& amount, const std::string& currency) {
+  v1::Envelope e = envelope(event_id);
+  e.mutable_card_captured()->set_payment_id(payment);
+  money(e.mutable_card_captured()->mutable_amount(), amount, currency);
+  return e;
+}
+
+v1::Envelope card_voided(const std::string& event_id, const std::string& payment) {
+  v1::Envelope e = envelope(event_id);
+  e.mutable_card_voided()->set_payment_id(payment);
+  return e;
+}
+
+v1::Envelope card_refunded(const std::string& event_id, const std::string& payment,
+                           const std::string& amount, const std::string& currency) {
+  v1::Envelope e = envelope(event_id);
+  e.mutable_card_refunded()->set_payment_id(payment);
+  money(e.mutable_card_refunded()->mutable_amount(), amount, currency);
+  return e;
+}
+
+v1::Envelope payout(const std::string& event_id, const std::string& amount,
+                    const std::string& currency) {
+  v1::Envelope e = envelope(event_id);
+  e.mutable_payout_sent()->set_payout_id("po-" + event_id);
+  money(e.mutable_payout_sent()->mutable_amount(), amount, currency);
+  return e;
+}
+
+const ledger::PaymentState* MemoryLedger::find_payment(std::string_view merchant,
+                                                       std::string_view payment) const {
+  auto it = payments.find(key(merchant, payment));
+  return it == payments.end() ? nullptr : &it->second;
+}
+
+ledger::Balance MemoryLedger::balance(const ledger::AccountId& account,
+                                      ledger::Asset asset) const {
+  auto it = balances.find(key(account.name(), asset.code()));
+  return it == balances.end() ? ledger::Balance{} : it->second;
+}
+
+Status MemoryLedger::apply(const v1::Envelope& event) {
+  if (Status s = events::validate(event); !s) return s;
+  auto fx = ledger::apply_event(event, *this);
+  if (!fx) return fx.error();
+  for (const auto& l : fx->entry.lines) {
+    if (Status s = balances[key(l.account.name(), l.asset.code())].add(l.side, l.bucket,
+                                                                       l.amount_minor);
+        !s) {
+      return s;
+    }
+  }
+  if (fx->payment) {
+    payments.insert_or_assign(key(event.merchant_id(), fx->payment->payment_id),
+                              fx->payment->state);
+  }
+  return Status::Ok();
+}
+
+TempDir::TempDir() {
+  std::string tmpl = (std::filesystem::temp_directory_path() / "payledger-test-XXXXXX").string();
+  char* made = ::mkdtemp(tmpl.data());
+  if (made == nullptr) throw std::runtime_error("mkdtemp failed");
+  path_ = made;
+}
+
+TempDir::~TempDir() {
+  std::error_code ec;
+  std::filesystem::remove_all(path_, ec);
+}
+
+}  // namespace payledger::testing

@@ -1,0 +1,50 @@
+// Helpers shared by the tests: event builders, an in-memory LedgerView, temp directories.
+#pragma once
+
+#include <map>
+#include <string>
+
+#include "ledger/rules.h"
+#include "payledger/v1/events.pb.h"
+
+namespace payledger::testing {
+
+namespace v1 = payledger::v1;
+
+// An envelope with schema version 1, the given ids and an occurred_at.
+v1::Envelope envelope(const std::string& event_id, const std::string& merchant = "m1");
+v1::Envelope card_authorised(const std::string& event_id, const std::string& payment,
+                             const std::string& amount, const std::string& currency = "USD");
+v1::Envelope card_captured(const std::string& event_id, const std::string& payment,
+                           const std::string& amount, const std::string& currency = "USD");
+v1::Envelope card_voided(const std::string& event_id, const std::string& payment);
+v1::Envelope card_refunded(const std::string& event_id, const std::string& payment,
+                           const std::string& amount, const std::string& currency = "USD");
+v1::Envelope payout(const std::string& event_id, const std::string& amount,
+                    const std::string& currency = "USD");
+
+// A LedgerView over maps, with apply() to commit effects like the fold does.
+class MemoryLedger : public ledger::LedgerView {
+ public:
+  const ledger::PaymentState* find_payment(std::string_view merchant,
+                                           std::string_view payment) const override;
+  ledger::Balance balance(const ledger::AccountId& account, ledger::Asset asset) const override;
+  // Applies an event; returns the rejection or commits the effects.
+  Status apply(const v1::Envelope& event);
+
+  std::map<std::string, ledger::PaymentState> payments;  // merchant \0 payment
+  std::map<std::string, ledger::Balance> balances;       // account \0 asset
+};
+
+// A fresh empty directory under the test temp dir, removed when the object dies.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+}  // namespace payledger::testing

@@ -1,0 +1,31 @@
+// The demo workload generator: a seeded, realistic stream of payment events for many
+// merchants in several markets (cards with partial captures, voids and refunds; PIX and
+// UPI transfers; fees; payouts). Same options => same events, on any machine.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+
+#include "payledger/v1/events.pb.h"
+
+namespace payledger::tools {
+
+struct GeneratorOptions {
+  uint64_t events = 10000;
+  uint64_t seed = 1;
+  uint32_t merchants = 100;
+};
+
+class Generator {
+ public:
+  explicit Generator(const GeneratorOptions& options);
+  ~Generator();
+  // Fills `out` with the next event; false once `events` have been produced.
+  bool next(payledger::v1::Envelope* out);
+
+ private:
+  struct State;
+  std::unique_ptr<State> state_;
+};
+
+}  // namespace payledger::tools
