@@ -79,6 +79,6 @@ void BM_Fold(benchmark::State& state) {
   state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * f.bytes));
   state.counters["events"] = static_cast<double>(f.events);
 }
-BENCHMARK(BM_Fold)->Arg(50000)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_Fold)->Arg(10000)->Arg(50000)->Arg(200000)->Unit(benchmark::kMillisecond)->UseRealTime();
 
 }  // namespace

@@ -1,5 +1,6 @@
 #include "projections/fold.h"
 
+#include <algorithm>
 #include <cassert>
 #include <string>
 #include <unordered_map>
@@ -22,9 +23,18 @@ using ledger::Asset;
 using ledger::Balance;
 using ledger::PaymentState;
 
+// Lines of one account, asset and partition written in this batch (one RocksDB value).
+struct Chunk {
+  uint32_t partition = 0;
+  uint64_t first_offset = 0;
+  std::string bytes;
+};
+
+// An account's balance in one asset, and the lines posted to it in the current batch.
 struct BalanceSlot {
   Balance balance;
   bool dirty = false;
+  std::vector<Chunk> chunks;  // one per partition that posted in this batch; few
 };
 
 struct PaymentSlot {
@@ -32,11 +42,13 @@ struct PaymentSlot {
   bool dirty = false;
 };
 
-// Lines of one account, asset and partition written in this batch (one RocksDB value).
-struct Chunk {
-  uint64_t first_offset = 0;
-  std::string bytes;
+// Heterogeneous lookup: find by string_view without building a std::string key.
+struct StringHash {
+  using is_transparent = void;
+  size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
 };
+template <typename V>
+using StringMap = std::unordered_map<std::string, V, StringHash, std::equal_to<>>;
 
 Error rocks_error(std::string_view what, const rocksdb::Status& s) {
   return make_error(Code::kIo, fmt::format("{}: {}", what, s.ToString()));
@@ -61,7 +73,7 @@ class Folder final : public ledger::LedgerView {
   // Applies the effects to the in-memory state; kOverflow leaves everything unchanged.
   Status apply(const LogRecord& rec, const v1::Envelope& event, ledger::Effects& fx);
   Result<bool> seen(const std::string& key) const;
-  BalanceSlot* balance_slot(const std::string& key) const;
+  BalanceSlot* balance_slot(std::string_view key) const;
   Status flush();
 
   Store& store_;
@@ -72,24 +84,24 @@ class Folder final : public ledger::LedgerView {
   bool record_partitions_ = false;
   v1::Envelope event_;  // reused: avoids an allocation per record
 
-  mutable std::unordered_map<std::string, BalanceSlot> balances_;
-  mutable std::unordered_map<std::string, PaymentSlot> payments_;
+  mutable StringMap<BalanceSlot> balances_;
+  mutable StringMap<PaymentSlot> payments_;
+  mutable std::string key_scratch_;  // reused to build lookup keys without allocating
   mutable Status io_;  // first store error met inside a const lookup; aborts the fold
-  std::vector<std::string> dirty_balances_;
-  std::vector<std::string> dirty_payments_;
-  std::unordered_map<std::string, Chunk> chunks_;
-  std::unordered_map<std::string, std::string> dedupe_;  // this batch's new event ids
+  std::vector<std::pair<const std::string*, BalanceSlot*>> dirty_balances_;
+  std::vector<std::pair<const std::string*, PaymentSlot*>> dirty_payments_;
+  StringMap<std::string> dedupe_;  // this batch's new event ids
   std::vector<std::pair<std::string, std::string>> rejects_;
   size_t batch_records_ = 0;
 };
 
-BalanceSlot* Folder::balance_slot(const std::string& key) const {
+BalanceSlot* Folder::balance_slot(std::string_view key) const {
   auto it = balances_.find(key);
   if (it != balances_.end()) return &it->second;
   BalanceSlot slot;
   std::string value;
-  rocksdb::Status s =
-      store_.db()->Get(rocksdb::ReadOptions(), store_.cf(Cf::kBalances), key, &value);
+  rocksdb::Status s = store_.db()->Get(rocksdb::ReadOptions(), store_.cf(Cf::kBalances),
+                                       rocksdb::Slice(key.data(), key.size()), &value);
   if (s.ok()) {
     auto decoded = decode_balance(value);
     if (!decoded) {
@@ -101,18 +113,20 @@ BalanceSlot* Folder::balance_slot(const std::string& key) const {
     if (io_.ok()) io_ = rocks_error("read balance", s);
     return nullptr;
   }
-  return &balances_.emplace(key, slot).first->second;
+  return &balances_.emplace(std::string(key), std::move(slot)).first->second;
 }
 
 Balance Folder::balance(const AccountId& account, Asset asset) const {
-  BalanceSlot* slot = balance_slot(balance_key(account.name(), asset.code()));
+  make_pair_key(&key_scratch_, account.name(), asset.code());
+  BalanceSlot* slot = balance_slot(key_scratch_);
   return slot == nullptr ? Balance{} : slot->balance;
 }
 
 const PaymentState* Folder::find_payment(std::string_view merchant_id,
                                          std::string_view payment_id) const {
-  std::string key = payment_key(merchant_id, payment_id);
-  auto it = payments_.find(key);
+  make_pair_key(&key_scratch_, merchant_id, payment_id);
+  const std::string& key = key_scratch_;
+  auto it = payments_.find(std::string_view(key));
   if (it != payments_.end()) return &it->second.state;
   std::string value;
   rocksdb::Status s =
@@ -127,11 +141,11 @@ const PaymentState* Folder::find_payment(std::string_view merchant_id,
     if (io_.ok()) io_ = decoded.error();
     return nullptr;
   }
-  return &payments_.emplace(std::move(key), PaymentSlot{*decoded, false}).first->second.state;
+  return &payments_.emplace(key, PaymentSlot{*decoded, false}).first->second.state;
 }
 
 Result<bool> Folder::seen(const std::string& key) const {
-  if (dedupe_.count(key) != 0) return true;
+  if (dedupe_.find(std::string_view(key)) != dedupe_.end()) return true;
   std::string value;
   rocksdb::Status s = store_.db()->Get(rocksdb::ReadOptions(), store_.cf(Cf::kDedupe), key, &value);
   if (s.ok()) return true;
@@ -204,78 +218,101 @@ Status Folder::process(const LogRecord& rec) {
 Status Folder::apply(const LogRecord& rec, const v1::Envelope& event, ledger::Effects& fx) {
   // Stage every new balance first so an overflow on any line changes nothing.
   struct Staged {
-    const std::string* key;
     BalanceSlot* slot;
     Balance next;
   };
-  std::vector<Staged> staged;
-  staged.reserve(fx.entry.lines.size());
-  std::vector<std::string> keys;
-  keys.reserve(fx.entry.lines.size());
-  for (const auto& line : fx.entry.lines) {
-    keys.push_back(balance_key(line.account.name(), line.asset.code()));
-  }
-  for (size_t i = 0; i < fx.entry.lines.size(); ++i) {
+  const size_t n = fx.entry.lines.size();
+  assert(n <= ledger::kEntryLinesMax);
+  BalanceSlot* slots[ledger::kEntryLinesMax];
+  Staged staged[ledger::kEntryLinesMax];
+  size_t staged_count = 0;
+  for (size_t i = 0; i < n; ++i) {
     const auto& line = fx.entry.lines[i];
+    make_pair_key(&key_scratch_, line.account.name(), line.asset.code());
+    slots[i] = balance_slot(key_scratch_);
+    if (slots[i] == nullptr) return io_;
     Staged* st = nullptr;
-    for (auto& s : staged) {
-      if (*s.key == keys[i]) st = &s;
+    for (size_t j = 0; j < staged_count; ++j) {
+      if (staged[j].slot == slots[i]) st = &staged[j];
     }
     if (st == nullptr) {
-      BalanceSlot* slot = balance_slot(keys[i]);
-      if (slot == nullptr) return io_;
-      staged.push_back(Staged{&keys[i], slot, slot->balance});
-      st = &staged.back();
+      staged[staged_count] = Staged{slots[i], slots[i]->balance};
+      st = &staged[staged_count++];
     }
     if (Status s = st->next.add(line.side, line.bucket, line.amount_minor); !s) {
       return make_error(Code::kOverflow, fmt::format("{} on {} {}", s.error().reason,
                                                      line.account.name(), line.asset.code()));
     }
   }
-  for (auto& s : staged) {
-    if (!s.slot->dirty) dirty_balances_.push_back(*s.key);
-    s.slot->balance = s.next;
-    s.slot->dirty = true;
-  }
-  for (const auto& line : fx.entry.lines) {
-    std::string prefix = entry_chunk_prefix(line.account.name(), line.asset.code(), rec.partition);
-    auto [it, fresh] = chunks_.try_emplace(std::move(prefix));
-    if (fresh) it->second.first_offset = rec.offset;
-    append_entry_line(&it->second.bytes,
-                      EntryLine{rec.offset, line.side, line.bucket, line.amount_minor,
-                                static_cast<uint8_t>(event.body_case()), event.event_id(),
-                                event.occurred_at().seconds()});
+  for (size_t j = 0; j < staged_count; ++j) staged[j].slot->balance = staged[j].next;
+  for (size_t i = 0; i < n; ++i) {
+    const auto& line = fx.entry.lines[i];
+    BalanceSlot* slot = slots[i];
+    if (!slot->dirty) {
+      slot->dirty = true;
+      make_pair_key(&key_scratch_, line.account.name(), line.asset.code());
+      dirty_balances_.emplace_back(&balances_.find(std::string_view(key_scratch_))->first, slot);
+    }
+    Chunk* chunk = nullptr;
+    for (auto& c : slot->chunks) {
+      if (c.partition == rec.partition) chunk = &c;
+    }
+    if (chunk == nullptr) {
+      slot->chunks.push_back(Chunk{rec.partition, rec.offset, {}});
+      chunk = &slot->chunks.back();
+    }
+    append_entry_line(&chunk->bytes, rec.offset, line.side, line.bucket, line.amount_minor,
+                      static_cast<uint8_t>(event.body_case()), event.event_id(),
+                      event.occurred_at().seconds());
   }
   if (fx.payment) {
-    std::string key = payment_key(event.merchant_id(), fx.payment->payment_id);
-    auto it = payments_.find(key);
+    make_pair_key(&key_scratch_, event.merchant_id(), fx.payment->payment_id);
+    auto it = payments_.find(std::string_view(key_scratch_));
     if (it == payments_.end()) {
-      it = payments_.emplace(key, PaymentSlot{fx.payment->state, false}).first;
+      it = payments_.emplace(key_scratch_, PaymentSlot{std::move(fx.payment->state), false}).first;
     } else {
-      it->second.state = fx.payment->state;
+      it->second.state = std::move(fx.payment->state);
     }
-    if (!it->second.dirty) dirty_payments_.push_back(key);
+    if (!it->second.dirty) dirty_payments_.emplace_back(&it->first, &it->second);
     it->second.dirty = true;
   }
   return Status::Ok();
 }
 
 Status Folder::flush() {
+  // Keys go in sorted per column family: RocksDB's skiplist memtable inserts sorted runs
+  // far faster (it reuses the previous insert's position).
+  auto by_key = [](const auto& a, const auto& b) { return *a.first < *b.first; };
+  std::sort(dirty_balances_.begin(), dirty_balances_.end(), by_key);
+  std::sort(dirty_payments_.begin(), dirty_payments_.end(), by_key);
+  std::vector<std::pair<std::string_view, std::string_view>> dedupe(dedupe_.begin(),
+                                                                    dedupe_.end());
+  std::sort(dedupe.begin(), dedupe.end());
+
   rocksdb::WriteBatch wb;
-  for (const auto& key : dirty_balances_) {
-    BalanceSlot& slot = balances_.at(key);
-    wb.Put(store_.cf(Cf::kBalances), key, encode_balance(slot.balance));
-    slot.dirty = false;
+  std::string chunk_key;
+  for (auto& [key, slot] : dirty_balances_) {
+    wb.Put(store_.cf(Cf::kBalances), *key, encode_balance(slot->balance));
+    std::string_view account, asset;
+    split_balance_key(*key, &account, &asset);
+    std::sort(slot->chunks.begin(), slot->chunks.end(),
+              [](const Chunk& a, const Chunk& b) { return a.partition < b.partition; });
+    for (const Chunk& c : slot->chunks) {
+      chunk_key = entry_chunk_prefix(account, asset, c.partition);
+      chunk_key += be64_string(c.first_offset);
+      wb.Put(store_.cf(Cf::kEntries), chunk_key, c.bytes);
+    }
+    slot->chunks.clear();
+    slot->dirty = false;
   }
-  for (const auto& key : dirty_payments_) {
-    PaymentSlot& slot = payments_.at(key);
-    wb.Put(store_.cf(Cf::kPayments), key, encode_payment(slot.state));
-    slot.dirty = false;
+  for (auto& [key, slot] : dirty_payments_) {
+    wb.Put(store_.cf(Cf::kPayments), *key, encode_payment(slot->state));
+    slot->dirty = false;
   }
-  for (const auto& [prefix, chunk] : chunks_) {
-    wb.Put(store_.cf(Cf::kEntries), prefix + be64_string(chunk.first_offset), chunk.bytes);
+  for (const auto& [key, pos] : dedupe) {
+    wb.Put(store_.cf(Cf::kDedupe), rocksdb::Slice(key.data(), key.size()),
+           rocksdb::Slice(pos.data(), pos.size()));
   }
-  for (const auto& [key, pos] : dedupe_) wb.Put(store_.cf(Cf::kDedupe), key, pos);
   for (const auto& [key, value] : rejects_) wb.Put(store_.cf(Cf::kRejects), key, value);
   for (uint32_t p = 0; p < offsets_.size(); ++p) {
     wb.Put(store_.cf(Cf::kMeta), offset_key(p), be64_string(offsets_[p]));
@@ -292,7 +329,6 @@ Status Folder::flush() {
   record_partitions_ = false;
   dirty_balances_.clear();
   dirty_payments_.clear();
-  chunks_.clear();
   dedupe_.clear();
   rejects_.clear();
   batch_records_ = 0;

@@ -109,12 +109,17 @@ uint64_t read_be64(std::string_view s) {
   return v;
 }
 
+void make_pair_key(std::string* out, std::string_view a, std::string_view b) {
+  out->clear();
+  out->append(a);
+  out->push_back('\0');
+  out->append(b);
+}
+
 std::string balance_key(std::string_view account, std::string_view asset) {
   std::string k;
   k.reserve(account.size() + asset.size() + 1);
-  k.append(account);
-  k.push_back('\0');
-  k.append(asset);
+  make_pair_key(&k, account, asset);
   return k;
 }
 
@@ -197,14 +202,21 @@ std::string entry_chunk_prefix(std::string_view account, std::string_view asset,
 }
 
 void append_entry_line(std::string* chunk, const EntryLine& line) {
+  append_entry_line(chunk, line.offset, line.side, line.bucket, line.amount_minor,
+                    line.body_case, line.event_id, line.occurred_at_s);
+}
+
+void append_entry_line(std::string* chunk, uint64_t offset, ledger::Side side,
+                       ledger::Bucket bucket, const Int128& amount_minor, uint8_t body_case,
+                       std::string_view event_id, int64_t occurred_at_s) {
   Writer w(chunk);
-  w.be64(line.offset);
-  w.u8(static_cast<uint8_t>(line.side));
-  w.u8(static_cast<uint8_t>(line.bucket));
-  w.i128(line.amount_minor);
-  w.u8(line.body_case);
-  w.str16(line.event_id);
-  w.be64(static_cast<uint64_t>(line.occurred_at_s));
+  w.be64(offset);
+  w.u8(static_cast<uint8_t>(side));
+  w.u8(static_cast<uint8_t>(bucket));
+  w.i128(amount_minor);
+  w.u8(body_case);
+  w.str16(event_id);
+  w.be64(static_cast<uint64_t>(occurred_at_s));
 }
 
 Result<std::vector<EntryLine>> decode_entry_chunk(std::string_view bytes) {

@@ -51,6 +51,8 @@ class Reader {
 
 // balances CF: account \0 asset -> Balance
 std::string balance_key(std::string_view account, std::string_view asset);
+// Writes "a \0 b" into *out (reusing its capacity); the shape of balance, payment and dedupe keys.
+void make_pair_key(std::string* out, std::string_view a, std::string_view b);
 bool split_balance_key(std::string_view key, std::string_view* account, std::string_view* asset);
 std::string encode_balance(const ledger::Balance& b);
 Result<ledger::Balance> decode_balance(std::string_view bytes);
@@ -75,6 +77,10 @@ struct EntryLine {
 std::string entry_chunk_prefix(std::string_view account, std::string_view asset,
                                uint32_t partition);
 void append_entry_line(std::string* chunk, const EntryLine& line);
+// The same encoding without building an EntryLine (the fold's hot path).
+void append_entry_line(std::string* chunk, uint64_t offset, ledger::Side side,
+                       ledger::Bucket bucket, const Int128& amount_minor, uint8_t body_case,
+                       std::string_view event_id, int64_t occurred_at_s);
 Result<std::vector<EntryLine>> decode_entry_chunk(std::string_view bytes);
 
 // dedupe CF: merchant \0 event_id -> be32 partition be64 offset of the first occurrence
