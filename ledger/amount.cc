@@ -25,10 +25,7 @@ Error bad(std::string_view text, std::string_view why) {
 // Decimal digits of |value|. Hand-rolled on unsigned __int128: boost's str() trips a GCC 12
 // -Wrestrict false positive and is slower.
 std::string magnitude_digits(const Int128& value) {
-  Int128 mag = boost::multiprecision::abs(value);
-  auto hi = static_cast<uint64_t>(mag >> 64);
-  auto lo = static_cast<uint64_t>(mag & Int128(~uint64_t{0}));
-  unsigned __int128 v = (static_cast<unsigned __int128>(hi) << 64) | lo;
+  unsigned __int128 v = int128_magnitude(value);
   char buf[40];
   char* end = buf + sizeof buf;
   char* p = end;

@@ -19,6 +19,18 @@ using Int128 = boost::multiprecision::checked_int128_t;
 // Wide intermediate for products (amount x rate mantissa x power of ten).
 using Int256 = boost::multiprecision::checked_int256_t;
 
+// The sign and 128-bit magnitude of an Int128, for fast serialisation. checked_int128_t is
+// a "trivial" cpp_int: one unsigned __int128 limb holding the magnitude, plus a sign.
+static_assert(boost::multiprecision::backends::is_trivial_cpp_int<Int128::backend_type>::value);
+inline bool int128_negative(const Int128& v) { return v.backend().sign(); }
+inline unsigned __int128 int128_magnitude(const Int128& v) { return *v.backend().limbs(); }
+inline Int128 int128_from(bool negative, unsigned __int128 magnitude) {
+  Int128 v;
+  v.backend() = magnitude;
+  if (negative && magnitude != 0) v.backend().negate();
+  return v;
+}
+
 // Longest decimal string we parse (sign, 39 digits, point): bounds the work per field.
 inline constexpr size_t kDecimalLengthMax = 48;
 

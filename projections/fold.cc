@@ -4,6 +4,7 @@
 #include <cassert>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include <fmt/format.h>
@@ -72,7 +73,8 @@ class Folder final : public ledger::LedgerView {
   void reject(const LogRecord& rec, const Error& error, const v1::Envelope* event);
   // Applies the effects to the in-memory state; kOverflow leaves everything unchanged.
   Status apply(const LogRecord& rec, const v1::Envelope& event, ledger::Effects& fx);
-  Result<bool> seen(const std::string& key) const;
+  // Loads every applied event id from the dedupe column family into seen_.
+  Status load_dedupe();
   BalanceSlot* balance_slot(std::string_view key) const;
   Status flush();
 
@@ -90,7 +92,10 @@ class Folder final : public ledger::LedgerView {
   mutable Status io_;  // first store error met inside a const lookup; aborts the fold
   std::vector<std::pair<const std::string*, BalanceSlot*>> dirty_balances_;
   std::vector<std::pair<const std::string*, PaymentSlot*>> dirty_payments_;
-  StringMap<std::string> dedupe_;  // this batch's new event ids
+  // Every event id ever applied (merchant \0 event_id): the whole dedupe index lives in
+  // memory so checking an event costs one hash lookup, not a RocksDB read.
+  std::unordered_set<std::string, StringHash, std::equal_to<>> seen_;
+  std::vector<Chunk> dedupe_chunks_;  // this batch's new ids, one chunk per partition
   std::vector<std::pair<std::string, std::string>> rejects_;
   size_t batch_records_ = 0;
 };
@@ -144,13 +149,17 @@ const PaymentState* Folder::find_payment(std::string_view merchant_id,
   return &payments_.emplace(key, PaymentSlot{*decoded, false}).first->second.state;
 }
 
-Result<bool> Folder::seen(const std::string& key) const {
-  if (dedupe_.find(std::string_view(key)) != dedupe_.end()) return true;
-  std::string value;
-  rocksdb::Status s = store_.db()->Get(rocksdb::ReadOptions(), store_.cf(Cf::kDedupe), key, &value);
-  if (s.ok()) return true;
-  if (s.IsNotFound()) return false;
-  return rocks_error("read dedupe", s);
+Status Folder::load_dedupe() {
+  std::unique_ptr<rocksdb::Iterator> it(
+      store_.db()->NewIterator(rocksdb::ReadOptions(), store_.cf(Cf::kDedupe)));
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    Status s = for_each_dedupe_entry(
+        std::string_view(it->value().data(), it->value().size()),
+        [&](std::string_view key, uint64_t) { seen_.emplace(key); });
+    if (!s) return s;
+  }
+  if (!it->status().ok()) return rocks_error("load dedupe index", it->status());
+  return Status::Ok();
 }
 
 void Folder::reject(const LogRecord& rec, const Error& error, const v1::Envelope* event) {
@@ -193,9 +202,7 @@ Status Folder::process(const LogRecord& rec) {
     return Status::Ok();
   }
   std::string dkey = dedupe_key(event_.merchant_id(), event_.event_id());
-  auto dup = seen(dkey);
-  if (!dup) return dup.error();
-  if (*dup) {
+  if (seen_.find(std::string_view(dkey)) != seen_.end()) {
     ++stats_.duplicates;
     return Status::Ok();
   }
@@ -210,7 +217,16 @@ Status Folder::process(const LogRecord& rec) {
     reject(rec, applied.error(), &event_);
     return Status::Ok();
   }
-  dedupe_.emplace(std::move(dkey), be32_string(rec.partition) + be64_string(rec.offset));
+  Chunk* chunk = nullptr;
+  for (auto& c : dedupe_chunks_) {
+    if (c.partition == rec.partition) chunk = &c;
+  }
+  if (chunk == nullptr) {
+    dedupe_chunks_.push_back(Chunk{rec.partition, rec.offset, {}});
+    chunk = &dedupe_chunks_.back();
+  }
+  append_dedupe_entry(&chunk->bytes, dkey, rec.offset);
+  seen_.insert(std::move(dkey));
   ++stats_.applied;
   return Status::Ok();
 }
@@ -285,9 +301,6 @@ Status Folder::flush() {
   auto by_key = [](const auto& a, const auto& b) { return *a.first < *b.first; };
   std::sort(dirty_balances_.begin(), dirty_balances_.end(), by_key);
   std::sort(dirty_payments_.begin(), dirty_payments_.end(), by_key);
-  std::vector<std::pair<std::string_view, std::string_view>> dedupe(dedupe_.begin(),
-                                                                    dedupe_.end());
-  std::sort(dedupe.begin(), dedupe.end());
 
   rocksdb::WriteBatch wb;
   std::string chunk_key;
@@ -309,9 +322,8 @@ Status Folder::flush() {
     wb.Put(store_.cf(Cf::kPayments), *key, encode_payment(slot->state));
     slot->dirty = false;
   }
-  for (const auto& [key, pos] : dedupe) {
-    wb.Put(store_.cf(Cf::kDedupe), rocksdb::Slice(key.data(), key.size()),
-           rocksdb::Slice(pos.data(), pos.size()));
+  for (const Chunk& c : dedupe_chunks_) {
+    wb.Put(store_.cf(Cf::kDedupe), dedupe_chunk_key(c.partition, c.first_offset), c.bytes);
   }
   for (const auto& [key, value] : rejects_) wb.Put(store_.cf(Cf::kRejects), key, value);
   for (uint32_t p = 0; p < offsets_.size(); ++p) {
@@ -329,7 +341,7 @@ Status Folder::flush() {
   record_partitions_ = false;
   dirty_balances_.clear();
   dirty_payments_.clear();
-  dedupe_.clear();
+  dedupe_chunks_.clear();
   rejects_.clear();
   batch_records_ = 0;
   ++stats_.batches;
@@ -351,7 +363,7 @@ Status Folder::start() {
   auto offsets = store_.load_offsets(n);
   if (!offsets) return offsets.error();
   offsets_ = std::move(offsets).value();
-  return Status::Ok();
+  return load_dedupe();
 }
 
 Result<FoldStats> Folder::run() {

@@ -14,21 +14,24 @@ Error corrupt(std::string_view what) {
   return make_error(Code::kCorrupt, fmt::format("stored {} does not decode", what));
 }
 
-constexpr uint64_t kLow64 = ~uint64_t{0};
-
 }  // namespace
 
 void Writer::be32(uint32_t v) {
-  for (int i = 3; i >= 0; --i) out_->push_back(static_cast<char>((v >> (8 * i)) & 0xff));
+  char b[4];
+  for (int i = 0; i < 4; ++i) b[i] = static_cast<char>((v >> (8 * (3 - i))) & 0xff);
+  out_->append(b, sizeof b);
 }
 void Writer::be64(uint64_t v) {
-  for (int i = 7; i >= 0; --i) out_->push_back(static_cast<char>((v >> (8 * i)) & 0xff));
+  char b[8];
+  for (int i = 0; i < 8; ++i) b[i] = static_cast<char>((v >> (8 * (7 - i))) & 0xff);
+  out_->append(b, sizeof b);
 }
 void Writer::i128(const Int128& v) {
-  Int128 mag = boost::multiprecision::abs(v);
-  u8(v.sign() < 0 ? 1 : 0);
-  be64(static_cast<uint64_t>(mag >> 64));
-  be64(static_cast<uint64_t>(mag & Int128(kLow64)));
+  unsigned __int128 mag = ledger::int128_magnitude(v);
+  char b[17];
+  b[0] = ledger::int128_negative(v) ? 1 : 0;
+  for (int i = 0; i < 16; ++i) b[1 + i] = static_cast<char>((mag >> (8 * (15 - i))) & 0xff);
+  out_->append(b, sizeof b);
 }
 void Writer::str16(std::string_view s) {
   assert(s.size() <= 0xffff);
@@ -71,8 +74,7 @@ bool Reader::i128(Int128* v) {
   uint8_t sign;
   uint64_t hi, lo;
   if (!u8(&sign) || sign > 1 || !be64(&hi) || !be64(&lo)) return false;
-  Int128 mag = (Int128(hi) << 64) | Int128(lo);
-  *v = sign ? Int128(-mag) : mag;
+  *v = ledger::int128_from(sign != 0, (static_cast<unsigned __int128>(hi) << 64) | lo);
   return true;
 }
 bool Reader::str16(std::string_view* s) {
@@ -244,6 +246,16 @@ Result<std::vector<EntryLine>> decode_entry_chunk(std::string_view bytes) {
 
 std::string dedupe_key(std::string_view merchant, std::string_view event_id) {
   return balance_key(merchant, event_id);
+}
+
+std::string dedupe_chunk_key(uint32_t partition, uint64_t first_offset) {
+  return be32_string(partition) + be64_string(first_offset);
+}
+
+void append_dedupe_entry(std::string* chunk, std::string_view key, uint64_t offset) {
+  Writer w(chunk);
+  w.str16(key);
+  w.be64(offset);
 }
 
 std::string offset_key(uint32_t partition) { return "offset/" + be32_string(partition); }

@@ -83,8 +83,27 @@ void append_entry_line(std::string* chunk, uint64_t offset, ledger::Side side,
                        std::string_view event_id, int64_t occurred_at_s);
 Result<std::vector<EntryLine>> decode_entry_chunk(std::string_view bytes);
 
-// dedupe CF: merchant \0 event_id -> be32 partition be64 offset of the first occurrence
+// Dedupe identity of an event: merchant \0 event_id (event ids are unique per merchant).
 std::string dedupe_key(std::string_view merchant, std::string_view event_id);
+// dedupe CF: be32 partition be64 first_offset -> the ids one fold batch applied from that
+// partition, each as str16 dedupe key + be64 offset. One value per partition per batch
+// (not one key per event); the fold loads them all into memory when it starts.
+std::string dedupe_chunk_key(uint32_t partition, uint64_t first_offset);
+void append_dedupe_entry(std::string* chunk, std::string_view key, uint64_t offset);
+// Calls on_entry(key, offset) for each entry; kCorrupt if the chunk does not decode.
+template <typename F>
+Status for_each_dedupe_entry(std::string_view chunk, F&& on_entry) {
+  Reader r(chunk);
+  while (!r.done()) {
+    std::string_view key;
+    uint64_t offset = 0;
+    if (!r.str16(&key) || !r.be64(&offset)) {
+      return make_error(Code::kCorrupt, "stored dedupe chunk does not decode");
+    }
+    on_entry(key, offset);
+  }
+  return Status::Ok();
+}
 
 // meta CF
 std::string offset_key(uint32_t partition);

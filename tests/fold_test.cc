@@ -101,6 +101,20 @@ TEST(Fold, AppendingTheSameEventsTwiceChangesNothing) {
   EXPECT_EQ(once.digest(), twice.digest());
 }
 
+TEST(Fold, DuplicatesAreRecognisedAfterARestart) {
+  auto events = generated(3000);
+  Books books;
+  books.append(events);
+  books.fold();
+  std::string digest = books.digest();
+  books.reopen_store();  // a new fold process: the dedupe index comes from the store
+  books.append(events);
+  auto stats = books.fold();
+  EXPECT_EQ(stats.duplicates, 3000u);
+  EXPECT_EQ(stats.applied, 0u);
+  EXPECT_EQ(books.digest(), digest);
+}
+
 TEST(Fold, RebuildGivesTheSameDigest) {
   Books books;
   books.append(generated(8000));
