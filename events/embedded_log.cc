@@ -260,14 +260,12 @@ Status EmbeddedLog::read(uint32_t partition, uint64_t from_offset, size_t max_re
     last = from_offset + (last - from_offset) / 2;
   }
   uint64_t end = last == part.positions.size() ? part.end : part.positions[last];
-  out->buffer.resize(end - first);
-  if (Status s = pread_all(part.fd, out->buffer.data(), out->buffer.size(), first,
-                           partition_path(dir_, partition));
+  char* base = out->reserve(end - first);
+  if (Status s = pread_all(part.fd, base, end - first, first, partition_path(dir_, partition));
       !s) {
     return s;
   }
   out->records.reserve(last - from_offset);
-  const char* base = out->buffer.data();
   for (uint64_t off = from_offset; off < last; ++off) {
     const char* p = base + (part.positions[off] - first);
     uint32_t len = get_u32(p);

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <string>
 #include <string_view>
@@ -37,13 +38,30 @@ struct LogRecord {
 };
 
 // The records of one read. Owns the bytes the LogRecords point into.
-struct ReadBatch {
+class ReadBatch {
+ public:
   std::vector<LogRecord> records;
-  std::string buffer;
+
   void clear() {
     records.clear();
-    buffer.clear();
+    size_ = 0;
   }
+  // Room for n bytes, uninitialised (a read fills it straight away), reused across reads.
+  char* reserve(size_t n) {
+    if (n > capacity_) {
+      buffer_.reset(new char[n]);
+      capacity_ = n;
+    }
+    size_ = n;
+    return buffer_.get();
+  }
+  const char* data() const { return buffer_.get(); }
+  size_t size() const { return size_; }
+
+ private:
+  std::unique_ptr<char[]> buffer_;
+  size_t capacity_ = 0;
+  size_t size_ = 0;
 };
 
 // Stable partitioner shared by every backend: FNV-1a 32 of the key, modulo `partitions`.

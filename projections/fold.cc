@@ -75,6 +75,9 @@ class Folder final : public ledger::LedgerView {
   Status apply(const LogRecord& rec, const v1::Envelope& event, ledger::Effects& fx);
   // Loads every applied event id from the dedupe column family into seen_.
   Status load_dedupe();
+  // Loads all balances and payment states when there are at most payment_cache_max of
+  // each, so that a cache miss means "absent" and costs no RocksDB read.
+  Status load_caches();
   BalanceSlot* balance_slot(std::string_view key) const;
   Status flush();
 
@@ -89,6 +92,9 @@ class Folder final : public ledger::LedgerView {
   mutable StringMap<BalanceSlot> balances_;
   mutable StringMap<PaymentSlot> payments_;
   mutable std::string key_scratch_;  // reused to build lookup keys without allocating
+  // Whether the cache holds every stored record of its column family (then a miss is final).
+  bool balances_complete_ = false;
+  bool payments_complete_ = false;
   mutable Status io_;  // first store error met inside a const lookup; aborts the fold
   std::vector<std::pair<const std::string*, BalanceSlot*>> dirty_balances_;
   std::vector<std::pair<const std::string*, PaymentSlot*>> dirty_payments_;
@@ -104,6 +110,7 @@ BalanceSlot* Folder::balance_slot(std::string_view key) const {
   auto it = balances_.find(key);
   if (it != balances_.end()) return &it->second;
   BalanceSlot slot;
+  if (balances_complete_) return &balances_.emplace(std::string(key), std::move(slot)).first->second;
   std::string value;
   rocksdb::Status s = store_.db()->Get(rocksdb::ReadOptions(), store_.cf(Cf::kBalances),
                                        rocksdb::Slice(key.data(), key.size()), &value);
@@ -133,6 +140,7 @@ const PaymentState* Folder::find_payment(std::string_view merchant_id,
   const std::string& key = key_scratch_;
   auto it = payments_.find(std::string_view(key));
   if (it != payments_.end()) return &it->second.state;
+  if (payments_complete_) return nullptr;
   std::string value;
   rocksdb::Status s =
       store_.db()->Get(rocksdb::ReadOptions(), store_.cf(Cf::kPayments), key, &value);
@@ -147,6 +155,41 @@ const PaymentState* Folder::find_payment(std::string_view merchant_id,
     return nullptr;
   }
   return &payments_.emplace(key, PaymentSlot{*decoded, false}).first->second.state;
+}
+
+Status Folder::load_caches() {
+  auto load = [&](Cf cf, auto&& add) -> Result<bool> {
+    std::unique_ptr<rocksdb::Iterator> it(
+        store_.db()->NewIterator(rocksdb::ReadOptions(), store_.cf(cf)));
+    size_t n = 0;
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      if (++n > options_.payment_cache_max) return false;
+      std::string_view key(it->key().data(), it->key().size());
+      if (Status s = add(key, std::string_view(it->value().data(), it->value().size())); !s) {
+        return s.error();
+      }
+    }
+    if (!it->status().ok()) return rocks_error("load cache", it->status());
+    return true;
+  };
+  auto balances = load(Cf::kBalances, [&](std::string_view key, std::string_view value) {
+    auto b = decode_balance(value);
+    if (!b) return Status(b.error());
+    balances_.emplace(std::string(key), BalanceSlot{*b, false, {}});
+    return Status::Ok();
+  });
+  if (!balances) return balances.error();
+  balances_complete_ = *balances;
+  auto payments = load(Cf::kPayments, [&](std::string_view key, std::string_view value) {
+    auto p = decode_payment(value);
+    if (!p) return Status(p.error());
+    payments_.emplace(std::string(key), PaymentSlot{*p, false});
+    return Status::Ok();
+  });
+  if (!payments) return payments.error();
+  payments_complete_ = *payments;
+  if (!payments_complete_) payments_.clear();  // partial: keep only what the fold touches
+  return Status::Ok();
 }
 
 Status Folder::load_dedupe() {
@@ -345,7 +388,10 @@ Status Folder::flush() {
   rejects_.clear();
   batch_records_ = 0;
   ++stats_.batches;
-  if (payments_.size() > options_.payment_cache_max) payments_.clear();  // all clean now
+  if (payments_.size() > options_.payment_cache_max) {
+    payments_.clear();  // all clean now
+    payments_complete_ = false;
+  }
   return Status::Ok();
 }
 
@@ -363,6 +409,7 @@ Status Folder::start() {
   auto offsets = store_.load_offsets(n);
   if (!offsets) return offsets.error();
   offsets_ = std::move(offsets).value();
+  if (Status s = load_caches(); !s) return s;
   return load_dedupe();
 }
 

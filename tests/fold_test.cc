@@ -137,6 +137,7 @@ TEST(Fold, DigestDoesNotDependOnBatchingOrInterruptions) {
   options.batch_events_max = 101;
   options.read_records_max = 50;
   options.records_max = 777;
+  options.payment_cache_max = 50;  // forces the store-read path for balances and payments
   uint64_t done = 0;
   while (done < events.size()) {
     done += pieces.fold(options).records;
