@@ -55,6 +55,22 @@ check "unknown schema version is parked" grep -q '"code": "unknown_schema_versio
 check "rejects keep the raw input" grep -q '"raw": "{\\"event_id\\": broken"' <<<"$rejects"
 check "rejected events leave the digest alone" test "$("$bin" digest --data "$work/a")" = "$digest_a"
 
+# Dead letters can be replayed once their cause is gone: a capture that arrived before its
+# authorisation is parked, then applies when replayed after the authorisation.
+cap='{"event_id":"late-cap","merchant_id":"m9","schema_version":1,"card_captured":{"payment_id":"p9","amount":{"currency":"EUR","amount":"5.00"}}}'
+auth='{"event_id":"late-auth","merchant_id":"m9","schema_version":1,"card_authorised":{"payment_id":"p9","amount":{"currency":"EUR","amount":"5.00"}}}'
+echo "$cap" | "$bin" append --data "$work/c" - > /dev/null
+"$bin" fold --data "$work/c" -q > /dev/null
+check "early capture is parked" grep -q '"code": "unknown_payment"' <<<"$("$bin" rejects --data "$work/c" --json)"
+echo "$auth" | "$bin" append --data "$work/c" - > /dev/null
+"$bin" fold --data "$work/c" -q > /dev/null
+replayed=$("$bin" replay --data "$work/c" --code unknown_payment --json)
+check "replay appends the parked capture" grep -q '"replayed": 1' <<<"$replayed"
+"$bin" fold --data "$work/c" -q > /dev/null
+posted=$("$bin" balance --data "$work/c" --account merchant:m9:payable --json)
+check "replayed capture is posted" grep -q '"posted": "5.00"' <<<"$posted"
+check "bad --at is a usage error (2)" test "$(exit_code "$bin" replay --data "$work/c" --at x)" -eq 2
+
 check "no subcommand is a usage error (2)" test "$(exit_code "$bin")" -eq 2
 check "unknown option is a usage error (2)" test "$(exit_code "$bin" fold --data x --bogus)" -eq 2
 check "missing --data is a usage error (2)" test "$(exit_code "$bin" digest)" -eq 2

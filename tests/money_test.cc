@@ -14,6 +14,7 @@ struct ParseCase {
   const char* minor;      // expected minor units, as a decimal integer
   const char* formatted;  // expected to_string()
 };
+void PrintTo(const ParseCase& c, std::ostream* os) { *os << c.currency << " " << c.text; }
 
 class ParseTable : public ::testing::TestWithParam<ParseCase> {};
 
@@ -47,6 +48,7 @@ struct BadCase {
   const char* text;
   Code code;
 };
+void PrintTo(const BadCase& c, std::ostream* os) { *os << c.currency << " '" << c.text << "'"; }
 
 class BadParseTable : public ::testing::TestWithParam<BadCase> {};
 
@@ -117,6 +119,9 @@ struct RoundCase {
   RoundingMode mode;
   const char* expected;
 };
+void PrintTo(const RoundCase& c, std::ostream* os) {
+  *os << c.numerator << "/" << c.denominator << " " << rounding_mode_name(c.mode);
+}
 
 class RoundingTable : public ::testing::TestWithParam<RoundCase> {};
 

@@ -74,6 +74,7 @@ struct BadMoney {
   const char* currency;
   Code code;
 };
+void PrintTo(const BadMoney& c, std::ostream* os) { *os << "'" << c.amount << "' " << c.currency; }
 
 class BadMoneyIsRejected : public ::testing::TestWithParam<BadMoney> {};
 

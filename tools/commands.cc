@@ -358,6 +358,37 @@ int cmd_rejects(const Common& common, uint64_t limit) {
   return kExitOk;
 }
 
+int cmd_replay(const ReplayArgs& args) {
+  uint32_t at_partition = 0;
+  uint64_t at_offset = 0;
+  if (!args.at.empty() &&
+      std::sscanf(args.at.c_str(), "p%u/%lu", &at_partition, &at_offset) != 2) {
+    return usage(fmt::format("--at '{}' is not a log position like p2/1500", args.at));
+  }
+  std::vector<events::AppendRecord> records;
+  {
+    auto store = open_store(args.common.data, true);
+    if (!store) return fail(store.error());
+    auto rejects = projections::list_rejects(**store, 0);
+    if (!rejects) return fail(rejects.error());
+    for (const auto& r : *rejects) {
+      if (!args.code.empty() && code_name(r.code) != args.code) continue;
+      if (!args.at.empty() && (r.partition != at_partition || r.offset != at_offset)) continue;
+      records.push_back({r.key, r.value, r.format});
+    }
+  }
+  auto log = open_log(args.common.data, /*writer=*/true, 0, true);
+  if (!log) return fail(log.error());
+  if (Status s = (*log)->append(records); !s) return fail(s.error());
+  if (args.common.json) {
+    print_json(json{{"replayed", records.size()}});
+  } else {
+    fmt::print("appended {} rejected events again; run `payledger fold` to apply them\n",
+               records.size());
+  }
+  return kExitOk;
+}
+
 int cmd_demo(const DemoArgs& args) {
   Common common = args.common;
   if (common.data.empty()) {

@@ -57,4 +57,13 @@ int cmd_trial_balance(const Common& common);
 int cmd_digest(const Common& common);
 int cmd_rejects(const Common& common, uint64_t limit);
 
+struct ReplayArgs {
+  Common common;
+  std::string code;  // only rejects with this code name ("" = any)
+  std::string at;    // only the reject at "p<partition>/<offset>" ("" = any)
+};
+// Appends the original records of the selected rejects to the log again; the next fold
+// applies them if their cause is gone, or parks them again at their new position.
+int cmd_replay(const ReplayArgs& args);
+
 }  // namespace payledger::tools

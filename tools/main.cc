@@ -15,6 +15,15 @@ void add_common(CLI::App* cmd, Common* common, bool json = true) {
   if (json) cmd->add_flag("--json", common->json, "Print one JSON document on stdout");
 }
 
+void add_fold_options(CLI::App* cmd, FoldArgs* args) {
+  add_common(cmd, &args->common);
+  cmd->add_option("--batch", args->batch_events, "Events per atomic RocksDB WriteBatch")
+      ->capture_default_str()
+      ->check(CLI::Range(uint64_t{1}, uint64_t{1000000}));
+  cmd->add_flag("!--no-sync", args->sync, "Do not fsync the WAL at each batch commit");
+  cmd->add_flag("--quiet,-q", args->common.quiet, "No progress bar");
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -52,21 +61,12 @@ int main(int argc, char** argv) {
   FoldArgs fold;
   auto* fold_cmd = app.add_subcommand(
       "fold", "Fold new log records into the projections (exactly once; resumable)");
-  add_common(fold_cmd, &fold.common);
-  fold_cmd->add_option("--batch", fold.batch_events, "Events per atomic RocksDB WriteBatch")
-      ->capture_default_str()
-      ->check(CLI::Range(uint64_t{1}, uint64_t{1000000}));
-  fold_cmd->add_flag("!--no-sync", fold.sync, "Do not fsync the WAL at each batch commit");
-  fold_cmd->add_flag("--quiet,-q", fold.common.quiet, "No progress bar");
+  add_fold_options(fold_cmd, &fold);
 
   FoldArgs rebuild;
   auto* rebuild_cmd = app.add_subcommand(
       "rebuild", "Drop the projections and refold the whole log from offset 0");
-  add_common(rebuild_cmd, &rebuild.common);
-  rebuild_cmd->add_option("--batch", rebuild.batch_events, "Events per atomic WriteBatch")
-      ->capture_default_str()
-      ->check(CLI::Range(uint64_t{1}, uint64_t{1000000}));
-  rebuild_cmd->add_flag("--quiet,-q", rebuild.common.quiet, "No progress bar");
+  add_fold_options(rebuild_cmd, &rebuild);
 
   DemoArgs demo;
   auto* demo_cmd = app.add_subcommand(
@@ -119,6 +119,13 @@ int main(int argc, char** argv) {
   rejects->add_option("--limit", rejects_limit, "At most this many (0 = all)")
       ->capture_default_str();
 
+  ReplayArgs replay;
+  auto* replay_cmd = app.add_subcommand(
+      "replay", "Append rejected events again (after fixing their cause) for the next fold");
+  add_common(replay_cmd, &replay.common);
+  replay_cmd->add_option("--code", replay.code, "Only rejects with this code, e.g. unknown_payment");
+  replay_cmd->add_option("--at", replay.at, "Only the reject at this log position, e.g. p2/1500");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -143,6 +150,7 @@ int main(int argc, char** argv) {
     if (*tb) return cmd_trial_balance(tb_common);
     if (*digest) return cmd_digest(digest_common);
     if (*rejects) return cmd_rejects(rejects_common, rejects_limit);
+    if (*replay_cmd) return cmd_replay(replay);
   } catch (const std::exception& e) {
     fprintf(stderr, "payledger: internal error: %s\n", e.what());
     return kExitFailed;
