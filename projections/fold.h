@@ -26,7 +26,9 @@ struct FoldOptions {
   size_t read_records_max = 4096;
   // fsync the WAL at every batch commit (durable against power loss, not just crashes).
   bool sync = true;
-  // Payment states kept in memory between batches; the cache is dropped past this.
+  // Balances and payment states are loaded whole at start when each column family holds
+  // at most this many (a cache miss then costs no store read); the payment cache is
+  // dropped (all clean) after a batch once it grows past this.
   size_t payment_cache_max = 2'000'000;
   // Stop after this many records (0 = until the end of the log); for tests of crashes.
   uint64_t records_max = 0;
