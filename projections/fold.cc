@@ -31,11 +31,13 @@ struct Chunk {
   std::string bytes;
 };
 
-// An account's balance in one asset, and the lines posted to it in the current batch.
+// One partition's share of an account's balance in one asset, and the lines the current
+// batch posted to it (one RocksDB value at commit).
 struct BalanceSlot {
   Balance balance;
   bool dirty = false;
-  std::vector<Chunk> chunks;  // one per partition that posted in this batch; few
+  uint64_t chunk_first_offset = 0;
+  std::string chunk;
 };
 
 struct PaymentSlot {
@@ -50,25 +52,35 @@ struct StringHash {
 };
 template <typename V>
 using StringMap = std::unordered_map<std::string, V, StringHash, std::equal_to<>>;
+using StringSet = std::unordered_set<std::string, StringHash, std::equal_to<>>;
 
 Error rocks_error(std::string_view what, const rocksdb::Status& s) {
   return make_error(Code::kIo, fmt::format("{}: {}", what, s.ToString()));
 }
 
-class Folder final : public ledger::LedgerView {
+}  // namespace
+
+class Folder::Impl final : public ledger::LedgerView {
  public:
-  Folder(Store& store, events::EventLog& log, const FoldOptions& options)
-      : store_(store), log_(log), options_(options) {}
+  Impl(Store& store, const FoldOptions& options) : store_(store), options_(options) {}
 
-  Result<FoldStats> run();
+  Status start(uint32_t partitions);
+  // Folds one record: applies it, parks it as a reject, or skips it as a duplicate.
+  Status fold_record(const LogRecord& rec);
+  Status commit();
 
+  // LedgerView, scoped to the partition of the event being folded: a merchant's accounts
+  // and payments all live in its partition.
   const PaymentState* find_payment(std::string_view merchant_id,
                                    std::string_view payment_id) const override;
   Balance balance(const AccountId& account, Asset asset) const override;
 
+  std::vector<uint64_t> offsets_;
+  std::vector<bool> owned_;  // partitions with a stored offset or folded by this process
+  FoldStats stats_;
+  size_t batch_records_ = 0;
+
  private:
-  Status start();
-  // Folds one record: applies it, parks it as a reject, or skips it as a duplicate.
   Status process(const LogRecord& rec);
   void reject(const LogRecord& rec, const Error& error, const v1::Envelope* event);
   // Applies the effects to the in-memory state; kOverflow leaves everything unchanged.
@@ -79,15 +91,13 @@ class Folder final : public ledger::LedgerView {
   // each, so that a cache miss means "absent" and costs no RocksDB read.
   Status load_caches();
   BalanceSlot* balance_slot(std::string_view key) const;
-  Status flush();
 
   Store& store_;
-  events::EventLog& log_;
-  const FoldOptions& options_;
-  FoldStats stats_;
-  std::vector<uint64_t> offsets_;
+  const FoldOptions options_;
   bool record_partitions_ = false;
-  v1::Envelope event_;  // reused: avoids an allocation per record
+  bool offsets_dirty_ = false;
+  uint32_t partition_ = 0;  // of the record being folded
+  v1::Envelope event_;      // reused: avoids an allocation per record
 
   mutable StringMap<BalanceSlot> balances_;
   mutable StringMap<PaymentSlot> payments_;
@@ -98,15 +108,17 @@ class Folder final : public ledger::LedgerView {
   mutable Status io_;  // first store error met inside a const lookup; aborts the fold
   std::vector<std::pair<const std::string*, BalanceSlot*>> dirty_balances_;
   std::vector<std::pair<const std::string*, PaymentSlot*>> dirty_payments_;
-  // Every event id ever applied (merchant \0 event_id): the whole dedupe index lives in
-  // memory so checking an event costs one hash lookup, not a RocksDB read.
-  std::unordered_set<std::string, StringHash, std::equal_to<>> seen_;
+  // Every event id ever applied (merchant \0 event_id), per partition: the whole dedupe
+  // index lives in memory so checking an event costs one hash lookup, not a RocksDB read.
+  std::vector<StringSet> seen_;
   std::vector<Chunk> dedupe_chunks_;  // this batch's new ids, one chunk per partition
   std::vector<std::pair<std::string, std::string>> rejects_;
-  size_t batch_records_ = 0;
+
+ public:
+  bool pending_meta() const { return record_partitions_ || offsets_dirty_; }
 };
 
-BalanceSlot* Folder::balance_slot(std::string_view key) const {
+BalanceSlot* Folder::Impl::balance_slot(std::string_view key) const {
   auto it = balances_.find(key);
   if (it != balances_.end()) return &it->second;
   BalanceSlot slot;
@@ -128,15 +140,15 @@ BalanceSlot* Folder::balance_slot(std::string_view key) const {
   return &balances_.emplace(std::string(key), std::move(slot)).first->second;
 }
 
-Balance Folder::balance(const AccountId& account, Asset asset) const {
-  make_pair_key(&key_scratch_, account.name(), asset.code());
+Balance Folder::Impl::balance(const AccountId& account, Asset asset) const {
+  make_key(&key_scratch_, partition_, account.name(), asset.code());
   BalanceSlot* slot = balance_slot(key_scratch_);
   return slot == nullptr ? Balance{} : slot->balance;
 }
 
-const PaymentState* Folder::find_payment(std::string_view merchant_id,
+const PaymentState* Folder::Impl::find_payment(std::string_view merchant_id,
                                          std::string_view payment_id) const {
-  make_pair_key(&key_scratch_, merchant_id, payment_id);
+  make_key(&key_scratch_, partition_, merchant_id, payment_id);
   const std::string& key = key_scratch_;
   auto it = payments_.find(std::string_view(key));
   if (it != payments_.end()) return &it->second.state;
@@ -157,7 +169,7 @@ const PaymentState* Folder::find_payment(std::string_view merchant_id,
   return &payments_.emplace(key, PaymentSlot{*decoded, false}).first->second.state;
 }
 
-Status Folder::load_caches() {
+Status Folder::Impl::load_caches() {
   auto load = [&](Cf cf, auto&& add) -> Result<bool> {
     std::unique_ptr<rocksdb::Iterator> it(
         store_.db()->NewIterator(rocksdb::ReadOptions(), store_.cf(cf)));
@@ -175,7 +187,7 @@ Status Folder::load_caches() {
   auto balances = load(Cf::kBalances, [&](std::string_view key, std::string_view value) {
     auto b = decode_balance(value);
     if (!b) return Status(b.error());
-    balances_.emplace(std::string(key), BalanceSlot{*b, false, {}});
+    balances_.emplace(std::string(key), BalanceSlot{*b, false, 0, {}});
     return Status::Ok();
   });
   if (!balances) return balances.error();
@@ -192,20 +204,26 @@ Status Folder::load_caches() {
   return Status::Ok();
 }
 
-Status Folder::load_dedupe() {
+Status Folder::Impl::load_dedupe() {
   std::unique_ptr<rocksdb::Iterator> it(
       store_.db()->NewIterator(rocksdb::ReadOptions(), store_.cf(Cf::kDedupe)));
   for (it->SeekToFirst(); it->Valid(); it->Next()) {
-    Status s = for_each_dedupe_entry(
-        std::string_view(it->value().data(), it->value().size()),
-        [&](std::string_view key, uint64_t) { seen_.emplace(key); });
+    std::string_view key(it->key().data(), it->key().size());
+    uint32_t partition = 0;
+    if (key.size() != 12 || !Reader(key.substr(0, 4)).be32(&partition) ||
+        partition >= seen_.size()) {
+      return make_error(Code::kCorrupt, "dedupe key is not a partition of this log + offset");
+    }
+    StringSet& seen = seen_[partition];
+    Status s = for_each_dedupe_entry(std::string_view(it->value().data(), it->value().size()),
+                                     [&](std::string_view key, uint64_t) { seen.emplace(key); });
     if (!s) return s;
   }
   if (!it->status().ok()) return rocks_error("load dedupe index", it->status());
   return Status::Ok();
 }
 
-void Folder::reject(const LogRecord& rec, const Error& error, const v1::Envelope* event) {
+void Folder::Impl::reject(const LogRecord& rec, const Error& error, const v1::Envelope* event) {
   Reject r;
   r.partition = rec.partition;
   r.offset = rec.offset;
@@ -222,7 +240,7 @@ void Folder::reject(const LogRecord& rec, const Error& error, const v1::Envelope
   ++stats_.rejected;
 }
 
-Status Folder::process(const LogRecord& rec) {
+Status Folder::Impl::process(const LogRecord& rec) {
   event_.Clear();
   Status decoded = rec.format == events::RecordFormat::kRawJson
                        ? events::from_json(rec.value, &event_)
@@ -245,7 +263,7 @@ Status Folder::process(const LogRecord& rec) {
     return Status::Ok();
   }
   std::string dkey = dedupe_key(event_.merchant_id(), event_.event_id());
-  if (seen_.find(std::string_view(dkey)) != seen_.end()) {
+  if (seen_[rec.partition].find(std::string_view(dkey)) != seen_[rec.partition].end()) {
     ++stats_.duplicates;
     return Status::Ok();
   }
@@ -269,12 +287,12 @@ Status Folder::process(const LogRecord& rec) {
     chunk = &dedupe_chunks_.back();
   }
   append_dedupe_entry(&chunk->bytes, dkey, rec.offset);
-  seen_.insert(std::move(dkey));
+  seen_[rec.partition].insert(std::move(dkey));
   ++stats_.applied;
   return Status::Ok();
 }
 
-Status Folder::apply(const LogRecord& rec, const v1::Envelope& event, ledger::Effects& fx) {
+Status Folder::Impl::apply(const LogRecord& rec, const v1::Envelope& event, ledger::Effects& fx) {
   // Stage every new balance first so an overflow on any line changes nothing.
   struct Staged {
     BalanceSlot* slot;
@@ -287,7 +305,7 @@ Status Folder::apply(const LogRecord& rec, const v1::Envelope& event, ledger::Ef
   size_t staged_count = 0;
   for (size_t i = 0; i < n; ++i) {
     const auto& line = fx.entry.lines[i];
-    make_pair_key(&key_scratch_, line.account.name(), line.asset.code());
+    make_key(&key_scratch_, rec.partition, line.account.name(), line.asset.code());
     slots[i] = balance_slot(key_scratch_);
     if (slots[i] == nullptr) return io_;
     Staged* st = nullptr;
@@ -309,23 +327,16 @@ Status Folder::apply(const LogRecord& rec, const v1::Envelope& event, ledger::Ef
     BalanceSlot* slot = slots[i];
     if (!slot->dirty) {
       slot->dirty = true;
-      make_pair_key(&key_scratch_, line.account.name(), line.asset.code());
+      slot->chunk_first_offset = rec.offset;
+      make_key(&key_scratch_, rec.partition, line.account.name(), line.asset.code());
       dirty_balances_.emplace_back(&balances_.find(std::string_view(key_scratch_))->first, slot);
     }
-    Chunk* chunk = nullptr;
-    for (auto& c : slot->chunks) {
-      if (c.partition == rec.partition) chunk = &c;
-    }
-    if (chunk == nullptr) {
-      slot->chunks.push_back(Chunk{rec.partition, rec.offset, {}});
-      chunk = &slot->chunks.back();
-    }
-    append_entry_line(&chunk->bytes, rec.offset, line.side, line.bucket, line.amount_minor,
+    append_entry_line(&slot->chunk, rec.offset, line.side, line.bucket, line.amount_minor,
                       static_cast<uint8_t>(event.body_case()), event.event_id(),
                       event.occurred_at().seconds());
   }
   if (fx.payment) {
-    make_pair_key(&key_scratch_, event.merchant_id(), fx.payment->payment_id);
+    make_key(&key_scratch_, rec.partition, event.merchant_id(), fx.payment->payment_id);
     auto it = payments_.find(std::string_view(key_scratch_));
     if (it == payments_.end()) {
       it = payments_.emplace(key_scratch_, PaymentSlot{std::move(fx.payment->state), false}).first;
@@ -338,7 +349,7 @@ Status Folder::apply(const LogRecord& rec, const v1::Envelope& event, ledger::Ef
   return Status::Ok();
 }
 
-Status Folder::flush() {
+Status Folder::Impl::commit() {
   // Keys go in sorted per column family: RocksDB's skiplist memtable inserts sorted runs
   // far faster (it reuses the previous insert's position).
   auto by_key = [](const auto& a, const auto& b) { return *a.first < *b.first; };
@@ -349,16 +360,11 @@ Status Folder::flush() {
   std::string chunk_key;
   for (auto& [key, slot] : dirty_balances_) {
     wb.Put(store_.cf(Cf::kBalances), *key, encode_balance(slot->balance));
-    std::string_view account, asset;
-    split_balance_key(*key, &account, &asset);
-    std::sort(slot->chunks.begin(), slot->chunks.end(),
-              [](const Chunk& a, const Chunk& b) { return a.partition < b.partition; });
-    for (const Chunk& c : slot->chunks) {
-      chunk_key = entry_chunk_prefix(account, asset, c.partition);
-      chunk_key += be64_string(c.first_offset);
-      wb.Put(store_.cf(Cf::kEntries), chunk_key, c.bytes);
-    }
-    slot->chunks.clear();
+    chunk_key = *key;  // partition | account \0 asset, then \0 first_offset
+    chunk_key.push_back('\0');
+    chunk_key += be64_string(slot->chunk_first_offset);
+    wb.Put(store_.cf(Cf::kEntries), chunk_key, slot->chunk);
+    slot->chunk.clear();
     slot->dirty = false;
   }
   for (auto& [key, slot] : dirty_payments_) {
@@ -369,8 +375,10 @@ Status Folder::flush() {
     wb.Put(store_.cf(Cf::kDedupe), dedupe_chunk_key(c.partition, c.first_offset), c.bytes);
   }
   for (const auto& [key, value] : rejects_) wb.Put(store_.cf(Cf::kRejects), key, value);
-  for (uint32_t p = 0; p < offsets_.size(); ++p) {
-    wb.Put(store_.cf(Cf::kMeta), offset_key(p), be64_string(offsets_[p]));
+  if (offsets_dirty_) {
+    for (uint32_t p = 0; p < offsets_.size(); ++p) {
+      if (owned_[p]) wb.Put(store_.cf(Cf::kMeta), offset_key(p), be64_string(offsets_[p]));
+    }
   }
   if (record_partitions_) {
     wb.Put(store_.cf(Cf::kMeta), kPartitionsKey,
@@ -382,6 +390,7 @@ Status Folder::flush() {
   rocksdb::Status s = store_.db()->Write(wo, &wb);
   if (!s.ok()) return rocks_error("commit fold batch", s);
   record_partitions_ = false;
+  offsets_dirty_ = false;
   dirty_balances_.clear();
   dirty_payments_.clear();
   dedupe_chunks_.clear();
@@ -395,8 +404,7 @@ Status Folder::flush() {
   return Status::Ok();
 }
 
-Status Folder::start() {
-  uint32_t n = log_.partition_count();
+Status Folder::Impl::start(uint32_t n) {
   auto recorded = store_.recorded_partitions();
   if (!recorded) return recorded.error();
   if (*recorded != 0 && *recorded != n) {
@@ -408,57 +416,86 @@ Status Folder::start() {
   record_partitions_ = *recorded == 0;
   auto offsets = store_.load_offsets(n);
   if (!offsets) return offsets.error();
-  offsets_ = std::move(offsets).value();
+  offsets_.assign(n, 0);
+  owned_.assign(n, false);
+  for (uint32_t p = 0; p < n; ++p) {
+    owned_[p] = (*offsets)[p].has_value();
+    offsets_[p] = (*offsets)[p].value_or(0);
+  }
+  seen_.resize(n);
   if (Status s = load_caches(); !s) return s;
   return load_dedupe();
 }
 
-Result<FoldStats> Folder::run() {
-  if (Status s = start(); !s) return s.error();
+Status Folder::Impl::fold_record(const LogRecord& rec) {
+  if (rec.partition >= offsets_.size()) {
+    return make_error(Code::kInvalidArgument,
+                      fmt::format("record of partition {}; the log has {}", rec.partition,
+                                  offsets_.size()));
+  }
+  // Offsets only move forward (Kafka may skip some: transaction markers, aborted records).
+  assert(rec.offset >= offsets_[rec.partition]);
+  partition_ = rec.partition;
+  if (Status s = process(rec); !s) return s;
+  offsets_[rec.partition] = rec.offset + 1;
+  owned_[rec.partition] = true;
+  offsets_dirty_ = true;
+  ++stats_.records;
+  if (++batch_records_ >= options_.batch_events_max) return commit();
+  return Status::Ok();
+}
+
+Folder::Folder(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Folder::~Folder() = default;
+
+Result<std::unique_ptr<Folder>> Folder::open(Store& store, uint32_t partitions,
+                                             const FoldOptions& options) {
+  auto impl = std::make_unique<Impl>(store, options);
+  if (Status s = impl->start(partitions); !s) return s.error();
+  return std::unique_ptr<Folder>(new Folder(std::move(impl)));
+}
+
+uint64_t Folder::next_offset(uint32_t partition) const { return impl_->offsets_[partition]; }
+Status Folder::fold_record(const events::LogRecord& rec) { return impl_->fold_record(rec); }
+Status Folder::commit() {
+  if (impl_->batch_records_ == 0 && !impl_->pending_meta()) return Status::Ok();
+  return impl_->commit();
+}
+const FoldStats& Folder::stats() const { return impl_->stats_; }
+
+Result<FoldStats> fold(Store& store, events::EventLog& log, const FoldOptions& options) {
+  auto opened = Folder::open(store, log.partition_count(), options);
+  if (!opened) return opened.error();
+  Folder& folder = **opened;
+  uint32_t n = log.partition_count();
   FoldProgress progress;
-  for (uint32_t p = 0; p < offsets_.size(); ++p) {
-    auto end = log_.end_offset(p);
+  for (uint32_t p = 0; p < n; ++p) {
+    auto end = log.end_offset(p);
     if (!end) return end.error();
-    if (*end > offsets_[p]) progress.events_total += *end - offsets_[p];
+    if (*end > folder.next_offset(p)) progress.events_total += *end - folder.next_offset(p);
   }
   events::ReadBatch batch;
   bool more = true;
   bool limit_hit = false;
   while (more && !limit_hit) {
     more = false;
-    for (uint32_t p = 0; p < offsets_.size() && !limit_hit; ++p) {
-      size_t want = options_.read_records_max;
-      if (options_.records_max != 0) {
-        want = std::min<uint64_t>(want, options_.records_max - stats_.records);
+    for (uint32_t p = 0; p < n && !limit_hit; ++p) {
+      size_t want = options.read_records_max;
+      if (options.records_max != 0) {
+        want = std::min<uint64_t>(want, options.records_max - folder.stats().records);
       }
-      if (Status s = log_.read(p, offsets_[p], want, &batch); !s) return s.error();
+      if (Status s = log.read(p, folder.next_offset(p), want, &batch); !s) return s.error();
       for (const LogRecord& rec : batch.records) {
-        assert(rec.offset == offsets_[p]);  // offsets only move forward, one at a time
-        if (Status s = process(rec); !s) return s.error();
-        offsets_[p] = rec.offset + 1;
-        ++stats_.records;
-        ++batch_records_;
+        if (Status s = folder.fold_record(rec); !s) return s.error();
       }
       more = more || !batch.records.empty();
-      limit_hit = options_.records_max != 0 && stats_.records >= options_.records_max;
-      if (batch_records_ >= options_.batch_events_max) {
-        if (Status s = flush(); !s) return s.error();
-      }
-      progress.events_done = stats_.records;
-      if (options_.on_progress) options_.on_progress(progress);
+      limit_hit = options.records_max != 0 && folder.stats().records >= options.records_max;
+      progress.events_done = folder.stats().records;
+      if (options.on_progress) options.on_progress(progress);
     }
   }
-  if (batch_records_ > 0 || record_partitions_) {
-    if (Status s = flush(); !s) return s.error();
-  }
-  return stats_;
-}
-
-}  // namespace
-
-Result<FoldStats> fold(Store& store, events::EventLog& log, const FoldOptions& options) {
-  Folder folder(store, log, options);
-  return folder.run();
+  if (Status s = folder.commit(); !s) return s.error();
+  return folder.stats();
 }
 
 }  // namespace payledger::projections

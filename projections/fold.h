@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 
 #include "events/event_log.h"
 #include "events/schema/result.h"
@@ -44,8 +45,35 @@ struct FoldStats {
   uint64_t batches = 0;     // WriteBatches committed
 };
 
-// Folds every record the log holds past the store's stored offsets. The store remembers
-// the log's partition count; folding a log with a different count is kInvalidArgument.
+// The folding state of one process over one store: stored offsets, caches, the dedupe
+// index and the uncommitted batch. Feed it records in offset order per partition; it
+// commits a WriteBatch every batch_events_max records and on commit().
+class Folder {
+ public:
+  // Loads the store's offsets, caches and dedupe index for a log of `partitions`. The store
+  // remembers the partition count of its first fold; another count is kInvalidArgument.
+  static Result<std::unique_ptr<Folder>> open(Store& store, uint32_t partitions,
+                                              const FoldOptions& options);
+  ~Folder();
+  // Next offset to fold of `partition`: where a reader must resume.
+  uint64_t next_offset(uint32_t partition) const;
+  // Folds one record at or after next_offset(rec.partition): applied, parked as a reject or
+  // skipped as a duplicate. Errors are I/O or corruption: the folder must then be dropped
+  // (uncommitted work is lost, stored state stays consistent).
+  Status fold_record(const events::LogRecord& rec);
+  // Writes everything folded since the last commit, with the offsets, in one WriteBatch.
+  Status commit();
+  const FoldStats& stats() const;
+
+  class Impl;
+
+ private:
+  explicit Folder(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+// Folds every record the log holds past the store's stored offsets (embedded-log style
+// reading: partition by partition, round robin, until each returns nothing).
 Result<FoldStats> fold(Store& store, events::EventLog& log, const FoldOptions& options);
 
 }  // namespace payledger::projections

@@ -1,6 +1,8 @@
 #include "projections/queries.h"
 
+#include <algorithm>
 #include <map>
+#include <tuple>
 #include <memory>
 
 #include <fmt/format.h>
@@ -52,52 +54,118 @@ class Sha256 {
   std::unique_ptr<EVP_MD_CTX, void (*)(EVP_MD_CTX*)> ctx_;
 };
 
+using Iter = std::unique_ptr<rocksdb::Iterator>;
+
+std::vector<Iter> iterators(const Stores& stores, Cf cf) {
+  std::vector<Iter> its;
+  for (Store* st : stores) its.emplace_back(st->db()->NewIterator(query_read_options(), st->cf(cf)));
+  return its;
+}
+
+std::string_view key_of(const Iter& it) { return {it->key().data(), it->key().size()}; }
+std::string_view value_of(const Iter& it) { return {it->value().data(), it->value().size()}; }
+
+// Visits the union of the stores' keys of `cf` in key order (a k-way merge; the stores
+// own disjoint partitions, so no key appears twice).
+template <typename F>
+Status merged_scan(const Stores& stores, Cf cf, F&& visit) {
+  std::vector<Iter> its = iterators(stores, cf);
+  for (auto& it : its) it->SeekToFirst();
+  for (;;) {
+    Iter* next = nullptr;
+    for (auto& it : its) {
+      if (it->Valid() && (next == nullptr || key_of(it) < key_of(*next))) next = &it;
+    }
+    if (next == nullptr) break;
+    if (Status s = visit(key_of(*next), value_of(*next)); !s) return s;
+    (*next)->Next();
+  }
+  for (auto& it : its) {
+    if (!it->status().ok()) return rocks_error("scan", it->status());
+  }
+  return Status::Ok();
+}
+
 }  // namespace
 
-Result<std::vector<BalanceRow>> list_balances(Store& store, std::string_view prefix) {
-  std::vector<BalanceRow> rows;
-  std::unique_ptr<rocksdb::Iterator> it(
-      store.db()->NewIterator(query_read_options(), store.cf(Cf::kBalances)));
-  for (it->Seek(rocksdb::Slice(prefix.data(), prefix.size())); it->Valid(); it->Next()) {
-    std::string_view key(it->key().data(), it->key().size());
-    if (!key.starts_with(prefix)) break;
-    std::string_view account, asset;
-    if (!split_balance_key(key, &account, &asset)) {
-      return make_error(Code::kCorrupt, "balance key without asset");
+Status check_disjoint(const Stores& stores) {
+  std::map<uint32_t, size_t> owner;
+  for (size_t i = 0; i < stores.size(); ++i) {
+    Iter it(stores[i]->db()->NewIterator(query_read_options(), stores[i]->cf(Cf::kMeta)));
+    std::string prefix = offset_key(0).substr(0, offset_key(0).size() - 4);
+    for (it->Seek(prefix); it->Valid() && key_of(it).starts_with(prefix); it->Next()) {
+      uint32_t p = 0;
+      Reader(key_of(it).substr(prefix.size())).be32(&p);
+      auto [pos, fresh] = owner.emplace(p, i);
+      if (!fresh) {
+        return make_error(Code::kInvalidArgument,
+                          fmt::format("instances {} and {} both hold partition {}", pos->second + 1,
+                                      i + 1, p));
+      }
     }
-    auto b = decode_balance(std::string_view(it->value().data(), it->value().size()));
-    if (!b) return b.error();
-    rows.push_back(BalanceRow{std::string(account), std::string(asset), exponent_of(asset),
-                              normal_of(account), *b});
+    if (!it->status().ok()) return rocks_error("scan offsets", it->status());
   }
-  if (!it->status().ok()) return rocks_error("scan balances", it->status());
+  return Status::Ok();
+}
+
+Result<std::vector<BalanceRow>> list_balances(const Stores& stores, std::string_view prefix) {
+  if (Status s = check_disjoint(stores); !s) return s.error();
+  std::map<std::pair<std::string, std::string>, ledger::Balance> merged;
+  try {
+    Status s = merged_scan(stores, Cf::kBalances, [&](std::string_view key, std::string_view v) {
+      KeyParts parts;
+      if (!split_key(key, &parts)) return Status(make_error(Code::kCorrupt, "bad balance key"));
+      if (!parts.a.starts_with(prefix)) return Status::Ok();
+      auto b = decode_balance(v);
+      if (!b) return Status(b.error());
+      auto& total = merged[{std::string(parts.a), std::string(parts.b)}];
+      total.posted_debit += b->posted_debit;
+      total.posted_credit += b->posted_credit;
+      total.pending_debit += b->pending_debit;
+      total.pending_credit += b->pending_credit;
+      return Status::Ok();
+    });
+    if (!s) return s.error();
+  } catch (const std::overflow_error&) {
+    return make_error(Code::kOverflow, "merged balance exceeds 128 bits");
+  }
+  std::vector<BalanceRow> rows;
+  for (auto& [key, balance] : merged) {
+    rows.push_back(BalanceRow{key.first, key.second, exponent_of(key.second),
+                              normal_of(key.first), balance});
+  }
   return rows;
 }
 
-Result<std::vector<StatementLine>> statement(Store& store, std::string_view account,
+Result<std::vector<StatementLine>> statement(const Stores& stores, std::string_view account,
                                              size_t limit) {
+  if (Status s = check_disjoint(stores); !s) return s.error();
   std::vector<StatementLine> lines;
-  std::string prefix = std::string(account) + '\0';
-  std::unique_ptr<rocksdb::Iterator> it(
-      store.db()->NewIterator(query_read_options(), store.cf(Cf::kEntries)));
-  for (it->Seek(prefix); it->Valid(); it->Next()) {
-    std::string_view key(it->key().data(), it->key().size());
-    if (!key.starts_with(prefix)) break;
-    std::string_view rest = key.substr(prefix.size());
-    size_t z = rest.find('\0');
-    if (z == std::string_view::npos || rest.size() != z + 1 + 4 + 8) {
-      return make_error(Code::kCorrupt, "entry key has the wrong shape");
-    }
-    uint32_t partition = 0;
-    Reader(rest.substr(z + 1, 4)).be32(&partition);
-    auto chunk = decode_entry_chunk(std::string_view(it->value().data(), it->value().size()));
-    if (!chunk) return chunk.error();
-    for (auto& l : *chunk) {
-      lines.push_back(StatementLine{std::string(rest.substr(0, z)), partition, std::move(l)});
-      if (limit != 0 && lines.size() >= limit) return lines;
+  for (Store* st : stores) {
+    auto partitions = st->recorded_partitions();
+    if (!partitions) return partitions.error();
+    Iter it(st->db()->NewIterator(query_read_options(), st->cf(Cf::kEntries)));
+    for (uint32_t p = 0; p < *partitions; ++p) {
+      std::string prefix = partition_prefix(p) + std::string(account) + '\0';
+      for (it->Seek(prefix); it->Valid() && key_of(it).starts_with(prefix); it->Next()) {
+        KeyParts parts;
+        uint64_t first = 0;
+        if (!split_entry_key(key_of(it), &parts, &first)) {
+          return make_error(Code::kCorrupt, "entry key has the wrong shape");
+        }
+        auto chunk = decode_entry_chunk(value_of(it));
+        if (!chunk) return chunk.error();
+        for (auto& l : *chunk) lines.push_back({std::string(parts.b), p, std::move(l)});
+      }
+      if (!it->status().ok()) return rocks_error("scan entries", it->status());
     }
   }
-  if (!it->status().ok()) return rocks_error("scan entries", it->status());
+  // Per asset, in log order: (partition, offset).
+  std::stable_sort(lines.begin(), lines.end(), [](const StatementLine& a, const StatementLine& b) {
+    return std::tie(a.asset, a.partition, a.line.offset) <
+           std::tie(b.asset, b.partition, b.line.offset);
+  });
+  if (limit != 0 && lines.size() > limit) lines.resize(limit);
   return lines;
 }
 
@@ -108,8 +176,8 @@ bool TrialBalance::balanced() const {
   return true;
 }
 
-Result<TrialBalance> trial_balance(Store& store) {
-  auto rows = list_balances(store, "");
+Result<TrialBalance> trial_balance(const Stores& stores) {
+  auto rows = list_balances(stores, "");
   if (!rows) return rows.error();
   std::map<std::string, TrialBalanceRow> by_asset;
   TrialBalance tb;
@@ -131,52 +199,49 @@ Result<TrialBalance> trial_balance(Store& store) {
   return tb;
 }
 
-Result<std::vector<Reject>> list_rejects(Store& store, size_t limit) {
+Result<std::vector<Reject>> list_rejects(const Stores& stores, size_t limit) {
+  if (Status s = check_disjoint(stores); !s) return s.error();
   std::vector<Reject> out;
-  std::unique_ptr<rocksdb::Iterator> it(
-      store.db()->NewIterator(query_read_options(), store.cf(Cf::kRejects)));
-  for (it->SeekToFirst(); it->Valid(); it->Next()) {
-    auto r = decode_reject(std::string_view(it->key().data(), it->key().size()),
-                           std::string_view(it->value().data(), it->value().size()));
-    if (!r) return r.error();
+  Status s = merged_scan(stores, Cf::kRejects, [&](std::string_view key, std::string_view v) {
+    if (limit != 0 && out.size() >= limit) return Status::Ok();
+    auto r = decode_reject(key, v);
+    if (!r) return Status(r.error());
     out.push_back(std::move(r).value());
-    if (limit != 0 && out.size() >= limit) break;
-  }
-  if (!it->status().ok()) return rocks_error("scan rejects", it->status());
+    return Status::Ok();
+  });
+  if (!s) return s.error();
   return out;
 }
 
-Result<std::string> projection_digest(Store& store) {
+Result<std::string> projection_digest(const Stores& stores) {
+  if (Status s = check_disjoint(stores); !s) return s.error();
   Sha256 sha;
   for (Cf cf : {Cf::kBalances, Cf::kPayments}) {
     sha.field(cf_name(cf));
-    std::unique_ptr<rocksdb::Iterator> it(store.db()->NewIterator(query_read_options(),
-                                                                  store.cf(cf)));
-    for (it->SeekToFirst(); it->Valid(); it->Next()) {
-      sha.field(std::string_view(it->key().data(), it->key().size()));
-      sha.field(std::string_view(it->value().data(), it->value().size()));
-    }
-    if (!it->status().ok()) return rocks_error("scan for digest", it->status());
+    Status s = merged_scan(stores, cf, [&](std::string_view key, std::string_view value) {
+      sha.field(key);
+      sha.field(value);
+      return Status::Ok();
+    });
+    if (!s) return s.error();
   }
   // Entries: hash logical lines, not chunks, so batch boundaries do not matter.
   sha.field(cf_name(Cf::kEntries));
-  std::unique_ptr<rocksdb::Iterator> it(
-      store.db()->NewIterator(query_read_options(), store.cf(Cf::kEntries)));
   std::string line_bytes;
-  for (it->SeekToFirst(); it->Valid(); it->Next()) {
-    std::string_view key(it->key().data(), it->key().size());
-    if (key.size() < 8) return make_error(Code::kCorrupt, "entry key too short");
+  Status s = merged_scan(stores, Cf::kEntries, [&](std::string_view key, std::string_view v) {
+    if (key.size() < 8) return Status(make_error(Code::kCorrupt, "entry key too short"));
     std::string_view prefix = key.substr(0, key.size() - 8);  // without first_offset
-    auto chunk = decode_entry_chunk(std::string_view(it->value().data(), it->value().size()));
-    if (!chunk) return chunk.error();
+    auto chunk = decode_entry_chunk(v);
+    if (!chunk) return Status(chunk.error());
     for (const auto& l : *chunk) {
       line_bytes.clear();
       append_entry_line(&line_bytes, l);
       sha.field(prefix);
       sha.field(line_bytes);
     }
-  }
-  if (!it->status().ok()) return rocks_error("scan entries for digest", it->status());
+    return Status::Ok();
+  });
+  if (!s) return s.error();
   return sha.hex();
 }
 

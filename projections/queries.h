@@ -1,5 +1,12 @@
 // Read-side queries over the projections: balances, statements, trial balance, rejects and
 // the deterministic projection digest.
+//
+// Every query takes one or more stores: the instances of a scaled-out fold, each holding the
+// projections of the partitions it owns. Stored keys start with their partition, so the
+// answers merge exactly: balances are summed per account and asset over partitions (only
+// house accounts span partitions), lines and rejects are ordered by (partition, offset), and
+// the digest walks the union of the instances' keys in key order. Instances must own
+// disjoint partitions (kInvalidArgument otherwise).
 #pragma once
 
 #include <string>
@@ -21,8 +28,13 @@ struct BalanceRow {
   ledger::Balance balance;
 };
 
+using Stores = std::vector<Store*>;
+
+// Checks that no partition has stored offsets in more than one store.
+Status check_disjoint(const Stores& stores);
+
 // Balances of every account whose name starts with `prefix`, ordered by account, asset.
-Result<std::vector<BalanceRow>> list_balances(Store& store, std::string_view prefix);
+Result<std::vector<BalanceRow>> list_balances(const Stores& stores, std::string_view prefix);
 
 struct StatementLine {
   std::string asset;
@@ -30,7 +42,7 @@ struct StatementLine {
   EntryLine line;
 };
 // Every line posted to `account`, per asset in log order; at most `limit` lines (0 = all).
-Result<std::vector<StatementLine>> statement(Store& store, std::string_view account,
+Result<std::vector<StatementLine>> statement(const Stores& stores, std::string_view account,
                                              size_t limit);
 
 struct TrialBalanceRow {
@@ -47,15 +59,29 @@ struct TrialBalance {
   size_t accounts = 0;                  // (account, asset) pairs
   bool balanced() const;
 };
-Result<TrialBalance> trial_balance(Store& store);
+Result<TrialBalance> trial_balance(const Stores& stores);
 
 // Parked events in log order (partition, offset); at most `limit` (0 = all).
-Result<std::vector<Reject>> list_rejects(Store& store, size_t limit);
+Result<std::vector<Reject>> list_rejects(const Stores& stores, size_t limit);
 
 // SHA-256 (hex) over the books: balances, payment states and every entry line, in key
 // order. Independent of how the fold was batched, and of offsets, dedupe records and
 // rejects, so folding the same log twice, appending it twice or rebuilding gives the same
 // digest.
-Result<std::string> projection_digest(Store& store);
+Result<std::string> projection_digest(const Stores& stores);
+
+// Single-store conveniences.
+inline Result<std::vector<BalanceRow>> list_balances(Store& s, std::string_view prefix) {
+  return list_balances(Stores{&s}, prefix);
+}
+inline Result<std::vector<StatementLine>> statement(Store& s, std::string_view account,
+                                                    size_t limit) {
+  return statement(Stores{&s}, account, limit);
+}
+inline Result<TrialBalance> trial_balance(Store& s) { return trial_balance(Stores{&s}); }
+inline Result<std::vector<Reject>> list_rejects(Store& s, size_t limit) {
+  return list_rejects(Stores{&s}, limit);
+}
+inline Result<std::string> projection_digest(Store& s) { return projection_digest(Stores{&s}); }
 
 }  // namespace payledger::projections

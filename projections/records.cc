@@ -111,26 +111,31 @@ uint64_t read_be64(std::string_view s) {
   return v;
 }
 
-void make_pair_key(std::string* out, std::string_view a, std::string_view b) {
+void make_key(std::string* out, uint32_t partition, std::string_view a, std::string_view b) {
   out->clear();
+  Writer(out).be32(partition);
   out->append(a);
   out->push_back('\0');
   out->append(b);
 }
 
-std::string balance_key(std::string_view account, std::string_view asset) {
-  std::string k;
-  k.reserve(account.size() + asset.size() + 1);
-  make_pair_key(&k, account, asset);
-  return k;
+bool split_key(std::string_view key, KeyParts* out) {
+  if (key.size() < 5) return false;
+  Reader(key.substr(0, 4)).be32(&out->partition);
+  std::string_view rest = key.substr(4);
+  size_t z = rest.find('\0');
+  if (z == std::string_view::npos) return false;
+  out->a = rest.substr(0, z);
+  out->b = rest.substr(z + 1);
+  return true;
 }
 
-bool split_balance_key(std::string_view key, std::string_view* account, std::string_view* asset) {
-  size_t z = key.find('\0');
-  if (z == std::string_view::npos) return false;
-  *account = key.substr(0, z);
-  *asset = key.substr(z + 1);
-  return true;
+std::string partition_prefix(uint32_t partition) { return be32_string(partition); }
+
+std::string balance_key(uint32_t partition, std::string_view account, std::string_view asset) {
+  std::string k;
+  make_key(&k, partition, account, asset);
+  return k;
 }
 
 std::string encode_balance(const Balance& b) {
@@ -158,8 +163,9 @@ Result<Balance> decode_balance(std::string_view bytes) {
   return b;
 }
 
-std::string payment_key(std::string_view merchant, std::string_view payment_id) {
-  return balance_key(merchant, payment_id);
+std::string payment_key(uint32_t partition, std::string_view merchant,
+                        std::string_view payment_id) {
+  return balance_key(partition, merchant, payment_id);
 }
 
 std::string encode_payment(const PaymentState& p) {
@@ -195,12 +201,19 @@ Result<PaymentState> decode_payment(std::string_view bytes) {
   return p;
 }
 
-std::string entry_chunk_prefix(std::string_view account, std::string_view asset,
-                               uint32_t partition) {
-  std::string k = balance_key(account, asset);
+std::string entry_chunk_key(uint32_t partition, std::string_view account, std::string_view asset,
+                            uint64_t first_offset) {
+  std::string k = balance_key(partition, account, asset);
   k.push_back('\0');
-  Writer(&k).be32(partition);
+  Writer(&k).be64(first_offset);
   return k;
+}
+
+bool split_entry_key(std::string_view key, KeyParts* parts, uint64_t* first_offset) {
+  if (key.size() < 9 || key[key.size() - 9] != '\0') return false;
+  if (!split_key(key.substr(0, key.size() - 9), parts)) return false;
+  *first_offset = read_be64(key.substr(key.size() - 8));
+  return true;
 }
 
 void append_entry_line(std::string* chunk, const EntryLine& line) {
@@ -245,7 +258,10 @@ Result<std::vector<EntryLine>> decode_entry_chunk(std::string_view bytes) {
 }
 
 std::string dedupe_key(std::string_view merchant, std::string_view event_id) {
-  return balance_key(merchant, event_id);
+  std::string k(merchant);
+  k.push_back('\0');
+  k.append(event_id);
+  return k;
 }
 
 std::string dedupe_chunk_key(uint32_t partition, uint64_t first_offset) {

@@ -49,20 +49,31 @@ class Reader {
   size_t pos_ = 0;
 };
 
-// balances CF: account \0 asset -> Balance
-std::string balance_key(std::string_view account, std::string_view asset);
-// Writes "a \0 b" into *out (reusing its capacity); the shape of balance, payment and dedupe keys.
-void make_pair_key(std::string* out, std::string_view a, std::string_view b);
-bool split_balance_key(std::string_view key, std::string_view* account, std::string_view* asset);
+// Every stored key starts with the be32 partition whose events produced it, so one
+// partition's state can be dropped (DeleteRange) or told apart when instances that own
+// different partitions are merged. Shape: be32 partition | a \0 b.
+void make_key(std::string* out, uint32_t partition, std::string_view a, std::string_view b);
+struct KeyParts {
+  uint32_t partition = 0;
+  std::string_view a;
+  std::string_view b;
+};
+bool split_key(std::string_view key, KeyParts* out);
+std::string partition_prefix(uint32_t partition);
+
+// balances CF: partition | account \0 asset -> Balance (the partition's share of the
+// account: all of it for a merchant account, one partition's part for a house account)
+std::string balance_key(uint32_t partition, std::string_view account, std::string_view asset);
 std::string encode_balance(const ledger::Balance& b);
 Result<ledger::Balance> decode_balance(std::string_view bytes);
 
-// payments CF: merchant \0 payment_id -> PaymentState
-std::string payment_key(std::string_view merchant, std::string_view payment_id);
+// payments CF: partition | merchant \0 payment_id -> PaymentState
+std::string payment_key(uint32_t partition, std::string_view merchant,
+                        std::string_view payment_id);
 std::string encode_payment(const ledger::PaymentState& s);
 Result<ledger::PaymentState> decode_payment(std::string_view bytes);
 
-// entries CF: account \0 asset \0 be32 partition be64 first_offset -> lines, in offset
+// entries CF: partition | account \0 asset \0 be64 first_offset -> lines, in offset
 // order. A chunk holds one fold batch's lines of one account, asset and partition, so the
 // store takes one key per account per batch, not one per line.
 struct EntryLine {
@@ -74,8 +85,10 @@ struct EntryLine {
   std::string event_id;
   int64_t occurred_at_s = 0;
 };
-std::string entry_chunk_prefix(std::string_view account, std::string_view asset,
-                               uint32_t partition);
+std::string entry_chunk_key(uint32_t partition, std::string_view account, std::string_view asset,
+                            uint64_t first_offset);
+// Splits an entries key; false if it has the wrong shape.
+bool split_entry_key(std::string_view key, KeyParts* parts, uint64_t* first_offset);
 void append_entry_line(std::string* chunk, const EntryLine& line);
 // The same encoding without building an EntryLine (the fold's hot path).
 void append_entry_line(std::string* chunk, uint64_t offset, ledger::Side side,

@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 #include <rocksdb/filter_policy.h>
 #include <rocksdb/table.h>
+#include <rocksdb/write_batch.h>
 
 #include "projections/records.h"
 
@@ -85,8 +86,8 @@ Store::~Store() {
   db_->Close().PermitUncheckedError();
 }
 
-Result<std::vector<uint64_t>> Store::load_offsets(uint32_t partitions) {
-  std::vector<uint64_t> offsets(partitions, 0);
+Result<std::vector<std::optional<uint64_t>>> Store::load_offsets(uint32_t partitions) {
+  std::vector<std::optional<uint64_t>> offsets(partitions);
   for (uint32_t p = 0; p < partitions; ++p) {
     std::string value;
     rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), cf(Cf::kMeta), offset_key(p), &value);
@@ -107,6 +108,24 @@ Result<uint32_t> Store::recorded_partitions() {
   uint32_t n = 0;
   Reader(value).be32(&n);
   return n;
+}
+
+Status Store::drop_partitions(const std::vector<uint32_t>& partitions) {
+  rocksdb::WriteBatch wb;
+  for (uint32_t p : partitions) {
+    std::string begin = be32_string(p);
+    std::string end = be32_string(p + 1);  // p < kPartitionsMax, so no wrap
+    for (int c = 0; c < static_cast<int>(Cf::kCount); ++c) {
+      if (static_cast<Cf>(c) == Cf::kMeta) continue;
+      wb.DeleteRange(cf(static_cast<Cf>(c)), begin, end);
+    }
+    wb.Delete(cf(Cf::kMeta), offset_key(p));
+  }
+  rocksdb::WriteOptions wo;
+  wo.sync = true;
+  rocksdb::Status s = db_->Write(wo, &wb);
+  if (!s.ok()) return rocks_error("drop partitions", s);
+  return Status::Ok();
 }
 
 Status Store::destroy(const std::string& dir) {

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -26,8 +27,12 @@ class Store {
   rocksdb::DB* db() { return db_.get(); }
   rocksdb::ColumnFamilyHandle* cf(Cf c) { return handles_[static_cast<int>(c)]; }
 
-  // Next offset to fold per partition (0 for partitions never folded).
-  Result<std::vector<uint64_t>> load_offsets(uint32_t partitions);
+  // Next offset to fold per partition; nullopt for partitions this store never folded
+  // (a scaled-out instance holds only the partitions it owns).
+  Result<std::vector<std::optional<uint64_t>>> load_offsets(uint32_t partitions);
+  // Deletes everything stored for these partitions (every key starts with its partition),
+  // offsets included, in one atomic write: hands the partitions back to the log.
+  Status drop_partitions(const std::vector<uint32_t>& partitions);
   // The log's partition count recorded at the first fold; 0 if none yet.
   Result<uint32_t> recorded_partitions();
 

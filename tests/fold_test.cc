@@ -49,6 +49,8 @@ class Books {
   }
   std::string digest() { return projections::projection_digest(*store_).value(); }
   Store& store() { return *store_; }
+  events::EmbeddedLog& log() { return *log_; }
+  const std::string& dir() const { return dir_.path(); }
 
  private:
   TempDir dir_;
@@ -233,6 +235,80 @@ TEST(Fold, StatementListsEveryLineOfAnAccount) {
   EXPECT_EQ(lines[3].line.event_id, "e3");
   EXPECT_EQ(lines[3].line.side, ledger::Side::kDebit);
   EXPECT_EQ(lines[3].line.amount_minor, ledger::Int128(1000));
+}
+
+}  // namespace
+}  // namespace payledger::testing
+
+namespace payledger::testing {
+namespace {
+
+// Folds only `partitions` of `log` into `store`, as one instance of a scaled-out fold would.
+void fold_partitions(Store& store, events::EventLog& log, const std::vector<uint32_t>& partitions) {
+  projections::FoldOptions options;
+  options.sync = false;
+  options.batch_events_max = 333;
+  auto folder = projections::Folder::open(store, log.partition_count(), options).value();
+  events::ReadBatch batch;
+  for (uint32_t p : partitions) {
+    for (;;) {
+      ASSERT_TRUE(log.read(p, folder->next_offset(p), 500, &batch).ok());
+      if (batch.records.empty()) break;
+      for (const auto& rec : batch.records) ASSERT_TRUE(folder->fold_record(rec).ok());
+    }
+  }
+  ASSERT_TRUE(folder->commit().ok());
+}
+
+TEST(ScaleOut, InstancesOwningDisjointPartitionsMergeToTheSingleFold) {
+  Books single;
+  auto events = generated(6000);
+  single.append(events);
+  single.fold();
+  TempDir a_dir, b_dir;
+  auto a = Store::open(a_dir.path(), false).value();
+  auto b = Store::open(b_dir.path(), false).value();
+  fold_partitions(*a, single.log(), {0, 2});
+  fold_partitions(*b, single.log(), {1, 3});
+  projections::Stores both{a.get(), b.get()};
+  EXPECT_EQ(projections::projection_digest(both).value(), single.digest());
+  auto merged = projections::list_balances(both, "psp:").value();
+  auto whole = projections::list_balances(single.store(), "psp:").value();
+  ASSERT_EQ(merged.size(), whole.size());
+  for (size_t i = 0; i < merged.size(); ++i) {
+    EXPECT_EQ(merged[i].account, whole[i].account);
+    EXPECT_EQ(merged[i].balance, whole[i].balance) << merged[i].account << " " << merged[i].asset;
+  }
+  EXPECT_TRUE(projections::trial_balance(both)->balanced());
+  // One instance alone is not the whole: its digest differs.
+  EXPECT_NE(projections::projection_digest(*a).value(), single.digest());
+}
+
+TEST(ScaleOut, OverlappingInstancesAreRefused) {
+  Books single;
+  single.append(generated(500));
+  TempDir a_dir, b_dir;
+  auto a = Store::open(a_dir.path(), false).value();
+  auto b = Store::open(b_dir.path(), false).value();
+  fold_partitions(*a, single.log(), {0, 1});
+  fold_partitions(*b, single.log(), {1, 2});
+  auto digest = projections::projection_digest(projections::Stores{a.get(), b.get()});
+  ASSERT_FALSE(digest.ok());
+  EXPECT_EQ(digest.error().code, Code::kInvalidArgument);
+}
+
+TEST(ScaleOut, DroppedPartitionsAreRefoldedFromTheLog) {
+  Books books;
+  books.append(generated(4000));
+  books.fold();
+  std::string digest = books.digest();
+  ASSERT_TRUE(books.store().drop_partitions({1, 3}).ok());
+  EXPECT_NE(books.digest(), digest);
+  auto offsets = books.store().load_offsets(4).value();
+  EXPECT_FALSE(offsets[1].has_value());
+  EXPECT_TRUE(offsets[0].has_value());
+  EXPECT_EQ(books.fold().records, *books.log().end_offset(1) + *books.log().end_offset(3));
+  EXPECT_EQ(books.digest(), digest);
 }
 
 }  // namespace
