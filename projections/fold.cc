@@ -456,6 +456,8 @@ Result<std::unique_ptr<Folder>> Folder::open(Store& store, uint32_t partitions,
 }
 
 uint64_t Folder::next_offset(uint32_t partition) const { return impl_->offsets_[partition]; }
+bool Folder::has_state(uint32_t partition) const { return impl_->owned_[partition]; }
+size_t Folder::uncommitted() const { return impl_->batch_records_; }
 Status Folder::fold_record(const events::LogRecord& rec) { return impl_->fold_record(rec); }
 Status Folder::commit() {
   if (impl_->batch_records_ == 0 && !impl_->pending_meta()) return Status::Ok();
@@ -477,9 +479,10 @@ Result<FoldStats> fold(Store& store, events::EventLog& log, const FoldOptions& o
   events::ReadBatch batch;
   bool more = true;
   bool limit_hit = false;
-  while (more && !limit_hit) {
+  auto stopped = [&] { return options.stop != nullptr && options.stop->load(); };
+  while (more && !limit_hit && !stopped()) {
     more = false;
-    for (uint32_t p = 0; p < n && !limit_hit; ++p) {
+    for (uint32_t p = 0; p < n && !limit_hit && !stopped(); ++p) {
       size_t want = options.read_records_max;
       if (options.records_max != 0) {
         want = std::min<uint64_t>(want, options.records_max - folder.stats().records);

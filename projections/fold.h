@@ -4,6 +4,7 @@
 // twice and nothing is half-applied.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -35,6 +36,8 @@ struct FoldOptions {
   uint64_t records_max = 0;
   // Called after each read with the run's progress (from the fold's thread).
   std::function<void(const FoldProgress&)> on_progress;
+  // When set (e.g. by SIGINT/SIGTERM), the fold commits what it has folded and returns.
+  const std::atomic<bool>* stop = nullptr;
 };
 
 struct FoldStats {
@@ -57,6 +60,10 @@ class Folder {
   ~Folder();
   // Next offset to fold of `partition`: where a reader must resume.
   uint64_t next_offset(uint32_t partition) const;
+  // Whether this store holds state for `partition` (folded it before, or in this process).
+  bool has_state(uint32_t partition) const;
+  // Records folded since the last commit.
+  size_t uncommitted() const;
   // Folds one record at or after next_offset(rec.partition): applied, parked as a reject or
   // skipped as a duplicate. Errors are I/O or corruption: the folder must then be dropped
   // (uncommitted work is lost, stored state stays consistent).

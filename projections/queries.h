@@ -65,9 +65,9 @@ Result<TrialBalance> trial_balance(const Stores& stores);
 Result<std::vector<Reject>> list_rejects(const Stores& stores, size_t limit);
 
 // SHA-256 (hex) over the books: balances, payment states and every entry line, in key
-// order. Independent of how the fold was batched, and of offsets, dedupe records and
-// rejects, so folding the same log twice, appending it twice or rebuilding gives the same
-// digest.
+// order. Independent of how the fold was batched, of log offsets (so the embedded log and
+// Kafka agree), and of dedupe records and rejects, so folding the same events twice,
+// appending them twice or rebuilding gives the same digest.
 Result<std::string> projection_digest(const Stores& stores);
 
 // Single-store conveniences.

@@ -54,6 +54,11 @@ Result<std::unique_ptr<Store>> Store::open(const std::string& dir, bool read_onl
     return make_error(Code::kIo, fmt::format("no projections at {} (run `payledger fold` first)",
                                              dir));
   }
+  if (!read_only) {
+    std::error_code ec;
+    std::filesystem::create_directories(dir, ec);
+    if (ec) return make_error(Code::kIo, fmt::format("create {}: {}", dir, ec.message()));
+  }
   rocksdb::DBOptions options;
   options.create_if_missing = true;
   options.create_missing_column_families = true;

@@ -13,13 +13,18 @@
 
 #include "events/codec.h"
 #include "events/embedded_log.h"
+#include "events/kafka_log.h"
 #include "ledger/account.h"
 #include "projections/fold.h"
+#include "projections/kafka_fold.h"
 #include "projections/queries.h"
 #include "tools/generator.h"
 #include "tools/progress.h"
 
 namespace payledger::tools {
+
+std::atomic<bool> g_stop{false};
+
 namespace {
 
 namespace v1 = payledger::v1;
@@ -70,6 +75,54 @@ Result<std::unique_ptr<projections::Store>> open_store(const std::string& data, 
   return projections::Store::open(projections_dir(data), read_only);
 }
 
+Result<events::KafkaOptions> kafka_options(const LogArgs& log) {
+  events::KafkaOptions o;
+  o.brokers = log.brokers;
+  o.topic = log.topic;
+  o.transactional_id = log.transactional_id;
+  for (const auto& kv : log.properties) {
+    auto parsed = events::parse_kafka_property(kv);
+    if (!parsed) return parsed.error();
+    o.extra.push_back(*parsed);
+  }
+  return o;
+}
+
+// The log appends go to: the embedded log in DIR/log, or the Kafka topic.
+Result<std::unique_ptr<events::EventLog>> open_append_log(const Common& common,
+                                                          const LogArgs& log,
+                                                          uint32_t partitions, bool sync) {
+  if (log.kafka()) {
+    auto o = kafka_options(log);
+    if (!o) return o.error();
+    auto k = events::KafkaLog::open(*o);
+    if (!k) return k.error();
+    return std::unique_ptr<events::EventLog>(std::move(k).value());
+  }
+  auto e = open_log(common.data, /*writer=*/true, partitions, sync);
+  if (!e) return e.error();
+  return std::unique_ptr<events::EventLog>(std::move(e).value());
+}
+
+// The stores a query reads: --data plus any more instances' data directories.
+struct OpenStores {
+  std::vector<std::unique_ptr<projections::Store>> owned;
+  projections::Stores stores;
+};
+
+Result<OpenStores> open_stores(const Common& common) {
+  OpenStores out;
+  std::vector<std::string> dirs{common.data};
+  dirs.insert(dirs.end(), common.more_data.begin(), common.more_data.end());
+  for (const auto& d : dirs) {
+    auto st = open_store(d, true);
+    if (!st) return st.error();
+    out.stores.push_back(st->get());
+    out.owned.push_back(std::move(st).value());
+  }
+  return out;
+}
+
 json stats_json(const projections::FoldStats& s, uint64_t events_per_s, int64_t elapsed_ms) {
   return json{{"records", s.records},       {"applied", s.applied},
               {"rejected", s.rejected},     {"duplicates", s.duplicates},
@@ -77,21 +130,48 @@ json stats_json(const projections::FoldStats& s, uint64_t events_per_s, int64_t 
               {"events_per_s", events_per_s}};
 }
 
-// Folds the log at `data` into its projections, with a progress bar unless quiet.
-Result<projections::FoldStats> run_fold(const Common& common, uint64_t batch_events, bool sync,
-                                        Clock::duration* elapsed) {
+// Folds the log (embedded DIR/log, or the Kafka topic as a group member) into DIR's
+// projections, with a progress display unless quiet.
+Result<projections::FoldStats> run_fold(const FoldArgs& args, Clock::duration* elapsed) {
+  const Common& common = args.common;
+  bool show = !common.quiet && !common.json && stderr_is_tty();
+  projections::FoldOptions options;
+  options.batch_events_max = args.batch_events;
+  options.sync = args.sync;
+  options.stop = &g_stop;
+  auto start = Clock::now();
+  if (args.log.kafka()) {
+    auto kafka = kafka_options(args.log);
+    if (!kafka) return kafka.error();
+    // Reach the brokers before touching DIR: a broker that is down leaves no partial state.
+    auto partitions = events::topic_partitions(*kafka);
+    if (!partitions) return partitions.error();
+    auto store = open_store(common.data, /*read_only=*/false);
+    if (!store) return store.error();
+    projections::KafkaFoldOptions ko;
+    ko.fold = options;
+    ko.group = args.log.group;
+    ko.until_idle = args.until_idle;
+    auto last_shown = Clock::now();
+    ko.on_commit = [&](const projections::FoldStats& s) {
+      if (!show || Clock::now() - last_shown < std::chrono::milliseconds(250)) return;
+      last_shown = Clock::now();
+      fmt::print(stderr, "\r  folding from kafka: {} records ({} applied, {} rejected)   ",
+                 s.records, s.applied, s.rejected);
+    };
+    auto stats = projections::fold_kafka(**store, *kafka, ko);
+    *elapsed = Clock::now() - start;
+    if (show) fmt::print(stderr, "\n");
+    return stats;
+  }
   auto log = open_log(common.data, /*writer=*/false, 0, false);
   if (!log) return log.error();
   auto store = open_store(common.data, /*read_only=*/false);
   if (!store) return store.error();
-  Progress progress("folding", !common.quiet && !common.json && stderr_is_tty());
-  projections::FoldOptions options;
-  options.batch_events_max = batch_events;
-  options.sync = sync;
+  Progress progress("folding", show);
   options.on_progress = [&](const projections::FoldProgress& p) {
     progress.update(p.events_done, p.events_total);
   };
-  auto start = Clock::now();
   auto stats = projections::fold(**store, **log, options);
   *elapsed = Clock::now() - start;
   if (stats) progress.finish(stats->records, stats->records);
@@ -147,6 +227,9 @@ int cmd_generate(const GenerateArgs& args) {
 }
 
 int cmd_append(const AppendArgs& args) {
+  if (!args.log.kafka() && args.common.data.empty()) {
+    return usage("append to the embedded log needs --data DIR (or --log kafka)");
+  }
   std::ifstream file;
   std::istream* in = &std::cin;
   if (args.input != "-") {
@@ -154,8 +237,9 @@ int cmd_append(const AppendArgs& args) {
     if (!file) return fail(make_error(Code::kIo, fmt::format("cannot read {}", args.input)));
     in = &file;
   }
-  auto log = open_log(args.common.data, /*writer=*/true, args.partitions, args.sync);
+  auto log = open_append_log(args.common, args.log, args.partitions, args.sync);
   if (!log) return fail(log.error());
+  size_t batch_max = args.log.kafka() ? args.batch_events : kAppendBatchMax;
   std::vector<events::AppendRecord> batch;
   v1::Envelope scratch;
   uint64_t appended = 0, unparsed = 0;
@@ -170,7 +254,7 @@ int cmd_append(const AppendArgs& args) {
     if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
     batch.push_back(to_record(line, &scratch));
     if (batch.back().format == events::RecordFormat::kRawJson) ++unparsed;
-    if (batch.size() >= kAppendBatchMax) {
+    if (batch.size() >= batch_max) {
       if (Status s = flush(); !s) return fail(s.error());
     }
   }
@@ -178,7 +262,10 @@ int cmd_append(const AppendArgs& args) {
   if (args.common.json) {
     print_json(json{{"appended", appended}, {"unparsed", unparsed}});
   } else {
-    fmt::print("appended {} events to {}\n", appended, log_dir(args.common.data));
+    fmt::print("appended {} events to {}\n", appended,
+               args.log.kafka() ? fmt::format("kafka topic {} on {}", args.log.topic,
+                                              args.log.brokers)
+                                : log_dir(args.common.data));
     if (unparsed > 0) {
       fmt::print(stderr,
                  "warning: {} lines are not valid events; they were logged as raw input and "
@@ -191,12 +278,12 @@ int cmd_append(const AppendArgs& args) {
 
 int cmd_fold(const FoldArgs& args) {
   Clock::duration elapsed{};
-  auto stats = run_fold(args.common, args.batch_events, args.sync, &elapsed);
+  auto stats = run_fold(args, &elapsed);
   return finish_fold(args.common, std::move(stats), elapsed);
 }
 
 int cmd_rebuild(const FoldArgs& args) {
-  if (!std::filesystem::exists(log_dir(args.common.data) + "/partitions")) {
+  if (!args.log.kafka() && !std::filesystem::exists(log_dir(args.common.data) + "/partitions")) {
     return fail(make_error(Code::kIo, fmt::format("no event log at {}", log_dir(args.common.data))));
   }
   if (Status s = projections::Store::destroy(projections_dir(args.common.data)); !s) {
@@ -207,9 +294,9 @@ int cmd_rebuild(const FoldArgs& args) {
 }
 
 int cmd_balance(const Common& common, const std::string& prefix) {
-  auto store = open_store(common.data, true);
-  if (!store) return fail(store.error());
-  auto rows = projections::list_balances(**store, prefix);
+  auto opened = open_stores(common);
+  if (!opened) return fail(opened.error());
+  auto rows = projections::list_balances(opened->stores, prefix);
   if (!rows) return fail(rows.error());
   if (common.json) {
     json out = json::array();
@@ -242,9 +329,9 @@ int cmd_balance(const Common& common, const std::string& prefix) {
 
 int cmd_statement(const Common& common, const std::string& account, uint64_t limit) {
   if (auto id = ledger::AccountId::parse(account); !id) return usage(id.error().reason);
-  auto store = open_store(common.data, true);
-  if (!store) return fail(store.error());
-  auto lines = projections::statement(**store, account, limit);
+  auto opened = open_stores(common);
+  if (!opened) return fail(opened.error());
+  auto lines = projections::statement(opened->stores, account, limit);
   if (!lines) return fail(lines.error());
   ledger::Side normal = ledger::normal_side(ledger::AccountId::parse(account)->type());
   std::map<std::string, ledger::Int128> running;  // posted balance per asset
@@ -285,9 +372,9 @@ int cmd_statement(const Common& common, const std::string& account, uint64_t lim
 }
 
 int cmd_trial_balance(const Common& common) {
-  auto store = open_store(common.data, true);
-  if (!store) return fail(store.error());
-  auto tb = projections::trial_balance(**store);
+  auto opened = open_stores(common);
+  if (!opened) return fail(opened.error());
+  auto tb = projections::trial_balance(opened->stores);
   if (!tb) return fail(tb.error());
   if (common.json) {
     json assets = json::array();
@@ -315,9 +402,9 @@ int cmd_trial_balance(const Common& common) {
 }
 
 int cmd_digest(const Common& common) {
-  auto store = open_store(common.data, true);
-  if (!store) return fail(store.error());
-  auto digest = projections::projection_digest(**store);
+  auto opened = open_stores(common);
+  if (!opened) return fail(opened.error());
+  auto digest = projections::projection_digest(opened->stores);
   if (!digest) return fail(digest.error());
   if (common.json) {
     print_json(json{{"algorithm", "sha256"}, {"digest", *digest}});
@@ -328,9 +415,9 @@ int cmd_digest(const Common& common) {
 }
 
 int cmd_rejects(const Common& common, uint64_t limit) {
-  auto store = open_store(common.data, true);
-  if (!store) return fail(store.error());
-  auto rejects = projections::list_rejects(**store, limit);
+  auto opened = open_stores(common);
+  if (!opened) return fail(opened.error());
+  auto rejects = projections::list_rejects(opened->stores, limit);
   if (!rejects) return fail(rejects.error());
   if (common.json) {
     json out = json::array();
@@ -389,6 +476,22 @@ int cmd_replay(const ReplayArgs& args) {
   return kExitOk;
 }
 
+int cmd_topic_create(const TopicArgs& args) {
+  auto o = kafka_options(args.log);
+  if (!o) return fail(o.error());
+  if (Status s = events::create_topic(*o, args.partitions, args.replication); !s) {
+    return fail(s.error());
+  }
+  if (args.json) {
+    print_json(json{{"topic", args.log.topic}, {"partitions", args.partitions},
+                    {"brokers", args.log.brokers}});
+  } else {
+    fmt::print("topic {} ready with {} partitions on {}\n", args.log.topic, args.partitions,
+               args.log.brokers);
+  }
+  return kExitOk;
+}
+
 int cmd_demo(const DemoArgs& args) {
   Common common = args.common;
   if (common.data.empty()) {
@@ -405,7 +508,23 @@ int cmd_demo(const DemoArgs& args) {
                args.merchants, args.seed, common.data);
   }
   // 1. generate + append (binary Protobuf records, keyed by merchant)
-  auto log = open_log(common.data, true, args.partitions, true);
+  FoldArgs fold;
+  fold.common = common;
+  fold.log = args.log;
+  fold.until_idle = true;
+  size_t batch_max = kAppendBatchMax;
+  if (args.log.kafka()) {
+    // A fresh topic and group per demo, named after its data directory.
+    std::string suffix = std::filesystem::path(common.data).filename().string();
+    fold.log.topic = args.log.topic + "." + suffix;
+    fold.log.group = "payledger-demo." + suffix;
+    auto o = kafka_options(fold.log);
+    if (!o) return fail(o.error());
+    if (Status s = events::create_topic(*o, args.partitions, 1); !s) return fail(s.error());
+    if (human) fmt::print("kafka topic {} on {}\n", fold.log.topic, fold.log.brokers);
+    batch_max = 10000;  // records per transaction
+  }
+  auto log = open_append_log(common, fold.log, args.partitions, true);
   if (!log) return fail(log.error());
   Progress gen_progress("appending", human && !common.quiet && stderr_is_tty());
   auto t0 = Clock::now();
@@ -415,7 +534,7 @@ int cmd_demo(const DemoArgs& args) {
   uint64_t appended = 0;
   while (gen.next(&e)) {
     batch.push_back({e.merchant_id(), events::encode(e), events::RecordFormat::kProtobuf});
-    if (batch.size() >= kAppendBatchMax) {
+    if (batch.size() >= batch_max) {
       if (Status s = (*log)->append(batch); !s) return fail(s.error());
       appended += batch.size();
       batch.clear();
@@ -429,7 +548,7 @@ int cmd_demo(const DemoArgs& args) {
   log->reset();
   // 2. fold
   Clock::duration fold_elapsed{};
-  auto stats = run_fold(common, 50000, true, &fold_elapsed);
+  auto stats = run_fold(fold, &fold_elapsed);
   if (!stats) return fail(stats.error());
   // 3. summary
   auto store = open_store(common.data, true);

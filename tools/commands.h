@@ -3,8 +3,10 @@
 // and errors to stderr; --json prints one JSON document on stdout.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace payledger::tools {
 
@@ -12,10 +14,26 @@ inline constexpr int kExitOk = 0;
 inline constexpr int kExitFailed = 1;
 inline constexpr int kExitUsage = 2;
 
+// Set by SIGINT/SIGTERM: long runs finish their batch, write it and exit 0.
+extern std::atomic<bool> g_stop;
+
 struct Common {
   std::string data;  // data directory: DIR/log (event log), DIR/projections (RocksDB)
+  // Query commands: more data directories, one per scaled-out fold instance; answers merge.
+  std::vector<std::string> more_data;
   bool json = false;
   bool quiet = false;  // no progress bar
+};
+
+// Which event log a command uses: the embedded one in DIR/log, or a Kafka topic.
+struct LogArgs {
+  std::string kind = "embedded";  // "embedded" | "kafka"
+  std::string brokers = "127.0.0.1:19092";
+  std::string topic = "payledger.events";
+  std::vector<std::string> properties;  // -X key=value, passed to librdkafka
+  std::string transactional_id;         // append; default payledger-append.<topic>
+  std::string group = "payledger-fold";  // fold
+  bool kafka() const { return kind == "kafka"; }
 };
 
 struct GenerateArgs {
@@ -28,6 +46,8 @@ int cmd_generate(const GenerateArgs& args);
 
 struct AppendArgs {
   Common common;
+  LogArgs log;
+  uint64_t batch_events = 10000;  // records per Kafka transaction
   std::string input = "-";
   uint32_t partitions = 4;  // only when the log is created
   bool sync = true;
@@ -36,6 +56,8 @@ int cmd_append(const AppendArgs& args);
 
 struct FoldArgs {
   Common common;
+  LogArgs log;
+  bool until_idle = false;  // kafka: stop once every assigned partition is read to its end
   uint64_t batch_events = 50000;
   bool sync = true;
 };
@@ -44,12 +66,21 @@ int cmd_rebuild(const FoldArgs& args);
 
 struct DemoArgs {
   Common common;
+  LogArgs log;
   uint64_t events = 200000;
   uint64_t seed = 42;
   uint32_t merchants = 500;
   uint32_t partitions = 4;
 };
 int cmd_demo(const DemoArgs& args);
+
+struct TopicArgs {
+  LogArgs log;
+  uint32_t partitions = 4;
+  int replication = 1;
+  bool json = false;
+};
+int cmd_topic_create(const TopicArgs& args);
 
 int cmd_balance(const Common& common, const std::string& prefix);
 int cmd_statement(const Common& common, const std::string& account, uint64_t limit);

@@ -1,22 +1,56 @@
 // payledger: the command-line front end. See docs/cli.md for every command.
 #include <CLI/CLI.hpp>
 
+#include <csignal>
+
 #include "tools/commands.h"
 
 namespace {
 
 using namespace payledger::tools;
 
-void add_common(CLI::App* cmd, Common* common, bool json = true) {
-  cmd->add_option("--data", common->data,
-                  "Data directory: DIR/log holds the event log, DIR/projections the RocksDB "
-                  "projections")
-      ->required();
+void add_common(CLI::App* cmd, Common* common, bool json = true, bool required = true) {
+  auto* data = cmd->add_option("--data", common->data,
+                               "Data directory: DIR/log holds the embedded event log, "
+                               "DIR/projections the RocksDB projections");
+  if (required) data->required();
   if (json) cmd->add_flag("--json", common->json, "Print one JSON document on stdout");
+}
+
+// Query commands take --data once per fold instance; answers merge across them.
+void add_query_common(CLI::App* cmd, std::vector<std::string>* dirs, Common* common) {
+  cmd->add_option("--data", *dirs,
+                  "Data directory (repeat for each instance of a scaled-out fold: answers "
+                  "merge, each partition taken from the instance that folded it furthest)")
+      ->required();
+  cmd->add_flag("--json", common->json, "Print one JSON document on stdout");
+}
+
+void split_dirs(const std::vector<std::string>& dirs, Common* common) {
+  if (dirs.empty()) return;
+  common->data = dirs.front();
+  common->more_data.assign(dirs.begin() + 1, dirs.end());
+}
+
+void add_log_options(CLI::App* cmd, LogArgs* log) {
+  cmd->add_option("--log", log->kind, "Event log: embedded (DIR/log) or kafka")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"embedded", "kafka"}));
+  cmd->add_option("--brokers", log->brokers, "Kafka bootstrap servers")->capture_default_str();
+  cmd->add_option("--topic", log->topic, "Kafka topic")->capture_default_str();
+  cmd->add_option("-X", log->properties,
+                  "librdkafka property key=value (repeatable), as in kcat");
 }
 
 void add_fold_options(CLI::App* cmd, FoldArgs* args) {
   add_common(cmd, &args->common);
+  add_log_options(cmd, &args->log);
+  cmd->add_option("--group", args->log.group, "Kafka consumer group (scale-out: run several "
+                                              "folds with one group and their own --data)")
+      ->capture_default_str();
+  cmd->add_flag("--until-idle", args->until_idle,
+                "Kafka: stop once every assigned partition is read to its end (otherwise run "
+                "until SIGINT/SIGTERM)");
   cmd->add_option("--batch", args->batch_events, "Events per atomic RocksDB WriteBatch")
       ->capture_default_str()
       ->check(CLI::Range(uint64_t{1}, uint64_t{1000000}));
@@ -49,7 +83,7 @@ int main(int argc, char** argv) {
   AppendArgs append;
   auto* append_cmd = app.add_subcommand(
       "append", "Append NDJSON events (payledger.v1 JSON mapping) to the embedded log");
-  add_common(append_cmd, &append.common);
+  add_common(append_cmd, &append.common, true, /*required=*/false);
   append_cmd->add_option("input", append.input, "NDJSON file ('-' = stdin)")
       ->capture_default_str();
   append_cmd->add_option("--partitions", append.partitions,
@@ -57,6 +91,13 @@ int main(int argc, char** argv) {
       ->capture_default_str()
       ->check(CLI::Range(1u, 1024u));
   append_cmd->add_flag("!--no-sync", append.sync, "Skip fdatasync after each batch");
+  add_log_options(append_cmd, &append.log);
+  append_cmd->add_option("--transactional-id", append.log.transactional_id,
+                         "Kafka transactional.id (default payledger-append.<topic>); a second "
+                         "producer with the same id fences the first");
+  append_cmd->add_option("--batch", append.batch_events, "Kafka: records per transaction")
+      ->capture_default_str()
+      ->check(CLI::Range(uint64_t{1}, uint64_t{1000000}));
 
   FoldArgs fold;
   auto* fold_cmd = app.add_subcommand(
@@ -82,40 +123,46 @@ int main(int argc, char** argv) {
       ->capture_default_str()
       ->check(CLI::Range(1u, 1024u));
   demo_cmd->add_flag("--json", demo.common.json, "Print the summary as JSON");
+  add_log_options(demo_cmd, &demo.log);
   demo_cmd->add_flag("--quiet,-q", demo.common.quiet, "No progress bars");
 
   Common balance_common;
+  std::vector<std::string> balance_dirs;
   std::string prefix;
   auto* balance = app.add_subcommand(
       "balance", "Show balances (posted = available, pending = holds) by account prefix");
-  add_common(balance, &balance_common);
+  add_query_common(balance, &balance_dirs, &balance_common);
   balance->add_option("--account", prefix, "Account name prefix, e.g. merchant:m00001-BR:");
 
   Common statement_common;
+  std::vector<std::string> statement_dirs;
   std::string account;
   uint64_t statement_limit = 0;
   auto* statement = app.add_subcommand("statement", "List every line posted to one account");
-  add_common(statement, &statement_common);
+  add_query_common(statement, &statement_dirs, &statement_common);
   statement->add_option("--account", account, "Full account name, e.g. psp:revenue:fees")
       ->required();
   statement->add_option("--limit", statement_limit, "At most this many lines (0 = all)")
       ->capture_default_str();
 
   Common tb_common;
+  std::vector<std::string> tb_dirs;
   auto* tb = app.add_subcommand(
       "trial-balance", "Check debits equal credits per asset (exit 1 if they do not)");
-  add_common(tb, &tb_common);
+  add_query_common(tb, &tb_dirs, &tb_common);
 
   Common digest_common;
+  std::vector<std::string> digest_dirs;
   auto* digest = app.add_subcommand(
       "digest", "Print the SHA-256 digest of the books (same log => same digest)");
-  add_common(digest, &digest_common);
+  add_query_common(digest, &digest_dirs, &digest_common);
 
   Common rejects_common;
+  std::vector<std::string> rejects_dirs;
   uint64_t rejects_limit = 0;
   auto* rejects = app.add_subcommand(
       "rejects", "List events the fold rejected, with code, reason and original record");
-  add_common(rejects, &rejects_common);
+  add_query_common(rejects, &rejects_dirs, &rejects_common);
   rejects->add_option("--limit", rejects_limit, "At most this many (0 = all)")
       ->capture_default_str();
 
@@ -125,6 +172,23 @@ int main(int argc, char** argv) {
   add_common(replay_cmd, &replay.common);
   replay_cmd->add_option("--code", replay.code, "Only rejects with this code, e.g. unknown_payment");
   replay_cmd->add_option("--at", replay.at, "Only the reject at this log position, e.g. p2/1500");
+
+  TopicArgs topic;
+  auto* topic_cmd = app.add_subcommand("topic", "Manage the Kafka topic");
+  topic_cmd->require_subcommand(1);
+  auto* topic_create = topic_cmd->add_subcommand(
+      "create", "Create the topic with a chosen partition count (ok if it exists as asked)");
+  topic_create->add_option("--brokers", topic.log.brokers, "Kafka bootstrap servers")
+      ->capture_default_str();
+  topic_create->add_option("--topic", topic.log.topic, "Topic name")->capture_default_str();
+  topic_create->add_option("--partitions", topic.partitions, "Partitions (merchants spread "
+                                                             "over them; folds scale to this)")
+      ->capture_default_str()
+      ->check(CLI::Range(1u, 1024u));
+  topic_create->add_option("--replication", topic.replication, "Replication factor")
+      ->capture_default_str();
+  topic_create->add_option("-X", topic.log.properties, "librdkafka property key=value");
+  topic_create->add_flag("--json", topic.json, "Print the result as JSON");
 
   try {
     app.parse(argc, argv);
@@ -139,8 +203,17 @@ int main(int argc, char** argv) {
     return kExitUsage;
   }
 
+  split_dirs(balance_dirs, &balance_common);
+  split_dirs(statement_dirs, &statement_common);
+  split_dirs(tb_dirs, &tb_common);
+  split_dirs(digest_dirs, &digest_common);
+  split_dirs(rejects_dirs, &rejects_common);
+  std::signal(SIGINT, [](int) { g_stop = true; });
+  std::signal(SIGTERM, [](int) { g_stop = true; });
+
   try {
     if (*generate) return cmd_generate(gen);
+    if (*topic_create) return cmd_topic_create(topic);
     if (*append_cmd) return cmd_append(append);
     if (*fold_cmd) return cmd_fold(fold);
     if (*rebuild_cmd) return cmd_rebuild(rebuild);

@@ -1,0 +1,593 @@
+#include "events/kafka_log.h"
+
+#include <librdkafka/rdkafka.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstring>
+#include <mutex>
+#include <set>
+
+#include <fmt/format.h>
+
+namespace payledger::events {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+// Abortable transactions are retried whole this many times before giving up.
+constexpr int kTransactionAttemptsMax = 5;
+// Transaction timeout on the broker; message.timeout.ms must stay below it.
+constexpr int kTransactionTimeoutMs = 60000;
+constexpr int kMessageTimeoutMs = 55000;
+
+struct KafkaDeleter {
+  void operator()(rd_kafka_t* rk) const { rd_kafka_destroy(rk); }
+};
+using KafkaHandle = std::unique_ptr<rd_kafka_t, KafkaDeleter>;
+
+struct ListDeleter {
+  void operator()(rd_kafka_topic_partition_list_t* l) const {
+    rd_kafka_topic_partition_list_destroy(l);
+  }
+};
+using PartitionList = std::unique_ptr<rd_kafka_topic_partition_list_t, ListDeleter>;
+
+Error kafka_error(std::string_view what, rd_kafka_resp_err_t err) {
+  return make_error(Code::kIo, fmt::format("{}: {}", what, rd_kafka_err2str(err)));
+}
+
+Error unreachable(const KafkaOptions& o, std::string_view detail) {
+  return make_error(Code::kIo, fmt::format("cannot reach Kafka broker(s) {}: {}", o.brokers,
+                                           detail));
+}
+
+// Builds a conf from `base` properties, then the caller's -X extras (which win).
+Result<rd_kafka_conf_t*> make_conf(const KafkaOptions& o,
+                                   std::vector<std::pair<std::string, std::string>> base) {
+  rd_kafka_conf_t* conf = rd_kafka_conf_new();
+  char errstr[512];
+  base.insert(base.begin(), {"bootstrap.servers", o.brokers});
+  base.insert(base.end(), o.extra.begin(), o.extra.end());
+  for (const auto& [k, v] : base) {
+    if (rd_kafka_conf_set(conf, k.c_str(), v.c_str(), errstr, sizeof errstr) !=
+        RD_KAFKA_CONF_OK) {
+      rd_kafka_conf_destroy(conf);
+      return make_error(Code::kInvalidArgument, fmt::format("kafka property {}={}: {}", k, v,
+                                                            errstr));
+    }
+  }
+  return conf;
+}
+
+Result<KafkaHandle> make_handle(rd_kafka_type_t type, rd_kafka_conf_t* conf) {
+  char errstr[512];
+  rd_kafka_t* rk = rd_kafka_new(type, conf, errstr, sizeof errstr);  // takes conf on success
+  if (rk == nullptr) {
+    rd_kafka_conf_destroy(conf);
+    return make_error(Code::kInvalidArgument, fmt::format("kafka client: {}", errstr));
+  }
+  return KafkaHandle(rk);
+}
+
+// Metadata for the topic: its partition count, or a clear error.
+Result<uint32_t> partitions_of(rd_kafka_t* rk, const KafkaOptions& o) {
+  rd_kafka_topic_t* rkt = rd_kafka_topic_new(rk, o.topic.c_str(), nullptr);
+  const rd_kafka_metadata_t* md = nullptr;
+  rd_kafka_resp_err_t err = rd_kafka_metadata(rk, 0, rkt, &md, o.timeout_ms);
+  rd_kafka_topic_destroy(rkt);
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) return unreachable(o, rd_kafka_err2str(err));
+  Result<uint32_t> out = make_error(Code::kInvalidArgument,
+                                    fmt::format("topic '{}' not found on {} (create it with "
+                                                "`payledger topic create`)",
+                                                o.topic, o.brokers));
+  for (int i = 0; i < md->topic_cnt; ++i) {
+    const auto& t = md->topics[i];
+    if (o.topic != t.topic) continue;
+    if (t.err == RD_KAFKA_RESP_ERR_NO_ERROR && t.partition_cnt > 0) {
+      out = static_cast<uint32_t>(t.partition_cnt);
+    } else if (t.err != RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART) {
+      out = kafka_error(fmt::format("metadata for topic '{}'", o.topic), t.err);
+    }
+  }
+  rd_kafka_metadata_destroy(md);
+  return out;
+}
+
+std::string default_transactional_id(const KafkaOptions& o) {
+  return o.transactional_id.empty() ? "payledger-append." + o.topic : o.transactional_id;
+}
+
+// Copies consumed messages into `out` (which owns the bytes) and destroys them.
+void copy_messages(std::vector<rd_kafka_message_t*>& msgs, ReadBatch* out) {
+  size_t bytes = 0;
+  for (auto* m : msgs) bytes += m->key_len + m->len;
+  char* p = out->reserve(bytes);
+  for (auto* m : msgs) {
+    LogRecord rec;
+    rec.partition = static_cast<uint32_t>(m->partition);
+    rec.offset = static_cast<uint64_t>(m->offset);
+    rd_kafka_headers_t* hdrs = nullptr;
+    const void* fmt_value = nullptr;
+    size_t fmt_size = 0;
+    if (rd_kafka_message_headers(m, &hdrs) == RD_KAFKA_RESP_ERR_NO_ERROR &&
+        rd_kafka_header_get_last(hdrs, kFormatHeader.data(), &fmt_value, &fmt_size) ==
+            RD_KAFKA_RESP_ERR_NO_ERROR &&
+        std::string_view(static_cast<const char*>(fmt_value), fmt_size) == kRawJsonFormat) {
+      rec.format = RecordFormat::kRawJson;
+    }
+    if (m->key_len > 0) std::memcpy(p, m->key, m->key_len);
+    rec.key = std::string_view(p, m->key_len);
+    p += m->key_len;
+    if (m->len > 0) std::memcpy(p, m->payload, m->len);
+    rec.value = std::string_view(p, m->len);
+    p += m->len;
+    out->records.push_back(rec);
+    rd_kafka_message_destroy(m);
+  }
+  msgs.clear();
+}
+
+}  // namespace
+
+Result<std::pair<std::string, std::string>> parse_kafka_property(std::string_view kv) {
+  size_t eq = kv.find('=');
+  if (eq == std::string_view::npos || eq == 0) {
+    return make_error(Code::kInvalidArgument,
+                      fmt::format("-X expects key=value, got '{}'", kv));
+  }
+  return std::pair<std::string, std::string>(kv.substr(0, eq), kv.substr(eq + 1));
+}
+
+Result<uint32_t> topic_partitions(const KafkaOptions& o) {
+  auto conf = make_conf(o, {});
+  if (!conf) return conf.error();
+  auto rk = make_handle(RD_KAFKA_PRODUCER, *conf);
+  if (!rk) return rk.error();
+  return partitions_of(rk->get(), o);
+}
+
+Status create_topic(const KafkaOptions& o, uint32_t partitions, int replication) {
+  auto conf = make_conf(o, {});
+  if (!conf) return conf.error();
+  auto rk = make_handle(RD_KAFKA_PRODUCER, *conf);
+  if (!rk) return rk.error();
+  char errstr[512];
+  rd_kafka_NewTopic_t* nt = rd_kafka_NewTopic_new(o.topic.c_str(), static_cast<int>(partitions),
+                                                  replication, errstr, sizeof errstr);
+  if (nt == nullptr) return make_error(Code::kInvalidArgument, errstr);
+  rd_kafka_queue_t* q = rd_kafka_queue_new(rk->get());
+  rd_kafka_AdminOptions_t* ao = rd_kafka_AdminOptions_new(rk->get(), RD_KAFKA_ADMIN_OP_CREATETOPICS);
+  rd_kafka_AdminOptions_set_operation_timeout(ao, o.timeout_ms, errstr, sizeof errstr);
+  rd_kafka_AdminOptions_set_request_timeout(ao, o.timeout_ms, errstr, sizeof errstr);
+  rd_kafka_CreateTopics(rk->get(), &nt, 1, ao, q);
+  rd_kafka_event_t* ev = rd_kafka_queue_poll(q, o.timeout_ms + 1000);
+  Status result = Status::Ok();
+  rd_kafka_resp_err_t topic_err = RD_KAFKA_RESP_ERR_NO_ERROR;
+  if (ev == nullptr) {
+    result = unreachable(o, "no answer to CreateTopics");
+  } else if (rd_kafka_event_error(ev) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    result = unreachable(o, rd_kafka_event_error_string(ev));
+  } else {
+    size_t n = 0;
+    const rd_kafka_topic_result_t** res =
+        rd_kafka_CreateTopics_result_topics(rd_kafka_event_CreateTopics_result(ev), &n);
+    if (n == 1) topic_err = rd_kafka_topic_result_error(res[0]);
+    if (topic_err != RD_KAFKA_RESP_ERR_NO_ERROR &&
+        topic_err != RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS) {
+      const char* msg = rd_kafka_topic_result_error_string(res[0]);
+      result = make_error(Code::kIo, fmt::format("create topic '{}': {}", o.topic,
+                                                 msg ? msg : rd_kafka_err2str(topic_err)));
+    }
+  }
+  if (ev != nullptr) rd_kafka_event_destroy(ev);
+  rd_kafka_AdminOptions_destroy(ao);
+  rd_kafka_NewTopic_destroy(nt);
+  rd_kafka_queue_destroy(q);
+  if (!result || topic_err != RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS) return result;
+  auto existing = partitions_of(rk->get(), o);
+  if (!existing) return existing.error();
+  if (*existing != partitions) {
+    return make_error(Code::kInvalidArgument,
+                      fmt::format("topic '{}' exists with {} partitions, not {}", o.topic,
+                                  *existing, partitions));
+  }
+  return Status::Ok();
+}
+
+// ---------------------------------------------------------------- producer
+
+struct KafkaProducer::Impl {
+  KafkaOptions options;
+  uint32_t partitions = 0;
+  KafkaHandle rk;
+  std::atomic<uint64_t> delivery_failures{0};
+  std::mutex mu;
+  std::string first_delivery_error;
+
+  static void on_delivery(rd_kafka_t*, const rd_kafka_message_t* m, void* opaque) {
+    if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR) return;
+    auto* self = static_cast<Impl*>(opaque);
+    self->delivery_failures.fetch_add(1);
+    std::lock_guard<std::mutex> lock(self->mu);
+    if (self->first_delivery_error.empty()) self->first_delivery_error = rd_kafka_err2str(m->err);
+  }
+
+  Status produce_all(std::span<const AppendRecord> records);
+  Status run_transaction(std::span<const AppendRecord> records, bool abort);
+};
+
+Status KafkaProducer::Impl::produce_all(std::span<const AppendRecord> records) {
+  for (const AppendRecord& r : records) {
+    int32_t partition = static_cast<int32_t>(partition_for_key(r.key, partitions));
+    for (;;) {
+      rd_kafka_resp_err_t err;
+      if (r.format == RecordFormat::kRawJson) {
+        err = rd_kafka_producev(
+            rk.get(), RD_KAFKA_V_TOPIC(options.topic.c_str()), RD_KAFKA_V_PARTITION(partition),
+            RD_KAFKA_V_KEY(r.key.data(), r.key.size()),
+            RD_KAFKA_V_VALUE(const_cast<char*>(r.value.data()), r.value.size()),
+            RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+            RD_KAFKA_V_HEADER(kFormatHeader.data(), kRawJsonFormat.data(),
+                              static_cast<ssize_t>(kRawJsonFormat.size())),
+            RD_KAFKA_V_END);
+      } else {
+        err = rd_kafka_producev(
+            rk.get(), RD_KAFKA_V_TOPIC(options.topic.c_str()), RD_KAFKA_V_PARTITION(partition),
+            RD_KAFKA_V_KEY(r.key.data(), r.key.size()),
+            RD_KAFKA_V_VALUE(const_cast<char*>(r.value.data()), r.value.size()),
+            RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
+      }
+      if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+        rd_kafka_poll(rk.get(), 10);  // let deliveries drain the local queue
+        continue;
+      }
+      if (err != RD_KAFKA_RESP_ERR_NO_ERROR) return kafka_error("produce", err);
+      break;
+    }
+  }
+  return Status::Ok();
+}
+
+Status KafkaProducer::Impl::run_transaction(std::span<const AppendRecord> records, bool abort) {
+  for (int attempt = 1; attempt <= kTransactionAttemptsMax; ++attempt) {
+    delivery_failures = 0;
+    if (rd_kafka_error_t* e = rd_kafka_begin_transaction(rk.get())) {
+      Error out = make_error(Code::kIo, fmt::format("begin transaction: {}",
+                                                    rd_kafka_error_string(e)));
+      rd_kafka_error_destroy(e);
+      return out;
+    }
+    Status produced = produce_all(records);
+    if (!produced || abort) {
+      if (rd_kafka_error_t* e = rd_kafka_abort_transaction(rk.get(), -1)) {
+        Error out = make_error(Code::kIo, fmt::format("abort transaction: {}",
+                                                      rd_kafka_error_string(e)));
+        rd_kafka_error_destroy(e);
+        return out;
+      }
+      return produced;
+    }
+    // Commit flushes every message; retriable errors retry the commit itself.
+    for (;;) {
+      rd_kafka_error_t* e = rd_kafka_commit_transaction(rk.get(), -1);
+      if (e == nullptr) {
+        if (delivery_failures.load() == 0) return Status::Ok();
+        std::lock_guard<std::mutex> lock(mu);
+        return make_error(Code::kIo, fmt::format("{} records not delivered: {}",
+                                                 delivery_failures.load(),
+                                                 first_delivery_error));
+      }
+      std::string what = rd_kafka_error_string(e);
+      bool retriable = rd_kafka_error_is_retriable(e);
+      bool needs_abort = rd_kafka_error_txn_requires_abort(e);
+      rd_kafka_error_destroy(e);
+      if (retriable) continue;
+      if (!needs_abort) {  // fatal (e.g. fenced) or unclassified: this producer is done
+        return make_error(Code::kIo, fmt::format("commit transaction (fatal): {}", what));
+      }
+      if (rd_kafka_error_t* a = rd_kafka_abort_transaction(rk.get(), -1)) {
+        Error out = make_error(Code::kIo, fmt::format("abort after '{}': {}", what,
+                                                      rd_kafka_error_string(a)));
+        rd_kafka_error_destroy(a);
+        return out;
+      }
+      break;  // aborted: rewind and run the whole transaction again
+    }
+  }
+  return make_error(Code::kIo, fmt::format("transaction aborted {} times; giving up",
+                                           kTransactionAttemptsMax));
+}
+
+KafkaProducer::KafkaProducer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+KafkaProducer::~KafkaProducer() {
+  if (impl_ && impl_->rk) rd_kafka_flush(impl_->rk.get(), 5000);
+}
+
+Result<std::unique_ptr<KafkaProducer>> KafkaProducer::open(const KafkaOptions& options,
+                                                           uint32_t partitions) {
+  auto impl = std::make_unique<Impl>();
+  impl->options = options;
+  impl->partitions = partitions;
+  auto conf = make_conf(options, {{"transactional.id", default_transactional_id(options)},
+                                  {"enable.idempotence", "true"},
+                                  {"acks", "all"},
+                                  {"linger.ms", "5"},
+                                  {"batch.num.messages", "10000"},
+                                  {"transaction.timeout.ms", std::to_string(kTransactionTimeoutMs)},
+                                  {"message.timeout.ms", std::to_string(kMessageTimeoutMs)}});
+  if (!conf) return conf.error();
+  rd_kafka_conf_set_dr_msg_cb(*conf, &Impl::on_delivery);
+  rd_kafka_conf_set_opaque(*conf, impl.get());
+  auto rk = make_handle(RD_KAFKA_PRODUCER, *conf);
+  if (!rk) return rk.error();
+  impl->rk = std::move(rk).value();
+  if (partitions == 0) {
+    auto n = partitions_of(impl->rk.get(), options);
+    if (!n) return n.error();
+    impl->partitions = *n;
+  }
+  if (rd_kafka_error_t* e = rd_kafka_init_transactions(impl->rk.get(), options.timeout_ms)) {
+    Error out = make_error(Code::kIo, fmt::format("init transactions on {}: {}", options.brokers,
+                                                  rd_kafka_error_string(e)));
+    rd_kafka_error_destroy(e);
+    return out;
+  }
+  return std::unique_ptr<KafkaProducer>(new KafkaProducer(std::move(impl)));
+}
+
+Status KafkaProducer::append(std::span<const AppendRecord> records) {
+  if (records.empty()) return Status::Ok();
+  return impl_->run_transaction(records, /*abort=*/false);
+}
+
+Status KafkaProducer::append_and_abort(std::span<const AppendRecord> records) {
+  return impl_->run_transaction(records, /*abort=*/true);
+}
+
+// ---------------------------------------------------------------- log (assign-based reads)
+
+struct KafkaLog::Impl {
+  KafkaOptions options;
+  uint32_t partitions = 0;
+  KafkaHandle consumer;
+  std::unique_ptr<KafkaProducer> producer;  // opened on first append
+  int64_t assigned_partition = -1;
+  uint64_t next_offset = 0;  // where the current assignment will deliver next
+  bool at_end = false;
+};
+
+KafkaLog::KafkaLog(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+KafkaLog::~KafkaLog() {
+  if (impl_ && impl_->consumer) rd_kafka_consumer_close(impl_->consumer.get());
+}
+
+Result<std::unique_ptr<KafkaLog>> KafkaLog::open(const KafkaOptions& options) {
+  auto impl = std::make_unique<Impl>();
+  impl->options = options;
+  auto conf = make_conf(options, {{"group.id", "payledger-reader"},
+                                  {"enable.auto.commit", "false"},
+                                  {"enable.auto.offset.store", "false"},
+                                  {"isolation.level", "read_committed"},
+                                  {"enable.partition.eof", "true"},
+                                  {"auto.offset.reset", "earliest"}});
+  if (!conf) return conf.error();
+  auto rk = make_handle(RD_KAFKA_CONSUMER, *conf);
+  if (!rk) return rk.error();
+  impl->consumer = std::move(rk).value();
+  auto n = partitions_of(impl->consumer.get(), options);
+  if (!n) return n.error();
+  impl->partitions = *n;
+  return std::unique_ptr<KafkaLog>(new KafkaLog(std::move(impl)));
+}
+
+uint32_t KafkaLog::partition_count() const { return impl_->partitions; }
+
+Status KafkaLog::append(std::span<const AppendRecord> records) {
+  if (!impl_->producer) {
+    auto p = KafkaProducer::open(impl_->options, impl_->partitions);
+    if (!p) return p.error();
+    impl_->producer = std::move(p).value();
+  }
+  return impl_->producer->append(records);
+}
+
+Status KafkaLog::read(uint32_t partition, uint64_t from_offset, size_t max_records,
+                      ReadBatch* out) {
+  out->clear();
+  Impl& s = *impl_;
+  if (partition >= s.partitions) {
+    return make_error(Code::kInvalidArgument, fmt::format("no partition {}", partition));
+  }
+  if (s.assigned_partition != partition || s.next_offset != from_offset) {
+    PartitionList list(rd_kafka_topic_partition_list_new(1));
+    rd_kafka_topic_partition_list_add(list.get(), s.options.topic.c_str(),
+                                      static_cast<int32_t>(partition))
+        ->offset = static_cast<int64_t>(from_offset);
+    rd_kafka_resp_err_t err = rd_kafka_assign(s.consumer.get(), list.get());
+    if (err != RD_KAFKA_RESP_ERR_NO_ERROR) return kafka_error("assign", err);
+    s.assigned_partition = partition;
+    s.next_offset = from_offset;
+    s.at_end = false;
+  }
+  std::vector<rd_kafka_message_t*> msgs;
+  auto deadline = Clock::now() + std::chrono::milliseconds(s.options.timeout_ms);
+  while (msgs.size() < std::min(max_records, kReadRecordsMax) && Clock::now() < deadline) {
+    rd_kafka_message_t* m = rd_kafka_consumer_poll(s.consumer.get(), msgs.empty() ? 100 : 0);
+    if (m == nullptr) {
+      if (!msgs.empty()) break;
+      continue;
+    }
+    if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+      rd_kafka_message_destroy(m);
+      s.at_end = true;
+      break;
+    }
+    if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      rd_kafka_message_destroy(m);
+      continue;  // transport errors: librdkafka reconnects by itself
+    }
+    s.next_offset = static_cast<uint64_t>(m->offset) + 1;
+    msgs.push_back(m);
+  }
+  copy_messages(msgs, out);
+  return Status::Ok();
+}
+
+Result<uint64_t> KafkaLog::end_offset(uint32_t partition) {
+  int64_t low = 0, high = 0;
+  rd_kafka_resp_err_t err =
+      rd_kafka_query_watermark_offsets(impl_->consumer.get(), impl_->options.topic.c_str(),
+                                       static_cast<int32_t>(partition), &low, &high,
+                                       impl_->options.timeout_ms);
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) return kafka_error("query watermarks", err);
+  return static_cast<uint64_t>(high);
+}
+
+// ---------------------------------------------------------------- group consumer
+
+struct KafkaGroupConsumer::Impl {
+  KafkaOptions options;
+  KafkaHandle rk;
+  OnAssign on_assign;
+  OnRevoke on_revoke;
+  std::set<uint32_t> assigned;
+  std::set<uint32_t> at_end;
+  Status callback_error;
+
+  static void on_rebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err,
+                           rd_kafka_topic_partition_list_t* parts, void* opaque) {
+    auto* self = static_cast<Impl*>(opaque);
+    std::vector<uint32_t> ids;
+    for (int i = 0; i < parts->cnt; ++i) ids.push_back(static_cast<uint32_t>(parts->elems[i].partition));
+    if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+      std::vector<int64_t> starts = self->on_assign(ids);
+      // Offsets are set on a copy of the list before assign (librdkafka's documented way to
+      // start from offsets stored elsewhere); never seek_partitions (broken timeout in 2.0).
+      PartitionList copy(rd_kafka_topic_partition_list_copy(parts));
+      for (int i = 0; i < copy->cnt; ++i) {
+        copy->elems[i].offset = starts[i] >= 0 ? starts[i] : RD_KAFKA_OFFSET_BEGINNING;
+      }
+      rd_kafka_assign(rk, copy.get());
+      self->assigned = std::set<uint32_t>(ids.begin(), ids.end());
+      self->at_end.clear();
+    } else {
+      if (err == RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS) {
+        Status s = self->on_revoke(ids);
+        if (!s && self->callback_error.ok()) self->callback_error = s;
+      }
+      rd_kafka_assign(rk, nullptr);
+      self->assigned.clear();
+      self->at_end.clear();
+    }
+  }
+};
+
+KafkaGroupConsumer::KafkaGroupConsumer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+KafkaGroupConsumer::~KafkaGroupConsumer() = default;
+
+Result<std::unique_ptr<KafkaGroupConsumer>> KafkaGroupConsumer::open(const KafkaOptions& options,
+                                                                     const std::string& group,
+                                                                     OnAssign on_assign,
+                                                                     OnRevoke on_revoke) {
+  auto impl = std::make_unique<Impl>();
+  impl->options = options;
+  impl->on_assign = std::move(on_assign);
+  impl->on_revoke = std::move(on_revoke);
+  auto conf = make_conf(options, {{"group.id", group},
+                                  {"enable.auto.commit", "false"},
+                                  {"enable.auto.offset.store", "false"},
+                                  {"isolation.level", "read_committed"},
+                                  {"enable.partition.eof", "true"},
+                                  {"auto.offset.reset", "earliest"},
+                                  {"partition.assignment.strategy", "range"},
+                                  {"session.timeout.ms", "10000"},
+                                  {"heartbeat.interval.ms", "1000"},
+                                  {"fetch.wait.max.ms", "20"}});
+  if (!conf) return conf.error();
+  rd_kafka_conf_set_rebalance_cb(*conf, &Impl::on_rebalance);
+  rd_kafka_conf_set_opaque(*conf, impl.get());
+  auto rk = make_handle(RD_KAFKA_CONSUMER, *conf);
+  if (!rk) return rk.error();
+  impl->rk = std::move(rk).value();
+  rd_kafka_poll_set_consumer(impl->rk.get());
+  PartitionList topics(rd_kafka_topic_partition_list_new(1));
+  rd_kafka_topic_partition_list_add(topics.get(), options.topic.c_str(), RD_KAFKA_PARTITION_UA);
+  rd_kafka_resp_err_t err = rd_kafka_subscribe(impl->rk.get(), topics.get());
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) return kafka_error("subscribe", err);
+  return std::unique_ptr<KafkaGroupConsumer>(new KafkaGroupConsumer(std::move(impl)));
+}
+
+Status KafkaGroupConsumer::poll(size_t max_records, int timeout_ms, ReadBatch* out) {
+  out->clear();
+  Impl& s = *impl_;
+  std::vector<rd_kafka_message_t*> msgs;
+  auto deadline = Clock::now() + std::chrono::milliseconds(timeout_ms);
+  while (msgs.size() < std::min(max_records, kReadRecordsMax)) {
+    int wait = msgs.empty() ? static_cast<int>(std::max<int64_t>(
+                                  0, std::chrono::duration_cast<std::chrono::milliseconds>(
+                                         deadline - Clock::now())
+                                         .count()))
+                            : 0;
+    rd_kafka_message_t* m = rd_kafka_consumer_poll(s.rk.get(), wait);
+    if (!s.callback_error.ok()) {
+      for (auto* x : msgs) rd_kafka_message_destroy(x);
+      if (m != nullptr) rd_kafka_message_destroy(m);
+      return s.callback_error;
+    }
+    if (m == nullptr) break;
+    uint32_t p = static_cast<uint32_t>(m->partition);
+    if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+      s.at_end.insert(p);
+      rd_kafka_message_destroy(m);
+      if (msgs.empty() && idle()) break;
+      continue;
+    }
+    if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      rd_kafka_message_destroy(m);  // transport and broker errors: librdkafka recovers
+      continue;
+    }
+    s.at_end.erase(p);
+    msgs.push_back(m);
+  }
+  // A rebalance inside the loop may have taken partitions away: drop their records (the
+  // new owner reads them from its own stored offsets).
+  std::erase_if(msgs, [&](rd_kafka_message_t* m) {
+    bool gone = s.assigned.count(static_cast<uint32_t>(m->partition)) == 0;
+    if (gone) rd_kafka_message_destroy(m);
+    return gone;
+  });
+  copy_messages(msgs, out);
+  return Status::Ok();
+}
+
+bool KafkaGroupConsumer::idle() const {
+  return !impl_->assigned.empty() && impl_->at_end.size() >= impl_->assigned.size() &&
+         std::includes(impl_->at_end.begin(), impl_->at_end.end(), impl_->assigned.begin(),
+                       impl_->assigned.end());
+}
+
+std::vector<uint32_t> KafkaGroupConsumer::assignment() const {
+  return {impl_->assigned.begin(), impl_->assigned.end()};
+}
+
+void KafkaGroupConsumer::commit_informative(
+    const std::vector<std::pair<uint32_t, uint64_t>>& next_offsets) {
+  if (next_offsets.empty()) return;
+  PartitionList list(rd_kafka_topic_partition_list_new(static_cast<int>(next_offsets.size())));
+  for (const auto& [p, off] : next_offsets) {
+    rd_kafka_topic_partition_list_add(list.get(), impl_->options.topic.c_str(),
+                                      static_cast<int32_t>(p))
+        ->offset = static_cast<int64_t>(off);
+  }
+  rd_kafka_commit(impl_->rk.get(), list.get(), /*async=*/1);
+}
+
+Status KafkaGroupConsumer::close() {
+  rd_kafka_resp_err_t err = rd_kafka_consumer_close(impl_->rk.get());
+  if (!impl_->callback_error.ok()) return impl_->callback_error;
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) return kafka_error("close consumer", err);
+  return Status::Ok();
+}
+
+}  // namespace payledger::events
