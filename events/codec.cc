@@ -1,5 +1,6 @@
 #include "events/codec.h"
 
+#include <algorithm>
 #include <cassert>
 
 #include "events/schema/ids.h"
@@ -38,8 +39,9 @@ Status from_json(std::string_view json, v1::Envelope* out) {
   auto status = google::protobuf::util::JsonStringToMessage(
       google::protobuf::StringPiece(json.data(), json.size()), out, options);
   if (!status.ok()) {
-    return make_error(Code::kMalformed,
-                      fmt::format("invalid event JSON: {}", status.message().as_string()));
+    std::string why = status.message().as_string();
+    std::replace(why.begin(), why.end(), '\n', ' ');  // reasons are one line (headers, logs)
+    return make_error(Code::kMalformed, fmt::format("invalid event JSON: {}", why));
   }
   return Status::Ok();
 }

@@ -90,12 +90,10 @@ std::string partition_path(const std::string& dir, uint32_t index) {
 
 uint32_t partition_for_key(std::string_view key, uint32_t partitions) {
   assert(partitions > 0);
-  uint32_t h = 2166136261u;
-  for (char c : key) {
-    h ^= static_cast<unsigned char>(c);
-    h *= 16777619u;
-  }
-  return h % partitions;
+  // CRC-32 of the key modulo the partition count: librdkafka's "consistent" partitioner
+  // (the default consistent_random for non-empty keys), so kcat and other librdkafka
+  // producers place a merchant's records where payledger does.
+  return crc_of(key.data(), key.size()) % partitions;
 }
 
 EmbeddedLog::EmbeddedLog(std::string dir, EmbeddedLogOptions options)

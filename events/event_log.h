@@ -64,7 +64,8 @@ class ReadBatch {
   size_t size_ = 0;
 };
 
-// Stable partitioner shared by every backend: FNV-1a 32 of the key, modulo `partitions`.
+// Stable partitioner shared by every backend: CRC-32 of the key modulo `partitions`, the
+// same as librdkafka's consistent partitioner (and its default for keyed records).
 uint32_t partition_for_key(std::string_view key, uint32_t partitions);
 
 class EventLog {

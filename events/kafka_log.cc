@@ -444,6 +444,83 @@ Result<uint64_t> KafkaLog::end_offset(uint32_t partition) {
   return static_cast<uint64_t>(high);
 }
 
+// ---------------------------------------------------------------- dead letters
+
+struct KafkaDeadLetters::Impl {
+  KafkaOptions options;  // topic = the dead-letter topic
+  KafkaHandle rk;
+  std::atomic<uint64_t> failures{0};
+  static void on_delivery(rd_kafka_t*, const rd_kafka_message_t* m, void* opaque) {
+    if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR) static_cast<Impl*>(opaque)->failures.fetch_add(1);
+  }
+};
+
+KafkaDeadLetters::KafkaDeadLetters(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+KafkaDeadLetters::~KafkaDeadLetters() {
+  if (impl_ && impl_->rk) rd_kafka_flush(impl_->rk.get(), 5000);
+}
+const std::string& KafkaDeadLetters::topic() const { return impl_->options.topic; }
+
+Result<std::unique_ptr<KafkaDeadLetters>> KafkaDeadLetters::open(const KafkaOptions& source) {
+  auto partitions = topic_partitions(source);
+  if (!partitions) return partitions.error();
+  auto impl = std::make_unique<Impl>();
+  impl->options = source;
+  impl->options.topic = source.topic + ".dlq";
+  if (Status s = create_topic(impl->options, *partitions, 1); !s) return s.error();
+  auto conf = make_conf(impl->options, {{"enable.idempotence", "true"}, {"linger.ms", "5"}});
+  if (!conf) return conf.error();
+  rd_kafka_conf_set_dr_msg_cb(*conf, &Impl::on_delivery);
+  rd_kafka_conf_set_opaque(*conf, impl.get());
+  auto rk = make_handle(RD_KAFKA_PRODUCER, *conf);
+  if (!rk) return rk.error();
+  impl->rk = std::move(rk).value();
+  return std::unique_ptr<KafkaDeadLetters>(new KafkaDeadLetters(std::move(impl)));
+}
+
+Status KafkaDeadLetters::send(const DeadLetter& d) {
+  rd_kafka_headers_t* hdrs = rd_kafka_headers_new(5);
+  std::string partition = std::to_string(d.partition), offset = std::to_string(d.offset);
+  rd_kafka_header_add(hdrs, "payledger-reject-code", -1, d.code.data(),
+                      static_cast<ssize_t>(d.code.size()));
+  rd_kafka_header_add(hdrs, "payledger-reject-reason", -1, d.reason.data(),
+                      static_cast<ssize_t>(d.reason.size()));
+  rd_kafka_header_add(hdrs, "payledger-source-partition", -1, partition.data(),
+                      static_cast<ssize_t>(partition.size()));
+  rd_kafka_header_add(hdrs, "payledger-source-offset", -1, offset.data(),
+                      static_cast<ssize_t>(offset.size()));
+  if (d.format == RecordFormat::kRawJson) {
+    rd_kafka_header_add(hdrs, kFormatHeader.data(), static_cast<ssize_t>(kFormatHeader.size()),
+                        kRawJsonFormat.data(), static_cast<ssize_t>(kRawJsonFormat.size()));
+  }
+  for (;;) {
+    rd_kafka_resp_err_t err = rd_kafka_producev(
+        impl_->rk.get(), RD_KAFKA_V_TOPIC(impl_->options.topic.c_str()),
+        RD_KAFKA_V_PARTITION(static_cast<int32_t>(d.partition)),
+        RD_KAFKA_V_KEY(d.key.data(), d.key.size()),
+        RD_KAFKA_V_VALUE(const_cast<char*>(d.value.data()), d.value.size()),
+        RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_HEADERS(hdrs), RD_KAFKA_V_END);
+    if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+      rd_kafka_poll(impl_->rk.get(), 10);
+      continue;
+    }
+    if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      rd_kafka_headers_destroy(hdrs);  // not taken over on failure
+      return kafka_error("produce dead letter", err);
+    }
+    return Status::Ok();  // headers now owned by the message
+  }
+}
+
+Status KafkaDeadLetters::flush() {
+  rd_kafka_resp_err_t err = rd_kafka_flush(impl_->rk.get(), impl_->options.timeout_ms);
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) return kafka_error("flush dead letters", err);
+  if (uint64_t n = impl_->failures.exchange(0); n != 0) {
+    return make_error(Code::kIo, fmt::format("{} dead letters not delivered", n));
+  }
+  return Status::Ok();
+}
+
 // ---------------------------------------------------------------- group consumer
 
 struct KafkaGroupConsumer::Impl {

@@ -84,6 +84,38 @@ class KafkaLog final : public EventLog {
   std::unique_ptr<Impl> impl_;
 };
 
+// A record the fold could not decode (or whose schema version it does not speak), copied to
+// the dead-letter topic <topic>.dlq with the reason in headers: payledger-reject-code,
+// payledger-reject-reason, payledger-source-partition, payledger-source-offset.
+struct DeadLetter {
+  std::string key;
+  std::string value;
+  RecordFormat format = RecordFormat::kProtobuf;
+  std::string code;
+  std::string reason;
+  uint32_t partition = 0;
+  uint64_t offset = 0;
+};
+
+// Idempotent producer for the dead-letter topic (created on first use, same partition count
+// as the source topic). At least once: after a crash a dead letter may be sent again; the
+// source-partition/offset headers identify duplicates.
+class KafkaDeadLetters {
+ public:
+  static Result<std::unique_ptr<KafkaDeadLetters>> open(const KafkaOptions& source);
+  ~KafkaDeadLetters();
+  Status send(const DeadLetter& letter);
+  // Waits until everything sent is acknowledged by the broker.
+  Status flush();
+  const std::string& topic() const;
+
+  struct Impl;
+
+ private:
+  explicit KafkaDeadLetters(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
 // A consumer-group member (the scale-out fold). Single-threaded: call poll() in a loop.
 class KafkaGroupConsumer {
  public:

@@ -238,6 +238,7 @@ void Folder::Impl::reject(const LogRecord& rec, const Error& error, const v1::En
   r.value = std::string(rec.value);
   rejects_.emplace_back(reject_key(rec.partition, rec.offset), encode_reject(r));
   ++stats_.rejected;
+  if (options_.on_reject) options_.on_reject(r);
 }
 
 Status Folder::Impl::process(const LogRecord& rec) {
@@ -251,6 +252,18 @@ Status Folder::Impl::process(const LogRecord& rec) {
   }
   if (Status valid = events::validate(event_); !valid) {
     reject(rec, valid.error(), &event_);
+    return Status::Ok();
+  }
+  if (uint32_t home = events::partition_for_key(rec.key, static_cast<uint32_t>(offsets_.size()));
+      home != rec.partition) {
+    // A merchant's events must all be in its partition, in order: a record placed by
+    // another partitioner would be folded apart from its payments and balances.
+    reject(rec,
+           make_error(Code::kMalformed,
+                      fmt::format("record keyed '{}' is in partition {} but belongs in {} "
+                                  "(producer used another partitioner?)",
+                                  rec.key, rec.partition, home)),
+           &event_);
     return Status::Ok();
   }
   if (rec.key != event_.merchant_id()) {
@@ -383,6 +396,9 @@ Status Folder::Impl::commit() {
   if (record_partitions_) {
     wb.Put(store_.cf(Cf::kMeta), kPartitionsKey,
            be32_string(static_cast<uint32_t>(offsets_.size())));
+  }
+  if (options_.before_commit) {
+    if (Status s = options_.before_commit(); !s) return s;
   }
   rocksdb::WriteOptions wo;
   wo.sync = options_.sync;

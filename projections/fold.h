@@ -11,6 +11,7 @@
 
 #include "events/event_log.h"
 #include "events/schema/result.h"
+#include "projections/records.h"
 #include "projections/store.h"
 
 namespace payledger::projections {
@@ -38,6 +39,10 @@ struct FoldOptions {
   std::function<void(const FoldProgress&)> on_progress;
   // When set (e.g. by SIGINT/SIGTERM), the fold commits what it has folded and returns.
   const std::atomic<bool>* stop = nullptr;
+  // Called for every record parked as a reject (e.g. to copy it to a dead-letter topic).
+  std::function<void(const Reject&)> on_reject;
+  // Called before every commit; an error stops the commit (e.g. dead letters not durable).
+  std::function<Status()> before_commit;
 };
 
 struct FoldStats {

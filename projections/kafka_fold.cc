@@ -17,7 +17,24 @@ Result<FoldStats> fold_kafka(Store& store, const events::KafkaOptions& kafka,
                              const KafkaFoldOptions& options) {
   auto partitions = events::topic_partitions(kafka);  // fails fast, naming the brokers
   if (!partitions) return partitions.error();
-  auto opened = Folder::open(store, *partitions, options.fold);
+  // Undecodable records and unknown schema versions are also copied to <topic>.dlq, made
+  // durable before each commit moves the offsets past them.
+  auto dead = events::KafkaDeadLetters::open(kafka);
+  if (!dead) return dead.error();
+  events::KafkaDeadLetters& letters = **dead;
+  Status dead_error = Status::Ok();
+  FoldOptions fold_options = options.fold;
+  fold_options.on_reject = [&](const Reject& r) {
+    if (r.code != Code::kMalformed && r.code != Code::kUnknownSchemaVersion) return;
+    Status s = letters.send({r.key, r.value, r.format, std::string(code_name(r.code)), r.reason,
+                             r.partition, r.offset});
+    if (!s && dead_error.ok()) dead_error = s;
+  };
+  fold_options.before_commit = [&]() -> Status {
+    if (!dead_error.ok()) return dead_error;
+    return letters.flush();
+  };
+  auto opened = Folder::open(store, *partitions, fold_options);
   if (!opened) return opened.error();
   Folder& folder = **opened;
 

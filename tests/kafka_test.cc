@@ -1,0 +1,170 @@
+// Tests against a real Apache Kafka broker (scripts/kafka start; label "kafka").
+// PAYLEDGER_KAFKA_BROKERS overrides the default 127.0.0.1:19092.
+#include <gtest/gtest.h>
+
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+
+#include "events/codec.h"
+#include "events/embedded_log.h"
+#include "events/kafka_log.h"
+#include "projections/fold.h"
+#include "projections/kafka_fold.h"
+#include "projections/queries.h"
+#include "test_util.h"
+#include "tools/generator.h"
+
+namespace payledger::testing {
+namespace {
+
+using events::AppendRecord;
+using events::KafkaOptions;
+
+std::string brokers() {
+  const char* env = std::getenv("PAYLEDGER_KAFKA_BROKERS");
+  return env != nullptr ? env : "127.0.0.1:19092";
+}
+
+// A fresh topic per test: name unique per process and test.
+KafkaOptions fresh_topic(const std::string& name, uint32_t partitions = 4) {
+  KafkaOptions o;
+  o.brokers = brokers();
+  o.topic = "test." + name + "." + std::to_string(::getpid()) + "." +
+            std::to_string(std::chrono::steady_clock::now().time_since_epoch().count());
+  Status s = events::create_topic(o, partitions, 1);
+  EXPECT_TRUE(s.ok()) << (s.ok() ? "" : s.error().reason)
+                      << " (is the broker running? scripts/kafka start)";
+  return o;
+}
+
+std::vector<AppendRecord> records(uint64_t n, uint64_t seed) {
+  tools::Generator gen({n, seed, 30});
+  std::vector<AppendRecord> out;
+  v1::Envelope e;
+  while (gen.next(&e)) out.push_back({e.merchant_id(), events::encode(e)});
+  return out;
+}
+
+// Digest of the same records folded from the embedded log.
+std::string embedded_digest(const std::vector<AppendRecord>& recs, uint32_t partitions = 4) {
+  TempDir dir;
+  events::EmbeddedLogOptions o;
+  o.partitions = partitions;
+  o.sync = false;
+  auto log = events::EmbeddedLog::open(dir.path() + "/log", o).value();
+  EXPECT_TRUE(log->append(recs).ok());
+  auto store = projections::Store::open(dir.path() + "/projections", false).value();
+  projections::FoldOptions fo;
+  fo.sync = false;
+  EXPECT_TRUE(projections::fold(*store, *log, fo).ok());
+  return projections::projection_digest(*store).value();
+}
+
+projections::FoldStats fold_until_idle(projections::Store& store, const KafkaOptions& o,
+                                       const std::string& group) {
+  projections::KafkaFoldOptions ko;
+  ko.fold.sync = false;
+  ko.group = group;
+  ko.until_idle = true;
+  auto stats = projections::fold_kafka(store, o, ko);
+  EXPECT_TRUE(stats.ok()) << (stats.ok() ? "" : stats.error().reason);
+  return stats.ok() ? *stats : projections::FoldStats{};
+}
+
+TEST(Kafka, FoldFromKafkaEqualsTheEmbeddedFold) {
+  KafkaOptions o = fresh_topic("equal");
+  auto recs = records(5000, 11);
+  auto producer = events::KafkaProducer::open(o, 0).value();
+  for (size_t i = 0; i < recs.size(); i += 1000) {
+    std::span<const AppendRecord> part(recs.data() + i, std::min<size_t>(1000, recs.size() - i));
+    ASSERT_TRUE(producer->append(part).ok());
+  }
+  TempDir dir;
+  auto store = projections::Store::open(dir.path(), false).value();
+  auto stats = fold_until_idle(*store, o, o.topic + ".g");
+  EXPECT_EQ(stats.applied, 5000u);
+  EXPECT_EQ(projections::projection_digest(*store).value(), embedded_digest(recs));
+}
+
+TEST(Kafka, AbortedTransactionIsNeverFolded) {
+  KafkaOptions o = fresh_topic("abort");
+  auto aborted = records(300, 21);  // same event ids as `kept`, other content
+  auto kept = records(200, 22);
+  auto producer = events::KafkaProducer::open(o, 0).value();
+  ASSERT_TRUE(producer->append_and_abort(aborted).ok());
+  ASSERT_TRUE(producer->append(kept).ok());
+  TempDir dir;
+  auto store = projections::Store::open(dir.path(), false).value();
+  auto stats = fold_until_idle(*store, o, o.topic + ".g");
+  EXPECT_EQ(stats.records, 200u);  // read_committed: the aborted 300 are invisible
+  EXPECT_EQ(stats.rejected, 0u);
+  EXPECT_EQ(projections::projection_digest(*store).value(), embedded_digest(kept));
+}
+
+TEST(Kafka, AFencedProducerCannotCommit) {
+  KafkaOptions o = fresh_topic("fence");
+  o.transactional_id = o.topic + ".txn";
+  auto first = events::KafkaProducer::open(o, 0).value();
+  ASSERT_TRUE(first->append(records(10, 1)).ok());
+  auto second = events::KafkaProducer::open(o, 0).value();  // same transactional.id: fences
+  Status s = first->append(records(10, 2));
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.error().code, Code::kIo);
+  EXPECT_TRUE(second->append(records(10, 3)).ok());
+}
+
+TEST(Kafka, DuplicateAppendsHaveNoDoubleEffects) {
+  KafkaOptions o = fresh_topic("dupes");
+  auto recs = records(1000, 31);
+  auto producer = events::KafkaProducer::open(o, 0).value();
+  ASSERT_TRUE(producer->append(recs).ok());
+  ASSERT_TRUE(producer->append(recs).ok());  // a producer-level retry of the whole batch
+  TempDir dir;
+  auto store = projections::Store::open(dir.path(), false).value();
+  auto stats = fold_until_idle(*store, o, o.topic + ".g");
+  EXPECT_EQ(stats.applied, 1000u);
+  EXPECT_EQ(stats.duplicates, 1000u);
+  EXPECT_EQ(projections::projection_digest(*store).value(), embedded_digest(recs));
+}
+
+TEST(Kafka, RestartedFoldResumesFromItsStoredOffsets) {
+  KafkaOptions o = fresh_topic("resume");
+  auto recs = records(3000, 41);
+  auto producer = events::KafkaProducer::open(o, 0).value();
+  ASSERT_TRUE(producer->append(std::span<const AppendRecord>(recs.data(), 1500)).ok());
+  TempDir dir;
+  {
+    auto store = projections::Store::open(dir.path(), false).value();
+    EXPECT_EQ(fold_until_idle(*store, o, o.topic + ".g").records, 1500u);
+  }
+  ASSERT_TRUE(producer->append(std::span<const AppendRecord>(recs.data() + 1500, 1500)).ok());
+  auto store = projections::Store::open(dir.path(), false).value();
+  // A new group: Kafka's committed offsets are not what positions the fold.
+  EXPECT_EQ(fold_until_idle(*store, o, o.topic + ".other").records, 1500u);
+  EXPECT_EQ(projections::projection_digest(*store).value(), embedded_digest(recs));
+}
+
+TEST(Kafka, UnreachableBrokerIsAClearError) {
+  KafkaOptions o;
+  o.brokers = "127.0.0.1:1";
+  o.topic = "nowhere";
+  o.timeout_ms = 2000;
+  auto n = events::topic_partitions(o);
+  ASSERT_FALSE(n.ok());
+  EXPECT_EQ(n.error().code, Code::kIo);
+  EXPECT_NE(n.error().reason.find("127.0.0.1:1"), std::string::npos) << n.error().reason;
+}
+
+TEST(Kafka, MissingTopicIsAClearError) {
+  KafkaOptions o;
+  o.brokers = brokers();
+  o.topic = "test.no-such-topic." + std::to_string(::getpid());
+  auto n = events::topic_partitions(o);
+  ASSERT_FALSE(n.ok());
+  EXPECT_NE(n.error().reason.find("not found"), std::string::npos) << n.error().reason;
+}
+
+}  // namespace
+}  // namespace payledger::testing

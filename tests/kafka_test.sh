@@ -1,0 +1,150 @@
+#!/usr/bin/env bash
+# Process-level tests of payledger against a real Kafka broker: crash (kill -9) and resume,
+# two folds in one consumer group, SIGTERM, broker down at start, broker restart mid-fold,
+# kcat interoperability. Usage: kafka_test.sh PATH/TO/payledger PATH/TO/scripts/kafka
+set -euo pipefail
+bin=${1:?usage: kafka_test.sh PAYLEDGER SCRIPTS_KAFKA}
+kafka=${2:?usage: kafka_test.sh PAYLEDGER SCRIPTS_KAFKA}
+brokers=${PAYLEDGER_KAFKA_BROKERS:-127.0.0.1:19092}
+work=$(mktemp -d)
+pids=()
+trap 'for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null || true; done; rm -rf "$work"' EXIT
+run=$$.$(date +%s%N)
+fails=0
+
+check() {
+  local what=$1; shift
+  if "$@"; then echo "ok   - $what"; else echo "FAIL - $what"; fails=$((fails + 1)); fi
+}
+exit_code() { set +e; "$@" >/dev/null 2>&1; local rc=$?; set -e; echo "$rc"; }
+topic() { echo "test.cli.$1.$run"; }
+pl() { "$bin" "$@"; }
+
+"$kafka" status >/dev/null 2>&1 || { echo "Kafka is not running on $brokers (scripts/kafka start)"; exit 1; }
+
+# Reference: the embedded fold of the same events.
+pl generate --events 150000 --seed 77 --merchants 200 > "$work/events.ndjson"
+pl append --data "$work/ref" "$work/events.ndjson" > /dev/null
+pl fold --data "$work/ref" -q > /dev/null
+want=$(pl digest --data "$work/ref")
+
+# 1. Crash anywhere, resume, same digest: kill -9 at several points of one fold.
+t=$(topic crash)
+pl topic create --brokers "$brokers" --topic "$t" --partitions 4 > /dev/null
+pl append --log kafka --brokers "$brokers" --topic "$t" "$work/events.ndjson" > /dev/null
+# Background runs call "$bin" directly: $! must be payledger itself, not a subshell.
+# Each run joins a new group: a killed member stays in its group until its session times
+# out, and positions come from the store anyway (Kafka's group offsets are informative).
+killed=0
+for i in 1 2 3 4 5 6 7 8; do
+  "$bin" fold --log kafka --brokers "$brokers" --topic "$t" --group "$t.g$i" --data "$work/crash" \
+    --until-idle -q > /dev/null 2>&1 &
+  pid=$!
+  pids+=("$pid")
+  sleep 0.3
+  if kill -9 "$pid" 2>/dev/null; then killed=$((killed + 1)); fi
+  wait "$pid" 2>/dev/null || true
+  [ "$killed" -ge 3 ] && break
+done
+check "the fold was killed mid-stream at least three times ($killed)" test "$killed" -ge 3
+pl fold --log kafka --brokers "$brokers" --topic "$t" --group "$t.final" --data "$work/crash" \
+  --until-idle -q > /dev/null
+check "after kill -9 and restart the digest equals the embedded fold" \
+  test "$(pl digest --data "$work/crash")" = "$want"
+
+# 2. Two folds in one group share the partitions; their merged books equal one fold.
+t=$(topic group)
+pl topic create --brokers "$brokers" --topic "$t" --partitions 4 > /dev/null
+for i in a b; do
+  "$bin" fold --log kafka --brokers "$brokers" --topic "$t" --group "$t.g" --data "$work/g$i" -q \
+    > "$work/g$i.out" 2>&1 &
+  pids+=("$!")
+done
+pid_a=${pids[-2]}
+pid_b=${pids[-1]}
+sleep 6  # both join the group and split the partitions before any event exists
+pl append --log kafka --brokers "$brokers" --topic "$t" "$work/events.ndjson" > /dev/null
+merged=""
+for _ in $(seq 1 120); do
+  if [ -d "$work/ga/projections" ] && [ -d "$work/gb/projections" ]; then
+    merged=$(pl digest --data "$work/ga" --data "$work/gb" 2>/dev/null || true)
+    [ "$merged" = "$want" ] && break
+  fi
+  sleep 0.5
+done
+check "merged digest of two group members equals the single fold" test "$merged" = "$want"
+kill -TERM "$pid_a" "$pid_b"
+rc_a=0; wait "$pid_a" || rc_a=$?
+rc_b=0; wait "$pid_b" || rc_b=$?
+check "SIGTERM: both folds exit 0 ($rc_a, $rc_b)" test "$rc_a$rc_b" = "00"
+check "each member holds part of the books" \
+  test "$(pl digest --data "$work/ga")" != "$want" -a "$(pl digest --data "$work/gb")" != "$want"
+tb=$(pl trial-balance --data "$work/ga" --data "$work/gb" --json)
+check "merged trial balance balances" grep -q '"balanced": true' <<<"$tb"
+check "merged digest is still the single fold after shutdown" \
+  test "$(pl digest --data "$work/ga" --data "$work/gb")" = "$want"
+
+# 3. Broker down at start: clear error naming the broker, non-zero exit, no state.
+rc=0
+out=$(pl fold --log kafka --brokers 127.0.0.1:1 --topic x --data "$work/down" --until-idle 2>&1) || rc=$?
+check "unreachable broker: error names it" grep -q '127.0.0.1:1' <<<"$out"
+check "unreachable broker: exit 1 ($rc)" test "$rc" -eq 1
+check "unreachable broker: no data directory created" test ! -e "$work/down"
+
+# 4. kcat interoperability: kcat consumes our records (merchant keys, our partitions) and
+#    a record kcat produces (binary Protobuf from a file) is folded.
+t=$(topic kcat)
+pl topic create --brokers "$brokers" --topic "$t" --partitions 4 > /dev/null
+head -n 200 "$work/events.ndjson" | pl append --log kafka --brokers "$brokers" --topic "$t" - > /dev/null
+seen=$(kcat -C -b "$brokers" -t "$t" -e -q -f '%k\n' 2>/dev/null | sort -u | wc -l)
+check "kcat reads our records with merchant keys ($seen keys)" test "$seen" -gt 10
+first_key=$(kcat -C -b "$brokers" -t "$t" -p 0 -c 1 -e -q -f '%k' 2>/dev/null)
+check "kcat sees merchant ids as keys" grep -q '^m[0-9]' <<<"$first_key"
+pl fold --log kafka --brokers "$brokers" --topic "$t" --group "$t.g" --data "$work/kc" --until-idle -q > /dev/null
+before=$(pl balance --data "$work/kc" --account merchant:m77777-XX:payable --json)
+# A card authorisation encoded as binary Protobuf, produced by kcat with its own partitioner.
+printf '%s' '{"event_id":"kcat-1","merchant_id":"m77777-XX","schema_version":1,"card_authorised":{"payment_id":"kc1","amount":{"currency":"EUR","amount":"12.50"}}}' \
+  > "$work/one.json"
+pl append --data "$work/tmp" "$work/one.json" > /dev/null
+# Recover the binary value from the embedded log record (skip 8-byte frame + 3-byte body prefix + key).
+python3 - "$work/tmp/log" "$work/one.bin" <<'PY'
+import sys, glob, struct
+for f in sorted(glob.glob(sys.argv[1] + "/p-*.log")):
+    b = open(f, "rb").read()
+    if not b: continue
+    n = struct.unpack("<I", b[0:4])[0]
+    body = b[8:8 + n]
+    klen = body[1] | (body[2] << 8)
+    open(sys.argv[2], "wb").write(body[3 + klen:])
+PY
+kcat -P -b "$brokers" -t "$t" -k m77777-XX "$work/one.bin" 2>/dev/null
+pl fold --log kafka --brokers "$brokers" --topic "$t" --group "$t.g" --data "$work/kc" --until-idle -q > /dev/null
+after=$(pl balance --data "$work/kc" --account merchant:m77777-XX:payable --json)
+check "a kcat-produced event is folded" grep -q '"pending": "12.50"' <<<"$after"
+
+# 5. Broker restarted during a fold: nothing lost or doubled.
+t=$(topic restart)
+pl topic create --brokers "$brokers" --topic "$t" --partitions 4 > /dev/null
+head -n 75000 "$work/events.ndjson" > "$work/first.ndjson"
+tail -n +75001 "$work/events.ndjson" > "$work/second.ndjson"
+pl append --log kafka --brokers "$brokers" --topic "$t" "$work/first.ndjson" > /dev/null
+"$bin" fold --log kafka --brokers "$brokers" --topic "$t" --group "$t.g" --data "$work/rs" -q \
+  > "$work/rs.out" 2>&1 &
+pid=$!
+pids+=("$pid")
+sleep 2
+"$kafka" stop > /dev/null 2>&1
+sleep 1
+"$kafka" start > /dev/null 2>&1
+pl append --log kafka --brokers "$brokers" --topic "$t" "$work/second.ndjson" > /dev/null
+got=""
+for _ in $(seq 1 120); do
+  got=$(pl digest --data "$work/rs" 2>/dev/null || true)
+  [ "$got" = "$want" ] && break
+  sleep 0.5
+done
+kill -TERM "$pid"; wait "$pid" || true
+check "broker restart mid-fold: same digest as the embedded fold" test "$got" = "$want"
+
+if [ "$fails" -ne 0 ]; then echo "$fails checks failed"; exit 1; fi
+echo "all kafka checks passed"
