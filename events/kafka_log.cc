@@ -48,6 +48,9 @@ Result<rd_kafka_conf_t*> make_conf(const KafkaOptions& o,
   rd_kafka_conf_t* conf = rd_kafka_conf_new();
   char errstr[512];
   base.insert(base.begin(), {"bootstrap.servers", o.brokers});
+  // Errors only by default (benign retries such as "coordinator load in progress" would
+  // otherwise reach stderr); -X log_level=6 shows everything.
+  base.insert(base.begin() + 1, {"log_level", "3"});
   base.insert(base.end(), o.extra.begin(), o.extra.end());
   for (const auto& [k, v] : base) {
     if (rd_kafka_conf_set(conf, k.c_str(), v.c_str(), errstr, sizeof errstr) !=
@@ -204,10 +207,18 @@ struct KafkaProducer::Impl {
   std::atomic<uint64_t> delivery_failures{0};
   std::mutex mu;
   std::string first_delivery_error;
+  std::vector<int64_t> last_offsets;  // per partition, this transaction (delivery thread)
 
   static void on_delivery(rd_kafka_t*, const rd_kafka_message_t* m, void* opaque) {
-    if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR) return;
     auto* self = static_cast<Impl*>(opaque);
+    if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+      std::lock_guard<std::mutex> lock(self->mu);
+      auto p = static_cast<size_t>(m->partition);
+      if (p < self->last_offsets.size()) {
+        self->last_offsets[p] = std::max<int64_t>(self->last_offsets[p], m->offset);
+      }
+      return;
+    }
     self->delivery_failures.fetch_add(1);
     std::lock_guard<std::mutex> lock(self->mu);
     if (self->first_delivery_error.empty()) self->first_delivery_error = rd_kafka_err2str(m->err);
@@ -252,6 +263,10 @@ Status KafkaProducer::Impl::produce_all(std::span<const AppendRecord> records) {
 Status KafkaProducer::Impl::run_transaction(std::span<const AppendRecord> records, bool abort) {
   for (int attempt = 1; attempt <= kTransactionAttemptsMax; ++attempt) {
     delivery_failures = 0;
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      last_offsets.assign(partitions, -1);
+    }
     if (rd_kafka_error_t* e = rd_kafka_begin_transaction(rk.get())) {
       Error out = make_error(Code::kIo, fmt::format("begin transaction: {}",
                                                     rd_kafka_error_string(e)));
@@ -339,6 +354,11 @@ Result<std::unique_ptr<KafkaProducer>> KafkaProducer::open(const KafkaOptions& o
 Status KafkaProducer::append(std::span<const AppendRecord> records) {
   if (records.empty()) return Status::Ok();
   return impl_->run_transaction(records, /*abort=*/false);
+}
+
+std::vector<int64_t> KafkaProducer::last_offsets() const {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  return impl_->last_offsets;
 }
 
 Status KafkaProducer::append_and_abort(std::span<const AppendRecord> records) {

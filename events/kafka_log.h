@@ -55,6 +55,8 @@ class KafkaProducer {
   Status append(std::span<const AppendRecord> records);
   // Test hook: produces the records inside a transaction and aborts it.
   Status append_and_abort(std::span<const AppendRecord> records);
+  // Per partition, the highest offset the last successful append() wrote (-1: none).
+  std::vector<int64_t> last_offsets() const;
 
   struct Impl;
 

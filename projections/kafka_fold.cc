@@ -48,7 +48,7 @@ Result<FoldStats> fold_kafka(Store& store, const events::KafkaOptions& kafka,
       }
       consumer->commit_informative(next);
     }
-    if (options.on_commit) options.on_commit(folder.stats());
+    if (options.on_commit) options.on_commit(folder);
     return Status::Ok();
   };
   auto on_assign = [&](const std::vector<uint32_t>& parts) {

@@ -26,8 +26,8 @@ struct KafkaFoldOptions {
   int commit_interval_ms = 50;
   // Stop once every assigned partition is read to its end (and committed).
   bool until_idle = false;
-  // Called after each commit with the run's totals.
-  std::function<void(const FoldStats&)> on_commit;
+  // Called after each commit (the folder's stats and next offsets are then durable).
+  std::function<void(const Folder&)> on_commit;
 };
 
 Result<FoldStats> fold_kafka(Store& store, const events::KafkaOptions& kafka,

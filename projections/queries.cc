@@ -65,20 +65,28 @@ std::vector<Iter> iterators(const Stores& stores, Cf cf) {
 std::string_view key_of(const Iter& it) { return {it->key().data(), it->key().size()}; }
 std::string_view value_of(const Iter& it) { return {it->value().data(), it->value().size()}; }
 
-// Visits the union of the stores' keys of `cf` in key order (a k-way merge; the stores
-// own disjoint partitions, so no key appears twice).
+// Visits, in key order, the keys of `cf` that belong to each partition's owning store (a
+// k-way merge over the stores; every stored key starts with its be32 partition).
 template <typename F>
-Status merged_scan(const Stores& stores, Cf cf, F&& visit) {
+Status merged_scan(const Stores& stores, const Owners& owners, Cf cf, F&& visit) {
   std::vector<Iter> its = iterators(stores, cf);
   for (auto& it : its) it->SeekToFirst();
+  auto owned = [&](size_t i) {
+    std::string_view key = key_of(its[i]);
+    uint32_t p = 0;
+    if (key.size() < 4 || !Reader(key.substr(0, 4)).be32(&p)) return false;
+    auto o = owners.find(p);
+    return o != owners.end() && o->second == i;
+  };
   for (;;) {
-    Iter* next = nullptr;
-    for (auto& it : its) {
-      if (it->Valid() && (next == nullptr || key_of(it) < key_of(*next))) next = &it;
+    size_t next = its.size();
+    for (size_t i = 0; i < its.size(); ++i) {
+      while (its[i]->Valid() && !owned(i)) its[i]->Next();  // a stale or foreign copy
+      if (its[i]->Valid() && (next == its.size() || key_of(its[i]) < key_of(its[next]))) next = i;
     }
-    if (next == nullptr) break;
-    if (Status s = visit(key_of(*next), value_of(*next)); !s) return s;
-    (*next)->Next();
+    if (next == its.size()) break;
+    if (Status s = visit(key_of(its[next]), value_of(its[next])); !s) return s;
+    its[next]->Next();
   }
   for (auto& it : its) {
     if (!it->status().ok()) return rocks_error("scan", it->status());
@@ -88,31 +96,35 @@ Status merged_scan(const Stores& stores, Cf cf, F&& visit) {
 
 }  // namespace
 
-Status check_disjoint(const Stores& stores) {
-  std::map<uint32_t, size_t> owner;
+Result<Owners> partition_owners(const Stores& stores) {
+  Owners owner;
+  std::map<uint32_t, uint64_t> best;
   for (size_t i = 0; i < stores.size(); ++i) {
     Iter it(stores[i]->db()->NewIterator(query_read_options(), stores[i]->cf(Cf::kMeta)));
     std::string prefix = offset_key(0).substr(0, offset_key(0).size() - 4);
     for (it->Seek(prefix); it->Valid() && key_of(it).starts_with(prefix); it->Next()) {
       uint32_t p = 0;
-      Reader(key_of(it).substr(prefix.size())).be32(&p);
-      auto [pos, fresh] = owner.emplace(p, i);
-      if (!fresh) {
-        return make_error(Code::kInvalidArgument,
-                          fmt::format("instances {} and {} both hold partition {}", pos->second + 1,
-                                      i + 1, p));
+      if (!Reader(key_of(it).substr(prefix.size())).be32(&p) || it->value().size() != 8) {
+        return make_error(Code::kCorrupt, "stored offset has the wrong shape");
+      }
+      uint64_t next = read_be64(value_of(it));
+      auto b = best.find(p);
+      if (b == best.end() || next > b->second) {  // ties keep the earlier store
+        best[p] = next;
+        owner[p] = i;
       }
     }
     if (!it->status().ok()) return rocks_error("scan offsets", it->status());
   }
-  return Status::Ok();
+  return owner;
 }
 
 Result<std::vector<BalanceRow>> list_balances(const Stores& stores, std::string_view prefix) {
-  if (Status s = check_disjoint(stores); !s) return s.error();
+  auto owners = partition_owners(stores);
+  if (!owners) return owners.error();
   std::map<std::pair<std::string, std::string>, ledger::Balance> merged;
   try {
-    Status s = merged_scan(stores, Cf::kBalances, [&](std::string_view key, std::string_view v) {
+    Status s = merged_scan(stores, *owners, Cf::kBalances, [&](std::string_view key, std::string_view v) {
       KeyParts parts;
       if (!split_key(key, &parts)) return Status(make_error(Code::kCorrupt, "bad balance key"));
       if (!parts.a.starts_with(prefix)) return Status::Ok();
@@ -139,13 +151,13 @@ Result<std::vector<BalanceRow>> list_balances(const Stores& stores, std::string_
 
 Result<std::vector<StatementLine>> statement(const Stores& stores, std::string_view account,
                                              size_t limit) {
-  if (Status s = check_disjoint(stores); !s) return s.error();
+  auto owners = partition_owners(stores);
+  if (!owners) return owners.error();
   std::vector<StatementLine> lines;
-  for (Store* st : stores) {
-    auto partitions = st->recorded_partitions();
-    if (!partitions) return partitions.error();
+  for (const auto& [p, owner] : *owners) {
+    Store* st = stores[owner];
     Iter it(st->db()->NewIterator(query_read_options(), st->cf(Cf::kEntries)));
-    for (uint32_t p = 0; p < *partitions; ++p) {
+    {
       std::string prefix = partition_prefix(p) + std::string(account) + '\0';
       for (it->Seek(prefix); it->Valid() && key_of(it).starts_with(prefix); it->Next()) {
         KeyParts parts;
@@ -200,9 +212,10 @@ Result<TrialBalance> trial_balance(const Stores& stores) {
 }
 
 Result<std::vector<Reject>> list_rejects(const Stores& stores, size_t limit) {
-  if (Status s = check_disjoint(stores); !s) return s.error();
+  auto owners = partition_owners(stores);
+  if (!owners) return owners.error();
   std::vector<Reject> out;
-  Status s = merged_scan(stores, Cf::kRejects, [&](std::string_view key, std::string_view v) {
+  Status s = merged_scan(stores, *owners, Cf::kRejects, [&](std::string_view key, std::string_view v) {
     if (limit != 0 && out.size() >= limit) return Status::Ok();
     auto r = decode_reject(key, v);
     if (!r) return Status(r.error());
@@ -214,11 +227,12 @@ Result<std::vector<Reject>> list_rejects(const Stores& stores, size_t limit) {
 }
 
 Result<std::string> projection_digest(const Stores& stores) {
-  if (Status s = check_disjoint(stores); !s) return s.error();
+  auto owners = partition_owners(stores);
+  if (!owners) return owners.error();
   Sha256 sha;
   for (Cf cf : {Cf::kBalances, Cf::kPayments}) {
     sha.field(cf_name(cf));
-    Status s = merged_scan(stores, cf, [&](std::string_view key, std::string_view value) {
+    Status s = merged_scan(stores, *owners, cf, [&](std::string_view key, std::string_view value) {
       sha.field(key);
       sha.field(value);
       return Status::Ok();
@@ -228,7 +242,7 @@ Result<std::string> projection_digest(const Stores& stores) {
   // Entries: hash logical lines, not chunks, so batch boundaries do not matter.
   sha.field(cf_name(Cf::kEntries));
   std::string line_bytes;
-  Status s = merged_scan(stores, Cf::kEntries, [&](std::string_view key, std::string_view v) {
+  Status s = merged_scan(stores, *owners, Cf::kEntries, [&](std::string_view key, std::string_view v) {
     if (key.size() < 8) return Status(make_error(Code::kCorrupt, "entry key too short"));
     std::string_view prefix = key.substr(0, key.size() - 8);  // without first_offset
     auto chunk = decode_entry_chunk(v);

@@ -2,13 +2,15 @@
 // the deterministic projection digest.
 //
 // Every query takes one or more stores: the instances of a scaled-out fold, each holding the
-// projections of the partitions it owns. Stored keys start with their partition, so the
-// answers merge exactly: balances are summed per account and asset over partitions (only
-// house accounts span partitions), lines and rejects are ordered by (partition, offset), and
-// the digest walks the union of the instances' keys in key order. Instances must own
-// disjoint partitions (kInvalidArgument otherwise).
+// projections of the partitions it folds. Stored keys start with their partition, so the
+// answers merge exactly: each partition is taken from the store that folded it furthest
+// (highest stored next offset; a copy left behind when a partition moved is ignored),
+// balances are summed per account and asset over partitions (only house accounts span
+// partitions), lines and rejects are ordered by (partition, offset), and the digest walks the
+// union of the owning stores' keys in key order.
 #pragma once
 
+#include <map>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -30,8 +32,9 @@ struct BalanceRow {
 
 using Stores = std::vector<Store*>;
 
-// Checks that no partition has stored offsets in more than one store.
-Status check_disjoint(const Stores& stores);
+// Partition -> index in `stores` of the store that folded it furthest.
+using Owners = std::map<uint32_t, size_t>;
+Result<Owners> partition_owners(const Stores& stores);
 
 // Balances of every account whose name starts with `prefix`, ordered by account, asset.
 Result<std::vector<BalanceRow>> list_balances(const Stores& stores, std::string_view prefix);

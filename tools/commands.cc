@@ -153,7 +153,8 @@ Result<projections::FoldStats> run_fold(const FoldArgs& args, Clock::duration* e
     ko.group = args.log.group;
     ko.until_idle = args.until_idle;
     auto last_shown = Clock::now();
-    ko.on_commit = [&](const projections::FoldStats& s) {
+    ko.on_commit = [&](const projections::Folder& folder) {
+      const projections::FoldStats& s = folder.stats();
       if (!show || Clock::now() - last_shown < std::chrono::milliseconds(250)) return;
       last_shown = Clock::now();
       fmt::print(stderr, "\r  folding from kafka: {} records ({} applied, {} rejected)   ",
