@@ -52,7 +52,14 @@ pl fold --log kafka --brokers "$brokers" --topic "$t" --group "$t.final" --data 
 check "after kill -9 and restart the digest equals the embedded fold" \
   test "$(pl digest --data "$work/crash")" = "$want"
 
-# 2. Two folds in one group share the partitions; their merged books equal one fold.
+# 2. Two folds in one group share the partitions; their merged books equal one fold. Then
+#    one leaves: its partitions move to the other, which rebuilds them from the log, and the
+#    merged books (with the leaver's stale copies) still equal one fold.
+head -n 100000 "$work/events.ndjson" > "$work/part1.ndjson"
+tail -n +100001 "$work/events.ndjson" > "$work/part2.ndjson"
+pl append --data "$work/ref1" "$work/part1.ndjson" > /dev/null
+pl fold --data "$work/ref1" -q > /dev/null
+want1=$(pl digest --data "$work/ref1")
 t=$(topic group)
 pl topic create --brokers "$brokers" --topic "$t" --partitions 4 > /dev/null
 for i in a b; do
@@ -63,26 +70,35 @@ done
 pid_a=${pids[-2]}
 pid_b=${pids[-1]}
 sleep 6  # both join the group and split the partitions before any event exists
-pl append --log kafka --brokers "$brokers" --topic "$t" "$work/events.ndjson" > /dev/null
-merged=""
-for _ in $(seq 1 120); do
-  if [ -d "$work/ga/projections" ] && [ -d "$work/gb/projections" ]; then
-    merged=$(pl digest --data "$work/ga" --data "$work/gb" 2>/dev/null || true)
-    [ "$merged" = "$want" ] && break
-  fi
-  sleep 0.5
-done
-check "merged digest of two group members equals the single fold" test "$merged" = "$want"
-kill -TERM "$pid_a" "$pid_b"
-rc_a=0; wait "$pid_a" || rc_a=$?
-rc_b=0; wait "$pid_b" || rc_b=$?
-check "SIGTERM: both folds exit 0 ($rc_a, $rc_b)" test "$rc_a$rc_b" = "00"
+pl append --log kafka --brokers "$brokers" --topic "$t" "$work/part1.ndjson" > /dev/null
+wait_merged() {  # wait_merged WANT DIR...: until the merged digest of DIRs is WANT
+  local want=$1; shift
+  local args=() got=""
+  for d in "$@"; do args+=(--data "$d"); done
+  for _ in $(seq 1 120); do
+    got=$(pl digest "${args[@]}" 2>/dev/null || true)
+    [ "$got" = "$want" ] && return 0
+    sleep 0.5
+  done
+  return 1
+}
+check "merged digest of two group members equals the single fold" \
+  wait_merged "$want1" "$work/ga" "$work/gb"
 check "each member holds part of the books" \
-  test "$(pl digest --data "$work/ga")" != "$want" -a "$(pl digest --data "$work/gb")" != "$want"
+  test "$(pl digest --data "$work/ga")" != "$want1" -a "$(pl digest --data "$work/gb")" != "$want1"
+kill -TERM "$pid_b"
+rc_b=0; wait "$pid_b" || rc_b=$?
+check "SIGTERM: the fold exits 0 ($rc_b)" test "$rc_b" = "0"
+pl append --log kafka --brokers "$brokers" --topic "$t" "$work/part2.ndjson" > /dev/null
+check "after a member leaves, the other rebuilds its partitions: merged digest = single fold" \
+  wait_merged "$want" "$work/ga" "$work/gb"
+check "the remaining member alone now holds the whole books" \
+  test "$(pl digest --data "$work/ga")" = "$want"
 tb=$(pl trial-balance --data "$work/ga" --data "$work/gb" --json)
 check "merged trial balance balances" grep -q '"balanced": true' <<<"$tb"
-check "merged digest is still the single fold after shutdown" \
-  test "$(pl digest --data "$work/ga" --data "$work/gb")" = "$want"
+kill -TERM "$pid_a"
+rc_a=0; wait "$pid_a" || rc_a=$?
+check "SIGTERM: the other fold exits 0 ($rc_a)" test "$rc_a" = "0"
 
 # 3. Broker down at start: clear error naming the broker, non-zero exit, no state.
 rc=0
