@@ -73,6 +73,47 @@ Result<KafkaHandle> make_handle(rd_kafka_type_t type, rd_kafka_conf_t* conf) {
   return KafkaHandle(rk);
 }
 
+using DeliveryCallback = void (*)(rd_kafka_t*, const rd_kafka_message_t*, void*);
+
+Result<KafkaHandle> make_producer(const KafkaOptions& o,
+                                  std::vector<std::pair<std::string, std::string>> base,
+                                  DeliveryCallback on_delivery, void* opaque) {
+  auto conf = make_conf(o, std::move(base));
+  if (!conf) return conf.error();
+  rd_kafka_conf_set_dr_msg_cb(*conf, on_delivery);
+  rd_kafka_conf_set_opaque(*conf, opaque);
+  return make_handle(RD_KAFKA_PRODUCER, *conf);
+}
+
+// Produces one record (copied), waiting while the local queue is full. `headers` (may be
+// null) is taken over on success and left to the caller on failure.
+rd_kafka_resp_err_t produce(rd_kafka_t* rk, const std::string& topic, uint32_t partition,
+                            std::string_view key, std::string_view value,
+                            rd_kafka_headers_t* headers) {
+  for (;;) {
+    rd_kafka_resp_err_t err =
+        headers != nullptr
+            ? rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(topic.c_str()),
+                                RD_KAFKA_V_PARTITION(static_cast<int32_t>(partition)),
+                                RD_KAFKA_V_KEY(key.data(), key.size()),
+                                RD_KAFKA_V_VALUE(const_cast<char*>(value.data()), value.size()),
+                                RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                                RD_KAFKA_V_HEADERS(headers), RD_KAFKA_V_END)
+            : rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(topic.c_str()),
+                                RD_KAFKA_V_PARTITION(static_cast<int32_t>(partition)),
+                                RD_KAFKA_V_KEY(key.data(), key.size()),
+                                RD_KAFKA_V_VALUE(const_cast<char*>(value.data()), value.size()),
+                                RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
+    if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL) return err;
+    rd_kafka_poll(rk, 10);  // let deliveries drain the local queue
+  }
+}
+
+void add_header(rd_kafka_headers_t* h, std::string_view name, std::string_view value) {
+  rd_kafka_header_add(h, name.data(), static_cast<ssize_t>(name.size()), value.data(),
+                      static_cast<ssize_t>(value.size()));
+}
+
 // Metadata for the topic: its partition count, or a clear error.
 Result<uint32_t> partitions_of(rd_kafka_t* rk, const KafkaOptions& o) {
   rd_kafka_topic_t* rkt = rd_kafka_topic_new(rk, o.topic.c_str(), nullptr);
@@ -230,31 +271,17 @@ struct KafkaProducer::Impl {
 
 Status KafkaProducer::Impl::produce_all(std::span<const AppendRecord> records) {
   for (const AppendRecord& r : records) {
-    int32_t partition = static_cast<int32_t>(partition_for_key(r.key, partitions));
-    for (;;) {
-      rd_kafka_resp_err_t err;
-      if (r.format == RecordFormat::kRawJson) {
-        err = rd_kafka_producev(
-            rk.get(), RD_KAFKA_V_TOPIC(options.topic.c_str()), RD_KAFKA_V_PARTITION(partition),
-            RD_KAFKA_V_KEY(r.key.data(), r.key.size()),
-            RD_KAFKA_V_VALUE(const_cast<char*>(r.value.data()), r.value.size()),
-            RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-            RD_KAFKA_V_HEADER(kFormatHeader.data(), kRawJsonFormat.data(),
-                              static_cast<ssize_t>(kRawJsonFormat.size())),
-            RD_KAFKA_V_END);
-      } else {
-        err = rd_kafka_producev(
-            rk.get(), RD_KAFKA_V_TOPIC(options.topic.c_str()), RD_KAFKA_V_PARTITION(partition),
-            RD_KAFKA_V_KEY(r.key.data(), r.key.size()),
-            RD_KAFKA_V_VALUE(const_cast<char*>(r.value.data()), r.value.size()),
-            RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
-      }
-      if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
-        rd_kafka_poll(rk.get(), 10);  // let deliveries drain the local queue
-        continue;
-      }
-      if (err != RD_KAFKA_RESP_ERR_NO_ERROR) return kafka_error("produce", err);
-      break;
+    rd_kafka_headers_t* headers = nullptr;
+    if (r.format == RecordFormat::kRawJson) {
+      headers = rd_kafka_headers_new(1);
+      add_header(headers, kFormatHeader, kRawJsonFormat);
+    }
+    rd_kafka_resp_err_t err = produce(rk.get(), options.topic,
+                                      partition_for_key(r.key, partitions), r.key, r.value,
+                                      headers);
+    if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      if (headers != nullptr) rd_kafka_headers_destroy(headers);
+      return kafka_error("produce", err);
     }
   }
   return Status::Ok();
@@ -324,17 +351,15 @@ Result<std::unique_ptr<KafkaProducer>> KafkaProducer::open(const KafkaOptions& o
   auto impl = std::make_unique<Impl>();
   impl->options = options;
   impl->partitions = partitions;
-  auto conf = make_conf(options, {{"transactional.id", default_transactional_id(options)},
-                                  {"enable.idempotence", "true"},
-                                  {"acks", "all"},
-                                  {"linger.ms", "5"},
-                                  {"batch.num.messages", "10000"},
-                                  {"transaction.timeout.ms", std::to_string(kTransactionTimeoutMs)},
-                                  {"message.timeout.ms", std::to_string(kMessageTimeoutMs)}});
-  if (!conf) return conf.error();
-  rd_kafka_conf_set_dr_msg_cb(*conf, &Impl::on_delivery);
-  rd_kafka_conf_set_opaque(*conf, impl.get());
-  auto rk = make_handle(RD_KAFKA_PRODUCER, *conf);
+  auto rk = make_producer(options,
+                          {{"transactional.id", default_transactional_id(options)},
+                           {"enable.idempotence", "true"},
+                           {"acks", "all"},
+                           {"linger.ms", "5"},
+                           {"batch.num.messages", "10000"},
+                           {"transaction.timeout.ms", std::to_string(kTransactionTimeoutMs)},
+                           {"message.timeout.ms", std::to_string(kMessageTimeoutMs)}},
+                          &Impl::on_delivery, impl.get());
   if (!rk) return rk.error();
   impl->rk = std::move(rk).value();
   if (partitions == 0) {
@@ -488,48 +513,27 @@ Result<std::unique_ptr<KafkaDeadLetters>> KafkaDeadLetters::open(const KafkaOpti
   impl->options = source;
   impl->options.topic = source.topic + ".dlq";
   if (Status s = create_topic(impl->options, *partitions, 1); !s) return s.error();
-  auto conf = make_conf(impl->options, {{"enable.idempotence", "true"}, {"linger.ms", "5"}});
-  if (!conf) return conf.error();
-  rd_kafka_conf_set_dr_msg_cb(*conf, &Impl::on_delivery);
-  rd_kafka_conf_set_opaque(*conf, impl.get());
-  auto rk = make_handle(RD_KAFKA_PRODUCER, *conf);
+  auto rk = make_producer(impl->options, {{"enable.idempotence", "true"}, {"linger.ms", "5"}},
+                          &Impl::on_delivery, impl.get());
   if (!rk) return rk.error();
   impl->rk = std::move(rk).value();
   return std::unique_ptr<KafkaDeadLetters>(new KafkaDeadLetters(std::move(impl)));
 }
 
 Status KafkaDeadLetters::send(const DeadLetter& d) {
-  rd_kafka_headers_t* hdrs = rd_kafka_headers_new(5);
-  std::string partition = std::to_string(d.partition), offset = std::to_string(d.offset);
-  rd_kafka_header_add(hdrs, "payledger-reject-code", -1, d.code.data(),
-                      static_cast<ssize_t>(d.code.size()));
-  rd_kafka_header_add(hdrs, "payledger-reject-reason", -1, d.reason.data(),
-                      static_cast<ssize_t>(d.reason.size()));
-  rd_kafka_header_add(hdrs, "payledger-source-partition", -1, partition.data(),
-                      static_cast<ssize_t>(partition.size()));
-  rd_kafka_header_add(hdrs, "payledger-source-offset", -1, offset.data(),
-                      static_cast<ssize_t>(offset.size()));
-  if (d.format == RecordFormat::kRawJson) {
-    rd_kafka_header_add(hdrs, kFormatHeader.data(), static_cast<ssize_t>(kFormatHeader.size()),
-                        kRawJsonFormat.data(), static_cast<ssize_t>(kRawJsonFormat.size()));
+  rd_kafka_headers_t* headers = rd_kafka_headers_new(5);
+  add_header(headers, "payledger-reject-code", d.code);
+  add_header(headers, "payledger-reject-reason", d.reason);
+  add_header(headers, "payledger-source-partition", std::to_string(d.partition));
+  add_header(headers, "payledger-source-offset", std::to_string(d.offset));
+  if (d.format == RecordFormat::kRawJson) add_header(headers, kFormatHeader, kRawJsonFormat);
+  rd_kafka_resp_err_t err =
+      produce(impl_->rk.get(), impl_->options.topic, d.partition, d.key, d.value, headers);
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    rd_kafka_headers_destroy(headers);
+    return kafka_error("produce dead letter", err);
   }
-  for (;;) {
-    rd_kafka_resp_err_t err = rd_kafka_producev(
-        impl_->rk.get(), RD_KAFKA_V_TOPIC(impl_->options.topic.c_str()),
-        RD_KAFKA_V_PARTITION(static_cast<int32_t>(d.partition)),
-        RD_KAFKA_V_KEY(d.key.data(), d.key.size()),
-        RD_KAFKA_V_VALUE(const_cast<char*>(d.value.data()), d.value.size()),
-        RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_HEADERS(hdrs), RD_KAFKA_V_END);
-    if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
-      rd_kafka_poll(impl_->rk.get(), 10);
-      continue;
-    }
-    if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-      rd_kafka_headers_destroy(hdrs);  // not taken over on failure
-      return kafka_error("produce dead letter", err);
-    }
-    return Status::Ok();  // headers now owned by the message
-  }
+  return Status::Ok();
 }
 
 Status KafkaDeadLetters::flush() {

@@ -138,7 +138,20 @@ pl fold --log kafka --brokers "$brokers" --topic "$t" --group "$t.g" --data "$wo
 after=$(pl balance --data "$work/kc" --account merchant:m77777-XX:payable --json)
 check "a kcat-produced event is folded" grep -q '"pending": "12.50"' <<<"$after"
 
-# 5. Broker restarted during a fold: nothing lost or doubled.
+# 5. Undecodable input and unknown schema versions go to <topic>.dlq with the reason in headers.
+printf '%s\n' '{"event_id": broken' \
+  '{"event_id":"v7","merchant_id":"m00001-IN","schema_version":7,"card_voided":{"payment_id":"p"}}' \
+  | pl append --log kafka --brokers "$brokers" --topic "$t" - > /dev/null 2>&1
+pl fold --log kafka --brokers "$brokers" --topic "$t" --group "$t.g" --data "$work/kc" --until-idle -q > /dev/null
+dlq=$(kcat -C -b "$brokers" -t "$t.dlq" -e -q -f '%h\n' 2>/dev/null || true)
+check "malformed record in the dead-letter topic" grep -q 'payledger-reject-code=malformed' <<<"$dlq"
+check "unknown schema version in the dead-letter topic" \
+  grep -q 'payledger-reject-code=unknown_schema_version' <<<"$dlq"
+check "dead letters carry their source position" grep -q 'payledger-source-offset=' <<<"$dlq"
+check "parked in rejects too" \
+  grep -q '"code": "unknown_schema_version"' <<<"$(pl rejects --data "$work/kc" --json)"
+
+# 6. Broker restarted during a fold: nothing lost or doubled.
 t=$(topic restart)
 pl topic create --brokers "$brokers" --topic "$t" --partitions 4 > /dev/null
 head -n 75000 "$work/events.ndjson" > "$work/first.ndjson"
