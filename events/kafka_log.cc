@@ -415,7 +415,8 @@ Result<std::unique_ptr<KafkaLog>> KafkaLog::open(const KafkaOptions& options) {
                                   {"enable.auto.offset.store", "false"},
                                   {"isolation.level", "read_committed"},
                                   {"enable.partition.eof", "true"},
-                                  {"auto.offset.reset", "earliest"}});
+                                  {"auto.offset.reset", "earliest"},
+                                  {"fetch.wait.max.ms", "20"}});
   if (!conf) return conf.error();
   auto rk = make_handle(RD_KAFKA_CONSUMER, *conf);
   if (!rk) return rk.error();
