@@ -50,6 +50,7 @@ AccountType AccountId::type() const {
   if (n.starts_with("psp:revenue:")) return AccountType::kIncome;
   if (n.starts_with("psp:expense:")) return AccountType::kExpense;
   if (n.starts_with("psp:equity:")) return AccountType::kEquity;
+  if (n.starts_with("psp:suspense:")) return AccountType::kLiability;
   return AccountType::kAsset;  // psp:clearing:*, psp:bank:*
 }
 
@@ -62,5 +63,10 @@ AccountId Chart::bank_rail(std::string_view rail) {
 }
 AccountId Chart::bank_operating() { return AccountId("psp:bank:operating"); }
 AccountId Chart::revenue_fees() { return AccountId("psp:revenue:fees"); }
+AccountId Chart::revenue_dispute_fees() { return AccountId("psp:revenue:dispute-fees"); }
+AccountId Chart::receivable(std::string_view method) {
+  return AccountId(fmt::format("psp:receivable:{}", method));
+}
+AccountId Chart::suspense_voucher_refunds() { return AccountId("psp:suspense:voucher-refunds"); }
 
 }  // namespace payledger::ledger

@@ -50,6 +50,13 @@ class Chart {
   static AccountId bank_operating();
   // Fees charged to merchants (income).
   static AccountId revenue_fees();
+  // Dispute fees charged to merchants on chargebacks (income); kept even when a dispute is won.
+  static AccountId revenue_dispute_fees();
+  // Money a collector (Konbini chain, Boleto bank, OXXO) owes the PSP for paid vouchers;
+  // pending while a voucher is issued and unpaid (asset). `method`: "konbini", ...
+  static AccountId receivable(std::string_view method);
+  // Vouchers paid after expiry: the customer's money, to be refunded (liability).
+  static AccountId suspense_voucher_refunds();
 };
 
 }  // namespace payledger::ledger

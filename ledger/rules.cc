@@ -1,30 +1,13 @@
 #include "ledger/rules.h"
 
-#include <fmt/format.h>
+#include "ledger/rules_internal.h"
 
 namespace payledger::ledger {
-namespace {
-
-namespace v1 = payledger::v1;
-
-Line line(AccountId account, const Amount& amount, Side side, Bucket bucket) {
-  return Line{std::move(account), amount.asset(), side, bucket, amount.minor()};
-}
-
-// Dr `debit` / Cr `credit` for `amount` in `bucket`.
-void post(JournalEntry& entry, const AccountId& debit, const AccountId& credit,
-          const Amount& amount, Bucket bucket) {
-  entry.lines.push_back(line(debit, amount, Side::kDebit, bucket));
-  entry.lines.push_back(line(credit, amount, Side::kCredit, bucket));
-}
-
-Error missing(std::string_view field) {
-  return make_error(Code::kMissingField, fmt::format("{} is required", field));
-}
+namespace internal {
 
 Result<const PaymentState*> existing(const LedgerView& view, const v1::Envelope& e,
-                                     const std::string& payment_id) {
-  if (payment_id.empty()) return missing("payment_id");
+                                     const std::string& payment_id, std::string_view field) {
+  if (payment_id.empty()) return missing(field);
   const PaymentState* state = view.find_payment(e.merchant_id(), payment_id);
   if (state == nullptr) {
     return make_error(Code::kUnknownPayment,
@@ -33,110 +16,29 @@ Result<const PaymentState*> existing(const LedgerView& view, const v1::Envelope&
   return state;
 }
 
+Status fresh(const LedgerView& view, const v1::Envelope& e, const std::string& payment_id,
+             std::string_view field) {
+  if (payment_id.empty()) return missing(field);
+  if (view.find_payment(e.merchant_id(), payment_id) != nullptr) {
+    return make_error(Code::kPaymentExists, fmt::format("payment '{}' already exists", payment_id));
+  }
+  return Status::Ok();
+}
+
 Result<Effects> finish(Effects effects) {
-  if (Status s = check_balanced(effects.entry); !s) return s.error();
+  if (!effects.entry.lines.empty()) {
+    if (Status s = check_balanced(effects.entry); !s) return s.error();
+  }
   return effects;
 }
 
-// Authorisation holds funds: pending receivable from the scheme, pending payable to the
-// merchant. No money has moved yet.
-Result<Effects> on_authorised(const v1::Envelope& e, const LedgerView& view) {
-  const auto& b = e.card_authorised();
-  if (b.payment_id().empty()) return missing("card_authorised.payment_id");
-  auto amount = parse_money(b.amount(), b.has_amount(), "card_authorised.amount");
-  if (!amount) return amount.error();
-  if (view.find_payment(e.merchant_id(), b.payment_id()) != nullptr) {
-    return make_error(Code::kPaymentExists,
-                      fmt::format("payment '{}' already exists", b.payment_id()));
-  }
-  auto state = card_authorise(*amount);
+Effects with_payment(std::string payment_id, PaymentState state) {
   Effects fx;
-  post(fx.entry, Chart::clearing_card(), Chart::merchant_payable(e.merchant_id()), *amount,
-       Bucket::kPending);
-  fx.payment = PaymentUpdate{b.payment_id(), std::move(state).value()};
-  return finish(std::move(fx));
+  fx.payment = PaymentUpdate{std::move(payment_id), std::move(state)};
+  return fx;
 }
 
-// Capture turns part of the hold into money owed: release that part of the pending hold
-// and post it as a receivable from the scheme and a payable to the merchant.
-Result<Effects> on_captured(const v1::Envelope& e, const LedgerView& view) {
-  const auto& b = e.card_captured();
-  auto amount = parse_money(b.amount(), b.has_amount(), "card_captured.amount");
-  if (!amount) return amount.error();
-  auto state = existing(view, e, b.payment_id());
-  if (!state) return state.error();
-  auto next = card_capture(**state, *amount);
-  if (!next) return next.error();
-  Effects fx;
-  AccountId payable = Chart::merchant_payable(e.merchant_id());
-  post(fx.entry, payable, Chart::clearing_card(), *amount, Bucket::kPending);
-  post(fx.entry, Chart::clearing_card(), payable, *amount, Bucket::kPosted);
-  fx.payment = PaymentUpdate{b.payment_id(), std::move(next).value()};
-  return finish(std::move(fx));
-}
-
-// Void releases whatever hold remains; captured money is untouched.
-Result<Effects> on_voided(const v1::Envelope& e, const LedgerView& view) {
-  const auto& b = e.card_voided();
-  auto state = existing(view, e, b.payment_id());
-  if (!state) return state.error();
-  auto next = card_void(**state);
-  if (!next) return next.error();
-  Amount released = Amount::from_minor((*state)->asset, (*state)->held());
-  Effects fx;
-  post(fx.entry, Chart::merchant_payable(e.merchant_id()), Chart::clearing_card(), released,
-       Bucket::kPending);
-  fx.payment = PaymentUpdate{b.payment_id(), std::move(next).value()};
-  return finish(std::move(fx));
-}
-
-// A refund reduces what the PSP owes the merchant and what the scheme owes the PSP.
-Result<Effects> on_refunded(const v1::Envelope& e, const LedgerView& view) {
-  const auto& b = e.card_refunded();
-  auto amount = parse_money(b.amount(), b.has_amount(), "card_refunded.amount");
-  if (!amount) return amount.error();
-  auto state = existing(view, e, b.payment_id());
-  if (!state) return state.error();
-  if ((*state)->kind != PaymentKind::kCard) {
-    return make_error(Code::kIllegalTransition, "card refund of a payment that is not a card");
-  }
-  auto next = payment_refund(**state, *amount);
-  if (!next) return next.error();
-  Effects fx;
-  post(fx.entry, Chart::merchant_payable(e.merchant_id()), Chart::clearing_card(), *amount,
-       Bucket::kPosted);
-  fx.payment = PaymentUpdate{b.payment_id(), std::move(next).value()};
-  return finish(std::move(fx));
-}
-
-// PIX and UPI settle instantly: cash is in the PSP's rail account and owed to the merchant.
-Result<Effects> on_bank_transfer(const v1::Envelope& e, const LedgerView& view) {
-  const auto& b = e.bank_transfer_received();
-  if (b.payment_id().empty()) return missing("bank_transfer_received.payment_id");
-  auto amount = parse_money(b.amount(), b.has_amount(), "bank_transfer_received.amount");
-  if (!amount) return amount.error();
-  std::string_view rail;
-  std::string_view rail_currency;
-  switch (b.rail()) {
-    case v1::BANK_RAIL_PIX: rail = "pix", rail_currency = "BRL"; break;
-    case v1::BANK_RAIL_UPI: rail = "upi", rail_currency = "INR"; break;
-    default: return missing("bank_transfer_received.rail");
-  }
-  if (amount->asset().code() != rail_currency) {
-    return make_error(Code::kCurrencyMismatch, fmt::format("{} settles in {} only, not {}", rail,
-                                                           rail_currency,
-                                                           amount->asset().code()));
-  }
-  if (view.find_payment(e.merchant_id(), b.payment_id()) != nullptr) {
-    return make_error(Code::kPaymentExists,
-                      fmt::format("payment '{}' already exists", b.payment_id()));
-  }
-  Effects fx;
-  post(fx.entry, Chart::bank_rail(rail), Chart::merchant_payable(e.merchant_id()), *amount,
-       Bucket::kPosted);
-  fx.payment = PaymentUpdate{b.payment_id(), bank_transfer_received(*amount)};
-  return finish(std::move(fx));
-}
+namespace {
 
 // Fees are deducted from what the merchant is owed and earned by the PSP.
 Result<Effects> on_fee(const v1::Envelope& e, const LedgerView& view) {
@@ -144,7 +46,7 @@ Result<Effects> on_fee(const v1::Envelope& e, const LedgerView& view) {
   auto amount = parse_money(b.amount(), b.has_amount(), "fee_assessed.amount");
   if (!amount) return amount.error();
   if (!b.payment_id().empty()) {
-    auto state = existing(view, e, b.payment_id());
+    auto state = existing(view, e, b.payment_id(), "fee_assessed.payment_id");
     if (!state) return state.error();
     if (!((*state)->asset == amount->asset())) {
       return make_error(Code::kCurrencyMismatch,
@@ -180,10 +82,13 @@ Result<Effects> on_payout(const v1::Envelope& e, const LedgerView& view) {
 }
 
 }  // namespace
+}  // namespace internal
 
 Result<Amount> parse_money(const v1::Money& money, bool present, std::string_view field) {
-  if (!present || money.currency().empty()) return missing(fmt::format("{}.currency", field));
-  if (money.amount().empty()) return missing(fmt::format("{}.amount", field));
+  if (!present || money.currency().empty()) {
+    return internal::missing(fmt::format("{}.currency", field));
+  }
+  if (money.amount().empty()) return internal::missing(fmt::format("{}.amount", field));
   auto asset = Asset::find(money.currency());
   if (!asset) return asset.error();
   auto amount = Amount::parse(money.amount(), *asset);
@@ -199,15 +104,29 @@ Result<Amount> parse_money(const v1::Money& money, bool present, std::string_vie
 }
 
 Result<Effects> apply_event(const v1::Envelope& event, const LedgerView& view) {
+  using namespace internal;
+  using E = v1::Envelope;
   switch (event.body_case()) {
-    case v1::Envelope::kCardAuthorised: return on_authorised(event, view);
-    case v1::Envelope::kCardCaptured: return on_captured(event, view);
-    case v1::Envelope::kCardVoided: return on_voided(event, view);
-    case v1::Envelope::kCardRefunded: return on_refunded(event, view);
-    case v1::Envelope::kBankTransferReceived: return on_bank_transfer(event, view);
-    case v1::Envelope::kFeeAssessed: return on_fee(event, view);
-    case v1::Envelope::kPayoutSent: return on_payout(event, view);
-    case v1::Envelope::BODY_NOT_SET: break;
+    case E::kCardAuthorised: return on_card_authorised(event, view);
+    case E::kCardCaptured: return on_card_captured(event, view);
+    case E::kCardVoided: return on_card_voided(event, view);
+    case E::kCardRefunded: return on_card_refunded(event, view);
+    case E::kCardAuthorisationExpired: return on_card_expired(event, view);
+    case E::kChargebackOpened: return on_chargeback_opened(event, view);
+    case E::kChargebackRepresented: return on_chargeback_represented(event, view);
+    case E::kChargebackResolved: return on_chargeback_resolved(event, view);
+    case E::kCardSchemeSettlementReceived: return on_scheme_settlement(event, view);
+    case E::kBankTransferReceived: return on_bank_transfer(event, view);
+    case E::kBankTransferRefunded: return on_bank_transfer_refunded(event, view);
+    case E::kUpiPaymentPending: return on_upi_pending(event, view);
+    case E::kUpiPaymentResolved: return on_upi_resolved(event, view);
+    case E::kVoucherIssued: return on_voucher_issued(event, view);
+    case E::kVoucherPaid: return on_voucher_paid(event, view);
+    case E::kVoucherExpired: return on_voucher_expired(event, view);
+    case E::kVoucherCollectorSettled: return on_voucher_settled(event, view);
+    case E::kFeeAssessed: return on_fee(event, view);
+    case E::kPayoutSent: return on_payout(event, view);
+    case E::BODY_NOT_SET: break;
   }
   return make_error(Code::kUnknownBody, "event has no body this ledger knows");
 }

@@ -110,7 +110,8 @@ class Folder::Impl final : public ledger::LedgerView {
   std::vector<std::pair<const std::string*, PaymentSlot*>> dirty_payments_;
   // Every event id ever applied (merchant \0 event_id), per partition: the whole dedupe
   // index lives in memory so checking an event costs one hash lookup, not a RocksDB read.
-  std::vector<StringSet> seen_;
+  std::vector<StringMap<uint64_t>> seen_;  // dedupe key -> content fingerprint
+  std::string canonical_;                   // reused buffer for the canonical encoding
   std::vector<Chunk> dedupe_chunks_;  // this batch's new ids, one chunk per partition
   std::vector<std::pair<std::string, std::string>> rejects_;
 
@@ -214,9 +215,10 @@ Status Folder::Impl::load_dedupe() {
         partition >= seen_.size()) {
       return make_error(Code::kCorrupt, "dedupe key is not a partition of this log + offset");
     }
-    StringSet& seen = seen_[partition];
-    Status s = for_each_dedupe_entry(std::string_view(it->value().data(), it->value().size()),
-                                     [&](std::string_view key, uint64_t) { seen.emplace(key); });
+    StringMap<uint64_t>& seen = seen_[partition];
+    Status s = for_each_dedupe_entry(
+        std::string_view(it->value().data(), it->value().size()),
+        [&](std::string_view key, uint64_t, uint64_t fp) { seen.emplace(key, fp); });
     if (!s) return s;
   }
   if (!it->status().ok()) return rocks_error("load dedupe index", it->status());
@@ -276,7 +278,20 @@ Status Folder::Impl::process(const LogRecord& rec) {
     return Status::Ok();
   }
   std::string dkey = dedupe_key(event_.merchant_id(), event_.event_id());
-  if (seen_[rec.partition].find(std::string_view(dkey)) != seen_[rec.partition].end()) {
+  canonical_.clear();
+  event_.SerializeToString(&canonical_);  // deterministic: same content, same bytes
+  uint64_t fingerprint = content_fingerprint(canonical_);
+  if (auto it = seen_[rec.partition].find(std::string_view(dkey));
+      it != seen_[rec.partition].end()) {
+    if (it->second != fingerprint) {
+      // Same id, different event: not a retry. Park it rather than drop it silently.
+      reject(rec,
+             make_error(Code::kConflictingDuplicate,
+                        fmt::format("event id '{}' was already applied with different content",
+                                    event_.event_id())),
+             &event_);
+      return Status::Ok();
+    }
     ++stats_.duplicates;
     return Status::Ok();
   }
@@ -299,8 +314,8 @@ Status Folder::Impl::process(const LogRecord& rec) {
     dedupe_chunks_.push_back(Chunk{rec.partition, rec.offset, {}});
     chunk = &dedupe_chunks_.back();
   }
-  append_dedupe_entry(&chunk->bytes, dkey, rec.offset);
-  seen_[rec.partition].insert(std::move(dkey));
+  append_dedupe_entry(&chunk->bytes, dkey, rec.offset, fingerprint);
+  seen_[rec.partition].emplace(std::move(dkey), fingerprint);
   ++stats_.applied;
   return Status::Ok();
 }

@@ -168,36 +168,62 @@ std::string payment_key(uint32_t partition, std::string_view merchant,
   return balance_key(partition, merchant, payment_id);
 }
 
+// Payment record layout version; decode rejects others rather than misreading them.
+constexpr uint8_t kPaymentRecordVersion = 2;
+
 std::string encode_payment(const PaymentState& p) {
   std::string s;
   Writer w(&s);
+  w.u8(kPaymentRecordVersion);
   w.u8(static_cast<uint8_t>(p.kind));
   w.u8(static_cast<uint8_t>(p.status));
+  w.u8(static_cast<uint8_t>(p.method));
+  w.u8(static_cast<uint8_t>(p.dispute));
   w.str16(p.asset.code());
   w.i128(p.authorised);
   w.i128(p.captured);
   w.i128(p.refunded);
+  w.i128(p.charged_back);
+  w.i128(p.dispute_amount);
   w.be32(p.captures);
   w.be32(p.refunds);
+  w.be32(p.disputes);
+  w.be64(static_cast<uint64_t>(p.created_at_s));
+  w.be64(static_cast<uint64_t>(p.expires_at_s));
   return s;
 }
 
 Result<PaymentState> decode_payment(std::string_view bytes) {
   Reader r(bytes);
-  uint8_t kind, status;
+  uint8_t version, kind, status, method, dispute;
   std::string_view code;
-  if (!r.u8(&kind) || !r.u8(&status) || !r.str16(&code)) return corrupt("payment");
+  if (!r.u8(&version) || version != kPaymentRecordVersion || !r.u8(&kind) || !r.u8(&status) ||
+      !r.u8(&method) || !r.u8(&dispute) || !r.str16(&code)) {
+    return corrupt("payment");
+  }
+  if (kind < 1 || kind > 3 || status < 1 || status > 10 || method > 5 || dispute > 4) {
+    return corrupt("payment (enum out of range)");
+  }
   auto asset = ledger::Asset::find(code);
   if (!asset) return corrupt("payment (unknown asset)");
   PaymentState p{.kind = static_cast<ledger::PaymentKind>(kind),
                  .status = static_cast<ledger::PaymentStatus>(status),
-                 .asset = *asset};
+                 .asset = *asset,
+                 .method = static_cast<ledger::Method>(method),
+                 .dispute = static_cast<ledger::DisputeStatus>(dispute)};
+  uint64_t created = 0, expires = 0;
   if (!r.i128(&p.authorised) || !r.i128(&p.captured) || !r.i128(&p.refunded) ||
-      !r.be32(&p.captures) || !r.be32(&p.refunds) || !r.done()) {
+      !r.i128(&p.charged_back) || !r.i128(&p.dispute_amount) || !r.be32(&p.captures) ||
+      !r.be32(&p.refunds) || !r.be32(&p.disputes) || !r.be64(&created) || !r.be64(&expires) ||
+      !r.done()) {
     return corrupt("payment");
   }
-  // Read-back invariants of the state machine.
-  if (p.captured > p.authorised || p.refunded > p.captured) return corrupt("payment (amounts)");
+  p.created_at_s = static_cast<int64_t>(created);
+  p.expires_at_s = static_cast<int64_t>(expires);
+  // Read-back invariants of the state machines.
+  if (p.captured > p.authorised || p.refunded + p.charged_back > p.captured) {
+    return corrupt("payment (amounts)");
+  }
   return p;
 }
 
@@ -268,10 +294,21 @@ std::string dedupe_chunk_key(uint32_t partition, uint64_t first_offset) {
   return be32_string(partition) + be64_string(first_offset);
 }
 
-void append_dedupe_entry(std::string* chunk, std::string_view key, uint64_t offset) {
+void append_dedupe_entry(std::string* chunk, std::string_view key, uint64_t offset,
+                         uint64_t fingerprint) {
   Writer w(chunk);
   w.str16(key);
   w.be64(offset);
+  w.be64(fingerprint);
+}
+
+uint64_t content_fingerprint(std::string_view bytes) {
+  uint64_t h = 14695981039346656037ull;
+  for (char c : bytes) {
+    h ^= static_cast<unsigned char>(c);
+    h *= 1099511628211ull;
+  }
+  return h;
 }
 
 std::string offset_key(uint32_t partition) { return "offset/" + be32_string(partition); }

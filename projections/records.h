@@ -99,21 +99,25 @@ Result<std::vector<EntryLine>> decode_entry_chunk(std::string_view bytes);
 // Dedupe identity of an event: merchant \0 event_id (event ids are unique per merchant).
 std::string dedupe_key(std::string_view merchant, std::string_view event_id);
 // dedupe CF: be32 partition be64 first_offset -> the ids one fold batch applied from that
-// partition, each as str16 dedupe key + be64 offset. One value per partition per batch
-// (not one key per event); the fold loads them all into memory when it starts.
+// partition, each as str16 dedupe key + be64 offset + be64 content fingerprint. One value
+// per partition per batch (not one key per event); the fold loads them all at start.
 std::string dedupe_chunk_key(uint32_t partition, uint64_t first_offset);
-void append_dedupe_entry(std::string* chunk, std::string_view key, uint64_t offset);
-// Calls on_entry(key, offset) for each entry; kCorrupt if the chunk does not decode.
+void append_dedupe_entry(std::string* chunk, std::string_view key, uint64_t offset,
+                         uint64_t fingerprint);
+// A stable 64-bit fingerprint (FNV-1a) of an event's canonical encoding: tells an exact
+// retry from a different event reusing the id.
+uint64_t content_fingerprint(std::string_view canonical_bytes);
+// Calls on_entry(key, offset, fingerprint) for each entry; kCorrupt if it does not decode.
 template <typename F>
 Status for_each_dedupe_entry(std::string_view chunk, F&& on_entry) {
   Reader r(chunk);
   while (!r.done()) {
     std::string_view key;
-    uint64_t offset = 0;
-    if (!r.str16(&key) || !r.be64(&offset)) {
+    uint64_t offset = 0, fingerprint = 0;
+    if (!r.str16(&key) || !r.be64(&offset) || !r.be64(&fingerprint)) {
       return make_error(Code::kCorrupt, "stored dedupe chunk does not decode");
     }
-    on_entry(key, offset);
+    on_entry(key, offset, fingerprint);
   }
   return Status::Ok();
 }

@@ -117,6 +117,25 @@ TEST(Fold, DuplicatesAreRecognisedAfterARestart) {
   EXPECT_EQ(books.digest(), digest);
 }
 
+TEST(Fold, ADuplicateIdWithDifferentContentIsRejectedNotSkipped) {
+  Books books;
+  books.append({card_authorised("e1", "p1", "100.00")});
+  books.fold();
+  std::string digest = books.digest();
+  books.append({card_authorised("e1", "p1", "100.00"),   // an exact retry: a no-op
+                card_authorised("e1", "p9", "999.00")});  // the id reused for another event
+  auto stats = books.fold();
+  EXPECT_EQ(stats.duplicates, 1u);
+  EXPECT_EQ(stats.rejected, 1u);
+  EXPECT_EQ(books.digest(), digest);
+  auto rejects = projections::list_rejects(books.store(), 0).value();
+  ASSERT_EQ(rejects.size(), 1u);
+  EXPECT_EQ(rejects[0].code, Code::kConflictingDuplicate);
+  books.reopen_store();  // the fingerprints survive a restart
+  books.append({card_authorised("e1", "p8", "1.00")});
+  EXPECT_EQ(books.fold().rejected, 1u);
+}
+
 TEST(Fold, RebuildGivesTheSameDigest) {
   Books books;
   books.append(generated(8000));

@@ -93,3 +93,98 @@ TEST_F(CardMachine, PaymentsOfDifferentMerchantsDoNotCollide) {
 
 }  // namespace
 }  // namespace payledger::testing
+
+namespace payledger::testing {
+namespace {
+
+// Builds JSON events tersely: ev("e1", "2026-01-01T00:00:00Z", R"("card_voided":{...})").
+v1::Envelope ev(const std::string& id, const std::string& at, const std::string& body) {
+  return json_event(R"({"event_id":")" + id + R"(","occurred_at":")" + at + R"(",)" + body + "}");
+}
+
+std::string money(const std::string& amount, const std::string& ccy) {
+  return R"({"currency":")" + ccy + R"(","amount":")" + amount + R"("})";
+}
+
+class Methods : public ::testing::Test {
+ protected:
+  MemoryLedger ledger;
+  Code code(const v1::Envelope& e) {
+    Status s = ledger.apply(e);
+    return s.ok() ? Code::kOk : s.error().code;
+  }
+  void ok(const v1::Envelope& e) { ASSERT_EQ(code(e), Code::kOk) << e.DebugString(); }
+};
+
+TEST_F(Methods, CaptureAfterTheAuthorisationExpiredIsRejected) {
+  ok(ev("a", "2026-01-01T00:00:00Z", R"("card_authorised":{"payment_id":"p","amount":)" +
+                                         money("10.00", "USD") +
+                                         R"(,"expires_at":"2026-01-08T00:00:00Z"})"));
+  EXPECT_EQ(code(ev("c", "2026-01-08T00:00:00Z", R"("card_captured":{"payment_id":"p","amount":)" +
+                                                     money("1.00", "USD") + "}")),
+            Code::kExpired);
+  ok(ev("x", "2026-01-08T00:00:00Z", R"("card_authorisation_expired":{"payment_id":"p"})"));
+  EXPECT_EQ(code(ev("x2", "2026-01-09T00:00:00Z", R"("card_authorisation_expired":{"payment_id":"p"})")),
+            Code::kIllegalTransition);  // the hold is released exactly once
+}
+
+TEST_F(Methods, ExpiryBeforeTheEndIsRejected) {
+  ok(ev("a", "2026-01-01T00:00:00Z", R"("card_authorised":{"payment_id":"p","amount":)" +
+                                         money("10.00", "USD") +
+                                         R"(,"expires_at":"2026-01-08T00:00:00Z"})"));
+  EXPECT_EQ(code(ev("x", "2026-01-07T23:59:59Z", R"("card_authorisation_expired":{"payment_id":"p"})")),
+            Code::kNotYetExpired);
+}
+
+TEST_F(Methods, ASecondChargebackWhileOneIsOpenIsRejected) {
+  ok(card_authorised("a", "p1", "100.00"));
+  ok(card_captured("c", "p1", "100.00"));
+  ok(ev("cb1", "2026-01-02T00:00:00Z", R"("chargeback_opened":{"payment_id":"p1","chargeback_id":"1","amount":)" +
+                                           money("10.00", "USD") + "}"));
+  EXPECT_EQ(code(ev("cb2", "2026-01-02T00:00:00Z", R"("chargeback_opened":{"payment_id":"p1","chargeback_id":"2","amount":)" +
+                                                       money("10.00", "USD") + "}")),
+            Code::kDisputeOpen);
+}
+
+TEST_F(Methods, AChargebackOnAPartlyRefundedPaymentNeverReturnsMoneyTwice) {
+  ok(card_authorised("a", "p1", "100.00"));
+  ok(card_captured("c", "p1", "100.00"));
+  ok(card_refunded("r", "p1", "70.00"));
+  EXPECT_EQ(code(ev("cb", "2026-01-02T00:00:00Z", R"("chargeback_opened":{"payment_id":"p1","chargeback_id":"1","amount":)" +
+                                                      money("30.01", "USD") + "}")),
+            Code::kExceedsCaptured);
+  ok(ev("cb2", "2026-01-02T00:00:00Z", R"("chargeback_opened":{"payment_id":"p1","chargeback_id":"2","amount":)" +
+                                           money("30.00", "USD") + "}"));
+  EXPECT_EQ(code(card_refunded("r2", "p1", "0.01")), Code::kExceedsCaptured);
+}
+
+TEST_F(Methods, PixRefundAfter90DaysIsRejected) {
+  ok(ev("t", "2026-01-01T00:00:00Z", R"("bank_transfer_received":{"payment_id":"p","rail":"BANK_RAIL_PIX","amount":)" +
+                                         money("10.00", "BRL") + "}"));
+  EXPECT_EQ(code(ev("r", "2026-04-01T00:00:01Z", R"("bank_transfer_refunded":{"payment_id":"p","refund_id":"r","amount":)" +
+                                                     money("1.00", "BRL") + "}")),
+            Code::kRefundWindowExpired);
+  ok(ev("r2", "2026-04-01T00:00:00Z", R"("bank_transfer_refunded":{"payment_id":"p","refund_id":"r2","amount":)" +
+                                          money("1.00", "BRL") + "}"));  // exactly 90 days
+}
+
+TEST_F(Methods, UpiLateSuccessAfterReversalIsRejected) {
+  ok(ev("p", "2026-01-01T00:00:00Z", R"("upi_payment_pending":{"payment_id":"u","amount":)" +
+                                         money("10.00", "INR") + R"(,"npci_code":"RB"})"));
+  ok(ev("r", "2026-01-06T00:00:00Z", R"("upi_payment_resolved":{"payment_id":"u","outcome":"UPI_OUTCOME_REVERSED"})"));
+  EXPECT_EQ(code(ev("s", "2026-01-07T00:00:00Z", R"("upi_payment_resolved":{"payment_id":"u","outcome":"UPI_OUTCOME_SUCCESS"})")),
+            Code::kIllegalTransition);
+}
+
+TEST_F(Methods, VoucherPaidAfterExpiryGoesToSuspense) {
+  ok(ev("i", "2026-01-05T00:00:00Z", R"("voucher_issued":{"payment_id":"v","method":"VOUCHER_METHOD_OXXO","amount":)" +
+                                         money("100.00", "MXN") + R"(,"expires_on":"2026-01-06"})"));
+  ok(ev("p", "2026-01-07T06:00:00Z", R"("voucher_paid":{"payment_id":"v"})"));
+  auto mxn = ledger::Asset::find("MXN").value();
+  EXPECT_EQ(ledger.balance(ledger::Chart::suspense_voucher_refunds(), mxn).posted_net(ledger::Side::kCredit),
+            ledger::Int128(10000));
+  EXPECT_TRUE(ledger.balance(ledger::Chart::merchant_payable("m1"), mxn).posted_net(ledger::Side::kCredit).is_zero());
+}
+
+}  // namespace
+}  // namespace payledger::testing

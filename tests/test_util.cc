@@ -72,6 +72,16 @@ v1::Envelope payout(const std::string& event_id, const std::string& amount,
   return e;
 }
 
+v1::Envelope json_event(const std::string& json) {
+  v1::Envelope e;
+  Status s = events::from_json(json, &e);
+  EXPECT_TRUE(s.ok()) << json << ": " << (s.ok() ? "" : s.error().reason);
+  if (e.schema_version() == 0) e.set_schema_version(events::kSchemaVersion);
+  if (e.merchant_id().empty()) e.set_merchant_id("m1");
+  if (!e.has_occurred_at()) e.mutable_occurred_at()->set_seconds(1767225600);
+  return e;
+}
+
 const ledger::PaymentState* MemoryLedger::find_payment(std::string_view merchant,
                                                        std::string_view payment) const {
   auto it = payments.find(key(merchant, payment));

@@ -23,6 +23,10 @@ v1::Envelope card_refunded(const std::string& event_id, const std::string& payme
 v1::Envelope payout(const std::string& event_id, const std::string& amount,
                     const std::string& currency = "USD");
 
+// Parses one event from the JSON mapping (fails the test on bad JSON). Fields not given
+// default to schema_version 1, merchant m1, occurred_at 2026-01-01T00:00:00Z.
+v1::Envelope json_event(const std::string& json);
+
 // A LedgerView over maps, with apply() to commit effects like the fold does.
 class MemoryLedger : public ledger::LedgerView {
  public:

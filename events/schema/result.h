@@ -35,6 +35,11 @@ enum class Code : unsigned char {
   kIo,                    // the filesystem or a store failed
   kCorrupt,               // stored data fails its own checks
   kInvalidArgument,       // a caller passed something unusable
+  kExpired,               // the authorisation or voucher had expired at the event's time
+  kRefundWindowExpired,   // e.g. a PIX refund more than 90 days after receipt
+  kDisputeOpen,           // a second chargeback while one is open
+  kNotYetExpired,         // an expiry event before the expiry time
+  kConflictingDuplicate,  // an event id already applied, with different content
 };
 
 constexpr std::string_view code_name(Code code) {
@@ -59,6 +64,11 @@ constexpr std::string_view code_name(Code code) {
     case Code::kIo: return "io";
     case Code::kCorrupt: return "corrupt";
     case Code::kInvalidArgument: return "invalid_argument";
+    case Code::kExpired: return "expired";
+    case Code::kRefundWindowExpired: return "refund_window_expired";
+    case Code::kDisputeOpen: return "dispute_open";
+    case Code::kNotYetExpired: return "not_yet_expired";
+    case Code::kConflictingDuplicate: return "conflicting_duplicate";
   }
   return "unknown";
 }

@@ -1,0 +1,29 @@
+// Local dates and the instants they end, for expiries stated in a payment method's own time
+// zone (a Boleto "expires on 2026-03-02" means until 23:59:59 in Sao Paulo).
+//
+// Offsets are the zones' current rules: Asia/Tokyo UTC+9, America/Sao_Paulo UTC-3 (no DST
+// since 2019), America/Mexico_City UTC-6 (no DST since October 2022). Compiled in, not read
+// from the machine's tzdata, so the books do not depend on which tzdata a machine has; dates
+// inside the old DST periods would be off by an hour and are not modelled.
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+
+#include "events/schema/result.h"
+
+namespace payledger::ledger {
+
+enum class Zone : uint8_t { kAsiaTokyo, kAmericaSaoPaulo, kAmericaMexicoCity };
+
+std::string_view zone_name(Zone zone);
+int64_t zone_offset_seconds(Zone zone);
+
+// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's days_from_civil).
+int64_t days_from_civil(int64_t y, unsigned m, unsigned d);
+
+// The UTC instant (seconds) at which local date `yyyy_mm_dd` ends in `zone`, i.e. the start
+// of the next local day. kInvalidArgument for a malformed or impossible date.
+Result<int64_t> end_of_local_day(std::string_view yyyy_mm_dd, Zone zone);
+
+}  // namespace payledger::ledger

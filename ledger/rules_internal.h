@@ -1,0 +1,66 @@
+// Helpers shared by the posting-rule files (not a public header).
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include <fmt/format.h>
+
+#include "ledger/rules.h"
+
+namespace payledger::ledger::internal {
+
+namespace v1 = payledger::v1;
+
+// Dr `debit` / Cr `credit` for `amount` in `bucket`.
+inline void post(JournalEntry& entry, const AccountId& debit, const AccountId& credit,
+                 const Amount& amount, Bucket bucket) {
+  entry.lines.push_back(Line{debit, amount.asset(), Side::kDebit, bucket, amount.minor()});
+  entry.lines.push_back(Line{credit, amount.asset(), Side::kCredit, bucket, amount.minor()});
+}
+
+// Releases `amount` of a pending hold posted as Dr `debit` / Cr `credit`.
+inline void release(JournalEntry& entry, const AccountId& debit, const AccountId& credit,
+                    const Amount& amount) {
+  if (!amount.is_zero()) post(entry, credit, debit, amount, Bucket::kPending);
+}
+
+inline Error missing(std::string_view field) {
+  return make_error(Code::kMissingField, fmt::format("{} is required", field));
+}
+
+inline int64_t event_time(const v1::Envelope& e) { return e.occurred_at().seconds(); }
+
+// The payment an event refers to, or kMissingField / kUnknownPayment.
+Result<const PaymentState*> existing(const LedgerView& view, const v1::Envelope& e,
+                                     const std::string& payment_id, std::string_view field);
+// kPaymentExists if the merchant already has this payment id.
+Status fresh(const LedgerView& view, const v1::Envelope& e, const std::string& payment_id,
+             std::string_view field);
+// Checks the entry (if any) balances; effects may be state-only (no lines).
+Result<Effects> finish(Effects effects);
+// Effects that update a payment.
+Effects with_payment(std::string payment_id, PaymentState state);
+
+// Card rules (rules_card.cc).
+Result<Effects> on_card_authorised(const v1::Envelope& e, const LedgerView& view);
+Result<Effects> on_card_captured(const v1::Envelope& e, const LedgerView& view);
+Result<Effects> on_card_voided(const v1::Envelope& e, const LedgerView& view);
+Result<Effects> on_card_expired(const v1::Envelope& e, const LedgerView& view);
+Result<Effects> on_card_refunded(const v1::Envelope& e, const LedgerView& view);
+Result<Effects> on_chargeback_opened(const v1::Envelope& e, const LedgerView& view);
+Result<Effects> on_chargeback_represented(const v1::Envelope& e, const LedgerView& view);
+Result<Effects> on_chargeback_resolved(const v1::Envelope& e, const LedgerView& view);
+Result<Effects> on_scheme_settlement(const v1::Envelope& e, const LedgerView& view);
+// Bank transfers (rules_bank.cc).
+Result<Effects> on_bank_transfer(const v1::Envelope& e, const LedgerView& view);
+Result<Effects> on_bank_transfer_refunded(const v1::Envelope& e, const LedgerView& view);
+Result<Effects> on_upi_pending(const v1::Envelope& e, const LedgerView& view);
+Result<Effects> on_upi_resolved(const v1::Envelope& e, const LedgerView& view);
+// Cash vouchers (rules_voucher.cc).
+Result<Effects> on_voucher_issued(const v1::Envelope& e, const LedgerView& view);
+Result<Effects> on_voucher_paid(const v1::Envelope& e, const LedgerView& view);
+Result<Effects> on_voucher_expired(const v1::Envelope& e, const LedgerView& view);
+Result<Effects> on_voucher_settled(const v1::Envelope& e, const LedgerView& view);
+
+}  // namespace payledger::ledger::internal
