@@ -5,6 +5,8 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <map>
+#include <memory>
 #include <string>
 
 #include "events/codec.h"
@@ -26,14 +28,14 @@ struct Fixture {
   uint64_t events = 0;
   uint64_t bytes = 0;
 
-  Fixture() {
+  explicit Fixture(const std::string& market = "") {
     events = bench_events();
-    dir = (std::filesystem::temp_directory_path() / "payledger-bench").string();
+    dir = (std::filesystem::temp_directory_path() / ("payledger-bench" + market)).string();
     std::filesystem::remove_all(dir);
     events::EmbeddedLogOptions o;
     o.sync = false;
     auto log = events::EmbeddedLog::open(dir + "/log", o).value();
-    tools::Generator gen({events, 42, 500});
+    tools::Generator gen({events, 42, 500, market});
     std::vector<events::AppendRecord> batch;
     payledger::v1::Envelope e;
     while (gen.next(&e)) {
@@ -54,13 +56,18 @@ Fixture& fixture() {
   return f;
 }
 
+void fold_fixture(benchmark::State& state, Fixture& f, size_t batch);
+
 void BM_Fold(benchmark::State& state) {
-  Fixture& f = fixture();
+  fold_fixture(state, fixture(), static_cast<size_t>(state.range(0)));
+}
+
+void fold_fixture(benchmark::State& state, Fixture& f, size_t batch) {
   events::EmbeddedLogOptions o;
   o.writer = false;
   auto log = events::EmbeddedLog::open(f.dir + "/log", o).value();
   projections::FoldOptions options;
-  options.batch_events_max = static_cast<size_t>(state.range(0));
+  options.batch_events_max = batch;
   for (auto _ : state) {
     state.PauseTiming();
     std::filesystem::remove_all(f.dir + "/projections");
@@ -80,5 +87,18 @@ void BM_Fold(benchmark::State& state) {
   state.counters["events"] = static_cast<double>(f.events);
 }
 BENCHMARK(BM_Fold)->Arg(10000)->Arg(50000)->Arg(200000)->Unit(benchmark::kMillisecond)->UseRealTime();
+
+// Events/s by method family: streams of one market's merchants (cards appear in all).
+void BM_FoldMarket(benchmark::State& state, const char* market) {
+  static std::map<std::string, std::unique_ptr<Fixture>> fixtures;
+  auto& f = fixtures[market];
+  if (!f) f = std::make_unique<Fixture>(market);
+  fold_fixture(state, *f, 50000);
+}
+BENCHMARK_CAPTURE(BM_FoldMarket, cards_US, "US")->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK_CAPTURE(BM_FoldMarket, pix_boleto_cards_BR, "BR")->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK_CAPTURE(BM_FoldMarket, upi_cards_IN, "IN")->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK_CAPTURE(BM_FoldMarket, konbini_cards_JP, "JP")->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK_CAPTURE(BM_FoldMarket, oxxo_cards_MX, "MX")->Unit(benchmark::kMillisecond)->UseRealTime();
 
 }  // namespace

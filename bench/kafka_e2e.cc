@@ -39,7 +39,7 @@ struct Args {
 };
 
 std::vector<events::AppendRecord> generate(uint64_t n, uint64_t seed) {
-  tools::Generator gen({n, seed, 500});
+  tools::Generator gen({n, seed, 500, ""});
   std::vector<events::AppendRecord> out;
   out.reserve(n);
   v1::Envelope e;

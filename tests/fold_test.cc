@@ -59,7 +59,7 @@ class Books {
 };
 
 std::vector<v1::Envelope> generated(uint64_t n, uint64_t seed = 3, uint32_t merchants = 40) {
-  tools::Generator gen({n, seed, merchants});
+  tools::Generator gen({n, seed, merchants, ""});
   std::vector<v1::Envelope> out;
   v1::Envelope e;
   while (gen.next(&e)) out.push_back(e);

@@ -40,7 +40,7 @@ KafkaOptions fresh_topic(const std::string& name, uint32_t partitions = 4) {
 }
 
 std::vector<AppendRecord> records(uint64_t n, uint64_t seed) {
-  tools::Generator gen({n, seed, 30});
+  tools::Generator gen({n, seed, 30, ""});
   std::vector<AppendRecord> out;
   v1::Envelope e;
   while (gen.next(&e)) out.push_back({e.merchant_id(), events::encode(e)});

@@ -133,7 +133,7 @@ TEST(Rules, OverflowingBalanceIsRejected) {
 // and bucket after each of many prefixes.
 TEST(Rules, GeneratedStreamsAlwaysBalance) {
   for (uint64_t seed : {1u, 7u, 12345u}) {
-    tools::Generator gen({5000, seed, 13});
+    tools::Generator gen({5000, seed, 13, ""});
     MemoryLedger l;
     v1::Envelope e;
     size_t n = 0;

@@ -219,7 +219,7 @@ int cmd_generate(const GenerateArgs& args) {
     if (!file) return fail(make_error(Code::kIo, fmt::format("cannot write {}", args.out)));
     out = &file;
   }
-  Generator gen({args.events, args.seed, args.merchants});
+  Generator gen({args.events, args.seed, args.merchants, args.market});
   v1::Envelope e;
   while (gen.next(&e)) *out << events::to_json(e) << '\n';
   out->flush();
@@ -529,7 +529,7 @@ int cmd_demo(const DemoArgs& args) {
   if (!log) return fail(log.error());
   Progress gen_progress("appending", human && !common.quiet && stderr_is_tty());
   auto t0 = Clock::now();
-  Generator gen({args.events, args.seed, args.merchants});
+  Generator gen({args.events, args.seed, args.merchants, ""});
   std::vector<events::AppendRecord> batch;
   v1::Envelope e;
   uint64_t appended = 0;

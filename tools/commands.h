@@ -40,6 +40,7 @@ struct GenerateArgs {
   uint64_t events = 1000;
   uint64_t seed = 1;
   uint32_t merchants = 100;
+  std::string market;  // one market only (BR, IN, JP, MX, US, DE, GB, BH); empty = all
   std::string out = "-";
 };
 int cmd_generate(const GenerateArgs& args);

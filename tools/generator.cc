@@ -1,12 +1,18 @@
 #include "tools/generator.h"
 
 #include <deque>
+#include <map>
+#include <queue>
+#include <stdexcept>
 #include <string>
+#include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include <fmt/format.h>
 
 #include "events/codec.h"
+#include "ledger/local_time.h"
 #include "ledger/rate.h"
 
 namespace payledger::tools {
@@ -35,6 +41,7 @@ class Rng {
     return v % n;
   }
   int64_t between(int64_t lo, int64_t hi) { return lo + static_cast<int64_t>(below(hi - lo + 1)); }
+  bool percent(uint64_t p) { return below(100) < p; }
 
  private:
   uint64_t s_;
@@ -46,30 +53,43 @@ struct Market {
   int64_t amount_min_minor;
   int64_t amount_max_minor;
   int64_t fee_fixed_minor;
-  v1::BankRail rail;  // real-time rail of the market, if any
+  v1::BankRail rail;             // real-time rail of the market, if any
+  v1::VoucherMethod voucher;     // cash voucher of the market, if any
+  ledger::Zone zone;             // for voucher expiry dates
 };
 
 // A spread of exponents: BRL/INR/USD/EUR/GBP/MXN (2), JPY (0), BHD (3).
 constexpr Market kMarkets[] = {
-    {"BR", "BRL", 1000, 200000, 50, v1::BANK_RAIL_PIX},
-    {"IN", "INR", 10000, 5000000, 300, v1::BANK_RAIL_UPI},
-    {"JP", "JPY", 500, 100000, 30, v1::BANK_RAIL_UNSPECIFIED},
-    {"BH", "BHD", 1000, 500000, 100, v1::BANK_RAIL_UNSPECIFIED},
-    {"US", "USD", 500, 150000, 30, v1::BANK_RAIL_UNSPECIFIED},
-    {"DE", "EUR", 500, 150000, 25, v1::BANK_RAIL_UNSPECIFIED},
-    {"GB", "GBP", 500, 150000, 20, v1::BANK_RAIL_UNSPECIFIED},
-    {"MX", "MXN", 5000, 2000000, 300, v1::BANK_RAIL_UNSPECIFIED},
+    {"BR", "BRL", 1000, 200000, 50, v1::BANK_RAIL_PIX, v1::VOUCHER_METHOD_BOLETO, ledger::Zone::kAmericaSaoPaulo},
+    {"IN", "INR", 10000, 5000000, 300, v1::BANK_RAIL_UPI, v1::VOUCHER_METHOD_UNSPECIFIED, ledger::Zone::kAsiaTokyo},
+    {"JP", "JPY", 500, 100000, 30, v1::BANK_RAIL_UNSPECIFIED, v1::VOUCHER_METHOD_KONBINI, ledger::Zone::kAsiaTokyo},
+    {"BH", "BHD", 1000, 500000, 100, v1::BANK_RAIL_UNSPECIFIED, v1::VOUCHER_METHOD_UNSPECIFIED, ledger::Zone::kAsiaTokyo},
+    {"US", "USD", 500, 150000, 30, v1::BANK_RAIL_UNSPECIFIED, v1::VOUCHER_METHOD_UNSPECIFIED, ledger::Zone::kAsiaTokyo},
+    {"DE", "EUR", 500, 150000, 25, v1::BANK_RAIL_UNSPECIFIED, v1::VOUCHER_METHOD_UNSPECIFIED, ledger::Zone::kAsiaTokyo},
+    {"GB", "GBP", 500, 150000, 20, v1::BANK_RAIL_UNSPECIFIED, v1::VOUCHER_METHOD_UNSPECIFIED, ledger::Zone::kAsiaTokyo},
+    {"MX", "MXN", 5000, 2000000, 300, v1::BANK_RAIL_UNSPECIFIED, v1::VOUCHER_METHOD_OXXO, ledger::Zone::kAmericaMexicoCity},
 };
 
-// Generated payments keep their amounts in int64 minor units: far below 2^63 by design.
+constexpr int64_t kEpochSeconds = 1767225600;  // 2026-01-01T00:00:00Z
+constexpr int64_t kDay = 86400;
+constexpr int64_t kAuthValiditySeconds = 7 * kDay;  // card-not-present authorisation
+constexpr size_t kOpenPerMerchantMax = 64;
+constexpr size_t kRefundablePerMerchantMax = 256;
+// Every this many events, the schemes and voucher collectors settle what they owe.
+constexpr uint64_t kSettlementEveryEvents = 2000;
+// House events (settlements) are keyed by this id: they touch no merchant account.
+constexpr const char* kHouseId = "psp-settlements";
+
+// Generated amounts stay in int64 minor units: far below 2^63 by design.
 struct OpenAuth {
   std::string payment_id;
-  int64_t remaining;  // authorised - captured
+  int64_t expires_at;  // captures only before this
 };
 struct Refundable {
   std::string payment_id;
-  int64_t remaining;  // captured - refunded
-  bool card;          // bank-transfer refunds (PIX devolucao) come with a later issue
+  int64_t remaining;   // captured - refunded - charged back
+  bool card;
+  bool pix;
 };
 
 struct Merchant {
@@ -82,9 +102,21 @@ struct Merchant {
   int64_t available = 0;  // posted payable, as the ledger will compute it
 };
 
-constexpr size_t kOpenPerMerchantMax = 64;
-constexpr size_t kRefundablePerMerchantMax = 256;
-constexpr int64_t kEpochSeconds = 1767225600;  // 2026-01-01T00:00:00Z
+// Events that happen later to an earlier payment (expiries, statuses, disputes).
+enum class Later : uint8_t {
+  kAuthExpiry, kUpiResolve, kUpiReverseSettled, kVoucherPay, kVoucherExpiry,
+  kDisputeRepresent, kDisputeResolve,
+};
+struct Scheduled {
+  int64_t at;
+  uint64_t seq;  // tie-break: deterministic order
+  Later what;
+  Merchant* merchant;
+  std::string payment_id;
+  int64_t amount;
+  uint64_t outcome;  // what to do, drawn when scheduled
+  bool operator>(const Scheduled& o) const { return at != o.at ? at > o.at : seq > o.seq; }
+};
 
 template <typename T>
 T take_at(std::vector<T>& v, size_t i) {
@@ -94,6 +126,22 @@ T take_at(std::vector<T>& v, size_t i) {
   return out;
 }
 
+std::string date_of(int64_t t, ledger::Zone zone) {
+  int64_t local = t + ledger::zone_offset_seconds(zone);
+  int64_t days = local >= 0 ? local / kDay : (local - kDay + 1) / kDay;
+  // civil_from_days (H. Hinnant)
+  days += 719468;
+  int64_t era = (days >= 0 ? days : days - 146096) / 146097;
+  unsigned doe = static_cast<unsigned>(days - era * 146097);
+  unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  int64_t y = static_cast<int64_t>(yoe) + era * 400;
+  unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+  unsigned mp = (5 * doy + 2) / 153;
+  unsigned d = doy - (153 * mp + 2) / 5 + 1;
+  unsigned m = mp < 10 ? mp + 3 : mp - 9;
+  return fmt::format("{:04}-{:02}-{:02}", y + (m <= 2), m, d);
+}
+
 }  // namespace
 
 struct Generator::State {
@@ -101,14 +149,28 @@ struct Generator::State {
   Rng rng;
   std::vector<Merchant> merchants;
   std::deque<std::pair<Merchant*, v1::Envelope>> queued;  // fees that follow their payment
+  std::priority_queue<Scheduled, std::vector<Scheduled>, std::greater<>> later;
+  std::unordered_map<std::string, int64_t> held;  // card payment id -> uncaptured hold
+  std::unordered_set<std::string> disputed;        // one dispute per payment here
+  // What schemes owe per currency (captures - refunds - disputes) and collectors per
+  // voucher method, settled every kSettlementEveryEvents.
+  std::map<std::string, int64_t> scheme_owes;
+  std::map<std::pair<int, std::string>, int64_t> collector_owes;
+  std::deque<v1::Envelope> house;
+  uint64_t later_seq = 0;
   uint64_t produced = 0;
   int64_t now_s = kEpochSeconds;
   ledger::Rate mdr = ledger::Rate::parse("0.029").value();  // 2.9% merchant discount rate
 
   explicit State(const GeneratorOptions& o) : options(o), rng(o.seed) {
     uint32_t n = o.merchants == 0 ? 1 : o.merchants;
+    std::vector<const Market*> markets;
+    for (const Market& m : kMarkets) {
+      if (o.market.empty() || o.market == m.country) markets.push_back(&m);
+    }
+    if (markets.empty()) throw std::invalid_argument("unknown market " + o.market);
     for (uint32_t i = 0; i < n; ++i) {
-      const Market* m = &kMarkets[i % std::size(kMarkets)];
+      const Market* m = markets[i % markets.size()];
       merchants.push_back(Merchant{fmt::format("m{:05}-{}", i, m->country), m,
                                    Asset::find(m->currency).value(), 0, {}, {}, 0});
     }
@@ -126,12 +188,20 @@ struct Generator::State {
     out->set_amount(ledger::format_scaled(Int128(minor), m.asset.exponent()));
   }
 
+  void schedule(int64_t at, Later what, Merchant& m, std::string payment_id, int64_t amount,
+                uint64_t outcome = 0) {
+    later.push(Scheduled{at, later_seq++, what, &m, std::move(payment_id), amount, outcome});
+  }
+
+  void add_refundable(Merchant& m, Refundable r) {
+    if (m.refundable.size() < kRefundablePerMerchantMax) m.refundable.push_back(std::move(r));
+  }
+
   void queue_fee(Merchant& m, const std::string& payment_id, int64_t amount_minor) {
     Amount gross = Amount::from_minor(m.asset, amount_minor);
     auto pct = mdr.apply(gross, ledger::RoundingMode::kHalfEven).value();
     int64_t fee = static_cast<int64_t>(pct.minor()) + m.market->fee_fixed_minor;
     v1::Envelope e;
-    e.set_merchant_id(m.id);  // stamped when emitted
     auto* b = e.mutable_fee_assessed();
     b->set_fee_id("fee-" + payment_id);
     b->set_payment_id(payment_id);
@@ -140,51 +210,108 @@ struct Generator::State {
     queued.emplace_back(&m, std::move(e));
   }
 
-  void new_payment(v1::Envelope* e, Merchant& m) {
-    int64_t amount = rng.between(m.market->amount_min_minor, m.market->amount_max_minor);
-    std::string id = fmt::format("pay-{}-{}", m.id, m.next_payment++);
-    stamp(e, m);
-    if (m.market->rail != v1::BANK_RAIL_UNSPECIFIED && rng.below(100) < 40) {
-      auto* b = e->mutable_bank_transfer_received();
-      b->set_payment_id(id);
-      b->set_rail(m.market->rail);
-      money(b->mutable_amount(), m, amount);
-      b->set_end_to_end_id(fmt::format("E2E{:029}", produced));
-      m.available += amount;
-      if (m.refundable.size() < kRefundablePerMerchantMax) m.refundable.push_back({id, amount, false});
-      queue_fee(m, id, amount);
-      return;
-    }
+  // ------------------------------------------------------------------ new payments
+
+  void card_auth(v1::Envelope* e, Merchant& m, const std::string& id, int64_t amount) {
     auto* b = e->mutable_card_authorised();
     b->set_payment_id(id);
     money(b->mutable_amount(), m, amount);
     b->set_instrument_token(fmt::format("tok_{:016x}", rng.next()));
-    if (m.open.size() < kOpenPerMerchantMax) m.open.push_back({id, amount});
+    int64_t expires = now_s + kAuthValiditySeconds;
+    b->mutable_expires_at()->set_seconds(expires);
+    held[id] = amount;
+    if (m.open.size() < kOpenPerMerchantMax) m.open.push_back({id, expires});
+    schedule(expires + rng.between(0, 3600), Later::kAuthExpiry, m, id, 0);
   }
 
+  void bank_transfer(v1::Envelope* e, Merchant& m, const std::string& id, int64_t amount) {
+    bool upi = m.market->rail == v1::BANK_RAIL_UPI;
+    if (upi && rng.percent(15)) {  // outcome not known yet (pending / deemed)
+      auto* b = e->mutable_upi_payment_pending();
+      b->set_payment_id(id);
+      money(b->mutable_amount(), m, amount);
+      b->set_npci_code(rng.percent(50) ? "01" : "RB");
+      uint64_t outcome = rng.below(100);  // <80 success, <90 failed, else reversed
+      int64_t delay = outcome < 90 ? rng.between(5, 600) : rng.between(kDay, 5 * kDay);
+      schedule(now_s + delay, Later::kUpiResolve, m, id, amount, outcome);
+      return;
+    }
+    auto* b = e->mutable_bank_transfer_received();
+    b->set_payment_id(id);
+    b->set_rail(m.market->rail);
+    money(b->mutable_amount(), m, amount);
+    b->set_end_to_end_id(fmt::format("E2E{:029}", produced));
+    m.available += amount;
+    queue_fee(m, id, amount);
+    if (upi && rng.percent(2)) {
+      // A reversal after settlement (payer repaid): hold it back from refunds and payouts.
+      m.available -= amount;
+      schedule(now_s + rng.between(kDay, 2 * kDay), Later::kUpiReverseSettled, m, id, amount);
+      return;
+    }
+    add_refundable(m, {id, amount, false, m.market->rail == v1::BANK_RAIL_PIX});
+  }
+
+  void voucher(v1::Envelope* e, Merchant& m, const std::string& id, int64_t amount) {
+    auto* b = e->mutable_voucher_issued();
+    b->set_payment_id(id);
+    b->set_method(m.market->voucher);
+    money(b->mutable_amount(), m, amount);
+    std::string due = date_of(now_s + 3 * kDay, m.market->zone);
+    b->set_expires_on(due);
+    int64_t end = ledger::end_of_local_day(due, m.market->zone).value();
+    uint64_t fate = rng.below(100);  // <70 paid in time, <73 paid late, else expires unpaid
+    if (fate < 70) {
+      schedule(rng.between(now_s + 60, end - 1), Later::kVoucherPay, m, id, amount, 0);
+    } else {
+      schedule(end + rng.between(0, 3600), Later::kVoucherExpiry, m, id, amount, fate < 73);
+    }
+  }
+
+  void new_payment(v1::Envelope* e, Merchant& m) {
+    int64_t amount = rng.between(m.market->amount_min_minor, m.market->amount_max_minor);
+    std::string id = fmt::format("pay-{}-{}", m.id, m.next_payment++);
+    stamp(e, m);
+    if (m.market->rail != v1::BANK_RAIL_UNSPECIFIED && rng.percent(40)) {
+      bank_transfer(e, m, id, amount);
+    } else if (m.market->voucher != v1::VOUCHER_METHOD_UNSPECIFIED && rng.percent(20)) {
+      voucher(e, m, id, amount);
+    } else {
+      card_auth(e, m, id, amount);
+    }
+  }
+
+  // ------------------------------------------------------------------ follow-ups
+
   bool capture(v1::Envelope* e, Merchant& m) {
+    std::erase_if(m.open, [&](const OpenAuth& a) { return a.expires_at <= now_s; });
     if (m.open.empty()) return false;
     size_t i = rng.below(m.open.size());
     OpenAuth& auth = m.open[i];
-    int64_t amount = rng.below(10) < 7 ? auth.remaining : std::max<int64_t>(1, auth.remaining / 2);
+    int64_t& remaining = held.at(auth.payment_id);
+    int64_t amount = rng.below(10) < 7 ? remaining : std::max<int64_t>(1, remaining / 2);
     stamp(e, m);
     auto* b = e->mutable_card_captured();
     b->set_payment_id(auth.payment_id);
     b->set_capture_id(fmt::format("cap-{}", produced));
     money(b->mutable_amount(), m, amount);
     m.available += amount;
+    scheme_owes[m.market->currency] += amount;
     queue_fee(m, auth.payment_id, amount);
-    if (m.refundable.size() < kRefundablePerMerchantMax) {
-      m.refundable.push_back({auth.payment_id, amount, true});
+    add_refundable(m, {auth.payment_id, amount, true, false});
+    remaining -= amount;
+    if (remaining == 0) {
+      held.erase(auth.payment_id);
+      take_at(m.open, i);
     }
-    auth.remaining -= amount;
-    if (auth.remaining == 0) take_at(m.open, i);
     return true;
   }
 
   bool void_auth(v1::Envelope* e, Merchant& m) {
+    std::erase_if(m.open, [&](const OpenAuth& a) { return a.expires_at <= now_s; });
     if (m.open.empty()) return false;
     OpenAuth auth = take_at(m.open, rng.below(m.open.size()));
+    held.erase(auth.payment_id);
     stamp(e, m);
     e->mutable_card_voided()->set_payment_id(auth.payment_id);
     return true;
@@ -194,16 +321,49 @@ struct Generator::State {
     if (m.refundable.empty()) return false;
     size_t i = rng.below(m.refundable.size());
     Refundable& r = m.refundable[i];
-    if (!r.card) return false;
+    if (!r.card && !r.pix) return false;
     int64_t amount = rng.below(2) == 0 ? r.remaining : rng.between(1, r.remaining);
     stamp(e, m);
-    auto* b = e->mutable_card_refunded();
-    b->set_payment_id(r.payment_id);
-    b->set_refund_id(fmt::format("ref-{}", produced));
-    money(b->mutable_amount(), m, amount);
+    if (r.card) {
+      auto* b = e->mutable_card_refunded();
+      b->set_payment_id(r.payment_id);
+      b->set_refund_id(fmt::format("ref-{}", produced));
+      money(b->mutable_amount(), m, amount);
+    } else {
+      auto* b = e->mutable_bank_transfer_refunded();  // PIX devolucao
+      b->set_payment_id(r.payment_id);
+      b->set_refund_id(fmt::format("dev-{}", produced));
+      money(b->mutable_amount(), m, amount);
+    }
     m.available -= amount;
+    if (r.card) scheme_owes[m.market->currency] -= amount;
     r.remaining -= amount;
     if (r.remaining == 0) take_at(m.refundable, i);
+    return true;
+  }
+
+  bool chargeback(v1::Envelope* e, Merchant& m) {
+    if (m.refundable.empty()) return false;
+    size_t i = rng.below(m.refundable.size());
+    Refundable& r = m.refundable[i];
+    if (!r.card || disputed.count(r.payment_id) != 0) return false;
+    int64_t amount = r.remaining;
+    int64_t fee = m.market->fee_fixed_minor * 50;  // a flat dispute fee
+    stamp(e, m);
+    auto* b = e->mutable_chargeback_opened();
+    b->set_payment_id(r.payment_id);
+    b->set_chargeback_id(fmt::format("cb-{}", produced));
+    money(b->mutable_amount(), m, amount);
+    money(b->mutable_fee(), m, fee);
+    m.available -= amount + fee;
+    scheme_owes[m.market->currency] -= amount;
+    disputed.insert(r.payment_id);
+    std::string payment_id = r.payment_id;
+    take_at(m.refundable, i);  // the disputed part is not refunded too
+    uint64_t won = rng.below(100) < 40;
+    schedule(now_s + rng.between(kDay, 3 * kDay),
+             rng.percent(60) ? Later::kDisputeRepresent : Later::kDisputeResolve, m, payment_id,
+             amount, won);
     return true;
   }
 
@@ -219,8 +379,110 @@ struct Generator::State {
     return true;
   }
 
+  // Emits a scheduled event whose time has come; false if it no longer applies.
+  bool scheduled(v1::Envelope* e, const Scheduled& s) {
+    Merchant& m = *s.merchant;
+    stamp(e, m);
+    switch (s.what) {
+      case Later::kAuthExpiry: {
+        // Only an authorisation still holding money lapses (not captured in full or voided).
+        if (held.erase(s.payment_id) == 0) return false;
+        std::erase_if(m.open, [&](const OpenAuth& a) { return a.payment_id == s.payment_id; });
+        e->mutable_card_authorisation_expired()->set_payment_id(s.payment_id);
+        return true;
+      }
+      case Later::kUpiResolve: {
+        auto* b = e->mutable_upi_payment_resolved();
+        b->set_payment_id(s.payment_id);
+        if (s.outcome < 80) {
+          b->set_outcome(v1::UPI_OUTCOME_SUCCESS);
+          m.available += s.amount;
+          queue_fee(m, s.payment_id, s.amount);
+        } else {
+          b->set_outcome(s.outcome < 90 ? v1::UPI_OUTCOME_FAILED : v1::UPI_OUTCOME_REVERSED);
+        }
+        return true;
+      }
+      case Later::kUpiReverseSettled: {
+        auto* b = e->mutable_upi_payment_resolved();
+        b->set_payment_id(s.payment_id);
+        b->set_outcome(v1::UPI_OUTCOME_REVERSED);
+        return true;
+      }
+      case Later::kVoucherPay:
+        e->mutable_voucher_paid()->set_payment_id(s.payment_id);
+        collector_owes[{m.market->voucher, m.market->currency}] += voucher_amount(s);
+        if (s.outcome == 0) {  // in time: the merchant's money (late: the customer's)
+          m.available += s.amount;
+          queue_fee(m, s.payment_id, s.amount);
+        }
+        return true;
+      case Later::kVoucherExpiry:
+        e->mutable_voucher_expired()->set_payment_id(s.payment_id);
+        if (s.outcome != 0) {  // paid after all, too late: the money goes to suspense
+          schedule(now_s + rng.between(3600, kDay), Later::kVoucherPay, m, s.payment_id, s.amount, 1);
+        }
+        return true;
+      case Later::kDisputeRepresent:
+        e->mutable_chargeback_represented()->set_payment_id(s.payment_id);
+        schedule(now_s + rng.between(kDay, 5 * kDay), Later::kDisputeResolve, m, s.payment_id,
+                 s.amount, s.outcome);
+        return true;
+      case Later::kDisputeResolve: {
+        auto* b = e->mutable_chargeback_resolved();
+        b->set_payment_id(s.payment_id);
+        b->set_won(s.outcome != 0);
+        if (s.outcome != 0) {
+          m.available += s.amount;
+          scheme_owes[m.market->currency] += s.amount;
+        }
+        return true;
+      }
+    }
+    return false;
+  }
+
+  int64_t voucher_amount(const Scheduled& s) { return s.amount; }
+
+  void queue_settlements() {
+    for (auto& [currency, owed] : scheme_owes) {
+      if (owed <= 0) continue;
+      v1::Envelope e;
+      auto* b = e.mutable_card_scheme_settlement_received();
+      b->set_settlement_id(fmt::format("scheme-{}-{}", currency, produced));
+      b->set_scheme(rng.percent(60) ? "visa" : "mastercard");
+      b->mutable_amount()->set_currency(currency);
+      b->mutable_amount()->set_amount(
+          ledger::format_scaled(Int128(owed), Asset::find(currency).value().exponent()));
+      house.push_back(std::move(e));
+      owed = 0;
+    }
+    for (auto& [key, owed] : collector_owes) {
+      if (owed <= 0) continue;
+      v1::Envelope e;
+      auto* b = e.mutable_voucher_collector_settled();
+      b->set_settlement_id(fmt::format("collector-{}-{}", key.first, produced));
+      b->set_method(static_cast<v1::VoucherMethod>(key.first));
+      b->mutable_amount()->set_currency(key.second);
+      b->mutable_amount()->set_amount(
+          ledger::format_scaled(Int128(owed), Asset::find(key.second).value().exponent()));
+      house.push_back(std::move(e));
+      owed = 0;
+    }
+  }
+
   void next(v1::Envelope* e) {
-    now_s += static_cast<int64_t>(rng.below(3));
+    now_s += static_cast<int64_t>(rng.below(5));
+    if (produced % kSettlementEveryEvents == kSettlementEveryEvents - 1) queue_settlements();
+    if (!house.empty()) {
+      *e = std::move(house.front());
+      house.pop_front();
+      e->set_event_id(fmt::format("evt-{:010}", produced));
+      e->set_merchant_id(kHouseId);
+      e->set_schema_version(events::kSchemaVersion);
+      e->mutable_occurred_at()->set_seconds(now_s);
+      return;
+    }
     if (!queued.empty()) {
       Merchant* m = queued.front().first;
       *e = std::move(queued.front().second);
@@ -230,17 +492,25 @@ struct Generator::State {
           ledger::parse_scaled(e->fee_assessed().amount().amount(), m->asset.exponent()).value());
       return;
     }
+    while (!later.empty() && later.top().at <= now_s) {
+      Scheduled s = later.top();
+      later.pop();
+      if (scheduled(e, s)) return;
+      e->Clear();
+    }
     Merchant& m = merchants[rng.below(merchants.size())];
-    uint64_t r = rng.below(100);
+    uint64_t r = rng.below(1000);
     bool done = false;
-    if (r < 30) {
+    if (r < 300) {
       done = capture(e, m);
-    } else if (r < 33) {
+    } else if (r < 330) {
       done = void_auth(e, m);
-    } else if (r < 40) {
+    } else if (r < 400) {
       done = refund(e, m);
-    } else if (r < 43) {
+    } else if (r < 430) {
       done = payout(e, m);
+    } else if (r < 436) {
+      done = chargeback(e, m);
     }
     if (!done) new_payment(e, m);
   }

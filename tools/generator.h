@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <string>
 
 #include "payledger/v1/events.pb.h"
 
@@ -14,6 +15,9 @@ struct GeneratorOptions {
   uint64_t events = 10000;
   uint64_t seed = 1;
   uint32_t merchants = 100;
+  // Only merchants of this market ("BR": cards, PIX, Boleto; "IN": cards, UPI; "JP": cards,
+  // Konbini; "MX": cards, OXXO; "US", "DE", "GB", "BH": cards). Empty: all eight markets.
+  std::string market;
 };
 
 class Generator {

@@ -78,6 +78,10 @@ int main(int argc, char** argv) {
   generate->add_option("--merchants", gen.merchants, "Number of merchants")
       ->capture_default_str()
       ->check(CLI::Range(1u, 1000000u));
+  generate->add_option("--market", gen.market,
+                       "Only this market's merchants: BR (cards, PIX, Boleto), IN (cards, UPI), "
+                       "JP (cards, Konbini), MX (cards, OXXO), US, DE, GB, BH (cards)")
+      ->check(CLI::IsMember({"BR", "IN", "JP", "MX", "US", "DE", "GB", "BH"}));
   generate->add_option("--out,-o", gen.out, "Output file ('-' = stdout)")->capture_default_str();
 
   AppendArgs append;
