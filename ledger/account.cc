@@ -68,5 +68,6 @@ AccountId Chart::receivable(std::string_view method) {
   return AccountId(fmt::format("psp:receivable:{}", method));
 }
 AccountId Chart::suspense_voucher_refunds() { return AccountId("psp:suspense:voucher-refunds"); }
+AccountId Chart::expense_marketing() { return AccountId("psp:expense:marketing"); }
 
 }  // namespace payledger::ledger

@@ -57,6 +57,8 @@ class Chart {
   static AccountId receivable(std::string_view method);
   // Vouchers paid after expiry: the customer's money, to be refunded (liability).
   static AccountId suspense_voucher_refunds();
+  // Coupons the PSP funds from its marketing budget (expense).
+  static AccountId expense_marketing();
 };
 
 }  // namespace payledger::ledger

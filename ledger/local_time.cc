@@ -9,6 +9,9 @@ std::string_view zone_name(Zone zone) {
     case Zone::kAsiaTokyo: return "Asia/Tokyo";
     case Zone::kAmericaSaoPaulo: return "America/Sao_Paulo";
     case Zone::kAmericaMexicoCity: return "America/Mexico_City";
+    case Zone::kAsiaManila: return "Asia/Manila";
+    case Zone::kAsiaJakarta: return "Asia/Jakarta";
+    case Zone::kAsiaBangkok: return "Asia/Bangkok";
   }
   return "unknown";
 }
@@ -18,6 +21,9 @@ int64_t zone_offset_seconds(Zone zone) {
     case Zone::kAsiaTokyo: return 9 * 3600;
     case Zone::kAmericaSaoPaulo: return -3 * 3600;
     case Zone::kAmericaMexicoCity: return -6 * 3600;
+    case Zone::kAsiaManila: return 8 * 3600;
+    case Zone::kAsiaJakarta: return 7 * 3600;
+    case Zone::kAsiaBangkok: return 7 * 3600;
   }
   return 0;
 }

@@ -14,7 +14,14 @@
 
 namespace payledger::ledger {
 
-enum class Zone : uint8_t { kAsiaTokyo, kAmericaSaoPaulo, kAmericaMexicoCity };
+enum class Zone : uint8_t {
+  kAsiaTokyo,          // UTC+9
+  kAmericaSaoPaulo,    // UTC-3
+  kAmericaMexicoCity,  // UTC-6
+  kAsiaManila,         // UTC+8 (GCash)
+  kAsiaJakarta,        // UTC+7 (DANA; western Indonesia)
+  kAsiaBangkok,        // UTC+7 (TrueMoney)
+};
 
 std::string_view zone_name(Zone zone);
 int64_t zone_offset_seconds(Zone zone);

@@ -45,6 +45,9 @@ std::string_view payment_kind_name(PaymentKind kind) {
     case PaymentKind::kCard: return "card";
     case PaymentKind::kBankTransfer: return "bank_transfer";
     case PaymentKind::kVoucher: return "voucher";
+    case PaymentKind::kEWallet: return "ewallet";
+    case PaymentKind::kPayByBank: return "pay_by_bank";
+    case PaymentKind::kBnpl: return "bnpl";
   }
   return "unknown";
 }
@@ -61,6 +64,7 @@ std::string_view payment_status_name(PaymentStatus status) {
     case PaymentStatus::kReversed: return "reversed";
     case PaymentStatus::kPaid: return "paid";
     case PaymentStatus::kPaidLate: return "paid_late";
+    case PaymentStatus::kCancelled: return "cancelled";
   }
   return "unknown";
 }
@@ -84,6 +88,11 @@ std::string_view method_name(Method method) {
     case Method::kKonbini: return "konbini";
     case Method::kBoleto: return "boleto";
     case Method::kOxxo: return "oxxo";
+    case Method::kGcash: return "gcash";
+    case Method::kDana: return "dana";
+    case Method::kTrueMoney: return "truemoney";
+    case Method::kPayByBank: return "pay_by_bank";
+    case Method::kBnpl: return "bnpl";
   }
   return "unknown";
 }
@@ -272,6 +281,136 @@ Result<PaymentState> upi_reverse(const PaymentState& state) {
   }
   PaymentState next = state;
   next.status = PaymentStatus::kReversed;
+  return next;
+}
+
+// -------------------------------------------------------------------------------- e-wallet
+
+// Xendit: e-wallet voids are accepted the same local day until 23:50.
+constexpr int64_t kEWalletVoidCutoffSeconds = 23 * 3600 + 50 * 60;
+
+PaymentState ewallet_complete(const Amount& amount, Method wallet, int64_t at_s,
+                              const Int128& fee) {
+  PaymentState s = base(PaymentKind::kEWallet, PaymentStatus::kSettled, amount, wallet, at_s);
+  s.captured = amount.minor();
+  s.fee = fee;
+  return s;
+}
+
+Result<PaymentState> ewallet_void(const PaymentState& state, int64_t at_s, int64_t zone_offset_s) {
+  if (Status s = require_kind(state, PaymentKind::kEWallet, "e-wallet void"); !s) return s.error();
+  if (state.status != PaymentStatus::kSettled) {
+    return illegal(fmt::format("void of a {} e-wallet payment", payment_status_name(state.status)));
+  }
+  if (!state.refunded.is_zero()) return illegal("void after a refund: voids are full only");
+  auto local_day = [&](int64_t t) { return (t + zone_offset_s) / 86400; };
+  int64_t local_second = (at_s + zone_offset_s) % 86400;
+  if (local_day(at_s) != local_day(state.created_at_s) || local_second >= kEWalletVoidCutoffSeconds) {
+    return make_error(Code::kExpired, "e-wallet voids are same-day only (before 23:50 local)");
+  }
+  PaymentState next = state;
+  next.status = PaymentStatus::kVoided;
+  return next;
+}
+
+Result<PaymentState> ewallet_refund(const PaymentState& state, const Amount& amount) {
+  if (Status s = require_kind(state, PaymentKind::kEWallet, "e-wallet refund"); !s) return s.error();
+  if (state.status != PaymentStatus::kSettled) {
+    return illegal(fmt::format("refund of a {} e-wallet payment", payment_status_name(state.status)));
+  }
+  if (state.method == Method::kTrueMoney && amount.minor() != state.refundable()) {
+    return illegal("TrueMoney refunds are full only");
+  }
+  return payment_refund(state, amount);
+}
+
+// ----------------------------------------------------------------------------- pay-by-bank
+
+PaymentState pay_by_bank_initiate(const Amount& amount, int64_t at_s) {
+  return base(PaymentKind::kPayByBank, PaymentStatus::kPending, amount, Method::kPayByBank, at_s);
+}
+
+Result<PaymentState> pay_by_bank_complete(const PaymentState& state) {
+  if (Status s = require_kind(state, PaymentKind::kPayByBank, "pay-by-bank status"); !s) {
+    return s.error();
+  }
+  if (state.status != PaymentStatus::kPending) {
+    return illegal(fmt::format("completion of a {} pay-by-bank payment",
+                               payment_status_name(state.status)));
+  }
+  PaymentState next = state;
+  next.status = PaymentStatus::kSettled;
+  next.captured = state.authorised;
+  return next;
+}
+
+Result<PaymentState> pay_by_bank_end(const PaymentState& state, PaymentStatus status) {
+  if (Status s = require_kind(state, PaymentKind::kPayByBank, "pay-by-bank status"); !s) {
+    return s.error();
+  }
+  if (state.status != PaymentStatus::kPending) {
+    return illegal(fmt::format("{} of a {} pay-by-bank payment", payment_status_name(status),
+                               payment_status_name(state.status)));
+  }
+  PaymentState next = state;
+  next.status = status;
+  return next;
+}
+
+// ------------------------------------------------------------------------------------ bnpl
+
+std::vector<Int128> split_instalments(const Int128& total, uint32_t parts) {
+  Int128 share = total / parts;
+  std::vector<Int128> out(parts, share);
+  out[0] = total - share * (parts - 1);  // the remainder goes on the first instalment
+  return out;
+}
+
+Result<PaymentState> bnpl_approve(const Amount& amount, const Amount& fee, uint32_t instalments,
+                                  int64_t at_s) {
+  if (instalments != 3 && instalments != 4) {
+    return make_error(Code::kInvalidArgument,
+                      fmt::format("BNPL plans have 3 or 4 instalments, not {}", instalments));
+  }
+  if (!(fee.asset() == amount.asset())) {
+    return make_error(Code::kCurrencyMismatch, "BNPL fee in another currency");
+  }
+  if (fee.minor() >= amount.minor()) {
+    return make_error(Code::kBadAmount, "BNPL fee must be below the order amount");
+  }
+  PaymentState s = base(PaymentKind::kBnpl, PaymentStatus::kSettled, amount, Method::kBnpl, at_s);
+  s.fee = fee.minor();
+  s.captured = amount.minor() - fee.minor();  // what the merchant was paid
+  s.instalments = instalments;
+  return s;
+}
+
+Result<PaymentState> bnpl_collect(const PaymentState& state, uint32_t number, const Amount& amount) {
+  if (Status s = require_kind(state, PaymentKind::kBnpl, "instalment"); !s) return s.error();
+  if (state.status == PaymentStatus::kCancelled) return illegal("instalment on a cancelled BNPL order");
+  if (number != state.instalments_collected + 1 || number > state.instalments) {
+    return illegal(fmt::format("instalment {} out of order (next is {} of {})", number,
+                               state.instalments_collected + 1, state.instalments));
+  }
+  if (Status s = same_asset(state, amount); !s) return s.error();
+  Int128 due = split_instalments(state.authorised, state.instalments)[number - 1];
+  if (amount.minor() != due) {
+    return make_error(Code::kBadAmount, fmt::format("instalment {} is {}, not {}", number,
+                                                    fmt_minor(due, state.asset),
+                                                    amount.to_string()));
+  }
+  PaymentState next = state;
+  next.instalments_collected = number;
+  return next;
+}
+
+Result<PaymentState> bnpl_cancel(const PaymentState& state) {
+  if (Status s = require_kind(state, PaymentKind::kBnpl, "BNPL cancellation"); !s) return s.error();
+  if (state.status != PaymentStatus::kSettled) {
+    return illegal(fmt::format("cancellation of a {} BNPL order", payment_status_name(state.status)));
+  }
+  PaymentState next = state;
+  next.status = PaymentStatus::kCancelled;
   return next;
 }
 

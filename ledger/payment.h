@@ -12,17 +12,32 @@
 //         within 90 days. UPI pending/deemed -> settled | failed | reversed; reversed is final.
 // Voucher (Konbini, Boleto, OXXO): issued (pending) -> paid | expired; paid after expiry
 //         -> paid_late (money to suspense for refund to the customer).
+// E-wallet (GCash, DANA, TrueMoney): completed (settled) -> voided (same local day before
+//         23:50, full amount, fee returned) | refunded* (partial for GCash and DANA; TrueMoney
+//         full only).
+// Pay-by-bank (Open Banking A2A): initiated (pending) -> completed | failed | expired;
+//         refunds are new outbound payments; no disputes.
+// BNPL: approved (merchant paid amount - fee up front) -> instalments collected 1..n (the
+//         provider's money, exact split) | cancelled (claw back) ; refunds claw back.
 #pragma once
 
 #include <cstdint>
 #include <string_view>
+#include <vector>
 
 #include "events/schema/result.h"
 #include "ledger/amount.h"
 
 namespace payledger::ledger {
 
-enum class PaymentKind : uint8_t { kCard = 1, kBankTransfer = 2, kVoucher = 3 };
+enum class PaymentKind : uint8_t {
+  kCard = 1,
+  kBankTransfer = 2,
+  kVoucher = 3,
+  kEWallet = 4,
+  kPayByBank = 5,
+  kBnpl = 6,
+};
 enum class PaymentStatus : uint8_t {
   kAuthorised = 1,  // card: hold in place, nothing captured yet
   kCaptured = 2,    // card: at least one capture; more may follow while a hold remains
@@ -34,6 +49,7 @@ enum class PaymentStatus : uint8_t {
   kReversed = 8,    // UPI auto-reversed to the payer: final
   kPaid = 9,        // voucher paid in time
   kPaidLate = 10,   // voucher paid after expiry: the money is the customer's (suspense)
+  kCancelled = 11,  // BNPL order cancelled: the provider clawed back the merchant's money
 };
 enum class DisputeStatus : uint8_t { kNone = 0, kOpen = 1, kRepresented = 2, kWon = 3, kLost = 4 };
 
@@ -45,6 +61,11 @@ enum class Method : uint8_t {
   kKonbini = 3,
   kBoleto = 4,
   kOxxo = 5,
+  kGcash = 6,
+  kDana = 7,
+  kTrueMoney = 8,
+  kPayByBank = 9,
+  kBnpl = 10,
 };
 
 std::string_view payment_kind_name(PaymentKind kind);
@@ -73,6 +94,9 @@ struct PaymentState {
   uint32_t disputes = 0;
   int64_t created_at_s = 0;  // occurred_at of the creating event (UTC seconds)
   int64_t expires_at_s = 0;  // card authorisation / voucher expiry; 0 = none
+  Int128 fee = 0;            // e-wallet: fee charged at completion; BNPL: provider's fee
+  uint32_t instalments = 0;  // BNPL: instalment count (3 or 4)
+  uint32_t instalments_collected = 0;
 
   // Uncaptured card hold still pending (0 once voided, expired or fully captured).
   Int128 held() const;
@@ -101,6 +125,28 @@ Result<PaymentState> upi_settle(const PaymentState& state);
 Result<PaymentState> upi_fail(const PaymentState& state);
 // From pending (released) or settled (money returned to the payer).
 Result<PaymentState> upi_reverse(const PaymentState& state);
+
+// E-wallets. `zone_offset_s`: the wallet's time zone, for the same-day void rule.
+PaymentState ewallet_complete(const Amount& amount, Method wallet, int64_t at_s,
+                              const Int128& fee);
+Result<PaymentState> ewallet_void(const PaymentState& state, int64_t at_s, int64_t zone_offset_s);
+Result<PaymentState> ewallet_refund(const PaymentState& state, const Amount& amount);
+
+// Pay-by-bank.
+PaymentState pay_by_bank_initiate(const Amount& amount, int64_t at_s);
+Result<PaymentState> pay_by_bank_complete(const PaymentState& state);
+// `status`: kFailed or kExpired.
+Result<PaymentState> pay_by_bank_end(const PaymentState& state, PaymentStatus status);
+
+// BNPL: `fee` < amount; instalments 3 or 4.
+Result<PaymentState> bnpl_approve(const Amount& amount, const Amount& fee, uint32_t instalments,
+                                  int64_t at_s);
+Result<PaymentState> bnpl_collect(const PaymentState& state, uint32_t number, const Amount& amount);
+Result<PaymentState> bnpl_cancel(const PaymentState& state);
+
+// Splits `total` into `parts` instalments that add up exactly: equal shares, the remainder
+// on the first (100.00 in 3 = 33.34 + 33.33 + 33.33). Requires parts > 0.
+std::vector<Int128> split_instalments(const Int128& total, uint32_t parts);
 
 // Vouchers.
 PaymentState voucher_issue(const Amount& amount, Method method, int64_t at_s,

@@ -62,5 +62,19 @@ Result<Effects> on_voucher_issued(const v1::Envelope& e, const LedgerView& view)
 Result<Effects> on_voucher_paid(const v1::Envelope& e, const LedgerView& view);
 Result<Effects> on_voucher_expired(const v1::Envelope& e, const LedgerView& view);
 Result<Effects> on_voucher_settled(const v1::Envelope& e, const LedgerView& view);
+// E-wallets, pay-by-bank, BNPL, coupons (rules_wallet.cc).
+Result<Effects> on_ewallet_completed(const v1::Envelope& e, const LedgerView& view);
+Result<Effects> on_ewallet_voided(const v1::Envelope& e, const LedgerView& view);
+Result<Effects> on_ewallet_refunded(const v1::Envelope& e, const LedgerView& view);
+Result<Effects> on_pay_by_bank_initiated(const v1::Envelope& e, const LedgerView& view);
+Result<Effects> on_pay_by_bank_completed(const v1::Envelope& e, const LedgerView& view);
+Result<Effects> on_pay_by_bank_failed(const v1::Envelope& e, const LedgerView& view);
+Result<Effects> on_pay_by_bank_expired(const v1::Envelope& e, const LedgerView& view);
+Result<Effects> on_pay_by_bank_refund(const v1::Envelope& e, const LedgerView& view);
+Result<Effects> on_bnpl_approved(const v1::Envelope& e, const LedgerView& view);
+Result<Effects> on_bnpl_instalment(const v1::Envelope& e, const LedgerView& view);
+Result<Effects> on_bnpl_cancelled(const v1::Envelope& e, const LedgerView& view);
+Result<Effects> on_bnpl_refunded(const v1::Envelope& e, const LedgerView& view);
+Result<Effects> on_coupon_applied(const v1::Envelope& e, const LedgerView& view);
 
 }  // namespace payledger::ledger::internal

@@ -169,7 +169,7 @@ std::string payment_key(uint32_t partition, std::string_view merchant,
 }
 
 // Payment record layout version; decode rejects others rather than misreading them.
-constexpr uint8_t kPaymentRecordVersion = 2;
+constexpr uint8_t kPaymentRecordVersion = 3;
 
 std::string encode_payment(const PaymentState& p) {
   std::string s;
@@ -190,6 +190,9 @@ std::string encode_payment(const PaymentState& p) {
   w.be32(p.disputes);
   w.be64(static_cast<uint64_t>(p.created_at_s));
   w.be64(static_cast<uint64_t>(p.expires_at_s));
+  w.i128(p.fee);
+  w.be32(p.instalments);
+  w.be32(p.instalments_collected);
   return s;
 }
 
@@ -201,7 +204,7 @@ Result<PaymentState> decode_payment(std::string_view bytes) {
       !r.u8(&method) || !r.u8(&dispute) || !r.str16(&code)) {
     return corrupt("payment");
   }
-  if (kind < 1 || kind > 3 || status < 1 || status > 10 || method > 5 || dispute > 4) {
+  if (kind < 1 || kind > 6 || status < 1 || status > 11 || method > 10 || dispute > 4) {
     return corrupt("payment (enum out of range)");
   }
   auto asset = ledger::Asset::find(code);
@@ -215,6 +218,7 @@ Result<PaymentState> decode_payment(std::string_view bytes) {
   if (!r.i128(&p.authorised) || !r.i128(&p.captured) || !r.i128(&p.refunded) ||
       !r.i128(&p.charged_back) || !r.i128(&p.dispute_amount) || !r.be32(&p.captures) ||
       !r.be32(&p.refunds) || !r.be32(&p.disputes) || !r.be64(&created) || !r.be64(&expires) ||
+      !r.i128(&p.fee) || !r.be32(&p.instalments) || !r.be32(&p.instalments_collected) ||
       !r.done()) {
     return corrupt("payment");
   }

@@ -188,3 +188,35 @@ TEST_F(Methods, VoucherPaidAfterExpiryGoesToSuspense) {
 
 }  // namespace
 }  // namespace payledger::testing
+
+namespace payledger::ledger {
+namespace {
+
+TEST(Instalments, SplitExactlyWithTheRemainderOnTheFirst) {
+  auto three = split_instalments(Int128(10000), 3);
+  EXPECT_EQ(three, (std::vector<Int128>{3334, 3333, 3333}));  // 100.00 = 33.34 + 33.33 + 33.33
+  auto four = split_instalments(Int128(10000), 4);
+  EXPECT_EQ(four, (std::vector<Int128>{2500, 2500, 2500, 2500}));
+  auto odd = split_instalments(Int128(1001), 4);  // JPY 1001 = 251 + 250 + 250 + 250
+  EXPECT_EQ(odd, (std::vector<Int128>{251, 250, 250, 250}));
+  for (int64_t total : {1, 2, 99, 12345, 99999999}) {
+    for (uint32_t n : {3u, 4u}) {
+      Int128 sum = 0;
+      for (const auto& part : split_instalments(Int128(total), n)) sum += part;
+      EXPECT_EQ(sum, Int128(total)) << total << " in " << n;
+    }
+  }
+}
+
+TEST(EWalletVoid, IsSameLocalDayBefore2350Only) {
+  Amount php = Amount::parse("10.00", Asset::find("PHP").value()).value();
+  int64_t manila = 8 * 3600;
+  // Completed 2026-02-01 23:00 local (15:00Z).
+  PaymentState s = ewallet_complete(php, Method::kGcash, 1769958000, 0);
+  EXPECT_TRUE(ewallet_void(s, 1769958000 + 49 * 60 + 59, manila).ok());        // 23:49:59
+  EXPECT_EQ(ewallet_void(s, 1769958000 + 50 * 60, manila).error().code, Code::kExpired);  // 23:50
+  EXPECT_EQ(ewallet_void(s, 1769958000 + 3600, manila).error().code, Code::kExpired);  // next day
+}
+
+}  // namespace
+}  // namespace payledger::ledger

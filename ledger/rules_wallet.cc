@@ -1,0 +1,299 @@
+// Posting rules for e-wallets, pay-by-bank (Open Banking A2A), buy-now-pay-later and
+// coupons applied at checkout.
+#include "ledger/local_time.h"
+#include "events/schema/ids.h"
+#include "ledger/rules_internal.h"
+
+namespace payledger::ledger::internal {
+namespace {
+
+struct WalletInfo {
+  Method method;
+  std::string_view name;
+  std::string_view currency;
+  Zone zone;
+};
+
+Result<WalletInfo> wallet_info(v1::Wallet w) {
+  switch (w) {
+    case v1::WALLET_GCASH: return WalletInfo{Method::kGcash, "gcash", "PHP", Zone::kAsiaManila};
+    case v1::WALLET_DANA: return WalletInfo{Method::kDana, "dana", "IDR", Zone::kAsiaJakarta};
+    case v1::WALLET_TRUEMONEY: return WalletInfo{Method::kTrueMoney, "truemoney", "THB", Zone::kAsiaBangkok};
+    default: return missing("ewallet_payment_completed.wallet");
+  }
+}
+
+Result<WalletInfo> wallet_info(Method m) {
+  switch (m) {
+    case Method::kGcash: return wallet_info(v1::WALLET_GCASH);
+    case Method::kDana: return wallet_info(v1::WALLET_DANA);
+    case Method::kTrueMoney: return wallet_info(v1::WALLET_TRUEMONEY);
+    default: return make_error(Code::kIllegalTransition, "not an e-wallet payment");
+  }
+}
+
+const AccountId& open_banking() {
+  static const AccountId account = Chart::bank_rail("open-banking");
+  return account;
+}
+
+Status valid_partner(std::string_view id, std::string_view field) {
+  if (valid_id(id)) return Status::Ok();
+  return make_error(Code::kMalformed, fmt::format("{} '{}' must be 1-64 chars of A-Z a-z 0-9 _ - .",
+                                                  field, id));
+}
+
+}  // namespace
+
+// ------------------------------------------------------------------------------ e-wallets
+
+// The wallet owes the PSP (receivable), the PSP owes the merchant; the fee is earned now.
+Result<Effects> on_ewallet_completed(const v1::Envelope& e, const LedgerView& view) {
+  const auto& b = e.ewallet_payment_completed();
+  auto info = wallet_info(b.wallet());
+  if (!info) return info.error();
+  auto amount = parse_money(b.amount(), b.has_amount(), "ewallet_payment_completed.amount");
+  if (!amount) return amount.error();
+  if (amount->asset().code() != info->currency) {
+    return make_error(Code::kCurrencyMismatch, fmt::format("{} pays in {} only, not {}",
+                                                           info->name, info->currency,
+                                                           amount->asset().code()));
+  }
+  Amount fee = Amount::zero(amount->asset());
+  if (b.has_fee()) {
+    auto f = parse_money(b.fee(), true, "ewallet_payment_completed.fee");
+    if (!f) return f.error();
+    if (!(f->asset() == amount->asset()) || f->minor() > amount->minor()) {
+      return make_error(Code::kBadAmount, "e-wallet fee must be in the payment's currency and "
+                                          "not above it");
+    }
+    fee = *f;
+  }
+  if (Status s = fresh(view, e, b.payment_id(), "ewallet_payment_completed.payment_id"); !s) {
+    return s.error();
+  }
+  Effects fx = with_payment(b.payment_id(), ewallet_complete(*amount, info->method,
+                                                             event_time(e), fee.minor()));
+  AccountId payable = Chart::merchant_payable(e.merchant_id());
+  post(fx.entry, Chart::receivable(info->name), payable, *amount, Bucket::kPosted);
+  if (!fee.is_zero()) post(fx.entry, payable, Chart::revenue_fees(), fee, Bucket::kPosted);
+  return finish(std::move(fx));
+}
+
+// A same-day void undoes the payment in full, fee included.
+Result<Effects> on_ewallet_voided(const v1::Envelope& e, const LedgerView& view) {
+  const auto& b = e.ewallet_payment_voided();
+  auto state = existing(view, e, b.payment_id(), "ewallet_payment_voided.payment_id");
+  if (!state) return state.error();
+  const PaymentState& before = **state;
+  auto info = wallet_info(before.method);
+  if (!info) return info.error();
+  auto next = ewallet_void(before, event_time(e), zone_offset_seconds(info->zone));
+  if (!next) return next.error();
+  Effects fx = with_payment(b.payment_id(), std::move(next).value());
+  AccountId payable = Chart::merchant_payable(e.merchant_id());
+  post(fx.entry, payable, Chart::receivable(info->name),
+       Amount::from_minor(before.asset, before.captured), Bucket::kPosted);
+  if (!before.fee.is_zero()) {
+    post(fx.entry, Chart::revenue_fees(), payable, Amount::from_minor(before.asset, before.fee),
+         Bucket::kPosted);
+  }
+  return finish(std::move(fx));
+}
+
+Result<Effects> on_ewallet_refunded(const v1::Envelope& e, const LedgerView& view) {
+  const auto& b = e.ewallet_payment_refunded();
+  if (b.refund_id().empty()) return missing("ewallet_payment_refunded.refund_id");
+  auto amount = parse_money(b.amount(), b.has_amount(), "ewallet_payment_refunded.amount");
+  if (!amount) return amount.error();
+  auto state = existing(view, e, b.payment_id(), "ewallet_payment_refunded.payment_id");
+  if (!state) return state.error();
+  auto info = wallet_info((*state)->method);
+  if (!info) return info.error();
+  auto next = ewallet_refund(**state, *amount);
+  if (!next) return next.error();
+  Effects fx = with_payment(b.payment_id(), std::move(next).value());
+  post(fx.entry, Chart::merchant_payable(e.merchant_id()), Chart::receivable(info->name), *amount,
+       Bucket::kPosted);
+  return finish(std::move(fx));
+}
+
+// ---------------------------------------------------------------------------- pay-by-bank
+
+Result<Effects> on_pay_by_bank_initiated(const v1::Envelope& e, const LedgerView& view) {
+  const auto& b = e.pay_by_bank_initiated();
+  auto amount = parse_money(b.amount(), b.has_amount(), "pay_by_bank_initiated.amount");
+  if (!amount) return amount.error();
+  if (Status s = fresh(view, e, b.payment_id(), "pay_by_bank_initiated.payment_id"); !s) {
+    return s.error();
+  }
+  Effects fx = with_payment(b.payment_id(), pay_by_bank_initiate(*amount, event_time(e)));
+  post(fx.entry, open_banking(), Chart::merchant_payable(e.merchant_id()), *amount,
+       Bucket::kPending);
+  return finish(std::move(fx));
+}
+
+// Completed: the pending amount becomes money received. Failed or expired: released.
+Result<Effects> pay_by_bank_outcome(const v1::Envelope& e, const LedgerView& view,
+                                    const std::string& payment_id, PaymentStatus outcome) {
+  auto state = existing(view, e, payment_id, "pay_by_bank.payment_id");
+  if (!state) return state.error();
+  const PaymentState& before = **state;
+  auto next = outcome == PaymentStatus::kSettled ? pay_by_bank_complete(before)
+                                                 : pay_by_bank_end(before, outcome);
+  if (!next) return next.error();
+  Amount amount = Amount::from_minor(before.asset, before.authorised);
+  AccountId payable = Chart::merchant_payable(e.merchant_id());
+  Effects fx = with_payment(payment_id, std::move(next).value());
+  release(fx.entry, open_banking(), payable, amount);
+  if (outcome == PaymentStatus::kSettled) post(fx.entry, open_banking(), payable, amount, Bucket::kPosted);
+  return finish(std::move(fx));
+}
+
+Result<Effects> on_pay_by_bank_completed(const v1::Envelope& e, const LedgerView& view) {
+  return pay_by_bank_outcome(e, view, e.pay_by_bank_completed().payment_id(), PaymentStatus::kSettled);
+}
+Result<Effects> on_pay_by_bank_failed(const v1::Envelope& e, const LedgerView& view) {
+  return pay_by_bank_outcome(e, view, e.pay_by_bank_failed().payment_id(), PaymentStatus::kFailed);
+}
+Result<Effects> on_pay_by_bank_expired(const v1::Envelope& e, const LedgerView& view) {
+  return pay_by_bank_outcome(e, view, e.pay_by_bank_expired().payment_id(), PaymentStatus::kExpired);
+}
+
+// A refund is a new outbound payment from the PSP's account, out of what the merchant is owed.
+Result<Effects> on_pay_by_bank_refund(const v1::Envelope& e, const LedgerView& view) {
+  const auto& b = e.pay_by_bank_refund_sent();
+  if (b.refund_id().empty()) return missing("pay_by_bank_refund_sent.refund_id");
+  auto amount = parse_money(b.amount(), b.has_amount(), "pay_by_bank_refund_sent.amount");
+  if (!amount) return amount.error();
+  auto state = existing(view, e, b.payment_id(), "pay_by_bank_refund_sent.payment_id");
+  if (!state) return state.error();
+  if ((*state)->kind != PaymentKind::kPayByBank || (*state)->status != PaymentStatus::kSettled) {
+    return make_error(Code::kIllegalTransition, "refund of a pay-by-bank payment not completed");
+  }
+  auto next = payment_refund(**state, *amount);
+  if (!next) return next.error();
+  Effects fx = with_payment(b.payment_id(), std::move(next).value());
+  post(fx.entry, Chart::merchant_payable(e.merchant_id()), open_banking(), *amount, Bucket::kPosted);
+  return finish(std::move(fx));
+}
+
+// ------------------------------------------------------------------------------------ BNPL
+
+// One receivable for all providers: the provider is in each event (and the merchant's
+// statement); what the PSP is owed by BNPL providers is one balance per currency.
+const AccountId& bnpl_receivable() {
+  static const AccountId account = Chart::receivable("bnpl");
+  return account;
+}
+
+// The provider pays the merchant the full amount up front less its fee: the merchant's
+// statement shows the gross amount and the fee; the PSP is owed the net by the provider.
+Result<Effects> on_bnpl_approved(const v1::Envelope& e, const LedgerView& view) {
+  const auto& b = e.bnpl_order_approved();
+  if (Status s = valid_partner(b.provider(), "bnpl_order_approved.provider"); !s) return s.error();
+  auto amount = parse_money(b.amount(), b.has_amount(), "bnpl_order_approved.amount");
+  if (!amount) return amount.error();
+  auto fee = parse_money(b.fee(), b.has_fee(), "bnpl_order_approved.fee");
+  if (!fee) return fee.error();
+  if (Status s = fresh(view, e, b.payment_id(), "bnpl_order_approved.payment_id"); !s) return s.error();
+  auto state = bnpl_approve(*amount, *fee, b.instalments(), event_time(e));
+  if (!state) return state.error();
+  Amount net = Amount::from_minor(amount->asset(), state->captured);
+  Effects fx = with_payment(b.payment_id(), std::move(state).value());
+  AccountId payable = Chart::merchant_payable(e.merchant_id());
+  fx.entry.lines.push_back(
+      Line{bnpl_receivable(), net.asset(), Side::kDebit, Bucket::kPosted, net.minor()});
+  fx.entry.lines.push_back(Line{payable, fee->asset(), Side::kDebit, Bucket::kPosted, fee->minor()});
+  fx.entry.lines.push_back(
+      Line{payable, amount->asset(), Side::kCredit, Bucket::kPosted, amount->minor()});
+  return finish(std::move(fx));
+}
+
+// The customer's instalments are the provider's money: checked against the schedule, no
+// posting on the PSP's books.
+Result<Effects> on_bnpl_instalment(const v1::Envelope& e, const LedgerView& view) {
+  const auto& b = e.bnpl_instalment_collected();
+  auto amount = parse_money(b.amount(), b.has_amount(), "bnpl_instalment_collected.amount");
+  if (!amount) return amount.error();
+  auto state = existing(view, e, b.payment_id(), "bnpl_instalment_collected.payment_id");
+  if (!state) return state.error();
+  auto next = bnpl_collect(**state, b.number(), *amount);
+  if (!next) return next.error();
+  return finish(with_payment(b.payment_id(), std::move(next).value()));
+}
+
+// Cancellation claws back from the merchant everything the provider paid and that was not
+// refunded already.
+Result<Effects> on_bnpl_cancelled(const v1::Envelope& e, const LedgerView& view) {
+  const auto& b = e.bnpl_order_cancelled();
+  auto state = existing(view, e, b.payment_id(), "bnpl_order_cancelled.payment_id");
+  if (!state) return state.error();
+  auto next = bnpl_cancel(**state);
+  if (!next) return next.error();
+  Amount remaining = Amount::from_minor((*state)->asset, (*state)->refundable());
+  Effects fx = with_payment(b.payment_id(), std::move(next).value());
+  if (!remaining.is_zero()) {
+    post(fx.entry, Chart::merchant_payable(e.merchant_id()), bnpl_receivable(), remaining,
+         Bucket::kPosted);
+  }
+  return finish(std::move(fx));
+}
+
+// A refund after approval is clawed back from the merchant (at most what it was paid).
+Result<Effects> on_bnpl_refunded(const v1::Envelope& e, const LedgerView& view) {
+  const auto& b = e.bnpl_refunded();
+  if (b.refund_id().empty()) return missing("bnpl_refunded.refund_id");
+  auto amount = parse_money(b.amount(), b.has_amount(), "bnpl_refunded.amount");
+  if (!amount) return amount.error();
+  auto state = existing(view, e, b.payment_id(), "bnpl_refunded.payment_id");
+  if (!state) return state.error();
+  if ((*state)->kind != PaymentKind::kBnpl || (*state)->status != PaymentStatus::kSettled) {
+    return make_error(Code::kIllegalTransition, "refund of a BNPL order that is not active");
+  }
+  auto next = payment_refund(**state, *amount);
+  if (!next) return next.error();
+  Effects fx = with_payment(b.payment_id(), std::move(next).value());
+  post(fx.entry, Chart::merchant_payable(e.merchant_id()), bnpl_receivable(), *amount,
+       Bucket::kPosted);
+  return finish(std::move(fx));
+}
+
+// ---------------------------------------------------------------------------------- coupons
+
+// Who funds a coupon decides the postings: the PSP's marketing budget makes the merchant
+// whole; a wallet partner's coupon is owed to the PSP by the partner; a merchant's own
+// coupon moves no money (the price was simply lower).
+Result<Effects> on_coupon_applied(const v1::Envelope& e, const LedgerView& view) {
+  const auto& b = e.coupon_applied();
+  if (b.coupon_id().empty()) return missing("coupon_applied.coupon_id");
+  auto amount = parse_money(b.amount(), b.has_amount(), "coupon_applied.amount");
+  if (!amount) return amount.error();
+  auto state = existing(view, e, b.payment_id(), "coupon_applied.payment_id");
+  if (!state) return state.error();
+  if (!((*state)->asset == amount->asset())) {
+    return make_error(Code::kCurrencyMismatch, "coupon in another currency than its payment");
+  }
+  if (amount->minor() > (*state)->authorised) {
+    return make_error(Code::kBadAmount, "coupon larger than the payment it applies to");
+  }
+  AccountId payable = Chart::merchant_payable(e.merchant_id());
+  Effects fx;
+  switch (b.funded_by()) {
+    case v1::COUPON_FUNDER_PSP:
+      post(fx.entry, Chart::expense_marketing(), payable, *amount, Bucket::kPosted);
+      break;
+    case v1::COUPON_FUNDER_WALLET_PARTNER:
+      if (Status s = valid_partner(b.partner(), "coupon_applied.partner"); !s) return s.error();
+      post(fx.entry, Chart::receivable("partner-" + b.partner()), payable, *amount,
+           Bucket::kPosted);
+      break;
+    case v1::COUPON_FUNDER_MERCHANT:
+      break;  // accepted, nothing to post
+    default:
+      return missing("coupon_applied.funded_by");
+  }
+  return finish(std::move(fx));
+}
+
+}  // namespace payledger::ledger::internal
