@@ -137,6 +137,9 @@ Result<Effects> apply_event(const v1::Envelope& event, const LedgerView& view) {
     case E::kBnplOrderCancelled: return on_bnpl_cancelled(event, view);
     case E::kBnplRefunded: return on_bnpl_refunded(event, view);
     case E::kCouponApplied: return on_coupon_applied(event, view);
+    case E::kCheckoutStarted: return on_checkout_started(event, view);
+    case E::kCheckoutCompleted: return on_checkout_completed(event, view);
+    case E::kCheckoutAbandoned: return on_checkout_abandoned(event, view);
     case E::kFeeAssessed: return on_fee(event, view);
     case E::kPayoutSent: return on_payout(event, view);
     case E::BODY_NOT_SET: break;

@@ -8,6 +8,7 @@
 
 #include "events/schema/result.h"
 #include "ledger/journal.h"
+#include "ledger/checkout.h"
 #include "ledger/payment.h"
 #include "payledger/v1/events.pb.h"
 
@@ -22,6 +23,9 @@ class LedgerView {
                                            std::string_view payment_id) const = 0;
   // The account's current balance in `asset` (all zero if never posted to).
   virtual Balance balance(const AccountId& account, Asset asset) const = 0;
+  // The checkout's state, or nullptr if this merchant has no checkout with that id.
+  virtual const CheckoutState* find_checkout(std::string_view merchant_id,
+                                             std::string_view checkout_id) const = 0;
 };
 
 struct PaymentUpdate {
@@ -29,10 +33,17 @@ struct PaymentUpdate {
   PaymentState state;
 };
 
-// What one accepted event does: a balanced journal entry and at most one payment update.
+struct CheckoutUpdate {
+  std::string checkout_id;
+  CheckoutState state;
+};
+
+// What one accepted event does: a balanced journal entry (possibly empty) and at most one
+// payment and one checkout update.
 struct Effects {
   JournalEntry entry;
   std::optional<PaymentUpdate> payment;
+  std::optional<CheckoutUpdate> checkout;
 };
 
 // Parses an event amount: known asset, exact decimal within the asset's exponent, > 0.

@@ -76,5 +76,8 @@ Result<Effects> on_bnpl_instalment(const v1::Envelope& e, const LedgerView& view
 Result<Effects> on_bnpl_cancelled(const v1::Envelope& e, const LedgerView& view);
 Result<Effects> on_bnpl_refunded(const v1::Envelope& e, const LedgerView& view);
 Result<Effects> on_coupon_applied(const v1::Envelope& e, const LedgerView& view);
+Result<Effects> on_checkout_started(const v1::Envelope& e, const LedgerView& view);
+Result<Effects> on_checkout_completed(const v1::Envelope& e, const LedgerView& view);
+Result<Effects> on_checkout_abandoned(const v1::Envelope& e, const LedgerView& view);
 
 }  // namespace payledger::ledger::internal

@@ -297,3 +297,46 @@ Result<Effects> on_coupon_applied(const v1::Envelope& e, const LedgerView& view)
 }
 
 }  // namespace payledger::ledger::internal
+
+namespace payledger::ledger::internal {
+
+// ------------------------------------------------------------------------------ checkouts
+
+Result<Effects> on_checkout_started(const v1::Envelope& e, const LedgerView& view) {
+  const auto& b = e.checkout_started();
+  if (b.checkout_id().empty()) return missing("checkout_started.checkout_id");
+  if (view.find_checkout(e.merchant_id(), b.checkout_id()) != nullptr) {
+    return make_error(Code::kPaymentExists,
+                      fmt::format("checkout '{}' already started", b.checkout_id()));
+  }
+  auto state = checkout_start(b.method(), b.market());
+  if (!state) return state.error();
+  Effects fx;
+  fx.checkout = CheckoutUpdate{b.checkout_id(), std::move(state).value()};
+  return fx;
+}
+
+Result<Effects> checkout_outcome(const v1::Envelope& e, const LedgerView& view,
+                                 const std::string& checkout_id, CheckoutStatus outcome) {
+  if (checkout_id.empty()) return missing("checkout_id");
+  const CheckoutState* state = view.find_checkout(e.merchant_id(), checkout_id);
+  if (state == nullptr) {
+    return make_error(Code::kUnknownPayment,
+                      fmt::format("merchant {} has no checkout '{}'", e.merchant_id(), checkout_id));
+  }
+  auto next = checkout_end(*state, outcome);
+  if (!next) return next.error();
+  Effects fx;
+  fx.checkout = CheckoutUpdate{checkout_id, std::move(next).value()};
+  return fx;
+}
+
+Result<Effects> on_checkout_completed(const v1::Envelope& e, const LedgerView& view) {
+  return checkout_outcome(e, view, e.checkout_completed().checkout_id(), CheckoutStatus::kCompleted);
+}
+
+Result<Effects> on_checkout_abandoned(const v1::Envelope& e, const LedgerView& view) {
+  return checkout_outcome(e, view, e.checkout_abandoned().checkout_id(), CheckoutStatus::kAbandoned);
+}
+
+}  // namespace payledger::ledger::internal

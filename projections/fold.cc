@@ -45,6 +45,11 @@ struct PaymentSlot {
   bool dirty = false;
 };
 
+struct CheckoutSlot {
+  ledger::CheckoutState state;
+  bool dirty = false;
+};
+
 // Heterogeneous lookup: find by string_view without building a std::string key.
 struct StringHash {
   using is_transparent = void;
@@ -74,6 +79,8 @@ class Folder::Impl final : public ledger::LedgerView {
   const PaymentState* find_payment(std::string_view merchant_id,
                                    std::string_view payment_id) const override;
   Balance balance(const AccountId& account, Asset asset) const override;
+  const ledger::CheckoutState* find_checkout(std::string_view merchant_id,
+                                             std::string_view checkout_id) const override;
 
   std::vector<uint64_t> offsets_;
   std::vector<bool> owned_;  // partitions with a stored offset or folded by this process
@@ -101,6 +108,7 @@ class Folder::Impl final : public ledger::LedgerView {
 
   mutable StringMap<BalanceSlot> balances_;
   mutable StringMap<PaymentSlot> payments_;
+  mutable StringMap<CheckoutSlot> checkouts_;  // read-through cache, dropped with payments_
   mutable std::string key_scratch_;  // reused to build lookup keys without allocating
   // Whether the cache holds every stored record of its column family (then a miss is final).
   bool balances_complete_ = false;
@@ -108,6 +116,7 @@ class Folder::Impl final : public ledger::LedgerView {
   mutable Status io_;  // first store error met inside a const lookup; aborts the fold
   std::vector<std::pair<const std::string*, BalanceSlot*>> dirty_balances_;
   std::vector<std::pair<const std::string*, PaymentSlot*>> dirty_payments_;
+  std::vector<std::pair<const std::string*, CheckoutSlot*>> dirty_checkouts_;
   // Every event id ever applied (merchant \0 event_id), per partition: the whole dedupe
   // index lives in memory so checking an event costs one hash lookup, not a RocksDB read.
   std::vector<StringMap<uint64_t>> seen_;  // dedupe key -> content fingerprint
@@ -168,6 +177,27 @@ const PaymentState* Folder::Impl::find_payment(std::string_view merchant_id,
     return nullptr;
   }
   return &payments_.emplace(key, PaymentSlot{*decoded, false}).first->second.state;
+}
+
+const ledger::CheckoutState* Folder::Impl::find_checkout(std::string_view merchant_id,
+                                                         std::string_view checkout_id) const {
+  make_key(&key_scratch_, partition_, merchant_id, checkout_id);
+  auto it = checkouts_.find(std::string_view(key_scratch_));
+  if (it != checkouts_.end()) return &it->second.state;
+  std::string value;
+  rocksdb::Status s =
+      store_.db()->Get(rocksdb::ReadOptions(), store_.cf(Cf::kCheckouts), key_scratch_, &value);
+  if (s.IsNotFound()) return nullptr;
+  if (!s.ok()) {
+    if (io_.ok()) io_ = rocks_error("read checkout", s);
+    return nullptr;
+  }
+  auto decoded = decode_checkout(value);
+  if (!decoded) {
+    if (io_.ok()) io_ = decoded.error();
+    return nullptr;
+  }
+  return &checkouts_.emplace(key_scratch_, CheckoutSlot{*decoded, false}).first->second.state;
 }
 
 Status Folder::Impl::load_caches() {
@@ -374,6 +404,17 @@ Status Folder::Impl::apply(const LogRecord& rec, const v1::Envelope& event, ledg
     if (!it->second.dirty) dirty_payments_.emplace_back(&it->first, &it->second);
     it->second.dirty = true;
   }
+  if (fx.checkout) {
+    make_key(&key_scratch_, rec.partition, event.merchant_id(), fx.checkout->checkout_id);
+    auto it = checkouts_.find(std::string_view(key_scratch_));
+    if (it == checkouts_.end()) {
+      it = checkouts_.emplace(key_scratch_, CheckoutSlot{std::move(fx.checkout->state), false}).first;
+    } else {
+      it->second.state = std::move(fx.checkout->state);
+    }
+    if (!it->second.dirty) dirty_checkouts_.emplace_back(&it->first, &it->second);
+    it->second.dirty = true;
+  }
   return Status::Ok();
 }
 
@@ -397,6 +438,11 @@ Status Folder::Impl::commit() {
   }
   for (auto& [key, slot] : dirty_payments_) {
     wb.Put(store_.cf(Cf::kPayments), *key, encode_payment(slot->state));
+    slot->dirty = false;
+  }
+  std::sort(dirty_checkouts_.begin(), dirty_checkouts_.end(), by_key);
+  for (auto& [key, slot] : dirty_checkouts_) {
+    wb.Put(store_.cf(Cf::kCheckouts), *key, encode_checkout(slot->state));
     slot->dirty = false;
   }
   for (const Chunk& c : dedupe_chunks_) {
@@ -424,12 +470,14 @@ Status Folder::Impl::commit() {
   offsets_dirty_ = false;
   dirty_balances_.clear();
   dirty_payments_.clear();
+  dirty_checkouts_.clear();
   dedupe_chunks_.clear();
   rejects_.clear();
   batch_records_ = 0;
   ++stats_.batches;
-  if (payments_.size() > options_.payment_cache_max) {
+  if (payments_.size() + checkouts_.size() > options_.payment_cache_max) {
     payments_.clear();  // all clean now
+    checkouts_.clear();
     payments_complete_ = false;
   }
   return Status::Ok();

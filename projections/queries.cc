@@ -226,11 +226,36 @@ Result<std::vector<Reject>> list_rejects(const Stores& stores, size_t limit) {
   return out;
 }
 
+Result<std::vector<CheckoutRow>> checkout_report(const Stores& stores) {
+  auto owners = partition_owners(stores);
+  if (!owners) return owners.error();
+  std::map<std::pair<std::string, std::string>, CheckoutRow> rows;
+  CheckoutRow total{"*", "*"};
+  Status s = merged_scan(stores, *owners, Cf::kCheckouts, [&](std::string_view, std::string_view v) {
+    auto c = decode_checkout(v);
+    if (!c) return Status(c.error());
+    CheckoutRow& row = rows[{c->method, c->market}];
+    row.method = c->method;
+    row.market = c->market;
+    for (CheckoutRow* r : {&row, &total}) {
+      ++r->started;
+      if (c->status == ledger::CheckoutStatus::kCompleted) ++r->completed;
+      if (c->status == ledger::CheckoutStatus::kAbandoned) ++r->abandoned;
+    }
+    return Status::Ok();
+  });
+  if (!s) return s.error();
+  std::vector<CheckoutRow> out;
+  for (auto& [_, row] : rows) out.push_back(std::move(row));
+  out.push_back(total);
+  return out;
+}
+
 Result<std::string> projection_digest(const Stores& stores) {
   auto owners = partition_owners(stores);
   if (!owners) return owners.error();
   Sha256 sha;
-  for (Cf cf : {Cf::kBalances, Cf::kPayments}) {
+  for (Cf cf : {Cf::kBalances, Cf::kPayments, Cf::kCheckouts}) {
     sha.field(cf_name(cf));
     Status s = merged_scan(stores, *owners, cf, [&](std::string_view key, std::string_view value) {
       sha.field(key);

@@ -67,6 +67,22 @@ Result<TrialBalance> trial_balance(const Stores& stores);
 // Parked events in log order (partition, offset); at most `limit` (0 = all).
 Result<std::vector<Reject>> list_rejects(const Stores& stores, size_t limit);
 
+// Checkout funnel per payment method and market.
+struct CheckoutRow {
+  std::string method;
+  std::string market;
+  uint64_t started = 0;    // every checkout seen
+  uint64_t completed = 0;
+  uint64_t abandoned = 0;  // the rest are still open
+  // Abandoned share of the finished checkouts, in basis points (0..10000; 0 if none ended).
+  uint64_t abandonment_bp() const {
+    uint64_t ended = completed + abandoned;
+    return ended == 0 ? 0 : (abandoned * 10000 + ended / 2) / ended;
+  }
+};
+// Ordered by method, then market; plus a totals row with method "*" and market "*".
+Result<std::vector<CheckoutRow>> checkout_report(const Stores& stores);
+
 // SHA-256 (hex) over the books: balances, payment states and every entry line, in key
 // order. Independent of how the fold was batched, of log offsets (so the embedded log and
 // Kafka agree), and of dedupe records and rejects, so folding the same events twice,

@@ -231,6 +231,27 @@ Result<PaymentState> decode_payment(std::string_view bytes) {
   return p;
 }
 
+std::string encode_checkout(const ledger::CheckoutState& c) {
+  std::string s;
+  Writer w(&s);
+  w.u8(static_cast<uint8_t>(c.status));
+  w.str16(c.method);
+  w.str16(c.market);
+  return s;
+}
+
+Result<ledger::CheckoutState> decode_checkout(std::string_view bytes) {
+  Reader r(bytes);
+  uint8_t status;
+  std::string_view method, market;
+  if (!r.u8(&status) || status < 1 || status > 3 || !r.str16(&method) || !r.str16(&market) ||
+      !r.done()) {
+    return corrupt("checkout");
+  }
+  return ledger::CheckoutState{static_cast<ledger::CheckoutStatus>(status), std::string(method),
+                               std::string(market)};
+}
+
 std::string entry_chunk_key(uint32_t partition, std::string_view account, std::string_view asset,
                             uint64_t first_offset) {
   std::string k = balance_key(partition, account, asset);

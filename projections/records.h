@@ -10,6 +10,7 @@
 
 #include "events/event_log.h"
 #include "events/schema/result.h"
+#include "ledger/checkout.h"
 #include "ledger/journal.h"
 #include "ledger/payment.h"
 
@@ -72,6 +73,10 @@ std::string payment_key(uint32_t partition, std::string_view merchant,
                         std::string_view payment_id);
 std::string encode_payment(const ledger::PaymentState& s);
 Result<ledger::PaymentState> decode_payment(std::string_view bytes);
+
+// checkouts CF: partition | merchant \0 checkout_id -> CheckoutState
+std::string encode_checkout(const ledger::CheckoutState& c);
+Result<ledger::CheckoutState> decode_checkout(std::string_view bytes);
 
 // entries CF: partition | account \0 asset \0 be64 first_offset -> lines, in offset
 // order. A chunk holds one fold batch's lines of one account, asset and partition, so the

@@ -12,8 +12,8 @@
 namespace payledger::projections {
 namespace {
 
-constexpr std::string_view kCfNames[] = {"balances", "entries", "payments",
-                                         "meta",     "dedupe",  "rejects"};
+constexpr std::string_view kCfNames[] = {"balances", "entries", "payments", "meta",
+                                         "dedupe",   "rejects", "checkouts"};
 static_assert(std::size(kCfNames) == static_cast<size_t>(Cf::kCount));
 
 // Point lookups (payments, balances, dedupe) mostly miss for new ids: bloom filters make

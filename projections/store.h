@@ -13,7 +13,16 @@
 
 namespace payledger::projections {
 
-enum class Cf : int { kBalances = 0, kEntries, kPayments, kMeta, kDedupe, kRejects, kCount };
+enum class Cf : int {
+  kBalances = 0,
+  kEntries,
+  kPayments,
+  kMeta,
+  kDedupe,
+  kRejects,
+  kCheckouts,
+  kCount
+};
 
 std::string_view cf_name(Cf cf);
 

@@ -71,6 +71,14 @@ posted=$("$bin" balance --data "$work/c" --account merchant:m9:payable --json)
 check "replayed capture is posted" grep -q '"posted": "5.00"' <<<"$posted"
 check "bad --at is a usage error (2)" test "$(exit_code "$bin" replay --data "$work/c" --at x)" -eq 2
 
+# Checkout conversion report.
+"$bin" append --data "$work/co" "$(dirname "$0")/scenarios/checkout/events.ndjson" > /dev/null
+"$bin" fold --data "$work/co" -q > /dev/null
+report=$("$bin" report checkout --data "$work/co" --json)
+check "checkout report: pix BR abandonment 66.67%" \
+  python3 -c 'import json,sys; r=json.load(sys.stdin); sys.exit(0 if any(x["method"]=="pix" and x["abandonment_rate"]=="66.67%" for x in r) else 1)' <<<"$report"
+check "checkout report human output has a header" grep -q ABANDONMENT <<<"$("$bin" report checkout --data "$work/co")"
+
 check "no subcommand is a usage error (2)" test "$(exit_code "$bin")" -eq 2
 check "unknown option is a usage error (2)" test "$(exit_code "$bin" fold --data x --bogus)" -eq 2
 check "missing --data is a usage error (2)" test "$(exit_code "$bin" digest)" -eq 2

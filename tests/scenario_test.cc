@@ -88,6 +88,21 @@ TEST_P(Scenario, FoldsToTheHandWrittenBooks) {
     EXPECT_EQ(it->second, r["code"].get<std::string>()) << r["event_id"];
   }
   EXPECT_TRUE(projections::trial_balance(*store)->balanced());
+
+  if (expected.contains("checkout_report")) {
+    auto rows = projections::checkout_report(projections::Stores{store.get()}).value();
+    ASSERT_EQ(rows.size(), expected["checkout_report"].size());
+    for (size_t i = 0; i < rows.size(); ++i) {
+      const auto& want_row = expected["checkout_report"][i];
+      EXPECT_EQ(rows[i].method, want_row["method"].get<std::string>());
+      EXPECT_EQ(rows[i].market, want_row["market"].get<std::string>());
+      EXPECT_EQ(rows[i].started, want_row["started"].get<uint64_t>()) << rows[i].method;
+      EXPECT_EQ(rows[i].completed, want_row["completed"].get<uint64_t>()) << rows[i].method;
+      EXPECT_EQ(rows[i].abandoned, want_row["abandoned"].get<uint64_t>()) << rows[i].method;
+      EXPECT_EQ(rows[i].abandonment_bp(), want_row["abandonment_bp"].get<uint64_t>())
+          << rows[i].method;
+    }
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(Golden, Scenario, ::testing::ValuesIn(scenario_names()),

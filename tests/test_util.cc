@@ -94,6 +94,12 @@ ledger::Balance MemoryLedger::balance(const ledger::AccountId& account,
   return it == balances.end() ? ledger::Balance{} : it->second;
 }
 
+const ledger::CheckoutState* MemoryLedger::find_checkout(std::string_view merchant,
+                                                         std::string_view checkout) const {
+  auto it = checkouts.find(key(merchant, checkout));
+  return it == checkouts.end() ? nullptr : &it->second;
+}
+
 Status MemoryLedger::apply(const v1::Envelope& event) {
   if (Status s = events::validate(event); !s) return s;
   auto fx = ledger::apply_event(event, *this);
@@ -108,6 +114,10 @@ Status MemoryLedger::apply(const v1::Envelope& event) {
   if (fx->payment) {
     payments.insert_or_assign(key(event.merchant_id(), fx->payment->payment_id),
                               fx->payment->state);
+  }
+  if (fx->checkout) {
+    checkouts.insert_or_assign(key(event.merchant_id(), fx->checkout->checkout_id),
+                               fx->checkout->state);
   }
   return Status::Ok();
 }

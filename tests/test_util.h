@@ -33,11 +33,14 @@ class MemoryLedger : public ledger::LedgerView {
   const ledger::PaymentState* find_payment(std::string_view merchant,
                                            std::string_view payment) const override;
   ledger::Balance balance(const ledger::AccountId& account, ledger::Asset asset) const override;
+  const ledger::CheckoutState* find_checkout(std::string_view merchant,
+                                             std::string_view checkout) const override;
   // Applies an event; returns the rejection or commits the effects.
   Status apply(const v1::Envelope& event);
 
   std::map<std::string, ledger::PaymentState> payments;  // merchant \0 payment
   std::map<std::string, ledger::Balance> balances;       // account \0 asset
+  std::map<std::string, ledger::CheckoutState> checkouts;  // merchant \0 checkout
 };
 
 // A fresh empty directory under the test temp dir, removed when the object dies.

@@ -446,6 +446,35 @@ int cmd_rejects(const Common& common, uint64_t limit) {
   return kExitOk;
 }
 
+std::string percent_bp(uint64_t bp) { return fmt::format("{}.{:02}%", bp / 100, bp % 100); }
+
+int cmd_report_checkout(const Common& common) {
+  auto opened = open_stores(common);
+  if (!opened) return fail(opened.error());
+  auto rows = projections::checkout_report(opened->stores);
+  if (!rows) return fail(rows.error());
+  if (common.json) {
+    json out = json::array();
+    for (const auto& r : *rows) {
+      out.push_back(json{{"method", r.method}, {"market", r.market}, {"started", r.started},
+                         {"completed", r.completed}, {"abandoned", r.abandoned},
+                         {"open", r.started - r.completed - r.abandoned},
+                         {"abandonment_rate", percent_bp(r.abandonment_bp())}});
+    }
+    print_json(out);
+    return kExitOk;
+  }
+  fmt::print("{:<12} {:<7} {:>10} {:>10} {:>10} {:>8} {:>12}\n", "METHOD", "MARKET", "STARTED",
+             "COMPLETED", "ABANDONED", "OPEN", "ABANDONMENT");
+  for (const auto& r : *rows) {
+    fmt::print("{:<12} {:<7} {:>10} {:>10} {:>10} {:>8} {:>12}\n", r.method, r.market, r.started,
+               r.completed, r.abandoned, r.started - r.completed - r.abandoned,
+               percent_bp(r.abandonment_bp()));
+  }
+  fmt::print("abandonment = abandoned / (completed + abandoned); open checkouts excluded\n");
+  return kExitOk;
+}
+
 int cmd_replay(const ReplayArgs& args) {
   uint32_t at_partition = 0;
   uint64_t at_offset = 0;

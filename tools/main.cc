@@ -177,6 +177,14 @@ int main(int argc, char** argv) {
   replay_cmd->add_option("--code", replay.code, "Only rejects with this code, e.g. unknown_payment");
   replay_cmd->add_option("--at", replay.at, "Only the reject at this log position, e.g. p2/1500");
 
+  Common report_common;
+  std::vector<std::string> report_dirs;
+  auto* report = app.add_subcommand("report", "Business reports over the projections");
+  report->require_subcommand(1);
+  auto* report_checkout = report->add_subcommand(
+      "checkout", "Checkout conversion: abandonment rate by payment method and market");
+  add_query_common(report_checkout, &report_dirs, &report_common);
+
   TopicArgs topic;
   auto* topic_cmd = app.add_subcommand("topic", "Manage the Kafka topic");
   topic_cmd->require_subcommand(1);
@@ -212,6 +220,7 @@ int main(int argc, char** argv) {
   split_dirs(tb_dirs, &tb_common);
   split_dirs(digest_dirs, &digest_common);
   split_dirs(rejects_dirs, &rejects_common);
+  split_dirs(report_dirs, &report_common);
   std::signal(SIGINT, [](int) { g_stop = true; });
   std::signal(SIGTERM, [](int) { g_stop = true; });
 
@@ -228,6 +237,7 @@ int main(int argc, char** argv) {
     if (*digest) return cmd_digest(digest_common);
     if (*rejects) return cmd_rejects(rejects_common, rejects_limit);
     if (*replay_cmd) return cmd_replay(replay);
+    if (*report_checkout) return cmd_report_checkout(report_common);
   } catch (const std::exception& e) {
     fprintf(stderr, "payledger: internal error: %s\n", e.what());
     return kExitFailed;
