@@ -95,10 +95,12 @@ void BM_FoldMarket(benchmark::State& state, const char* market) {
   if (!f) f = std::make_unique<Fixture>(market);
   fold_fixture(state, *f, 50000);
 }
-BENCHMARK_CAPTURE(BM_FoldMarket, cards_US, "US")->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK_CAPTURE(BM_FoldMarket, bnpl_cards_US, "US")->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK_CAPTURE(BM_FoldMarket, pix_boleto_cards_BR, "BR")->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK_CAPTURE(BM_FoldMarket, upi_cards_IN, "IN")->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK_CAPTURE(BM_FoldMarket, konbini_cards_JP, "JP")->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK_CAPTURE(BM_FoldMarket, oxxo_cards_MX, "MX")->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK_CAPTURE(BM_FoldMarket, gcash_coupons_cards_PH, "PH")->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK_CAPTURE(BM_FoldMarket, pay_by_bank_bnpl_cards_DE, "DE")->Unit(benchmark::kMillisecond)->UseRealTime();
 
 }  // namespace

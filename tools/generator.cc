@@ -13,6 +13,7 @@
 
 #include "events/codec.h"
 #include "ledger/local_time.h"
+#include "ledger/payment.h"
 #include "ledger/rate.h"
 
 namespace payledger::tools {
@@ -55,7 +56,10 @@ struct Market {
   int64_t fee_fixed_minor;
   v1::BankRail rail;             // real-time rail of the market, if any
   v1::VoucherMethod voucher;     // cash voucher of the market, if any
-  ledger::Zone zone;             // for voucher expiry dates
+  ledger::Zone zone;             // for voucher expiry dates and same-day wallet voids
+  v1::Wallet wallet = v1::WALLET_UNSPECIFIED;  // e-wallet of the market, if any
+  bool pay_by_bank = false;      // Open Banking A2A payments
+  bool bnpl = false;             // buy now, pay later
 };
 
 // A spread of exponents: BRL/INR/USD/EUR/GBP/MXN (2), JPY (0), BHD (3).
@@ -64,10 +68,13 @@ constexpr Market kMarkets[] = {
     {"IN", "INR", 10000, 5000000, 300, v1::BANK_RAIL_UPI, v1::VOUCHER_METHOD_UNSPECIFIED, ledger::Zone::kAsiaTokyo},
     {"JP", "JPY", 500, 100000, 30, v1::BANK_RAIL_UNSPECIFIED, v1::VOUCHER_METHOD_KONBINI, ledger::Zone::kAsiaTokyo},
     {"BH", "BHD", 1000, 500000, 100, v1::BANK_RAIL_UNSPECIFIED, v1::VOUCHER_METHOD_UNSPECIFIED, ledger::Zone::kAsiaTokyo},
-    {"US", "USD", 500, 150000, 30, v1::BANK_RAIL_UNSPECIFIED, v1::VOUCHER_METHOD_UNSPECIFIED, ledger::Zone::kAsiaTokyo},
-    {"DE", "EUR", 500, 150000, 25, v1::BANK_RAIL_UNSPECIFIED, v1::VOUCHER_METHOD_UNSPECIFIED, ledger::Zone::kAsiaTokyo},
-    {"GB", "GBP", 500, 150000, 20, v1::BANK_RAIL_UNSPECIFIED, v1::VOUCHER_METHOD_UNSPECIFIED, ledger::Zone::kAsiaTokyo},
+    {"US", "USD", 500, 150000, 30, v1::BANK_RAIL_UNSPECIFIED, v1::VOUCHER_METHOD_UNSPECIFIED, ledger::Zone::kAsiaTokyo, v1::WALLET_UNSPECIFIED, false, true},
+    {"DE", "EUR", 500, 150000, 25, v1::BANK_RAIL_UNSPECIFIED, v1::VOUCHER_METHOD_UNSPECIFIED, ledger::Zone::kAsiaTokyo, v1::WALLET_UNSPECIFIED, true, true},
+    {"GB", "GBP", 500, 150000, 20, v1::BANK_RAIL_UNSPECIFIED, v1::VOUCHER_METHOD_UNSPECIFIED, ledger::Zone::kAsiaTokyo, v1::WALLET_UNSPECIFIED, true, false},
     {"MX", "MXN", 5000, 2000000, 300, v1::BANK_RAIL_UNSPECIFIED, v1::VOUCHER_METHOD_OXXO, ledger::Zone::kAmericaMexicoCity},
+    {"PH", "PHP", 10000, 2000000, 1000, v1::BANK_RAIL_UNSPECIFIED, v1::VOUCHER_METHOD_UNSPECIFIED, ledger::Zone::kAsiaManila, v1::WALLET_GCASH},
+    {"ID", "IDR", 1000000, 500000000, 200000, v1::BANK_RAIL_UNSPECIFIED, v1::VOUCHER_METHOD_UNSPECIFIED, ledger::Zone::kAsiaJakarta, v1::WALLET_DANA},
+    {"TH", "THB", 5000, 1000000, 500, v1::BANK_RAIL_UNSPECIFIED, v1::VOUCHER_METHOD_UNSPECIFIED, ledger::Zone::kAsiaBangkok, v1::WALLET_TRUEMONEY},
 };
 
 constexpr int64_t kEpochSeconds = 1767225600;  // 2026-01-01T00:00:00Z
@@ -85,11 +92,12 @@ struct OpenAuth {
   std::string payment_id;
   int64_t expires_at;  // captures only before this
 };
+enum class RefundKind : uint8_t { kNone, kCard, kPix, kWallet, kPayByBank };
 struct Refundable {
   std::string payment_id;
-  int64_t remaining;   // captured - refunded - charged back
-  bool card;
-  bool pix;
+  int64_t remaining;  // captured - refunded - charged back
+  RefundKind kind;
+  bool full_only = false;  // TrueMoney refunds the whole payment only
 };
 
 struct Merchant {
@@ -106,6 +114,7 @@ struct Merchant {
 enum class Later : uint8_t {
   kAuthExpiry, kUpiResolve, kUpiReverseSettled, kVoucherPay, kVoucherExpiry,
   kDisputeRepresent, kDisputeResolve,
+  kWalletVoid, kPayByBankOutcome, kBnplInstalment, kBnplRefund, kBnplCancel, kCheckoutEnd,
 };
 struct Scheduled {
   int64_t at;
@@ -152,6 +161,14 @@ struct Generator::State {
   std::priority_queue<Scheduled, std::vector<Scheduled>, std::greater<>> later;
   std::unordered_map<std::string, int64_t> held;  // card payment id -> uncaptured hold
   std::unordered_set<std::string> disputed;        // one dispute per payment here
+  struct BnplOrder {
+    int64_t amount;
+    int64_t net_left;  // paid to the merchant, not yet clawed back
+    uint32_t instalments;
+    uint32_t next;
+    bool cancelled;
+  };
+  std::unordered_map<std::string, BnplOrder> bnpl_orders;
   // What schemes owe per currency (captures - refunds - disputes) and collectors per
   // voucher method, settled every kSettlementEveryEvents.
   std::map<std::string, int64_t> scheme_owes;
@@ -249,7 +266,7 @@ struct Generator::State {
       schedule(now_s + rng.between(kDay, 2 * kDay), Later::kUpiReverseSettled, m, id, amount);
       return;
     }
-    add_refundable(m, {id, amount, false, m.market->rail == v1::BANK_RAIL_PIX});
+    add_refundable(m, {id, amount, m.market->rail == v1::BANK_RAIL_PIX ? RefundKind::kPix : RefundKind::kNone});
   }
 
   void voucher(v1::Envelope* e, Merchant& m, const std::string& id, int64_t amount) {
@@ -268,11 +285,93 @@ struct Generator::State {
     }
   }
 
+  // E-wallet payments carry their fee; some are voided the same local day (then never
+  // refunded), some get a coupon right after.
+  void wallet_payment(v1::Envelope* e, Merchant& m, const std::string& id, int64_t amount) {
+    auto* b = e->mutable_ewallet_payment_completed();
+    b->set_payment_id(id);
+    b->set_wallet(m.market->wallet);
+    money(b->mutable_amount(), m, amount);
+    int64_t fee = amount / 50;  // 2%
+    money(b->mutable_fee(), m, fee);
+    m.available += amount - fee;
+    int64_t offset = ledger::zone_offset_seconds(m.market->zone);
+    int64_t local_second = ((now_s + offset) % kDay + kDay) % kDay;
+    if (rng.percent(4) && local_second + 3600 < 23 * 3600 + 50 * 60) {
+      m.available -= amount - fee;  // the void will undo it
+      schedule(now_s + rng.between(60, 3600), Later::kWalletVoid, m, id, amount);
+    } else {
+      add_refundable(m, {id, amount, RefundKind::kWallet, m.market->wallet == v1::WALLET_TRUEMONEY});
+    }
+    if (rng.percent(20)) {
+      v1::Envelope c;
+      auto* cb = c.mutable_coupon_applied();
+      cb->set_payment_id(id);
+      cb->set_coupon_id(fmt::format("cpn-{}", produced));
+      int64_t coupon = std::max<int64_t>(1, amount / 10);
+      money(cb->mutable_amount(), m, coupon);
+      uint64_t funder = rng.below(3);
+      cb->set_funded_by(funder == 0 ? v1::COUPON_FUNDER_PSP
+                        : funder == 1 ? v1::COUPON_FUNDER_MERCHANT
+                                      : v1::COUPON_FUNDER_WALLET_PARTNER);
+      if (funder == 2) cb->set_partner("wallet-rewards");
+      if (funder != 1) m.available += coupon;  // the merchant is made whole
+      queued.emplace_back(&m, std::move(c));
+    }
+  }
+
+  void pay_by_bank(v1::Envelope* e, Merchant& m, const std::string& id, int64_t amount) {
+    auto* b = e->mutable_pay_by_bank_initiated();
+    b->set_payment_id(id);
+    money(b->mutable_amount(), m, amount);
+    b->set_bank("bank-a");
+    schedule(now_s + rng.between(10, 900), Later::kPayByBankOutcome, m, id, amount, rng.below(100));
+  }
+
+  void bnpl(v1::Envelope* e, Merchant& m, const std::string& id, int64_t amount) {
+    auto* b = e->mutable_bnpl_order_approved();
+    b->set_payment_id(id);
+    b->set_provider(rng.percent(50) ? "afterpay" : "klarna");
+    money(b->mutable_amount(), m, amount);
+    int64_t fee = amount * 6 / 100;
+    money(b->mutable_fee(), m, fee);
+    uint32_t n = rng.percent(50) ? 3 : 4;
+    b->set_instalments(n);
+    m.available += amount - fee;
+    bnpl_orders[id] = BnplOrder{amount, amount - fee, n, 1, false};
+    schedule(now_s + rng.between(60, 3600), Later::kBnplInstalment, m, id, 0);
+    uint64_t fate = rng.below(100);
+    if (fate < 5) {
+      schedule(now_s + 3 * kDay, Later::kBnplCancel, m, id, 0);
+    } else if (fate < 15) {
+      schedule(now_s + 2 * kDay, Later::kBnplRefund, m, id, 0);
+    }
+  }
+
+  void checkout(v1::Envelope* e, Merchant& m) {
+    static constexpr const char* kMethods[] = {"card", "pix", "upi", "konbini", "gcash", "bnpl"};
+    std::string id = fmt::format("co-{}", produced);
+    stamp(e, m);
+    auto* b = e->mutable_checkout_started();
+    b->set_checkout_id(id);
+    b->set_method(kMethods[rng.below(std::size(kMethods))]);
+    b->set_market(m.market->country);
+    // Industry surveys put online cart abandonment near 70%.
+    schedule(now_s + rng.between(60, 3600), Later::kCheckoutEnd, m, id, 0, rng.percent(70));
+  }
+
   void new_payment(v1::Envelope* e, Merchant& m) {
+    if (rng.percent(8)) return checkout(e, m);
     int64_t amount = rng.between(m.market->amount_min_minor, m.market->amount_max_minor);
     std::string id = fmt::format("pay-{}-{}", m.id, m.next_payment++);
     stamp(e, m);
-    if (m.market->rail != v1::BANK_RAIL_UNSPECIFIED && rng.percent(40)) {
+    if (m.market->wallet != v1::WALLET_UNSPECIFIED && rng.percent(60)) {
+      wallet_payment(e, m, id, amount);
+    } else if (m.market->pay_by_bank && rng.percent(25)) {
+      pay_by_bank(e, m, id, amount);
+    } else if (m.market->bnpl && rng.percent(10)) {
+      bnpl(e, m, id, amount);
+    } else if (m.market->rail != v1::BANK_RAIL_UNSPECIFIED && rng.percent(40)) {
       bank_transfer(e, m, id, amount);
     } else if (m.market->voucher != v1::VOUCHER_METHOD_UNSPECIFIED && rng.percent(20)) {
       voucher(e, m, id, amount);
@@ -298,7 +397,7 @@ struct Generator::State {
     m.available += amount;
     scheme_owes[m.market->currency] += amount;
     queue_fee(m, auth.payment_id, amount);
-    add_refundable(m, {auth.payment_id, amount, true, false});
+    add_refundable(m, {auth.payment_id, amount, RefundKind::kCard});
     remaining -= amount;
     if (remaining == 0) {
       held.erase(auth.payment_id);
@@ -321,10 +420,21 @@ struct Generator::State {
     if (m.refundable.empty()) return false;
     size_t i = rng.below(m.refundable.size());
     Refundable& r = m.refundable[i];
-    if (!r.card && !r.pix) return false;
-    int64_t amount = rng.below(2) == 0 ? r.remaining : rng.between(1, r.remaining);
+    if (r.kind == RefundKind::kNone) return false;
+    int64_t amount =
+        r.full_only || rng.below(2) == 0 ? r.remaining : rng.between(1, r.remaining);
     stamp(e, m);
-    if (r.card) {
+    if (r.kind == RefundKind::kWallet) {
+      auto* b = e->mutable_ewallet_payment_refunded();
+      b->set_payment_id(r.payment_id);
+      b->set_refund_id(fmt::format("ref-{}", produced));
+      money(b->mutable_amount(), m, amount);
+    } else if (r.kind == RefundKind::kPayByBank) {
+      auto* b = e->mutable_pay_by_bank_refund_sent();
+      b->set_payment_id(r.payment_id);
+      b->set_refund_id(fmt::format("ref-{}", produced));
+      money(b->mutable_amount(), m, amount);
+    } else if (r.kind == RefundKind::kCard) {
       auto* b = e->mutable_card_refunded();
       b->set_payment_id(r.payment_id);
       b->set_refund_id(fmt::format("ref-{}", produced));
@@ -336,7 +446,7 @@ struct Generator::State {
       money(b->mutable_amount(), m, amount);
     }
     m.available -= amount;
-    if (r.card) scheme_owes[m.market->currency] -= amount;
+    if (r.kind == RefundKind::kCard) scheme_owes[m.market->currency] -= amount;
     r.remaining -= amount;
     if (r.remaining == 0) take_at(m.refundable, i);
     return true;
@@ -346,7 +456,7 @@ struct Generator::State {
     if (m.refundable.empty()) return false;
     size_t i = rng.below(m.refundable.size());
     Refundable& r = m.refundable[i];
-    if (!r.card || disputed.count(r.payment_id) != 0) return false;
+    if (r.kind != RefundKind::kCard || disputed.count(r.payment_id) != 0) return false;
     int64_t amount = r.remaining;
     int64_t fee = m.market->fee_fixed_minor * 50;  // a flat dispute fee
     stamp(e, m);
@@ -428,6 +538,65 @@ struct Generator::State {
         schedule(now_s + rng.between(kDay, 5 * kDay), Later::kDisputeResolve, m, s.payment_id,
                  s.amount, s.outcome);
         return true;
+      case Later::kWalletVoid:
+        e->mutable_ewallet_payment_voided()->set_payment_id(s.payment_id);
+        return true;
+      case Later::kPayByBankOutcome:
+        if (s.outcome < 85) {
+          e->mutable_pay_by_bank_completed()->set_payment_id(s.payment_id);
+          m.available += s.amount;
+          queue_fee(m, s.payment_id, s.amount);
+          add_refundable(m, {s.payment_id, s.amount, RefundKind::kPayByBank});
+        } else if (s.outcome < 95) {
+          auto* b = e->mutable_pay_by_bank_failed();
+          b->set_payment_id(s.payment_id);
+          b->set_reason("NO_CONSENT");
+        } else {
+          e->mutable_pay_by_bank_expired()->set_payment_id(s.payment_id);
+        }
+        return true;
+      case Later::kBnplInstalment: {
+        BnplOrder& o = bnpl_orders.at(s.payment_id);
+        if (o.cancelled || o.next > o.instalments) return false;
+        auto* b = e->mutable_bnpl_instalment_collected();
+        b->set_payment_id(s.payment_id);
+        b->set_number(o.next);
+        money(b->mutable_amount(), m,
+              static_cast<int64_t>(ledger::split_instalments(Int128(o.amount), o.instalments)[o.next - 1]));
+        if (++o.next <= o.instalments) {
+          schedule(now_s + 14 * kDay, Later::kBnplInstalment, m, s.payment_id, 0);
+        }
+        return true;
+      }
+      case Later::kBnplRefund: {
+        BnplOrder& o = bnpl_orders.at(s.payment_id);
+        if (o.cancelled || o.net_left <= 0) return false;
+        int64_t amount = rng.between(1, o.net_left);
+        auto* b = e->mutable_bnpl_refunded();
+        b->set_payment_id(s.payment_id);
+        b->set_refund_id(fmt::format("ref-{}", produced));
+        money(b->mutable_amount(), m, amount);
+        o.net_left -= amount;
+        m.available -= amount;
+        return true;
+      }
+      case Later::kBnplCancel: {
+        BnplOrder& o = bnpl_orders.at(s.payment_id);
+        e->mutable_bnpl_order_cancelled()->set_payment_id(s.payment_id);
+        m.available -= o.net_left;
+        o.net_left = 0;
+        o.cancelled = true;
+        return true;
+      }
+      case Later::kCheckoutEnd:
+        if (s.outcome != 0) {
+          e->mutable_checkout_abandoned()->set_checkout_id(s.payment_id);
+        } else {
+          auto* b = e->mutable_checkout_completed();
+          b->set_checkout_id(s.payment_id);
+          b->set_payment_id("pay-" + s.payment_id);
+        }
+        return true;
       case Later::kDisputeResolve: {
         auto* b = e->mutable_chargeback_resolved();
         b->set_payment_id(s.payment_id);
@@ -488,8 +657,10 @@ struct Generator::State {
       *e = std::move(queued.front().second);
       queued.pop_front();
       stamp(e, *m);
-      m->available -= static_cast<int64_t>(
-          ledger::parse_scaled(e->fee_assessed().amount().amount(), m->asset.exponent()).value());
+      if (e->has_fee_assessed()) {  // coupons adjusted `available` when they were queued
+        m->available -= static_cast<int64_t>(
+            ledger::parse_scaled(e->fee_assessed().amount().amount(), m->asset.exponent()).value());
+      }
       return;
     }
     while (!later.empty() && later.top().at <= now_s) {

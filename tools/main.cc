@@ -80,8 +80,9 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(1u, 1000000u));
   generate->add_option("--market", gen.market,
                        "Only this market's merchants: BR (cards, PIX, Boleto), IN (cards, UPI), "
-                       "JP (cards, Konbini), MX (cards, OXXO), US, DE, GB, BH (cards)")
-      ->check(CLI::IsMember({"BR", "IN", "JP", "MX", "US", "DE", "GB", "BH"}));
+                       "JP (cards, Konbini), MX (cards, OXXO), PH/ID/TH (cards, GCash/DANA/TrueMoney), "
+                       "US (cards, BNPL), DE (cards, pay-by-bank, BNPL), GB (cards, pay-by-bank), BH")
+      ->check(CLI::IsMember({"BR", "IN", "JP", "MX", "US", "DE", "GB", "BH", "PH", "ID", "TH"}));
   generate->add_option("--out,-o", gen.out, "Output file ('-' = stdout)")->capture_default_str();
 
   AppendArgs append;
