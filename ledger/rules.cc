@@ -1,5 +1,7 @@
 #include "ledger/rules.h"
 
+#include <algorithm>
+
 #include "ledger/rules_internal.h"
 
 namespace payledger::ledger {
@@ -81,6 +83,72 @@ Result<Effects> on_payout(const v1::Envelope& e, const LedgerView& view) {
   return finish(std::move(fx));
 }
 
+// A contract replaces the previous one for the merchant and method.
+Result<Effects> on_contract_set(const v1::Envelope& e, const LedgerView&) {
+  const auto& b = e.merchant_contract_set();
+  static constexpr std::string_view kMethods[] = {"card",   "pix",  "upi",       "konbini",
+                                                  "boleto", "oxxo", "gcash",     "dana",
+                                                  "truemoney", "pay_by_bank"};
+  if (std::find(std::begin(kMethods), std::end(kMethods), b.method()) == std::end(kMethods)) {
+    return make_error(Code::kMalformed,
+                      fmt::format("merchant_contract_set.method '{}' is not a payment method",
+                                  b.method()));
+  }
+  std::optional<Amount> fixed;
+  if (b.has_fixed()) {
+    auto f = parse_money(b.fixed(), true, "merchant_contract_set.fixed");
+    if (!f) return f.error();
+    fixed = *f;
+  }
+  if (b.percent().empty()) return missing("merchant_contract_set.percent");
+  auto contract = make_contract(b.percent(), fixed, b.refund_fees());
+  if (!contract) return contract.error();
+  Effects fx;
+  fx.contract = ContractUpdate{b.method(), std::move(contract).value()};
+  return fx;
+}
+
+// The merchant discount rate of the merchant's contract for the payment's method: charged on
+// every money-in (capture, receipt, voucher paid in time, UPI success, pay-by-bank completed)
+// and returned on refunds when the contract says so, never more than was charged.
+Result<Effects> apply_contract(const v1::Envelope& e, const LedgerView& view, Effects fx) {
+  if (!fx.payment) return fx;
+  PaymentState& after = fx.payment->state;
+  if (after.kind == PaymentKind::kBnpl) return fx;  // the BNPL provider charges its own fee
+  const Contract* contract = view.find_contract(e.merchant_id(), method_name(after.method));
+  if (contract == nullptr) return fx;
+  const PaymentState* before = view.find_payment(e.merchant_id(), fx.payment->payment_id);
+  Int128 captured_before = before != nullptr ? before->captured : Int128(0);
+  Int128 refunded_before = before != nullptr ? before->refunded : Int128(0);
+  bool explicit_fee = e.has_ewallet_payment_completed() && e.ewallet_payment_completed().has_fee();
+  bool money_in = after.captured > captured_before && after.status != PaymentStatus::kPaidLate &&
+                  !explicit_fee;
+  bool refund = after.refunded > refunded_before;
+  if (!money_in && !refund) return fx;
+  AccountId payable = Chart::merchant_payable(e.merchant_id());
+  if (money_in) {
+    auto fee = contract_fee(*contract, Amount::from_minor(after.asset, after.captured - captured_before),
+                            captured_before.is_zero());
+    if (!fee) return fee.error();
+    if (fee->sign() > 0) {
+      post(fx.entry, payable, Chart::revenue_fees(), *fee, Bucket::kPosted);
+      after.fee = after.fee + fee->minor();
+    }
+  }
+  if (refund && contract->refund_fees) {
+    auto back = contract->rate.apply(Amount::from_minor(after.asset, after.refunded - refunded_before),
+                                     RoundingMode::kHalfEven);
+    if (!back) return back.error();
+    Int128 amount = std::min(back->minor(), after.fee);
+    if (amount.sign() > 0) {
+      post(fx.entry, Chart::revenue_fees(), payable, Amount::from_minor(after.asset, amount),
+           Bucket::kPosted);
+      after.fee = after.fee - amount;
+    }
+  }
+  return finish(std::move(fx));
+}
+
 }  // namespace
 }  // namespace internal
 
@@ -103,7 +171,9 @@ Result<Amount> parse_money(const v1::Money& money, bool present, std::string_vie
   return amount;
 }
 
-Result<Effects> apply_event(const v1::Envelope& event, const LedgerView& view) {
+namespace {
+
+Result<Effects> dispatch(const v1::Envelope& event, const LedgerView& view) {
   using namespace internal;
   using E = v1::Envelope;
   switch (event.body_case()) {
@@ -140,11 +210,20 @@ Result<Effects> apply_event(const v1::Envelope& event, const LedgerView& view) {
     case E::kCheckoutStarted: return on_checkout_started(event, view);
     case E::kCheckoutCompleted: return on_checkout_completed(event, view);
     case E::kCheckoutAbandoned: return on_checkout_abandoned(event, view);
+    case E::kMerchantContractSet: return on_contract_set(event, view);
     case E::kFeeAssessed: return on_fee(event, view);
     case E::kPayoutSent: return on_payout(event, view);
     case E::BODY_NOT_SET: break;
   }
   return make_error(Code::kUnknownBody, "event has no body this ledger knows");
+}
+
+}  // namespace
+
+Result<Effects> apply_event(const v1::Envelope& event, const LedgerView& view) {
+  auto fx = dispatch(event, view);
+  if (!fx) return fx;
+  return internal::apply_contract(event, view, std::move(fx).value());
 }
 
 }  // namespace payledger::ledger

@@ -9,6 +9,7 @@
 #include "events/schema/result.h"
 #include "ledger/journal.h"
 #include "ledger/checkout.h"
+#include "ledger/contract.h"
 #include "ledger/payment.h"
 #include "payledger/v1/events.pb.h"
 
@@ -26,6 +27,9 @@ class LedgerView {
   // The checkout's state, or nullptr if this merchant has no checkout with that id.
   virtual const CheckoutState* find_checkout(std::string_view merchant_id,
                                              std::string_view checkout_id) const = 0;
+  // The merchant's contract for `method` ("card", "pix", ...), or nullptr if none.
+  virtual const Contract* find_contract(std::string_view merchant_id,
+                                        std::string_view method) const = 0;
 };
 
 struct PaymentUpdate {
@@ -38,12 +42,18 @@ struct CheckoutUpdate {
   CheckoutState state;
 };
 
+struct ContractUpdate {
+  std::string method;
+  Contract contract;
+};
+
 // What one accepted event does: a balanced journal entry (possibly empty) and at most one
 // payment and one checkout update.
 struct Effects {
   JournalEntry entry;
   std::optional<PaymentUpdate> payment;
   std::optional<CheckoutUpdate> checkout;
+  std::optional<ContractUpdate> contract;
 };
 
 // Parses an event amount: known asset, exact decimal within the asset's exponent, > 0.

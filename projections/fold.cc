@@ -81,6 +81,8 @@ class Folder::Impl final : public ledger::LedgerView {
   Balance balance(const AccountId& account, Asset asset) const override;
   const ledger::CheckoutState* find_checkout(std::string_view merchant_id,
                                              std::string_view checkout_id) const override;
+  const ledger::Contract* find_contract(std::string_view merchant_id,
+                                        std::string_view method) const override;
 
   std::vector<uint64_t> offsets_;
   std::vector<bool> owned_;  // partitions with a stored offset or folded by this process
@@ -109,6 +111,9 @@ class Folder::Impl final : public ledger::LedgerView {
   mutable StringMap<BalanceSlot> balances_;
   mutable StringMap<PaymentSlot> payments_;
   mutable StringMap<CheckoutSlot> checkouts_;  // read-through cache, dropped with payments_
+  // Every contract (they are few: merchants x methods), loaded at start.
+  StringMap<ledger::Contract> contracts_;
+  std::vector<std::string> dirty_contracts_;
   mutable std::string key_scratch_;  // reused to build lookup keys without allocating
   // Whether the cache holds every stored record of its column family (then a miss is final).
   bool balances_complete_ = false;
@@ -200,6 +205,13 @@ const ledger::CheckoutState* Folder::Impl::find_checkout(std::string_view mercha
   return &checkouts_.emplace(key_scratch_, CheckoutSlot{*decoded, false}).first->second.state;
 }
 
+const ledger::Contract* Folder::Impl::find_contract(std::string_view merchant_id,
+                                                    std::string_view method) const {
+  make_key(&key_scratch_, partition_, merchant_id, method);
+  auto it = contracts_.find(std::string_view(key_scratch_));
+  return it == contracts_.end() ? nullptr : &it->second;
+}
+
 Status Folder::Impl::load_caches() {
   auto load = [&](Cf cf, auto&& add) -> Result<bool> {
     std::unique_ptr<rocksdb::Iterator> it(
@@ -231,6 +243,14 @@ Status Folder::Impl::load_caches() {
   });
   if (!payments) return payments.error();
   payments_complete_ = *payments;
+  std::unique_ptr<rocksdb::Iterator> it(
+      store_.db()->NewIterator(rocksdb::ReadOptions(), store_.cf(Cf::kContracts)));
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    auto c = decode_contract(std::string_view(it->value().data(), it->value().size()));
+    if (!c) return c.error();
+    contracts_.emplace(it->key().ToString(), std::move(c).value());
+  }
+  if (!it->status().ok()) return rocks_error("load contracts", it->status());
   if (!payments_complete_) payments_.clear();  // partial: keep only what the fold touches
   return Status::Ok();
 }
@@ -404,6 +424,11 @@ Status Folder::Impl::apply(const LogRecord& rec, const v1::Envelope& event, ledg
     if (!it->second.dirty) dirty_payments_.emplace_back(&it->first, &it->second);
     it->second.dirty = true;
   }
+  if (fx.contract) {
+    make_key(&key_scratch_, rec.partition, event.merchant_id(), fx.contract->method);
+    contracts_.insert_or_assign(key_scratch_, std::move(fx.contract->contract));
+    dirty_contracts_.push_back(key_scratch_);
+  }
   if (fx.checkout) {
     make_key(&key_scratch_, rec.partition, event.merchant_id(), fx.checkout->checkout_id);
     auto it = checkouts_.find(std::string_view(key_scratch_));
@@ -440,6 +465,12 @@ Status Folder::Impl::commit() {
     wb.Put(store_.cf(Cf::kPayments), *key, encode_payment(slot->state));
     slot->dirty = false;
   }
+  std::sort(dirty_contracts_.begin(), dirty_contracts_.end());
+  dirty_contracts_.erase(std::unique(dirty_contracts_.begin(), dirty_contracts_.end()),
+                         dirty_contracts_.end());
+  for (const auto& key : dirty_contracts_) {
+    wb.Put(store_.cf(Cf::kContracts), key, encode_contract(contracts_.at(key)));
+  }
   std::sort(dirty_checkouts_.begin(), dirty_checkouts_.end(), by_key);
   for (auto& [key, slot] : dirty_checkouts_) {
     wb.Put(store_.cf(Cf::kCheckouts), *key, encode_checkout(slot->state));
@@ -471,6 +502,7 @@ Status Folder::Impl::commit() {
   dirty_balances_.clear();
   dirty_payments_.clear();
   dirty_checkouts_.clear();
+  dirty_contracts_.clear();
   dedupe_chunks_.clear();
   rejects_.clear();
   batch_records_ = 0;

@@ -255,7 +255,7 @@ Result<std::string> projection_digest(const Stores& stores) {
   auto owners = partition_owners(stores);
   if (!owners) return owners.error();
   Sha256 sha;
-  for (Cf cf : {Cf::kBalances, Cf::kPayments, Cf::kCheckouts}) {
+  for (Cf cf : {Cf::kBalances, Cf::kPayments, Cf::kCheckouts, Cf::kContracts}) {
     sha.field(cf_name(cf));
     Status s = merged_scan(stores, *owners, cf, [&](std::string_view key, std::string_view value) {
       sha.field(key);

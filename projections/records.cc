@@ -252,6 +252,39 @@ Result<ledger::CheckoutState> decode_checkout(std::string_view bytes) {
                                std::string(market)};
 }
 
+std::string encode_contract(const ledger::Contract& c) {
+  std::string s;
+  Writer w(&s);
+  w.i128(c.rate.mantissa());
+  w.u8(static_cast<uint8_t>(c.rate.scale()));
+  w.u8(c.fixed ? 1 : 0);
+  w.str16(c.fixed ? c.fixed->asset().code() : std::string());
+  w.i128(c.fixed ? c.fixed->minor() : Int128(0));
+  w.u8(c.refund_fees ? 1 : 0);
+  return s;
+}
+
+Result<ledger::Contract> decode_contract(std::string_view bytes) {
+  Reader r(bytes);
+  Int128 mantissa, fixed_minor;
+  uint8_t scale, has_fixed, refund_fees;
+  std::string_view code;
+  if (!r.i128(&mantissa) || !r.u8(&scale) || !r.u8(&has_fixed) || !r.str16(&code) ||
+      !r.i128(&fixed_minor) || !r.u8(&refund_fees) || !r.done() || has_fixed > 1 ||
+      refund_fees > 1) {
+    return corrupt("contract");
+  }
+  auto rate = ledger::Rate::from_parts(mantissa, scale);
+  if (!rate) return corrupt("contract (rate)");
+  std::optional<ledger::Amount> fixed;
+  if (has_fixed) {
+    auto asset = ledger::Asset::find(code);
+    if (!asset) return corrupt("contract (asset)");
+    fixed = ledger::Amount::from_minor(*asset, fixed_minor);
+  }
+  return ledger::Contract{std::move(rate).value(), std::move(fixed), refund_fees == 1};
+}
+
 std::string entry_chunk_key(uint32_t partition, std::string_view account, std::string_view asset,
                             uint64_t first_offset) {
   std::string k = balance_key(partition, account, asset);

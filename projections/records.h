@@ -11,6 +11,7 @@
 #include "events/event_log.h"
 #include "events/schema/result.h"
 #include "ledger/checkout.h"
+#include "ledger/contract.h"
 #include "ledger/journal.h"
 #include "ledger/payment.h"
 
@@ -77,6 +78,10 @@ Result<ledger::PaymentState> decode_payment(std::string_view bytes);
 // checkouts CF: partition | merchant \0 checkout_id -> CheckoutState
 std::string encode_checkout(const ledger::CheckoutState& c);
 Result<ledger::CheckoutState> decode_checkout(std::string_view bytes);
+
+// contracts CF: partition | merchant \0 method -> Contract
+std::string encode_contract(const ledger::Contract& c);
+Result<ledger::Contract> decode_contract(std::string_view bytes);
 
 // entries CF: partition | account \0 asset \0 be64 first_offset -> lines, in offset
 // order. A chunk holds one fold batch's lines of one account, asset and partition, so the

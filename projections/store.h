@@ -21,6 +21,7 @@ enum class Cf : int {
   kDedupe,
   kRejects,
   kCheckouts,
+  kContracts,
   kCount
 };
 

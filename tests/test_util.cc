@@ -100,6 +100,12 @@ const ledger::CheckoutState* MemoryLedger::find_checkout(std::string_view mercha
   return it == checkouts.end() ? nullptr : &it->second;
 }
 
+const ledger::Contract* MemoryLedger::find_contract(std::string_view merchant,
+                                                    std::string_view method) const {
+  auto it = contracts.find(key(merchant, method));
+  return it == contracts.end() ? nullptr : &it->second;
+}
+
 Status MemoryLedger::apply(const v1::Envelope& event) {
   if (Status s = events::validate(event); !s) return s;
   auto fx = ledger::apply_event(event, *this);
@@ -114,6 +120,10 @@ Status MemoryLedger::apply(const v1::Envelope& event) {
   if (fx->payment) {
     payments.insert_or_assign(key(event.merchant_id(), fx->payment->payment_id),
                               fx->payment->state);
+  }
+  if (fx->contract) {
+    contracts.insert_or_assign(key(event.merchant_id(), fx->contract->method),
+                               fx->contract->contract);
   }
   if (fx->checkout) {
     checkouts.insert_or_assign(key(event.merchant_id(), fx->checkout->checkout_id),

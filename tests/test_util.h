@@ -35,12 +35,15 @@ class MemoryLedger : public ledger::LedgerView {
   ledger::Balance balance(const ledger::AccountId& account, ledger::Asset asset) const override;
   const ledger::CheckoutState* find_checkout(std::string_view merchant,
                                              std::string_view checkout) const override;
+  const ledger::Contract* find_contract(std::string_view merchant,
+                                        std::string_view method) const override;
   // Applies an event; returns the rejection or commits the effects.
   Status apply(const v1::Envelope& event);
 
   std::map<std::string, ledger::PaymentState> payments;  // merchant \0 payment
   std::map<std::string, ledger::Balance> balances;       // account \0 asset
   std::map<std::string, ledger::CheckoutState> checkouts;  // merchant \0 checkout
+  std::map<std::string, ledger::Contract> contracts;       // merchant \0 method
 };
 
 // A fresh empty directory under the test temp dir, removed when the object dies.
