@@ -100,6 +100,9 @@ class Folder::Impl final : public ledger::LedgerView {
   // each, so that a cache miss means "absent" and costs no RocksDB read.
   Status load_caches();
   BalanceSlot* balance_slot(std::string_view key) const;
+  template <typename Slot, typename Decode>
+  const decltype(Slot::state)* read_through(StringMap<Slot>& cache, Cf cf, bool complete,
+                                            Decode decode) const;
 
   Store& store_;
   const FoldOptions options_;
@@ -161,48 +164,39 @@ Balance Folder::Impl::balance(const AccountId& account, Asset asset) const {
   return slot == nullptr ? Balance{} : slot->balance;
 }
 
-const PaymentState* Folder::Impl::find_payment(std::string_view merchant_id,
-                                         std::string_view payment_id) const {
-  make_key(&key_scratch_, partition_, merchant_id, payment_id);
-  const std::string& key = key_scratch_;
-  auto it = payments_.find(std::string_view(key));
-  if (it != payments_.end()) return &it->second.state;
-  if (payments_complete_) return nullptr;
+// Read-through lookup of key_scratch_ in `cache`, then in `cf` (unless the cache is known
+// to hold the whole column family). nullptr if absent; store errors are kept in io_.
+template <typename Slot, typename Decode>
+const decltype(Slot::state)* Folder::Impl::read_through(StringMap<Slot>& cache, Cf cf,
+                                                       bool complete, Decode decode) const {
+  auto it = cache.find(std::string_view(key_scratch_));
+  if (it != cache.end()) return &it->second.state;
+  if (complete) return nullptr;
   std::string value;
-  rocksdb::Status s =
-      store_.db()->Get(rocksdb::ReadOptions(), store_.cf(Cf::kPayments), key, &value);
+  rocksdb::Status s = store_.db()->Get(rocksdb::ReadOptions(), store_.cf(cf), key_scratch_, &value);
   if (s.IsNotFound()) return nullptr;
   if (!s.ok()) {
-    if (io_.ok()) io_ = rocks_error("read payment", s);
+    if (io_.ok()) io_ = rocks_error(fmt::format("read {}", cf_name(cf)), s);
     return nullptr;
   }
-  auto decoded = decode_payment(value);
+  auto decoded = decode(value);
   if (!decoded) {
     if (io_.ok()) io_ = decoded.error();
     return nullptr;
   }
-  return &payments_.emplace(key, PaymentSlot{*decoded, false}).first->second.state;
+  return &cache.emplace(key_scratch_, Slot{std::move(decoded).value(), false}).first->second.state;
+}
+
+const PaymentState* Folder::Impl::find_payment(std::string_view merchant_id,
+                                               std::string_view payment_id) const {
+  make_key(&key_scratch_, partition_, merchant_id, payment_id);
+  return read_through(payments_, Cf::kPayments, payments_complete_, decode_payment);
 }
 
 const ledger::CheckoutState* Folder::Impl::find_checkout(std::string_view merchant_id,
                                                          std::string_view checkout_id) const {
   make_key(&key_scratch_, partition_, merchant_id, checkout_id);
-  auto it = checkouts_.find(std::string_view(key_scratch_));
-  if (it != checkouts_.end()) return &it->second.state;
-  std::string value;
-  rocksdb::Status s =
-      store_.db()->Get(rocksdb::ReadOptions(), store_.cf(Cf::kCheckouts), key_scratch_, &value);
-  if (s.IsNotFound()) return nullptr;
-  if (!s.ok()) {
-    if (io_.ok()) io_ = rocks_error("read checkout", s);
-    return nullptr;
-  }
-  auto decoded = decode_checkout(value);
-  if (!decoded) {
-    if (io_.ok()) io_ = decoded.error();
-    return nullptr;
-  }
-  return &checkouts_.emplace(key_scratch_, CheckoutSlot{*decoded, false}).first->second.state;
+  return read_through(checkouts_, Cf::kCheckouts, false, decode_checkout);
 }
 
 const ledger::Contract* Folder::Impl::find_contract(std::string_view merchant_id,
