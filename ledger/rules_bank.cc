@@ -47,16 +47,11 @@ Result<Effects> on_bank_transfer(const v1::Envelope& e, const LedgerView& view) 
 Result<Effects> on_bank_transfer_refunded(const v1::Envelope& e, const LedgerView& view) {
   const auto& b = e.bank_transfer_refunded();
   if (b.refund_id().empty()) return missing("bank_transfer_refunded.refund_id");
-  auto amount = parse_money(b.amount(), b.has_amount(), "bank_transfer_refunded.amount");
-  if (!amount) return amount.error();
-  auto state = existing(view, e, b.payment_id(), "bank_transfer_refunded.payment_id");
-  if (!state) return state.error();
-  auto next = pix_refund(**state, *amount, event_time(e));
-  if (!next) return next.error();
-  Effects fx = with_payment(b.payment_id(), std::move(next).value());
-  post(fx.entry, Chart::merchant_payable(e.merchant_id()), Chart::bank_rail(kPix.name), *amount,
-       Bucket::kPosted);
-  return finish(std::move(fx));
+  int64_t at = event_time(e);
+  return refund_rule(
+      e, view, b, "bank_transfer_refunded",
+      [at](const PaymentState& s, const Amount& a) { return pix_refund(s, a, at); },
+      [](const PaymentState&) -> Result<AccountId> { return Chart::bank_rail(kPix.name); });
 }
 
 // A UPI payment with an unknown outcome is money that may arrive: pending only.

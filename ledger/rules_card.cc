@@ -69,20 +69,15 @@ Result<Effects> on_card_expired(const v1::Envelope& e, const LedgerView& view) {
 
 // A refund reduces what the PSP owes the merchant and what the scheme owes the PSP.
 Result<Effects> on_card_refunded(const v1::Envelope& e, const LedgerView& view) {
-  const auto& b = e.card_refunded();
-  auto amount = parse_money(b.amount(), b.has_amount(), "card_refunded.amount");
-  if (!amount) return amount.error();
-  auto state = existing(view, e, b.payment_id(), "card_refunded.payment_id");
-  if (!state) return state.error();
-  if ((*state)->kind != PaymentKind::kCard) {
-    return make_error(Code::kIllegalTransition, "card refund of a payment that is not a card");
-  }
-  auto next = payment_refund(**state, *amount);
-  if (!next) return next.error();
-  Effects fx = with_payment(b.payment_id(), std::move(next).value());
-  post(fx.entry, Chart::merchant_payable(e.merchant_id()), Chart::clearing_card(), *amount,
-       Bucket::kPosted);
-  return finish(std::move(fx));
+  return refund_rule(
+      e, view, e.card_refunded(), "card_refunded",
+      [](const PaymentState& s, const Amount& a) -> Result<PaymentState> {
+        if (s.kind != PaymentKind::kCard) {
+          return make_error(Code::kIllegalTransition, "card refund of a payment that is not a card");
+        }
+        return payment_refund(s, a);
+      },
+      [](const PaymentState&) -> Result<AccountId> { return Chart::clearing_card(); });
 }
 
 // The scheme takes the disputed amount back from the PSP; the PSP debits the merchant

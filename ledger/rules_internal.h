@@ -42,6 +42,25 @@ Result<Effects> finish(Effects effects);
 // Effects that update a payment.
 Effects with_payment(std::string payment_id, PaymentState state);
 
+// The shape every refund shares: the amount and payment are checked, the payment's own
+// refund transition runs, then Dr merchant payable / Cr the account the money leaves by
+// (`source(state)`, a Result<AccountId>). Refund ids are checked by the callers.
+template <typename Body, typename Transition, typename Source>
+Result<Effects> refund_rule(const v1::Envelope& e, const LedgerView& view, const Body& b,
+                            std::string_view name, Transition transition, Source source) {
+  auto amount = parse_money(b.amount(), b.has_amount(), fmt::format("{}.amount", name));
+  if (!amount) return amount.error();
+  auto state = existing(view, e, b.payment_id(), fmt::format("{}.payment_id", name));
+  if (!state) return state.error();
+  Result<AccountId> to = source(**state);
+  if (!to) return to.error();
+  Result<PaymentState> next = transition(**state, *amount);
+  if (!next) return next.error();
+  Effects fx = with_payment(b.payment_id(), std::move(next).value());
+  post(fx.entry, Chart::merchant_payable(e.merchant_id()), *to, *amount, Bucket::kPosted);
+  return finish(std::move(fx));
+}
+
 // Card rules (rules_card.cc).
 Result<Effects> on_card_authorised(const v1::Envelope& e, const LedgerView& view);
 Result<Effects> on_card_captured(const v1::Envelope& e, const LedgerView& view);

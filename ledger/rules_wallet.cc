@@ -104,18 +104,13 @@ Result<Effects> on_ewallet_voided(const v1::Envelope& e, const LedgerView& view)
 Result<Effects> on_ewallet_refunded(const v1::Envelope& e, const LedgerView& view) {
   const auto& b = e.ewallet_payment_refunded();
   if (b.refund_id().empty()) return missing("ewallet_payment_refunded.refund_id");
-  auto amount = parse_money(b.amount(), b.has_amount(), "ewallet_payment_refunded.amount");
-  if (!amount) return amount.error();
-  auto state = existing(view, e, b.payment_id(), "ewallet_payment_refunded.payment_id");
-  if (!state) return state.error();
-  auto info = wallet_info((*state)->method);
-  if (!info) return info.error();
-  auto next = ewallet_refund(**state, *amount);
-  if (!next) return next.error();
-  Effects fx = with_payment(b.payment_id(), std::move(next).value());
-  post(fx.entry, Chart::merchant_payable(e.merchant_id()), Chart::receivable(info->name), *amount,
-       Bucket::kPosted);
-  return finish(std::move(fx));
+  return refund_rule(
+      e, view, b, "ewallet_payment_refunded", ewallet_refund,
+      [](const PaymentState& s) -> Result<AccountId> {
+        auto info = wallet_info(s.method);
+        if (!info) return info.error();
+        return Chart::receivable(info->name);
+      });
 }
 
 // ---------------------------------------------------------------------------- pay-by-bank
@@ -164,18 +159,16 @@ Result<Effects> on_pay_by_bank_expired(const v1::Envelope& e, const LedgerView& 
 Result<Effects> on_pay_by_bank_refund(const v1::Envelope& e, const LedgerView& view) {
   const auto& b = e.pay_by_bank_refund_sent();
   if (b.refund_id().empty()) return missing("pay_by_bank_refund_sent.refund_id");
-  auto amount = parse_money(b.amount(), b.has_amount(), "pay_by_bank_refund_sent.amount");
-  if (!amount) return amount.error();
-  auto state = existing(view, e, b.payment_id(), "pay_by_bank_refund_sent.payment_id");
-  if (!state) return state.error();
-  if ((*state)->kind != PaymentKind::kPayByBank || (*state)->status != PaymentStatus::kSettled) {
-    return make_error(Code::kIllegalTransition, "refund of a pay-by-bank payment not completed");
-  }
-  auto next = payment_refund(**state, *amount);
-  if (!next) return next.error();
-  Effects fx = with_payment(b.payment_id(), std::move(next).value());
-  post(fx.entry, Chart::merchant_payable(e.merchant_id()), open_banking(), *amount, Bucket::kPosted);
-  return finish(std::move(fx));
+  return refund_rule(
+      e, view, b, "pay_by_bank_refund_sent",
+      [](const PaymentState& s, const Amount& a) -> Result<PaymentState> {
+        if (s.kind != PaymentKind::kPayByBank || s.status != PaymentStatus::kSettled) {
+          return make_error(Code::kIllegalTransition,
+                            "refund of a pay-by-bank payment not completed");
+        }
+        return payment_refund(s, a);
+      },
+      [](const PaymentState&) -> Result<AccountId> { return open_banking(); });
 }
 
 // ------------------------------------------------------------------------------------ BNPL
@@ -244,19 +237,15 @@ Result<Effects> on_bnpl_cancelled(const v1::Envelope& e, const LedgerView& view)
 Result<Effects> on_bnpl_refunded(const v1::Envelope& e, const LedgerView& view) {
   const auto& b = e.bnpl_refunded();
   if (b.refund_id().empty()) return missing("bnpl_refunded.refund_id");
-  auto amount = parse_money(b.amount(), b.has_amount(), "bnpl_refunded.amount");
-  if (!amount) return amount.error();
-  auto state = existing(view, e, b.payment_id(), "bnpl_refunded.payment_id");
-  if (!state) return state.error();
-  if ((*state)->kind != PaymentKind::kBnpl || (*state)->status != PaymentStatus::kSettled) {
-    return make_error(Code::kIllegalTransition, "refund of a BNPL order that is not active");
-  }
-  auto next = payment_refund(**state, *amount);
-  if (!next) return next.error();
-  Effects fx = with_payment(b.payment_id(), std::move(next).value());
-  post(fx.entry, Chart::merchant_payable(e.merchant_id()), bnpl_receivable(), *amount,
-       Bucket::kPosted);
-  return finish(std::move(fx));
+  return refund_rule(
+      e, view, b, "bnpl_refunded",
+      [](const PaymentState& s, const Amount& a) -> Result<PaymentState> {
+        if (s.kind != PaymentKind::kBnpl || s.status != PaymentStatus::kSettled) {
+          return make_error(Code::kIllegalTransition, "refund of a BNPL order that is not active");
+        }
+        return payment_refund(s, a);
+      },
+      [](const PaymentState&) -> Result<AccountId> { return bnpl_receivable(); });
 }
 
 // ---------------------------------------------------------------------------------- coupons
