@@ -82,6 +82,8 @@ Status validate(const v1::Envelope& event) {
   if (event.body_case() == v1::Envelope::BODY_NOT_SET) {
     return make_error(Code::kUnknownBody, "event has no body");
   }
+  // Expiries, refund windows and same-day voids are judged by the event's own time.
+  if (!event.has_occurred_at()) return make_error(Code::kMissingField, "occurred_at is required");
   return Status::Ok();
 }
 

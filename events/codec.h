@@ -30,7 +30,7 @@ std::string to_json(const payledger::v1::Envelope& event);
 
 // Envelope-level checks the posting rules rely on: schema_version == kSchemaVersion
 // (kUnknownSchemaVersion), non-empty event_id and merchant_id (kMissingField), merchant_id
-// usable as an account-name segment, a body (kUnknownBody).
+// usable as an account-name segment, a body (kUnknownBody), an occurred_at (kMissingField).
 Status validate(const payledger::v1::Envelope& event);
 
 // The body's field name ("card_captured"), or "none".

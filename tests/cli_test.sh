@@ -43,7 +43,7 @@ check "statement JSON has lines" grep -q '"kind": "fee_assessed"' <<<"$statement
 
 # Bad input: parked with a reason, the fold goes on, exit codes.
 printf '%s\n' '{"event_id": broken' \
-  '{"event_id":"x1","merchant_id":"m00001-IN","schema_version":1,"card_captured":{"payment_id":"nope","amount":{"currency":"INR","amount":"1.00"}}}' \
+  '{"event_id":"x1","merchant_id":"m00001-IN","schema_version":1,"occurred_at":"2026-01-01T00:00:00Z","card_captured":{"payment_id":"nope","amount":{"currency":"INR","amount":"1.00"}}}' \
   '{"event_id":"x2","merchant_id":"m00001-IN","schema_version":7,"card_voided":{"payment_id":"p"}}' \
   > "$work/bad.ndjson"
 "$bin" append --data "$work/a" "$work/bad.ndjson" > /dev/null 2>&1
@@ -57,8 +57,8 @@ check "rejected events leave the digest alone" test "$("$bin" digest --data "$wo
 
 # Dead letters can be replayed once their cause is gone: a capture that arrived before its
 # authorisation is parked, then applies when replayed after the authorisation.
-cap='{"event_id":"late-cap","merchant_id":"m9","schema_version":1,"card_captured":{"payment_id":"p9","amount":{"currency":"EUR","amount":"5.00"}}}'
-auth='{"event_id":"late-auth","merchant_id":"m9","schema_version":1,"card_authorised":{"payment_id":"p9","amount":{"currency":"EUR","amount":"5.00"}}}'
+cap='{"event_id":"late-cap","merchant_id":"m9","schema_version":1,"occurred_at":"2026-01-01T00:00:00Z","card_captured":{"payment_id":"p9","amount":{"currency":"EUR","amount":"5.00"}}}'
+auth='{"event_id":"late-auth","merchant_id":"m9","schema_version":1,"occurred_at":"2026-01-01T00:00:00Z","card_authorised":{"payment_id":"p9","amount":{"currency":"EUR","amount":"5.00"}}}'
 echo "$cap" | "$bin" append --data "$work/c" - > /dev/null
 "$bin" fold --data "$work/c" -q > /dev/null
 check "early capture is parked" grep -q '"code": "unknown_payment"' <<<"$("$bin" rejects --data "$work/c" --json)"

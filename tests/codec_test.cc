@@ -64,6 +64,9 @@ TEST(Validate, MissingIdsAndBodyAreRejected) {
   e = card_voided("e1", "p1");
   e.set_merchant_id("has:colon");
   EXPECT_EQ(events::validate(e).error().code, Code::kMalformed);
+  e = card_voided("e1", "p1");
+  e.clear_occurred_at();
+  EXPECT_EQ(events::validate(e).error().code, Code::kMissingField);
 }
 
 TEST(Codec, BodyNames) {

@@ -119,7 +119,7 @@ check "kcat sees merchant ids as keys" grep -q '^m[0-9]' <<<"$first_key"
 pl fold --log kafka --brokers "$brokers" --topic "$t" --group "$t.g" --data "$work/kc" --until-idle -q > /dev/null
 before=$(pl balance --data "$work/kc" --account merchant:m77777-XX:payable --json)
 # A card authorisation encoded as binary Protobuf, produced by kcat with its own partitioner.
-printf '%s' '{"event_id":"kcat-1","merchant_id":"m77777-XX","schema_version":1,"card_authorised":{"payment_id":"kc1","amount":{"currency":"EUR","amount":"12.50"}}}' \
+printf '%s' '{"event_id":"kcat-1","merchant_id":"m77777-XX","schema_version":1,"occurred_at":"2026-01-01T00:00:00Z","card_authorised":{"payment_id":"kc1","amount":{"currency":"EUR","amount":"12.50"}}}' \
   > "$work/one.json"
 pl append --data "$work/tmp" "$work/one.json" > /dev/null
 # Recover the binary value from the embedded log record (skip 8-byte frame + 3-byte body prefix + key).
