@@ -73,6 +73,23 @@ projections::FoldStats fold_until_idle(projections::Store& store, const KafkaOpt
   return stats.ok() ? *stats : projections::FoldStats{};
 }
 
+// A broker that has just (re)started may still be loading its transaction and group
+// coordinators: wait, once, until a transaction commits before the tests run.
+class BrokerReady : public ::testing::Environment {
+ public:
+  void SetUp() override {
+    KafkaOptions o;
+    o.brokers = brokers();
+    o.topic = "test.ready";
+    o.timeout_ms = 60000;
+    ASSERT_TRUE(events::create_topic(o, 1, 1).ok()) << "is the broker running? scripts/kafka start";
+    auto producer = events::KafkaProducer::open(o, 1);
+    ASSERT_TRUE(producer.ok()) << producer.error().reason;
+    ASSERT_TRUE((*producer)->append(records(1, 1)).ok());
+  }
+};
+const auto* const kBrokerReady = ::testing::AddGlobalTestEnvironment(new BrokerReady);
+
 TEST(Kafka, FoldFromKafkaEqualsTheEmbeddedFold) {
   KafkaOptions o = fresh_topic("equal");
   auto recs = records(5000, 11);
