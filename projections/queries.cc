@@ -226,6 +226,29 @@ Result<std::vector<Reject>> list_rejects(const Stores& stores, size_t limit) {
   return out;
 }
 
+Result<std::optional<ledger::PaymentState>> find_payment(const Stores& stores,
+                                                         std::string_view merchant,
+                                                         std::string_view payment_id) {
+  auto owners = partition_owners(stores);
+  if (!owners) return owners.error();
+  if (stores.empty()) return std::optional<ledger::PaymentState>();
+  auto partitions = stores[0]->recorded_partitions();
+  if (!partitions) return partitions.error();
+  if (*partitions == 0) return std::optional<ledger::PaymentState>();
+  uint32_t p = events::partition_for_key(merchant, *partitions);
+  auto owner = owners->find(p);
+  if (owner == owners->end()) return std::optional<ledger::PaymentState>();
+  Store* st = stores[owner->second];
+  std::string value;
+  rocksdb::Status s = st->db()->Get(query_read_options(), st->cf(Cf::kPayments),
+                                    payment_key(p, merchant, payment_id), &value);
+  if (s.IsNotFound()) return std::optional<ledger::PaymentState>();
+  if (!s.ok()) return rocks_error("read payment", s);
+  auto state = decode_payment(value);
+  if (!state) return state.error();
+  return std::optional<ledger::PaymentState>(std::move(state).value());
+}
+
 Result<std::vector<CheckoutRow>> checkout_report(const Stores& stores) {
   auto owners = partition_owners(stores);
   if (!owners) return owners.error();

@@ -11,6 +11,7 @@
 #pragma once
 
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -66,6 +67,12 @@ Result<TrialBalance> trial_balance(const Stores& stores);
 
 // Parked events in log order (partition, offset); at most `limit` (0 = all).
 Result<std::vector<Reject>> list_rejects(const Stores& stores, size_t limit);
+
+// One payment's state (from the store that folded its merchant's partition furthest);
+// nullopt if that merchant has no such payment.
+Result<std::optional<ledger::PaymentState>> find_payment(const Stores& stores,
+                                                         std::string_view merchant,
+                                                         std::string_view payment_id);
 
 // Checkout funnel per payment method and market.
 struct CheckoutRow {

@@ -135,6 +135,7 @@ Status for_each_dedupe_entry(std::string_view chunk, F&& on_entry) {
 // meta CF
 std::string offset_key(uint32_t partition);
 inline constexpr std::string_view kPartitionsKey = "partitions";
+inline constexpr std::string_view kFormatKey = "format";
 
 // rejects CF: be32 partition be64 offset -> the reason and the original bytes
 struct Reject {

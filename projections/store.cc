@@ -1,5 +1,6 @@
 #include "projections/store.h"
 
+#include <algorithm>
 #include <filesystem>
 
 #include <fmt/format.h>
@@ -38,6 +39,14 @@ Error rocks_error(std::string_view what, const rocksdb::Status& s) {
   return make_error(Code::kIo, fmt::format("{}: {}", what, s.ToString()));
 }
 
+// Projections are disposable: an old layout is rebuilt from the log, never migrated.
+Error outdated(const std::string& dir, std::string_view why) {
+  return make_error(Code::kCorrupt,
+                    fmt::format("projections at {} were written by another payledger version "
+                                "({}); run `payledger rebuild` to refold them from the log",
+                                dir, why));
+}
+
 }  // namespace
 
 std::string_view cf_name(Cf cf) { return kCfNames[static_cast<int>(cf)]; }
@@ -71,6 +80,17 @@ Result<std::unique_ptr<Store>> Store::open(const std::string& dir, bool read_onl
   for (int i = 0; i < static_cast<int>(Cf::kCount); ++i) {
     descriptors.emplace_back(std::string(kCfNames[i]), cf_options(static_cast<Cf>(i)));
   }
+  if (read_only) {
+    // A store written by an older build may lack column families this build reads.
+    std::vector<std::string> existing;
+    rocksdb::Status listed = rocksdb::DB::ListColumnFamilies(options, dir, &existing);
+    if (!listed.ok()) return rocks_error(fmt::format("open projections {}", dir), listed);
+    for (const auto& d : descriptors) {
+      if (std::find(existing.begin(), existing.end(), d.name) == existing.end()) {
+        return outdated(dir, fmt::format("it has no '{}' column family", d.name));
+      }
+    }
+  }
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   rocksdb::DB* raw = nullptr;
   rocksdb::Status s = read_only
@@ -81,7 +101,29 @@ Result<std::unique_ptr<Store>> Store::open(const std::string& dir, bool read_onl
   store->db_.reset(raw);
   store->default_cf_ = handles[0];
   store->handles_.assign(handles.begin() + 1, handles.end());
+  if (Status f = store->check_format(dir, read_only); !f) return f.error();
   return store;
+}
+
+Status Store::check_format(const std::string& dir, bool read_only) {
+  std::string value;
+  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), cf(Cf::kMeta), kFormatKey, &value);
+  if (s.ok()) {
+    if (value == be32_string(kStoreFormat)) return Status::Ok();
+    uint32_t found = 0;
+    Reader(value).be32(&found);
+    return outdated(dir, fmt::format("it has format {}, this build reads {}", found, kStoreFormat));
+  }
+  if (!s.IsNotFound()) return rocks_error("read store format", s);
+  auto partitions = recorded_partitions();
+  if (!partitions) return partitions.error();
+  if (*partitions != 0) return outdated(dir, "it predates format records");
+  if (read_only) return Status::Ok();  // empty store
+  rocksdb::WriteOptions wo;
+  wo.sync = true;
+  s = db_->Put(wo, cf(Cf::kMeta), kFormatKey, be32_string(kStoreFormat));
+  if (!s.ok()) return rocks_error("write store format", s);
+  return Status::Ok();
 }
 
 Store::~Store() {

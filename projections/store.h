@@ -13,6 +13,9 @@
 
 namespace payledger::projections {
 
+// Layout version of the stored projections; bump when any stored encoding changes.
+inline constexpr uint32_t kStoreFormat = 3;
+
 enum class Cf : int {
   kBalances = 0,
   kEntries,
@@ -51,6 +54,9 @@ class Store {
 
  private:
   Store() = default;
+  // Refuses a store of another layout version (kCorrupt, suggesting `payledger rebuild`);
+  // stamps a new, empty store with this build's version.
+  Status check_format(const std::string& dir, bool read_only);
   std::unique_ptr<rocksdb::DB> db_;
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;  // indexed by Cf
   rocksdb::ColumnFamilyHandle* default_cf_ = nullptr;

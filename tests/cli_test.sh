@@ -69,6 +69,9 @@ check "replay appends the parked capture" grep -q '"replayed": 1' <<<"$replayed"
 "$bin" fold --data "$work/c" -q > /dev/null
 posted=$("$bin" balance --data "$work/c" --account merchant:m9:payable --json)
 check "replayed capture is posted" grep -q '"posted": "5.00"' <<<"$posted"
+pay=$("$bin" payment --data "$work/c" --merchant m9 --id p9 --json)
+check "payment shows the state machine" grep -q '"status": "captured"' <<<"$pay"
+check "unknown payment exits 1" test "$(exit_code "$bin" payment --data "$work/c" --merchant m9 --id nope)" -eq 1
 check "bad --at is a usage error (2)" test "$(exit_code "$bin" replay --data "$work/c" --at x)" -eq 2
 
 # Checkout conversion report.

@@ -345,3 +345,26 @@ TEST(ScaleOut, DroppedPartitionsAreRefoldedFromTheLog) {
 
 }  // namespace
 }  // namespace payledger::testing
+
+namespace payledger::testing {
+namespace {
+
+TEST(Store, AStoreOfAnotherLayoutVersionIsRefusedWithAdvice) {
+  TempDir dir;
+  {
+    auto store = Store::open(dir.path(), false).value();
+    ASSERT_TRUE(store->db()
+                    ->Put(rocksdb::WriteOptions(), store->cf(projections::Cf::kMeta),
+                          projections::kFormatKey, projections::be32_string(99))
+                    .ok());
+  }
+  for (bool read_only : {false, true}) {
+    auto reopened = Store::open(dir.path(), read_only);
+    ASSERT_FALSE(reopened.ok());
+    EXPECT_EQ(reopened.error().code, Code::kCorrupt);
+    EXPECT_NE(reopened.error().reason.find("payledger rebuild"), std::string::npos);
+  }
+}
+
+}  // namespace
+}  // namespace payledger::testing

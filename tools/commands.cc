@@ -446,6 +446,46 @@ int cmd_rejects(const Common& common, uint64_t limit) {
   return kExitOk;
 }
 
+int cmd_payment(const Common& common, const std::string& merchant, const std::string& payment) {
+  auto opened = open_stores(common);
+  if (!opened) return fail(opened.error());
+  auto state = projections::find_payment(opened->stores, merchant, payment);
+  if (!state) return fail(state.error());
+  if (!*state) {
+    return fail(make_error(Code::kUnknownPayment,
+                           fmt::format("merchant {} has no payment '{}'", merchant, payment)));
+  }
+  const ledger::PaymentState& p = **state;
+  int x = p.asset.exponent();
+  json j{{"merchant_id", merchant},
+         {"payment_id", payment},
+         {"kind", ledger::payment_kind_name(p.kind)},
+         {"method", ledger::method_name(p.method)},
+         {"status", ledger::payment_status_name(p.status)},
+         {"asset", p.asset.code()},
+         {"amount", scaled(p.authorised, x)},
+         {"captured", scaled(p.captured, x)},
+         {"refunded", scaled(p.refunded, x)},
+         {"charged_back", scaled(p.charged_back, x)},
+         {"held", scaled(p.held(), x)},
+         {"fee", scaled(p.fee, x)},
+         {"dispute", ledger::dispute_status_name(p.dispute)},
+         {"created_at", iso_time(p.created_at_s)}};
+  if (p.expires_at_s != 0) j["expires_at"] = iso_time(p.expires_at_s);
+  if (p.instalments != 0) {
+    j["instalments"] = p.instalments;
+    j["instalments_collected"] = p.instalments_collected;
+  }
+  if (common.json) {
+    print_json(j);
+  } else {
+    for (const auto& [k, v] : j.items()) {
+      fmt::print("{:<22} {}\n", k, v.is_string() ? v.get<std::string>() : v.dump());
+    }
+  }
+  return kExitOk;
+}
+
 std::string percent_bp(uint64_t bp) { return fmt::format("{}.{:02}%", bp / 100, bp % 100); }
 
 int cmd_report_checkout(const Common& common) {

@@ -88,6 +88,8 @@ int cmd_statement(const Common& common, const std::string& account, uint64_t lim
 int cmd_trial_balance(const Common& common);
 int cmd_digest(const Common& common);
 int cmd_rejects(const Common& common, uint64_t limit);
+// One payment's state machine: kind, method, status, amounts, dispute; exit 1 if unknown.
+int cmd_payment(const Common& common, const std::string& merchant, const std::string& payment);
 // Checkout conversion: started, completed, abandoned and abandonment rate by method, market.
 int cmd_report_checkout(const Common& common);
 

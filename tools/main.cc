@@ -178,6 +178,15 @@ int main(int argc, char** argv) {
   replay_cmd->add_option("--code", replay.code, "Only rejects with this code, e.g. unknown_payment");
   replay_cmd->add_option("--at", replay.at, "Only the reject at this log position, e.g. p2/1500");
 
+  Common payment_common;
+  std::vector<std::string> payment_dirs;
+  std::string payment_merchant, payment_id;
+  auto* payment_cmd = app.add_subcommand(
+      "payment", "Show one payment's state machine: status, amounts, hold, dispute, expiry");
+  add_query_common(payment_cmd, &payment_dirs, &payment_common);
+  payment_cmd->add_option("--merchant", payment_merchant, "Merchant id")->required();
+  payment_cmd->add_option("--id", payment_id, "Payment id")->required();
+
   Common report_common;
   std::vector<std::string> report_dirs;
   auto* report = app.add_subcommand("report", "Business reports over the projections");
@@ -222,6 +231,7 @@ int main(int argc, char** argv) {
   split_dirs(digest_dirs, &digest_common);
   split_dirs(rejects_dirs, &rejects_common);
   split_dirs(report_dirs, &report_common);
+  split_dirs(payment_dirs, &payment_common);
   std::signal(SIGINT, [](int) { g_stop = true; });
   std::signal(SIGTERM, [](int) { g_stop = true; });
 
@@ -239,6 +249,7 @@ int main(int argc, char** argv) {
     if (*rejects) return cmd_rejects(rejects_common, rejects_limit);
     if (*replay_cmd) return cmd_replay(replay);
     if (*report_checkout) return cmd_report_checkout(report_common);
+    if (*payment_cmd) return cmd_payment(payment_common, payment_merchant, payment_id);
   } catch (const std::exception& e) {
     fprintf(stderr, "payledger: internal error: %s\n", e.what());
     return kExitFailed;
