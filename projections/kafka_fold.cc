@@ -17,22 +17,30 @@ Result<FoldStats> fold_kafka(Store& store, const events::KafkaOptions& kafka,
                              const KafkaFoldOptions& options) {
   auto partitions = events::topic_partitions(kafka);  // fails fast, naming the brokers
   if (!partitions) return partitions.error();
-  // Undecodable records and unknown schema versions are also copied to <topic>.dlq, made
-  // durable before each commit moves the offsets past them.
-  auto dead = events::KafkaDeadLetters::open(kafka);
-  if (!dead) return dead.error();
-  events::KafkaDeadLetters& letters = **dead;
+  // Undecodable records and unknown schema versions are also copied to <topic>.dlq (opened,
+  // and the topic created, at the first one), made durable before each commit moves the
+  // offsets past them.
+  std::unique_ptr<events::KafkaDeadLetters> letters;
   Status dead_error = Status::Ok();
   FoldOptions fold_options = options.fold;
   fold_options.on_reject = [&](const Reject& r) {
     if (r.code != Code::kMalformed && r.code != Code::kUnknownSchemaVersion) return;
-    Status s = letters.send({r.key, r.value, r.format, std::string(code_name(r.code)), r.reason,
-                             r.partition, r.offset});
-    if (!s && dead_error.ok()) dead_error = s;
+    if (!dead_error.ok()) return;
+    if (!letters) {
+      auto opened = events::KafkaDeadLetters::open(kafka);
+      if (!opened) {
+        dead_error = opened.error();
+        return;
+      }
+      letters = std::move(opened).value();
+    }
+    Status s = letters->send({r.key, r.value, r.format, std::string(code_name(r.code)), r.reason,
+                              r.partition, r.offset});
+    if (!s) dead_error = s;
   };
   fold_options.before_commit = [&]() -> Status {
     if (!dead_error.ok()) return dead_error;
-    return letters.flush();
+    return letters ? letters->flush() : Status::Ok();
   };
   auto opened = Folder::open(store, *partitions, fold_options);
   if (!opened) return opened.error();
