@@ -47,20 +47,6 @@ std::vector<AppendRecord> records(uint64_t n, uint64_t seed) {
   return out;
 }
 
-// Digest of the same records folded from the embedded log.
-std::string embedded_digest(const std::vector<AppendRecord>& recs, uint32_t partitions = 4) {
-  TempDir dir;
-  events::EmbeddedLogOptions o;
-  o.partitions = partitions;
-  o.sync = false;
-  auto log = events::EmbeddedLog::open(dir.path() + "/log", o).value();
-  EXPECT_TRUE(log->append(recs).ok());
-  auto store = projections::Store::open(dir.path() + "/projections", false).value();
-  projections::FoldOptions fo;
-  fo.sync = false;
-  EXPECT_TRUE(projections::fold(*store, *log, fo).ok());
-  return projections::projection_digest(*store).value();
-}
 
 projections::FoldStats fold_until_idle(projections::Store& store, const KafkaOptions& o,
                                        const std::string& group) {

@@ -7,6 +7,9 @@
 #include <gtest/gtest.h>
 
 #include "events/codec.h"
+#include "events/embedded_log.h"
+#include "projections/fold.h"
+#include "projections/queries.h"
 
 namespace payledger::testing {
 namespace {
@@ -130,6 +133,21 @@ Status MemoryLedger::apply(const v1::Envelope& event) {
                                fx->checkout->state);
   }
   return Status::Ok();
+}
+
+std::string embedded_digest(const std::vector<events::AppendRecord>& records,
+                            uint32_t partitions) {
+  TempDir dir;
+  events::EmbeddedLogOptions o;
+  o.partitions = partitions;
+  o.sync = false;
+  auto log = events::EmbeddedLog::open(dir.path() + "/log", o).value();
+  EXPECT_TRUE(log->append(records).ok());
+  auto store = projections::Store::open(dir.path() + "/projections", false).value();
+  projections::FoldOptions fo;
+  fo.sync = false;
+  EXPECT_TRUE(projections::fold(*store, *log, fo).ok());
+  return projections::projection_digest(*store).value();
 }
 
 TempDir::TempDir() {

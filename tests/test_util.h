@@ -4,6 +4,7 @@
 #include <map>
 #include <string>
 
+#include "events/event_log.h"
 #include "ledger/rules.h"
 #include "payledger/v1/events.pb.h"
 
@@ -45,6 +46,11 @@ class MemoryLedger : public ledger::LedgerView {
   std::map<std::string, ledger::CheckoutState> checkouts;  // merchant \0 checkout
   std::map<std::string, ledger::Contract> contracts;       // merchant \0 method
 };
+
+// The projection digest of `records` folded from a fresh embedded log of `partitions`: the
+// reference other backends must match.
+std::string embedded_digest(const std::vector<events::AppendRecord>& records,
+                            uint32_t partitions = 4);
 
 // A fresh empty directory under the test temp dir, removed when the object dies.
 class TempDir {
