@@ -1,12 +1,12 @@
 #include "events/codec.h"
 
 #include <algorithm>
-#include <cassert>
-
-#include "events/schema/ids.h"
 
 #include <fmt/format.h>
 #include <google/protobuf/util/json_util.h>
+
+#include "events/schema/check.h"
+#include "events/schema/ids.h"
 
 namespace payledger::events {
 
@@ -52,7 +52,7 @@ std::string to_json(const v1::Envelope& event) {
   options.add_whitespace = false;
   std::string out;
   auto status = google::protobuf::util::MessageToJsonString(event, &out, options);
-  assert(status.ok());
+  PAYLEDGER_CHECK(status.ok());
   (void)status;
   return out;
 }

@@ -6,13 +6,14 @@
 #include <unistd.h>
 #include <zlib.h>
 
-#include <cassert>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 
 #include <fmt/format.h>
+
+#include "events/schema/check.h"
 
 namespace payledger::events {
 namespace {
@@ -89,7 +90,7 @@ std::string partition_path(const std::string& dir, uint32_t index) {
 }  // namespace
 
 uint32_t partition_for_key(std::string_view key, uint32_t partitions) {
-  assert(partitions > 0);
+  PAYLEDGER_CHECK(partitions > 0);
   // CRC-32 of the key modulo the partition count: librdkafka's "consistent" partitioner
   // (the default consistent_random for non-empty keys), so kcat and other librdkafka
   // producers place a merchant's records where payledger does.

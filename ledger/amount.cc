@@ -1,10 +1,11 @@
 #include "ledger/amount.h"
 
 #include <array>
-#include <cassert>
 #include <stdexcept>
 
 #include <fmt/format.h>
+
+#include "events/schema/check.h"
 
 namespace payledger::ledger {
 namespace {
@@ -40,12 +41,12 @@ std::string magnitude_digits(const Int128& value) {
 
 const Int128& pow10_128(int n) {
   static const std::array<Int128, kPow10Max + 1> table = make_pow10();
-  assert(n >= 0 && n <= kPow10Max);
+  PAYLEDGER_CHECK(n >= 0 && n <= kPow10Max);
   return table[n];
 }
 
 Result<Int128> parse_scaled(std::string_view text, int exponent) {
-  assert(exponent >= 0 && exponent <= kAssetExponentMax);
+  PAYLEDGER_CHECK(exponent >= 0 && exponent <= kAssetExponentMax);
   if (text.empty()) return bad(text, "is empty");
   if (text.size() > kDecimalLengthMax) return bad(text, "is too long");
   size_t i = 0;
@@ -86,7 +87,7 @@ Result<Int128> parse_scaled(std::string_view text, int exponent) {
 }
 
 std::string format_scaled(const Int128& value, int exponent) {
-  assert(exponent >= 0 && exponent <= kAssetExponentMax);
+  PAYLEDGER_CHECK(exponent >= 0 && exponent <= kAssetExponentMax);
   std::string digits = magnitude_digits(value);
   size_t exp = static_cast<size_t>(exponent);
   size_t pad = digits.size() <= exp ? exp + 1 - digits.size() : 0;  // leading zeros: "0.05"

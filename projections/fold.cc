@@ -1,7 +1,6 @@
 #include "projections/fold.h"
 
 #include <algorithm>
-#include <cassert>
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
@@ -11,6 +10,7 @@
 #include <rocksdb/write_batch.h>
 
 #include "events/codec.h"
+#include "events/schema/check.h"
 #include "ledger/rules.h"
 #include "projections/records.h"
 
@@ -371,7 +371,13 @@ Status Folder::Impl::apply(const LogRecord& rec, const v1::Envelope& event, ledg
     Balance next;
   };
   const size_t n = fx.entry.lines.size();
-  assert(n <= ledger::kEntryLinesMax);
+  PAYLEDGER_CHECK(n <= ledger::kEntryLinesMax);
+  // The rules promise a balanced entry; re-check it here, where it is about to be booked
+  // (pair assertion: the rules check it when they build it, the fold before it commits).
+  if (n != 0) {
+    Status balanced = ledger::check_balanced(fx.entry);
+    PAYLEDGER_CHECK(balanced.ok(), balanced.ok() ? std::string() : balanced.error().reason);
+  }
   BalanceSlot* slots[ledger::kEntryLinesMax];
   Staged staged[ledger::kEntryLinesMax];
   size_t staged_count = 0;
@@ -539,7 +545,9 @@ Status Folder::Impl::fold_record(const LogRecord& rec) {
                                   offsets_.size()));
   }
   // Offsets only move forward (Kafka may skip some: transaction markers, aborted records).
-  assert(rec.offset >= offsets_[rec.partition]);
+  PAYLEDGER_CHECK(rec.offset >= offsets_[rec.partition],
+                  fmt::format("partition {} offset {} is behind the next offset {}", rec.partition,
+                              rec.offset, offsets_[rec.partition]));
   partition_ = rec.partition;
   if (Status s = process(rec); !s) return s;
   offsets_[rec.partition] = rec.offset + 1;

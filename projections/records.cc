@@ -1,8 +1,9 @@
 #include "projections/records.h"
 
-#include <cassert>
 
 #include <fmt/format.h>
+
+#include "events/schema/check.h"
 
 namespace payledger::projections {
 namespace {
@@ -34,7 +35,7 @@ void Writer::i128(const Int128& v) {
   out_->append(b, sizeof b);
 }
 void Writer::str16(std::string_view s) {
-  assert(s.size() <= 0xffff);
+  PAYLEDGER_CHECK(s.size() <= 0xffff);
   u8(static_cast<uint8_t>(s.size() >> 8));
   u8(static_cast<uint8_t>(s.size() & 0xff));
   out_->append(s);
@@ -105,7 +106,7 @@ std::string be64_string(uint64_t v) {
   return s;
 }
 uint64_t read_be64(std::string_view s) {
-  assert(s.size() >= 8);
+  PAYLEDGER_CHECK(s.size() >= 8);
   uint64_t v = 0;
   Reader(s.substr(0, 8)).be64(&v);
   return v;

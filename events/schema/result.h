@@ -3,7 +3,7 @@
 // Exceptions are kept for programmer errors and the CLI edge (CONVENTIONS.md).
 #pragma once
 
-#include <cassert>
+#include "events/schema/check.h"
 #include <optional>
 #include <string>
 #include <string_view>
@@ -83,7 +83,9 @@ template <typename T>
 class [[nodiscard]] Result {
  public:
   Result(T value) : v_(std::move(value)) {}  // NOLINT: implicit by design
-  Result(Error error) : v_(std::move(error)) { assert(std::get<Error>(v_).code != Code::kOk); }
+  Result(Error error) : v_(std::move(error)) {
+    PAYLEDGER_CHECK(std::get<Error>(v_).code != Code::kOk, "an error needs a code");
+  }
 
   bool ok() const { return std::holds_alternative<T>(v_); }
   explicit operator bool() const { return ok(); }
