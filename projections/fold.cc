@@ -86,6 +86,9 @@ class Folder::Impl final : public ledger::LedgerView {
 
   std::vector<uint64_t> offsets_;
   std::vector<bool> owned_;  // partitions with a stored offset or folded by this process
+  std::vector<uint64_t> log_ends_;  // noted log end per partition (0 = none noted)
+  bool log_ends_dirty_ = false;
+  bool record_identity_ = false;
   FoldStats stats_;
   size_t batch_records_ = 0;
 
@@ -133,7 +136,9 @@ class Folder::Impl final : public ledger::LedgerView {
   std::vector<std::pair<std::string, std::string>> rejects_;
 
  public:
-  bool pending_meta() const { return record_partitions_ || offsets_dirty_; }
+  bool pending_meta() const {
+    return record_partitions_ || offsets_dirty_ || log_ends_dirty_ || record_identity_;
+  }
 };
 
 BalanceSlot* Folder::Impl::balance_slot(std::string_view key) const {
@@ -489,6 +494,12 @@ Status Folder::Impl::commit() {
     wb.Put(store_.cf(Cf::kMeta), kPartitionsKey,
            be32_string(static_cast<uint32_t>(offsets_.size())));
   }
+  if (record_identity_) wb.Put(store_.cf(Cf::kMeta), kLogIdentityKey, options_.log_identity);
+  if (log_ends_dirty_) {
+    for (uint32_t p = 0; p < log_ends_.size(); ++p) {
+      if (log_ends_[p] != 0) wb.Put(store_.cf(Cf::kMeta), log_end_key(p), be64_string(log_ends_[p]));
+    }
+  }
   if (options_.before_commit) {
     if (Status s = options_.before_commit(); !s) return s;
   }
@@ -498,6 +509,8 @@ Status Folder::Impl::commit() {
   rocksdb::Status s = store_.db()->Write(wo, &wb);
   if (!s.ok()) return rocks_error("commit fold batch", s);
   record_partitions_ = false;
+  record_identity_ = false;
+  log_ends_dirty_ = false;
   offsets_dirty_ = false;
   dirty_balances_.clear();
   dirty_payments_.clear();
@@ -525,6 +538,21 @@ Status Folder::Impl::start(uint32_t n) {
                                   *recorded, n));
   }
   record_partitions_ = *recorded == 0;
+  if (!options_.log_identity.empty()) {
+    auto identity = store_.recorded_log_identity();
+    if (!identity) return identity.error();
+    if (!identity->empty() && *identity != options_.log_identity) {
+      return make_error(Code::kInvalidArgument,
+                        fmt::format("these projections fold log '{}', not '{}': use another "
+                                    "--data directory, or `payledger rebuild` to refold",
+                                    *identity, options_.log_identity));
+    }
+    record_identity_ = identity->empty();
+  }
+  auto ends = store_.load_log_ends(n);
+  if (!ends) return ends.error();
+  log_ends_.assign(n, 0);
+  for (uint32_t p = 0; p < n; ++p) log_ends_[p] = (*ends)[p].value_or(0);
   auto offsets = store_.load_offsets(n);
   if (!offsets) return offsets.error();
   offsets_.assign(n, 0);
@@ -572,6 +600,12 @@ uint64_t Folder::next_offset(uint32_t partition) const { return impl_->offsets_[
 bool Folder::has_state(uint32_t partition) const { return impl_->owned_[partition]; }
 size_t Folder::uncommitted() const { return impl_->batch_records_; }
 Status Folder::fold_record(const events::LogRecord& rec) { return impl_->fold_record(rec); }
+void Folder::note_log_end(uint32_t partition, uint64_t end_offset) {
+  PAYLEDGER_CHECK(partition < impl_->log_ends_.size());
+  if (end_offset <= impl_->log_ends_[partition]) return;
+  impl_->log_ends_[partition] = end_offset;
+  impl_->log_ends_dirty_ = true;
+}
 Status Folder::commit() {
   if (impl_->batch_records_ == 0 && !impl_->pending_meta()) return Status::Ok();
   return impl_->commit();

@@ -43,6 +43,10 @@ struct FoldOptions {
   std::function<void(const Reject&)> on_reject;
   // Called before every commit; an error stops the commit (e.g. dead letters not durable).
   std::function<Status()> before_commit;
+  // Which log this store folds, e.g. "embedded:<log id>" or "kafka:<cluster id>/<topic>":
+  // recorded at the first commit; a store that recorded another log is refused at open, so
+  // projections of two logs never mix. Empty: not recorded or checked (unit tests).
+  std::string log_identity;
 };
 
 struct FoldStats {
@@ -75,6 +79,10 @@ class Folder {
   Status fold_record(const events::LogRecord& rec);
   // Writes everything folded since the last commit, with the offsets, in one WriteBatch.
   Status commit();
+  // Notes that the log of `partition` reached at least `end_offset` (one past its last
+  // record); stored with the next commit (Store::load_log_ends) so queries over several
+  // stores can tell a partition that is behind its log. Only ever moves forward.
+  void note_log_end(uint32_t partition, uint64_t end_offset);
   const FoldStats& stats() const;
 
   class Impl;

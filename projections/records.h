@@ -134,7 +134,12 @@ Status for_each_dedupe_entry(std::string_view chunk, F&& on_entry) {
 
 // meta CF
 std::string offset_key(uint32_t partition);
+// The end offset of a partition's log as last seen by a fold of this store (be64): how far
+// the log was known to reach, so merged queries can say a partition is behind.
+std::string log_end_key(uint32_t partition);
 inline constexpr std::string_view kPartitionsKey = "partitions";
+// Which log this store folds (FoldOptions::log_identity), recorded at its first commit.
+inline constexpr std::string_view kLogIdentityKey = "log_identity";
 inline constexpr std::string_view kFormatKey = "format";
 
 // rejects CF: be32 partition be64 offset -> the reason and the original bytes

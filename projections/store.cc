@@ -133,17 +133,44 @@ Store::~Store() {
   db_->Close().PermitUncheckedError();
 }
 
-Result<std::vector<std::optional<uint64_t>>> Store::load_offsets(uint32_t partitions) {
-  std::vector<std::optional<uint64_t>> offsets(partitions);
+namespace {
+
+// Reads one be64 meta value per partition, keyed by key_of(partition).
+template <typename KeyOf>
+Result<std::vector<std::optional<uint64_t>>> load_be64_per_partition(
+    rocksdb::DB* db, rocksdb::ColumnFamilyHandle* meta, uint32_t partitions, KeyOf key_of,
+    std::string_view what) {
+  std::vector<std::optional<uint64_t>> values(partitions);
   for (uint32_t p = 0; p < partitions; ++p) {
     std::string value;
-    rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), cf(Cf::kMeta), offset_key(p), &value);
+    rocksdb::Status s = db->Get(rocksdb::ReadOptions(), meta, key_of(p), &value);
     if (s.IsNotFound()) continue;
-    if (!s.ok()) return rocks_error("read offset", s);
-    if (value.size() != 8) return make_error(Code::kCorrupt, "stored offset is not 8 bytes");
-    offsets[p] = read_be64(value);
+    if (!s.ok()) return rocks_error(fmt::format("read {}", what), s);
+    if (value.size() != 8) {
+      return make_error(Code::kCorrupt,
+                        fmt::format("stored {} of partition {} is not 8 bytes", what, p));
+    }
+    values[p] = read_be64(value);
   }
-  return offsets;
+  return values;
+}
+
+}  // namespace
+
+Result<std::vector<std::optional<uint64_t>>> Store::load_offsets(uint32_t partitions) {
+  return load_be64_per_partition(db_.get(), cf(Cf::kMeta), partitions, offset_key, "offset");
+}
+
+Result<std::vector<std::optional<uint64_t>>> Store::load_log_ends(uint32_t partitions) {
+  return load_be64_per_partition(db_.get(), cf(Cf::kMeta), partitions, log_end_key, "log end");
+}
+
+Result<std::string> Store::recorded_log_identity() {
+  std::string value;
+  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), cf(Cf::kMeta), kLogIdentityKey, &value);
+  if (s.IsNotFound()) return std::string();
+  if (!s.ok()) return rocks_error("read log identity", s);
+  return value;
 }
 
 Result<uint32_t> Store::recorded_partitions() {
@@ -167,6 +194,7 @@ Status Store::drop_partitions(const std::vector<uint32_t>& partitions) {
       wb.DeleteRange(cf(static_cast<Cf>(c)), begin, end);
     }
     wb.Delete(cf(Cf::kMeta), offset_key(p));
+    wb.Delete(cf(Cf::kMeta), log_end_key(p));
   }
   rocksdb::WriteOptions wo;
   wo.sync = true;

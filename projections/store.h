@@ -48,6 +48,12 @@ class Store {
   Status drop_partitions(const std::vector<uint32_t>& partitions);
   // The log's partition count recorded at the first fold; 0 if none yet.
   Result<uint32_t> recorded_partitions();
+  // The identity of the log this store folds (FoldOptions::log_identity); empty if none
+  // was recorded yet.
+  Result<std::string> recorded_log_identity();
+  // Per partition, the log end offset last noted by a fold (Folder::note_log_end); nullopt
+  // where none was noted.
+  Result<std::vector<std::optional<uint64_t>>> load_log_ends(uint32_t partitions);
 
   // Deletes the store directory (projections are disposable; the log is the truth).
   static Status destroy(const std::string& dir);
