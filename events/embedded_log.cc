@@ -10,9 +10,11 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <random>
 
 #include <fmt/format.h>
 
+#include "events/durable_file.h"
 #include "events/schema/check.h"
 
 namespace payledger::events {
@@ -51,9 +53,15 @@ void append_frame(std::string& out, const AppendRecord& r) {
   body.push_back(static_cast<char>((r.key.size() >> 8) & 0xff));
   body.append(r.key);
   body.append(r.value);
+  size_t at = out.size();
   put_u32(out, static_cast<uint32_t>(body.size()));
   put_u32(out, crc_of(body.data(), body.size()));
   out.append(body);
+  // Pair assertion with the read side: the frame about to be written decodes as itself.
+  PAYLEDGER_CHECK(get_u32(out.data() + at) == body.size() &&
+                      get_u32(out.data() + at + 4) ==
+                          crc_of(out.data() + at + kHeaderBytes, body.size()),
+                  "embedded log frame does not check out before it is written");
 }
 
 Status write_all(int fd, const std::string& data, const std::string& path) {
@@ -77,7 +85,13 @@ Status pread_all(int fd, char* buf, size_t n, uint64_t pos, const std::string& p
       if (errno == EINTR) continue;
       return io_error("read", path);
     }
-    if (got == 0) return make_error(Code::kCorrupt, fmt::format("short read in {}", path));
+    if (got == 0) {
+      return make_error(Code::kCorrupt,
+                        fmt::format("event log {} ends at byte {}, before the record indexed "
+                                    "there: the file was cut; restore the log directory from a "
+                                    "backup",
+                                    path, pos + done));
+    }
     done += static_cast<size_t>(got);
   }
   return Status::Ok();
@@ -85,6 +99,47 @@ Status pread_all(int fd, char* buf, size_t n, uint64_t pos, const std::string& p
 
 std::string partition_path(const std::string& dir, uint32_t index) {
   return fmt::format("{}/p-{:04}.log", dir, index);
+}
+
+std::string synced_name(uint32_t index) { return fmt::format("p-{:04}.synced", index); }
+
+// p-NNNN.synced: two slots, written alternately, each u64 synced bytes | u32 crc32 of those
+// 8 bytes | u32 zero. A write torn by a crash spoils at most the slot it wrote; the other
+// still holds the previous synced size.
+constexpr size_t kSyncedSlotBytes = 16;
+constexpr size_t kSyncedSlots = 2;
+
+std::string synced_slot(uint64_t bytes) {
+  std::string slot;
+  put_u32(slot, static_cast<uint32_t>(bytes & 0xffffffffu));
+  put_u32(slot, static_cast<uint32_t>(bytes >> 32));
+  put_u32(slot, crc_of(slot.data(), 8));
+  put_u32(slot, 0);
+  return slot;
+}
+
+std::optional<uint64_t> parse_synced_slot(const char* p) {
+  if (get_u32(p + 8) != crc_of(p, 8) || get_u32(p + 12) != 0) return std::nullopt;
+  return static_cast<uint64_t>(get_u32(p)) | (static_cast<uint64_t>(get_u32(p + 4)) << 32);
+}
+
+constexpr size_t kIdHexDigits = 32;  // 128 random bits
+
+std::string random_id() {
+  std::random_device random;  // /dev/urandom on Linux
+  std::string id;
+  for (size_t i = 0; i < kIdHexDigits / 8; ++i) id += fmt::format("{:08x}", random());
+  return id;
+}
+
+Error corrupt_frame(const std::string& path, uint32_t partition, uint64_t byte, uint64_t offset,
+                    std::string_view why) {
+  return make_error(Code::kCorrupt,
+                    fmt::format("event log {} is corrupt at byte {} (record {} of partition "
+                                "{}): {}. The records before it are intact; payledger never "
+                                "cuts or skips a corrupt log: restore the log directory from a "
+                                "backup",
+                                path, byte, offset, partition, why));
 }
 
 }  // namespace
@@ -103,15 +158,16 @@ EmbeddedLog::EmbeddedLog(std::string dir, EmbeddedLogOptions options)
 EmbeddedLog::~EmbeddedLog() {
   for (auto& p : parts_) {
     if (p.fd >= 0) ::close(p.fd);
+    if (p.synced_fd >= 0) ::close(p.synced_fd);
   }
   if (lock_fd_ >= 0) ::close(lock_fd_);
 }
 
 Result<std::unique_ptr<EmbeddedLog>> EmbeddedLog::open(const std::string& dir,
                                                        const EmbeddedLogOptions& options) {
-  std::error_code ec;
-  std::filesystem::create_directories(dir, ec);
-  if (ec) return make_error(Code::kIo, fmt::format("create {}: {}", dir, ec.message()));
+  if (options.writer) {
+    if (Status s = create_directories_durably(dir); !s) return s.error();
+  }
   std::unique_ptr<EmbeddedLog> log(new EmbeddedLog(dir, options));
   if (options.writer) {
     std::string lock_path = dir + "/LOCK";
@@ -120,6 +176,7 @@ Result<std::unique_ptr<EmbeddedLog>> EmbeddedLog::open(const std::string& dir,
     if (::flock(log->lock_fd_, LOCK_EX | LOCK_NB) != 0) {
       return make_error(Code::kIo, fmt::format("event log {} is locked by another writer", dir));
     }
+    remove_stale_temp_files(dir);  // under the lock: no other writer is mid-write
   }
   std::string meta_path = dir + "/partitions";
   uint32_t count = 0;
@@ -136,9 +193,15 @@ Result<std::unique_ptr<EmbeddedLog>> EmbeddedLog::open(const std::string& dir,
                         fmt::format("partitions must be 1..{}", kPartitionsMax));
     }
     count = options.partitions;
-    std::ofstream out(meta_path);
-    out << count << "\n";
-    if (!out.flush()) return io_error("write", meta_path);
+    // The id first: a log whose partition count is on disk always has its identity.
+    if (Status s = log->ensure_identity(); !s) return s.error();
+    if (Status s = replace_file_durably(dir, "partitions", fmt::format("{}\n", count)); !s) {
+      return s.error();
+    }
+  }
+  // A log from before identities gets one from its first writer.
+  if (Status s = options.writer ? log->ensure_identity() : log->load_identity(); !s) {
+    return s.error();
   }
   log->parts_.resize(count);
   for (uint32_t i = 0; i < count; ++i) {
@@ -147,62 +210,194 @@ Result<std::unique_ptr<EmbeddedLog>> EmbeddedLog::open(const std::string& dir,
   return log;
 }
 
+Status EmbeddedLog::load_identity() {
+  std::string path = dir_ + "/id";
+  std::ifstream in(path);
+  if (!in) {
+    identity_.clear();
+    return Status::Ok();
+  }
+  std::string id;
+  in >> id;
+  if (id.size() != kIdHexDigits || id.find_first_not_of("0123456789abcdef") != std::string::npos) {
+    return make_error(Code::kCorrupt,
+                      fmt::format("{} does not hold a log id ({} hex digits)", path, kIdHexDigits));
+  }
+  identity_ = "embedded:" + id;
+  return Status::Ok();
+}
+
+Status EmbeddedLog::ensure_identity() {
+  if (Status s = load_identity(); !s || !identity_.empty()) return s;
+  auto created = create_file_once_durably(dir_, "id", random_id() + "\n");
+  if (!created) return created.error();
+  return load_identity();  // ours, or the one another process linked first
+}
+
+Status EmbeddedLog::load_synced(uint32_t index) {
+  Partition& part = parts_[index];
+  std::string path = dir_ + "/" + synced_name(index);
+  if (part.synced_fd < 0) {
+    part.synced_fd = ::open(path.c_str(), (options_.writer ? O_RDWR : O_RDONLY) | O_CLOEXEC);
+    if (part.synced_fd < 0) {
+      if (errno == ENOENT) return Status::Ok();  // a log written before synced sizes
+      return io_error("open", path);
+    }
+  }
+  char buf[kSyncedSlotBytes * kSyncedSlots] = {};
+  ssize_t got = ::pread(part.synced_fd, buf, sizeof buf, 0);
+  if (got < 0) return io_error("read", path);
+  std::optional<uint64_t> best;
+  for (size_t slot = 0; slot < kSyncedSlots; ++slot) {
+    if (static_cast<size_t>(got) < (slot + 1) * kSyncedSlotBytes) break;
+    auto bytes = parse_synced_slot(buf + slot * kSyncedSlotBytes);
+    if (bytes && (!best || *bytes > *best)) {
+      best = bytes;
+      part.next_slot = static_cast<int>((slot + 1) % kSyncedSlots);
+    }
+  }
+  if (!best) {
+    return make_error(Code::kCorrupt,
+                      fmt::format("{} holds no valid synced size, so torn appends cannot be "
+                                  "told from corruption in {}; restore the log directory from "
+                                  "a backup",
+                                  path, partition_path(dir_, index)));
+  }
+  part.synced = *best;
+  return Status::Ok();
+}
+
+Status EmbeddedLog::store_synced(uint32_t index) {
+  Partition& part = parts_[index];
+  std::string path = dir_ + "/" + synced_name(index);
+  std::string slot = synced_slot(part.end);
+  off_t at = static_cast<off_t>(part.next_slot * kSyncedSlotBytes);
+  if (::pwrite(part.synced_fd, slot.data(), slot.size(), at) != static_cast<ssize_t>(slot.size())) {
+    return io_error("write", path);
+  }
+  if (options_.sync && ::fdatasync(part.synced_fd) != 0) return io_error("fdatasync", path);
+  part.next_slot = (part.next_slot + 1) % static_cast<int>(kSyncedSlots);
+  part.synced = part.end;
+  return Status::Ok();
+}
+
 Status EmbeddedLog::open_partition(uint32_t index) {
   std::string path = partition_path(dir_, index);
-  int flags = options_.writer ? (O_RDWR | O_CREAT | O_APPEND) : O_RDONLY;
   Partition& part = parts_[index];
+  bool existed = std::filesystem::exists(path);
+  if (options_.writer) {
+    if (Status s = load_synced(index); !s) return s;
+    if (part.synced_fd < 0 && !existed) {
+      // A new partition: its synced size (0) exists before its data file, so no reader
+      // ever takes the new file for an older log without one.
+      if (Status s = replace_file_durably(dir_, synced_name(index), synced_slot(0) + synced_slot(0));
+          !s) {
+        return s;
+      }
+      if (Status s = load_synced(index); !s) return s;
+    }
+  }
+  int flags = options_.writer ? (O_RDWR | O_CREAT | O_APPEND) : O_RDONLY;
   part.fd = ::open(path.c_str(), flags | O_CLOEXEC, 0644);
   if (part.fd < 0) {
     if (!options_.writer && errno == ENOENT) return Status::Ok();  // empty partition
     return io_error("open", path);
   }
-  if (Status s = scan_tail(part); !s) return s;
-  if (options_.writer) {
-    struct stat st {};
-    if (::fstat(part.fd, &st) != 0) return io_error("stat", path);
-    uint64_t size = static_cast<uint64_t>(st.st_size);
-    if (size > part.end) {
-      // Only the last frame may be cut short by a crash mid-append; a bad frame with whole
-      // frames after it is corruption, and truncating would lose the records behind it.
-      char header[kHeaderBytes];
-      bool torn = size - part.end < kHeaderBytes;
-      if (!torn) {
-        if (Status s = pread_all(part.fd, header, kHeaderBytes, part.end, path); !s) return s;
-        torn = part.end + kHeaderBytes + get_u32(header) >= size;
-      }
-      if (!torn) {
-        return make_error(Code::kCorrupt,
-                          fmt::format("{}: bad record at byte {} followed by more data; "
-                                      "refusing to truncate",
-                                      path, part.end));
-      }
-      if (::ftruncate(part.fd, static_cast<off_t>(part.end)) != 0) return io_error("truncate", path);
-    }
+  if (!existed && options_.writer) {
+    if (Status s = fsync_directory(dir_); !s) return s;
+  }
+  Scan scan;
+  if (Status s = scan_tail(index, &scan); !s) return s;
+  if (!options_.writer) return Status::Ok();
+  if (scan.torn_at) {
+    // The unfinished last append of a crash: never acknowledged, so cut it.
+    PAYLEDGER_CHECK(*scan.torn_at == part.end && part.end >= part.synced);
+    if (::ftruncate(part.fd, static_cast<off_t>(part.end)) != 0) return io_error("truncate", path);
+  }
+  if (part.synced_fd < 0) {
+    // A log from before synced sizes: what the scan accepted becomes the synced size.
+    if (::fdatasync(part.fd) != 0) return io_error("fdatasync", path);
+    std::string slots = synced_slot(part.end) + synced_slot(part.end);
+    if (Status s = replace_file_durably(dir_, synced_name(index), slots); !s) return s;
+    return load_synced(index);
+  }
+  if (part.end != part.synced || scan.torn_at) {
+    // Whole frames of an append that crashed before recording them as synced are kept.
+    if (::fdatasync(part.fd) != 0) return io_error("fdatasync", path);
+    return store_synced(index);
   }
   return Status::Ok();
 }
 
-Status EmbeddedLog::scan_tail(Partition& part) {
+Status EmbeddedLog::scan_tail(uint32_t index, Scan* scan) {
+  Partition& part = parts_[index];
   if (part.fd < 0) return Status::Ok();
-  std::string chunk;
-  for (;;) {
-    chunk.resize(kScanChunkBytes);
-    ssize_t got = ::pread(part.fd, chunk.data(), chunk.size(), static_cast<off_t>(part.end));
-    if (got < 0) return make_error(Code::kIo, fmt::format("read log: {}", std::strerror(errno)));
-    size_t n = static_cast<size_t>(got);
-    size_t pos = 0;
-    while (pos + kHeaderBytes <= n) {
-      uint32_t len = get_u32(chunk.data() + pos);
-      if (len < kBodyPrefixBytes || len > kRecordBodyMax) return Status::Ok();  // torn or corrupt
-      if (pos + kHeaderBytes + len > n) break;  // record continues in the next chunk
-      uint32_t crc = get_u32(chunk.data() + pos + 4);
-      if (crc != crc_of(chunk.data() + pos + kHeaderBytes, len)) return Status::Ok();
-      part.positions.push_back(part.end);
-      part.end += kHeaderBytes + len;
-      pos += kHeaderBytes + len;
-    }
-    if (pos == 0) return Status::Ok();  // nothing whole left (end of file or torn tail)
+  std::string path = partition_path(dir_, index);
+  // Readers read the synced size before the data: the bytes it covers are already written.
+  if (!options_.writer) {
+    if (Status s = load_synced(index); !s) return s;
   }
+  bool has_synced = part.synced_fd >= 0;
+  struct stat st {};
+  if (::fstat(part.fd, &st) != 0) return io_error("stat", path);
+  uint64_t size = static_cast<uint64_t>(st.st_size);
+  scan->file_bytes = size;
+  // A file shorter than its synced size lost bytes; the scan below names the first bad
+  // record if the loss left one, else the error after it names the lost tail.
+  bool lost_tail = has_synced && size < part.synced;
+  // Readers see only what an acknowledged append made durable; a writer looks at it all.
+  uint64_t limit = has_synced && !options_.writer ? std::min(part.synced, size) : size;
+  std::string chunk;
+  while (part.end < limit) {
+    size_t want = static_cast<size_t>(std::min<uint64_t>(kScanChunkBytes, size - part.end));
+    chunk.resize(want);
+    if (Status s = pread_all(part.fd, chunk.data(), want, part.end, path); !s) return s;
+    size_t off = 0;
+    while (part.end < limit) {
+      uint64_t at = part.end;
+      std::string why;
+      bool prefix = false;  // a strict prefix of a frame at the end of the file
+      uint32_t len = 0;
+      if (size - at < kHeaderBytes) {
+        why = fmt::format("{} bytes left, less than a record header", size - at);
+        prefix = true;
+      } else if (want - off < kHeaderBytes) {
+        break;  // the header continues in the next chunk
+      } else if (len = get_u32(chunk.data() + off); len < kBodyPrefixBytes || len > kRecordBodyMax) {
+        why = fmt::format("record length {} is out of range", len);
+      } else if (at + kHeaderBytes + len > size) {
+        why = fmt::format("a record of {} bytes runs past the end of the file", len);
+        prefix = true;
+      } else if (want - off < kHeaderBytes + len) {
+        break;  // the record continues in the next chunk
+      } else if (get_u32(chunk.data() + off + 4) !=
+                 crc_of(chunk.data() + off + kHeaderBytes, len)) {
+        why = "CRC mismatch";
+      } else if (has_synced && at < part.synced && at + kHeaderBytes + len > part.synced) {
+        why = fmt::format("the record crosses the synced size {}", part.synced);
+      }
+      if (!why.empty()) {
+        bool torn = has_synced ? at >= part.synced : prefix;
+        if (!torn) return corrupt_frame(path, index, at, part.positions.size(), why);
+        scan->torn_at = at;
+        return Status::Ok();
+      }
+      part.positions.push_back(at);
+      part.end += kHeaderBytes + len;
+      off += kHeaderBytes + len;
+    }
+    // A record (at most kRecordBodyMax) always fits in a chunk, so each pass makes progress.
+    PAYLEDGER_CHECK(off > 0 || part.end >= limit, "embedded log scan made no progress");
+  }
+  if (lost_tail) {
+    return make_error(Code::kCorrupt,
+                      fmt::format("event log {} is {} bytes but {} bytes of it were synced: "
+                                  "the log lost its tail (restored from an older copy, or a "
+                                  "damaged disk?); restore the whole log directory from a "
+                                  "backup",
+                                  path, size, part.synced));
+  }
+  return Status::Ok();
 }
 
 Status EmbeddedLog::append(std::span<const AppendRecord> records) {
@@ -222,15 +417,18 @@ Status EmbeddedLog::append(std::span<const AppendRecord> records) {
     if (frames[p].empty()) continue;
     Partition& part = parts_[p];
     std::string path = partition_path(dir_, p);
-    if (Status s = write_all(part.fd, frames[p], path); !s) {
+    Status wrote = write_all(part.fd, frames[p], path);
+    if (wrote && options_.sync && ::fdatasync(part.fd) != 0) wrote = io_error("fdatasync", path);
+    if (!wrote) {
       (void)::ftruncate(part.fd, static_cast<off_t>(part.end));  // drop the partial batch
-      return s;
+      return wrote;
     }
-    if (options_.sync && ::fdatasync(part.fd) != 0) return io_error("fdatasync", path);
     for (uint64_t size : sizes[p]) {
       part.positions.push_back(part.end);
       part.end += size;
     }
+    // Only now, after the data is durable, does the synced size cover it.
+    if (Status s = store_synced(p); !s) return s;
   }
   return Status::Ok();
 }
@@ -246,7 +444,8 @@ Status EmbeddedLog::read(uint32_t partition, uint64_t from_offset, size_t max_re
     if (Status s = open_partition(partition); !s) return s;
   }
   if (from_offset >= part.positions.size()) {
-    if (Status s = scan_tail(part); !s) return s;
+    Scan scan;
+    if (Status s = scan_tail(partition, &scan); !s) return s;
     if (from_offset >= part.positions.size()) return Status::Ok();
   }
   max_records = std::min(max_records, kReadRecordsMax);
@@ -259,21 +458,26 @@ Status EmbeddedLog::read(uint32_t partition, uint64_t from_offset, size_t max_re
     last = from_offset + (last - from_offset) / 2;
   }
   uint64_t end = last == part.positions.size() ? part.end : part.positions[last];
+  std::string path = partition_path(dir_, partition);
   char* base = out->reserve(end - first);
-  if (Status s = pread_all(part.fd, base, end - first, first, partition_path(dir_, partition));
-      !s) {
-    return s;
-  }
+  if (Status s = pread_all(part.fd, base, end - first, first, path); !s) return s;
   out->records.reserve(last - from_offset);
   for (uint64_t off = from_offset; off < last; ++off) {
-    const char* p = base + (part.positions[off] - first);
+    uint64_t at = part.positions[off];
+    uint64_t next = off + 1 == part.positions.size() ? part.end : part.positions[off + 1];
+    const char* p = base + (at - first);
     uint32_t len = get_u32(p);
     const char* body = p + kHeaderBytes;
+    // Pair assertion with the scan and the write: the bytes are still the frame indexed.
+    if (len + kHeaderBytes != next - at || get_u32(p + 4) != crc_of(body, len)) {
+      out->clear();
+      return corrupt_frame(path, partition, at, off, "the record changed after it was indexed");
+    }
     size_t key_len = static_cast<unsigned char>(body[1]) |
                      (static_cast<size_t>(static_cast<unsigned char>(body[2])) << 8);
     if (kBodyPrefixBytes + key_len > len) {
-      return make_error(Code::kCorrupt, fmt::format("record {}/{} has a bad key length",
-                                                    partition, off));
+      out->clear();
+      return corrupt_frame(path, partition, at, off, "bad key length");
     }
     LogRecord rec;
     rec.partition = partition;
@@ -294,7 +498,8 @@ Result<uint64_t> EmbeddedLog::end_offset(uint32_t partition) {
   if (part.fd < 0) {
     if (Status s = open_partition(partition); !s) return s.error();
   }
-  if (Status s = scan_tail(part); !s) return s.error();
+  Scan scan;
+  if (Status s = scan_tail(partition, &scan); !s) return s.error();
   return static_cast<uint64_t>(part.positions.size());
 }
 

@@ -1,11 +1,24 @@
 // EmbeddedLog: a durable, partitioned event log in local files, for laptops, demos and
 // tests. One file per partition under DIR; each record is framed as
 //   u32 body_len | u32 crc32(body) | body = u8 format | u16 key_len | key | value
-// (little-endian). A torn tail left by a crash is detected by length/CRC and cut off when
-// a writer opens the log. One writer at a time (flock); readers may run beside it.
+// (little-endian). Beside each partition file, p-NNNN.synced records how many of its bytes
+// an acknowledged append made durable (written after the fdatasync, two CRC'd slots).
+//
+// Corruption policy: a torn tail is only ever the unfinished last append of a crash — bytes
+// past the synced size. A writer cuts it off when it opens the log; readers never index
+// past the synced size. Any bad frame (length, CRC, short) before the synced size, or a file
+// shorter than it, is corruption: kCorrupt naming the file and byte offset, never cut,
+// never read past. A log written before synced sizes (no .synced file) falls back to: a bad
+// frame is torn only if it is a strict prefix of a frame at the end of the file.
+//
+// Identity: DIR/id holds a random 128-bit id made when the log is created (or, for an older
+// log, when first opened by a writer or ensure_identity()), so projections can tell logs
+// apart. Metadata files are written to a temp file, fsynced and renamed/linked into place,
+// then the directory is fsynced. One writer at a time (flock); readers may run beside it.
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -32,20 +45,42 @@ class EmbeddedLog final : public EventLog {
               ReadBatch* out) override;
   Result<uint64_t> end_offset(uint32_t partition) override;
 
+  // "embedded:<32 hex digits>", the log's stable identity; empty for a log written before
+  // identities that no writer has opened since (see ensure_identity).
+  const std::string& identity() const { return identity_; }
+  // Gives a log without an id one (race-free with other processes: temp file + link), so
+  // a read-only fold can record which log it folds.
+  Status ensure_identity();
+
  private:
   struct Partition {
     int fd = -1;
+    int synced_fd = -1;               // p-NNNN.synced; -1 for an older log without one
     std::vector<uint64_t> positions;  // file position of each record; index = offset
     uint64_t end = 0;                 // file position after the last whole record
+    uint64_t synced = 0;              // bytes an acknowledged append made durable
+    int next_slot = 0;                // slot of p-NNNN.synced the next append writes
+  };
+  // Where the scan of a partition stopped.
+  struct Scan {
+    std::optional<uint64_t> torn_at;  // start of an unfinished append's bytes, if any
+    uint64_t file_bytes = 0;
   };
   EmbeddedLog(std::string dir, EmbeddedLogOptions options);
   Status open_partition(uint32_t index);
-  // Indexes whole records appended (by anyone) since the last scan.
-  Status scan_tail(Partition& part);
+  // Reads p-NNNN.synced into part.synced (and picks the slot to write next).
+  Status load_synced(uint32_t index);
+  // Records part.end as synced in p-NNNN.synced (fdatasync'd when options_.sync).
+  Status store_synced(uint32_t index);
+  // Indexes whole records appended (by anyone) since the last scan, up to the synced size
+  // for readers; kCorrupt for a bad frame that is not a torn tail.
+  Status scan_tail(uint32_t index, Scan* scan);
+  Status load_identity();
 
   std::string dir_;
   EmbeddedLogOptions options_;
   int lock_fd_ = -1;
+  std::string identity_;
   std::vector<Partition> parts_;
 };
 
