@@ -1,6 +1,7 @@
 #include "projections/fold.h"
 
 #include <algorithm>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
@@ -86,7 +87,10 @@ class Folder::Impl final : public ledger::LedgerView {
 
   std::vector<uint64_t> offsets_;
   std::vector<bool> owned_;  // partitions with a stored offset or folded by this process
-  std::vector<uint64_t> log_ends_;  // noted log end per partition (0 = none noted)
+  std::vector<std::optional<uint64_t>> log_ends_;  // noted log end per partition
+  std::vector<uint64_t> committed_;  // offsets_ as of the last commit (or the store's)
+  std::vector<std::optional<FoldedRecord>> last_records_;  // noted, not yet committed
+  bool last_records_dirty_ = false;
   bool log_ends_dirty_ = false;
   bool record_identity_ = false;
   FoldStats stats_;
@@ -137,7 +141,8 @@ class Folder::Impl final : public ledger::LedgerView {
 
  public:
   bool pending_meta() const {
-    return record_partitions_ || offsets_dirty_ || log_ends_dirty_ || record_identity_;
+    return record_partitions_ || offsets_dirty_ || log_ends_dirty_ || record_identity_ ||
+           last_records_dirty_;
   }
 };
 
@@ -487,7 +492,17 @@ Status Folder::Impl::commit() {
   for (const auto& [key, value] : rejects_) wb.Put(store_.cf(Cf::kRejects), key, value);
   if (offsets_dirty_) {
     for (uint32_t p = 0; p < offsets_.size(); ++p) {
-      if (owned_[p]) wb.Put(store_.cf(Cf::kMeta), offset_key(p), be64_string(offsets_[p]));
+      if (!owned_[p]) continue;
+      // Pair assertion with Store::load_offsets: offsets only move forward, and the log of a
+      // partition reached at least the offset folded from it (so stored offset <= log end).
+      PAYLEDGER_CHECK(offsets_[p] >= committed_[p],
+                      fmt::format("partition {} offset {} would move back from {}", p,
+                                  offsets_[p], committed_[p]));
+      wb.Put(store_.cf(Cf::kMeta), offset_key(p), be64_string(offsets_[p]));
+      if (!log_ends_[p] || *log_ends_[p] < offsets_[p]) {
+        log_ends_[p] = offsets_[p];
+        log_ends_dirty_ = true;
+      }
     }
   }
   if (record_partitions_) {
@@ -497,7 +512,14 @@ Status Folder::Impl::commit() {
   if (record_identity_) wb.Put(store_.cf(Cf::kMeta), kLogIdentityKey, options_.log_identity);
   if (log_ends_dirty_) {
     for (uint32_t p = 0; p < log_ends_.size(); ++p) {
-      if (log_ends_[p] != 0) wb.Put(store_.cf(Cf::kMeta), log_end_key(p), be64_string(log_ends_[p]));
+      if (log_ends_[p]) wb.Put(store_.cf(Cf::kMeta), log_end_key(p), be64_string(*log_ends_[p]));
+    }
+  }
+  if (last_records_dirty_) {
+    for (uint32_t p = 0; p < last_records_.size(); ++p) {
+      if (!last_records_[p]) continue;
+      wb.Put(store_.cf(Cf::kMeta), last_record_key(p),
+             be64_string(last_records_[p]->offset) + be64_string(last_records_[p]->fingerprint));
     }
   }
   if (options_.before_commit) {
@@ -508,6 +530,9 @@ Status Folder::Impl::commit() {
   wo.disableWAL = false;
   rocksdb::Status s = store_.db()->Write(wo, &wb);
   if (!s.ok()) return rocks_error("commit fold batch", s);
+  committed_ = offsets_;
+  last_records_.assign(last_records_.size(), std::nullopt);
+  last_records_dirty_ = false;
   record_partitions_ = false;
   record_identity_ = false;
   log_ends_dirty_ = false;
@@ -551,8 +576,7 @@ Status Folder::Impl::start(uint32_t n) {
   }
   auto ends = store_.load_log_ends(n);
   if (!ends) return ends.error();
-  log_ends_.assign(n, 0);
-  for (uint32_t p = 0; p < n; ++p) log_ends_[p] = (*ends)[p].value_or(0);
+  log_ends_ = std::move(ends).value();
   auto offsets = store_.load_offsets(n);
   if (!offsets) return offsets.error();
   offsets_.assign(n, 0);
@@ -561,6 +585,8 @@ Status Folder::Impl::start(uint32_t n) {
     owned_[p] = (*offsets)[p].has_value();
     offsets_[p] = (*offsets)[p].value_or(0);
   }
+  committed_ = offsets_;
+  last_records_.assign(n, std::nullopt);
   seen_.resize(n);
   if (Status s = load_caches(); !s) return s;
   return load_dedupe();
@@ -602,9 +628,15 @@ size_t Folder::uncommitted() const { return impl_->batch_records_; }
 Status Folder::fold_record(const events::LogRecord& rec) { return impl_->fold_record(rec); }
 void Folder::note_log_end(uint32_t partition, uint64_t end_offset) {
   PAYLEDGER_CHECK(partition < impl_->log_ends_.size());
-  if (end_offset <= impl_->log_ends_[partition]) return;
-  impl_->log_ends_[partition] = end_offset;
+  std::optional<uint64_t>& noted = impl_->log_ends_[partition];
+  if (noted && end_offset <= *noted) return;  // an empty partition's end 0 is noted too
+  noted = end_offset;
   impl_->log_ends_dirty_ = true;
+}
+void Folder::note_last_record(const events::LogRecord& rec) {
+  PAYLEDGER_CHECK(rec.partition < impl_->last_records_.size());
+  impl_->last_records_[rec.partition] = FoldedRecord{rec.offset, record_fingerprint(rec)};
+  impl_->last_records_dirty_ = true;
 }
 Status Folder::commit() {
   if (impl_->batch_records_ == 0 && !impl_->pending_meta()) return Status::Ok();
@@ -612,18 +644,74 @@ Status Folder::commit() {
 }
 const FoldStats& Folder::stats() const { return impl_->stats_; }
 
+uint64_t record_fingerprint(const events::LogRecord& rec) {
+  uint64_t h = 14695981039346656037ull;
+  auto mix = [&](std::string_view bytes) {
+    for (unsigned char c : bytes) {
+      h ^= c;
+      h *= 1099511628211ull;
+    }
+  };
+  char format = static_cast<char>(rec.format);
+  mix(std::string_view(&format, 1));
+  mix(be64_string(rec.key.size()));
+  mix(rec.key);
+  mix(rec.value);
+  return h;
+}
+
+namespace {
+
+// The log still holds what the store folded from partition p: it reaches the stored offset
+// and the last folded record is still the same record. Otherwise new appends would reuse
+// offsets the books already hold and be skipped silently.
+Status check_log_holds_folded(Store& store, events::EventLog& log, const Folder& folder,
+                              uint32_t p, uint64_t end, const std::optional<FoldedRecord>& last,
+                              events::ReadBatch* batch) {
+  auto refuse = [&](std::string what) {
+    return make_error(Code::kCorrupt,
+                      fmt::format("partition {}: the projections in {} are folded to offset {} "
+                                  "but {} (the log ends at offset {}): the log lost records "
+                                  "these books hold (restored from an older backup?). Restore "
+                                  "the log, or run `payledger rebuild` to refold the books from "
+                                  "the log as it is",
+                                  p, store.dir(), folder.next_offset(p), what, end));
+  };
+  if (folder.has_state(p) && folder.next_offset(p) > end) return refuse("the log is shorter");
+  if (!last) return Status::Ok();
+  if (last->offset >= end) {
+    return refuse(fmt::format("the log no longer holds offset {} they folded", last->offset));
+  }
+  if (Status s = log.read(p, last->offset, 1, batch); !s) return s;
+  PAYLEDGER_CHECK(!batch->records.empty() && batch->records[0].offset == last->offset);
+  if (record_fingerprint(batch->records[0]) != last->fingerprint) {
+    return refuse(fmt::format("the record at offset {} is not the one they folded there: the "
+                              "log was replaced, or cut and appended to again",
+                              last->offset));
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
 Result<FoldStats> fold(Store& store, events::EventLog& log, const FoldOptions& options) {
   auto opened = Folder::open(store, log.partition_count(), options);
   if (!opened) return opened.error();
   Folder& folder = **opened;
   uint32_t n = log.partition_count();
+  auto last = store.load_last_records(n);
+  if (!last) return last.error();
+  events::ReadBatch batch;
   FoldProgress progress;
   for (uint32_t p = 0; p < n; ++p) {
     auto end = log.end_offset(p);
     if (!end) return end.error();
+    if (Status s = check_log_holds_folded(store, log, folder, p, *end, (*last)[p], &batch); !s) {
+      return s.error();
+    }
+    folder.note_log_end(p, *end);
     if (*end > folder.next_offset(p)) progress.events_total += *end - folder.next_offset(p);
   }
-  events::ReadBatch batch;
   bool more = true;
   bool limit_hit = false;
   auto stopped = [&] { return options.stop != nullptr && options.stop->load(); };
@@ -635,7 +723,14 @@ Result<FoldStats> fold(Store& store, events::EventLog& log, const FoldOptions& o
         want = std::min<uint64_t>(want, options.records_max - folder.stats().records);
       }
       if (Status s = log.read(p, folder.next_offset(p), want, &batch); !s) return s.error();
-      for (const LogRecord& rec : batch.records) {
+      for (size_t i = 0; i < batch.records.size(); ++i) {
+        const LogRecord& rec = batch.records[i];
+        // The record a commit stores as the partition's last: the last of this read, or one
+        // whose fold fills the batch (fold_record then commits).
+        if (i + 1 == batch.records.size() ||
+            folder.uncommitted() + 1 >= options.batch_events_max) {
+          folder.note_last_record(rec);
+        }
         if (Status s = folder.fold_record(rec); !s) return s.error();
       }
       more = more || !batch.records.empty();

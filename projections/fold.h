@@ -83,6 +83,9 @@ class Folder {
   // record); stored with the next commit (Store::load_log_ends) so queries over several
   // stores can tell a partition that is behind its log. Only ever moves forward.
   void note_log_end(uint32_t partition, uint64_t end_offset);
+  // Notes the last record folded from its partition (stored with the next commit,
+  // Store::load_last_records): the next fold checks the log still holds that record there.
+  void note_last_record(const events::LogRecord& rec);
   const FoldStats& stats() const;
 
   class Impl;
@@ -92,8 +95,14 @@ class Folder {
   std::unique_ptr<Impl> impl_;
 };
 
+// A fingerprint (64-bit FNV-1a) of a record's format, key and value: tells a record from
+// another one written at the same offset of a log that was replaced or lost its tail.
+uint64_t record_fingerprint(const events::LogRecord& rec);
+
 // Folds every record the log holds past the store's stored offsets (embedded-log style
-// reading: partition by partition, round robin, until each returns nothing).
+// reading: partition by partition, round robin, until each returns nothing). Refuses
+// (kCorrupt) a log that no longer holds the last record the store folded, or ends before the
+// store's offsets; notes every partition's log end (Folder::note_log_end).
 Result<FoldStats> fold(Store& store, events::EventLog& log, const FoldOptions& options);
 
 }  // namespace payledger::projections

@@ -372,6 +372,9 @@ uint64_t content_fingerprint(std::string_view bytes) {
 
 std::string offset_key(uint32_t partition) { return "offset/" + be32_string(partition); }
 std::string log_end_key(uint32_t partition) { return "log_end/" + be32_string(partition); }
+std::string last_record_key(uint32_t partition) {
+  return "last_record/" + be32_string(partition);
+}
 
 std::string reject_key(uint32_t partition, uint64_t offset) {
   return be32_string(partition) + be64_string(offset);

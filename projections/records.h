@@ -137,6 +137,9 @@ std::string offset_key(uint32_t partition);
 // The end offset of a partition's log as last seen by a fold of this store (be64): how far
 // the log was known to reach, so merged queries can say a partition is behind.
 std::string log_end_key(uint32_t partition);
+// The last record a fold folded from a partition (be64 offset be64 fingerprint), so the
+// next fold can tell the same log from one that lost its tail and was appended to again.
+std::string last_record_key(uint32_t partition);
 inline constexpr std::string_view kPartitionsKey = "partitions";
 // Which log this store folds (FoldOptions::log_identity), recorded at its first commit.
 inline constexpr std::string_view kLogIdentityKey = "log_identity";

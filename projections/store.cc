@@ -8,6 +8,7 @@
 #include <rocksdb/table.h>
 #include <rocksdb/write_batch.h>
 
+#include "events/schema/check.h"
 #include "projections/records.h"
 
 namespace payledger::projections {
@@ -98,6 +99,7 @@ Result<std::unique_ptr<Store>> Store::open(const std::string& dir, bool read_onl
                           : rocksdb::DB::Open(options, dir, descriptors, &handles, &raw);
   if (!s.ok()) return rocks_error(fmt::format("open projections {}", dir), s);
   std::unique_ptr<Store> store(new Store());
+  store->dir_ = dir;
   store->db_.reset(raw);
   store->default_cf_ = handles[0];
   store->handles_.assign(handles.begin() + 1, handles.end());
@@ -158,11 +160,41 @@ Result<std::vector<std::optional<uint64_t>>> load_be64_per_partition(
 }  // namespace
 
 Result<std::vector<std::optional<uint64_t>>> Store::load_offsets(uint32_t partitions) {
-  return load_be64_per_partition(db_.get(), cf(Cf::kMeta), partitions, offset_key, "offset");
+  auto offsets =
+      load_be64_per_partition(db_.get(), cf(Cf::kMeta), partitions, offset_key, "offset");
+  if (!offsets) return offsets;
+  auto ends = load_log_ends(partitions);
+  if (!ends) return ends.error();
+  for (uint32_t p = 0; p < partitions; ++p) {
+    // Pair assertion with Folder's commit, which stores log end >= offset in one batch.
+    if ((*offsets)[p] && (*ends)[p]) {
+      PAYLEDGER_CHECK(*(*offsets)[p] <= *(*ends)[p],
+                      fmt::format("{}: partition {} stored offset {} is beyond its stored log "
+                                  "end {}",
+                                  dir_, p, *(*offsets)[p], *(*ends)[p]));
+    }
+  }
+  return offsets;
 }
 
 Result<std::vector<std::optional<uint64_t>>> Store::load_log_ends(uint32_t partitions) {
   return load_be64_per_partition(db_.get(), cf(Cf::kMeta), partitions, log_end_key, "log end");
+}
+
+Result<std::vector<std::optional<FoldedRecord>>> Store::load_last_records(uint32_t partitions) {
+  std::vector<std::optional<FoldedRecord>> out(partitions);
+  for (uint32_t p = 0; p < partitions; ++p) {
+    std::string value;
+    rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), cf(Cf::kMeta), last_record_key(p), &value);
+    if (s.IsNotFound()) continue;
+    if (!s.ok()) return rocks_error("read last folded record", s);
+    if (value.size() != 16) {
+      return make_error(Code::kCorrupt,
+                        fmt::format("{}: last folded record of partition {} is not 16 bytes", dir_, p));
+    }
+    out[p] = FoldedRecord{read_be64(value.substr(0, 8)), read_be64(value.substr(8))};
+  }
+  return out;
 }
 
 Result<std::string> Store::recorded_log_identity() {
@@ -195,6 +227,7 @@ Status Store::drop_partitions(const std::vector<uint32_t>& partitions) {
     }
     wb.Delete(cf(Cf::kMeta), offset_key(p));
     wb.Delete(cf(Cf::kMeta), log_end_key(p));
+    wb.Delete(cf(Cf::kMeta), last_record_key(p));
   }
   rocksdb::WriteOptions wo;
   wo.sync = true;

@@ -16,6 +16,14 @@ namespace payledger::projections {
 // Layout version of the stored projections; bump when any stored encoding changes.
 inline constexpr uint32_t kStoreFormat = 3;
 
+// The last record a fold folded from a partition: its offset and a fingerprint of its bytes
+// (record_fingerprint in fold.cc).
+struct FoldedRecord {
+  uint64_t offset = 0;
+  uint64_t fingerprint = 0;
+  bool operator==(const FoldedRecord&) const = default;
+};
+
 enum class Cf : int {
   kBalances = 0,
   kEntries,
@@ -38,10 +46,13 @@ class Store {
   ~Store();
 
   rocksdb::DB* db() { return db_.get(); }
+  // The directory the store was opened from (for messages).
+  const std::string& dir() const { return dir_; }
   rocksdb::ColumnFamilyHandle* cf(Cf c) { return handles_[static_cast<int>(c)]; }
 
   // Next offset to fold per partition; nullopt for partitions this store never folded
-  // (a scaled-out instance holds only the partitions it owns).
+  // (a scaled-out instance holds only the partitions it owns). Checks (PAYLEDGER_CHECK, the
+  // read side of the fold's commit) that no offset is beyond the log end stored with it.
   Result<std::vector<std::optional<uint64_t>>> load_offsets(uint32_t partitions);
   // Deletes everything stored for these partitions (every key starts with its partition),
   // offsets included, in one atomic write: hands the partitions back to the log.
@@ -54,6 +65,9 @@ class Store {
   // Per partition, the log end offset last noted by a fold (Folder::note_log_end); nullopt
   // where none was noted.
   Result<std::vector<std::optional<uint64_t>>> load_log_ends(uint32_t partitions);
+  // Per partition, the last record a fold committed (Folder::note_last_record); nullopt where
+  // none was noted.
+  Result<std::vector<std::optional<FoldedRecord>>> load_last_records(uint32_t partitions);
 
   // Deletes the store directory (projections are disposable; the log is the truth).
   static Status destroy(const std::string& dir);
@@ -63,6 +77,7 @@ class Store {
   // Refuses a store of another layout version (kCorrupt, suggesting `payledger rebuild`);
   // stamps a new, empty store with this build's version.
   Status check_format(const std::string& dir, bool read_only);
+  std::string dir_;
   std::unique_ptr<rocksdb::DB> db_;
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;  // indexed by Cf
   rocksdb::ColumnFamilyHandle* default_cf_ = nullptr;

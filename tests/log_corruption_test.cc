@@ -236,5 +236,77 @@ TEST(LogCorruption, AnOlderLogWithoutSyncedSizeStillTellsCorruptionFromATornTail
   EXPECT_TRUE(std::filesystem::exists(torn.substr(0, torn.size() - 4) + ".synced"));
 }
 
+// Issue 8 item 4a: a log's identity, so projections can tell logs apart.
+TEST(LogIdentity, ANewLogHasARandomIdThatSurvivesReopening) {
+  TempDir a, b;
+  std::string id_a = open_log(a.path(), true).value()->identity();
+  std::string id_b = open_log(b.path(), true).value()->identity();
+  ASSERT_EQ(id_a.size(), std::string("embedded:").size() + 32) << id_a;
+  EXPECT_TRUE(id_a.starts_with("embedded:"));
+  EXPECT_NE(id_a, id_b);
+  EXPECT_EQ(open_log(a.path(), true).value()->identity(), id_a);
+  EXPECT_EQ(open_log(a.path(), false).value()->identity(), id_a);
+}
+
+TEST(LogIdentity, AnOlderLogWithoutAnIdGetsOneFromItsFirstWriterOrEnsureIdentity) {
+  TempDir dir;
+  ten_records(dir);
+  ASSERT_TRUE(std::filesystem::remove(dir.path() + "/id"));
+  auto reader = open_log(dir.path(), false).value();
+  EXPECT_EQ(reader->identity(), "");  // a plain reader changes nothing
+  EXPECT_FALSE(std::filesystem::exists(dir.path() + "/id"));
+  ASSERT_TRUE(reader->ensure_identity().ok());
+  std::string id = reader->identity();
+  EXPECT_TRUE(id.starts_with("embedded:")) << id;
+  EXPECT_EQ(open_log(dir.path(), true).value()->identity(), id);  // kept, not replaced
+
+  TempDir other;
+  ten_records(other);
+  ASSERT_TRUE(std::filesystem::remove(other.path() + "/id"));
+  std::string made = open_log(other.path(), true).value()->identity();
+  EXPECT_TRUE(made.starts_with("embedded:")) << made;
+  EXPECT_EQ(open_log(other.path(), false).value()->identity(), made);
+}
+
+TEST(LogIdentity, AMangledIdIsCorruption) {
+  TempDir dir;
+  ten_records(dir);
+  write_bytes(dir.path() + "/id", "not-hex\n");
+  auto log = open_log(dir.path(), false);
+  ASSERT_FALSE(log.ok());
+  EXPECT_EQ(log.error().code, Code::kCorrupt);
+  EXPECT_NE(log.error().reason.find(dir.path() + "/id"), std::string::npos) << log.error().reason;
+}
+
+// Issue 8 item 10: metadata is written to a temp file and renamed or linked into place;
+// a temp file left by a crash is never read, and a writer removes it.
+TEST(LogMetadata, ATempFileLeftByACrashIsIgnoredAndRemoved) {
+  TempDir dir;
+  // pid 4194305 is above Linux's pid_max: that process is certainly gone.
+  std::string stale = dir.path() + "/partitions.tmp-4194305";
+  std::string stale_id = dir.path() + "/id.tmp-4194305";
+  write_bytes(stale, "99\n");
+  write_bytes(stale_id, "0123");
+  auto log = open_log(dir.path(), true);
+  ASSERT_TRUE(log.ok()) << log.error().reason;
+  EXPECT_EQ((*log)->partition_count(), kPartitions);  // not the 99 of the temp file
+  EXPECT_FALSE(std::filesystem::exists(stale));
+  EXPECT_FALSE(std::filesystem::exists(stale_id));
+  EXPECT_EQ(bytes_of(dir.path() + "/partitions"), "3\n");
+  // No temp file of this process is left behind either.
+  for (const auto& entry : std::filesystem::directory_iterator(dir.path())) {
+    EXPECT_EQ(entry.path().filename().string().find(".tmp-"), std::string::npos)
+        << entry.path();
+  }
+}
+
+TEST(LogMetadata, ATempFileOfALiveProcessIsLeftAlone) {
+  TempDir dir;
+  std::string live = dir.path() + "/id.tmp-" + std::to_string(::getppid());
+  write_bytes(live, "in progress");
+  ASSERT_TRUE(open_log(dir.path(), true).ok());
+  EXPECT_TRUE(std::filesystem::exists(live));
+}
+
 }  // namespace
 }  // namespace payledger::testing
