@@ -83,6 +83,10 @@ class Folder {
   // record); stored with the next commit (Store::load_log_ends) so queries over several
   // stores can tell a partition that is behind its log. Only ever moves forward.
   void note_log_end(uint32_t partition, uint64_t end_offset);
+  // Notes that `partition` holds no record to fold before `next_offset` (Kafka: transaction
+  // markers and aborted records take offsets): its next offset moves there (never back) and
+  // this store holds the partition from then on. Stored with the next commit.
+  void advance_to(uint32_t partition, uint64_t next_offset);
   const FoldStats& stats() const;
 
   class Impl;
