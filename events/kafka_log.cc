@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cctype>
 #include <chrono>
 #include <cstring>
 #include <mutex>
@@ -42,7 +43,8 @@ Error unreachable(const KafkaOptions& o, std::string_view detail) {
                                            detail));
 }
 
-// Builds a conf from `base` properties, then the caller's -X extras (which win).
+// Builds a conf from `base` properties, then the caller's -X extras (which cannot touch the
+// keys check_kafka_property guards).
 Result<rd_kafka_conf_t*> make_conf(const KafkaOptions& o,
                                    std::vector<std::pair<std::string, std::string>> base) {
   rd_kafka_conf_t* conf = rd_kafka_conf_new();
@@ -51,6 +53,12 @@ Result<rd_kafka_conf_t*> make_conf(const KafkaOptions& o,
   // Errors only by default (benign retries such as "coordinator load in progress" would
   // otherwise reach stderr); -X log_level=6 shows everything.
   base.insert(base.begin() + 1, {"log_level", "3"});
+  for (const auto& [k, v] : o.extra) {
+    if (Status s = check_kafka_property(k); !s) {
+      rd_kafka_conf_destroy(conf);
+      return s.error();
+    }
+  }
   base.insert(base.end(), o.extra.begin(), o.extra.end());
   for (const auto& [k, v] : base) {
     if (rd_kafka_conf_set(conf, k.c_str(), v.c_str(), errstr, sizeof errstr) !=
@@ -114,22 +122,25 @@ void add_header(rd_kafka_headers_t* h, std::string_view name, std::string_view v
                       static_cast<ssize_t>(value.size()));
 }
 
-// Metadata for the topic: its partition count, or a clear error.
-Result<uint32_t> partitions_of(rd_kafka_t* rk, const KafkaOptions& o) {
+// Metadata for the topic: its partition count and replication factor, or a clear error.
+Result<TopicInfo> metadata_of(rd_kafka_t* rk, const KafkaOptions& o, int timeout_ms) {
   rd_kafka_topic_t* rkt = rd_kafka_topic_new(rk, o.topic.c_str(), nullptr);
   const rd_kafka_metadata_t* md = nullptr;
-  rd_kafka_resp_err_t err = rd_kafka_metadata(rk, 0, rkt, &md, o.timeout_ms);
+  rd_kafka_resp_err_t err = rd_kafka_metadata(rk, 0, rkt, &md, timeout_ms);
   rd_kafka_topic_destroy(rkt);
   if (err != RD_KAFKA_RESP_ERR_NO_ERROR) return unreachable(o, rd_kafka_err2str(err));
-  Result<uint32_t> out = make_error(Code::kInvalidArgument,
-                                    fmt::format("topic '{}' not found on {} (create it with "
-                                                "`payledger topic create`)",
-                                                o.topic, o.brokers));
+  Result<TopicInfo> out = make_error(Code::kInvalidArgument,
+                                     fmt::format("topic '{}' not found on {} (create it with "
+                                                 "`payledger topic create`)",
+                                                 o.topic, o.brokers));
   for (int i = 0; i < md->topic_cnt; ++i) {
     const auto& t = md->topics[i];
     if (o.topic != t.topic) continue;
     if (t.err == RD_KAFKA_RESP_ERR_NO_ERROR && t.partition_cnt > 0) {
-      out = static_cast<uint32_t>(t.partition_cnt);
+      TopicInfo info;
+      info.partitions = static_cast<uint32_t>(t.partition_cnt);
+      info.replication = t.partitions[0].replica_cnt;
+      out = info;
     } else if (t.err != RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART) {
       out = kafka_error(fmt::format("metadata for topic '{}'", o.topic), t.err);
     }
@@ -137,6 +148,64 @@ Result<uint32_t> partitions_of(rd_kafka_t* rk, const KafkaOptions& o) {
   rd_kafka_metadata_destroy(md);
   return out;
 }
+
+Result<uint32_t> partitions_of(rd_kafka_t* rk, const KafkaOptions& o) {
+  auto info = metadata_of(rk, o, o.timeout_ms);
+  if (!info) return info.error();
+  return info->partitions;
+}
+
+// Errors librdkafka recovers from by itself (reconnecting, finding the new leader or
+// coordinator): the fold waits for them, for a bounded time. Anything else fails it.
+bool transient(rd_kafka_resp_err_t err) {
+  switch (err) {
+    case RD_KAFKA_RESP_ERR__TRANSPORT:
+    case RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN:
+    case RD_KAFKA_RESP_ERR__RESOLVE:
+    case RD_KAFKA_RESP_ERR__TIMED_OUT:
+    case RD_KAFKA_RESP_ERR__TIMED_OUT_QUEUE:
+    case RD_KAFKA_RESP_ERR__WAIT_COORD:
+    case RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT:
+    case RD_KAFKA_RESP_ERR_NETWORK_EXCEPTION:
+    case RD_KAFKA_RESP_ERR_BROKER_NOT_AVAILABLE:
+    case RD_KAFKA_RESP_ERR_LEADER_NOT_AVAILABLE:
+    case RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION:
+    case RD_KAFKA_RESP_ERR_REPLICA_NOT_AVAILABLE:
+    case RD_KAFKA_RESP_ERR_COORDINATOR_LOAD_IN_PROGRESS:
+    case RD_KAFKA_RESP_ERR_COORDINATOR_NOT_AVAILABLE:
+    case RD_KAFKA_RESP_ERR_NOT_COORDINATOR:
+    case RD_KAFKA_RESP_ERR_FENCED_LEADER_EPOCH:
+    case RD_KAFKA_RESP_ERR_UNKNOWN_LEADER_EPOCH:
+      return true;
+    default:
+      return false;
+  }
+}
+
+// Keys -X may not set (lower case, without a "topic." prefix), and why.
+constexpr std::pair<std::string_view, std::string_view> kGuardedProperties[] = {
+    {"bootstrap.servers", "use --brokers"},
+    {"metadata.broker.list", "use --brokers"},
+    {"group.id", "use --group"},
+    {"transactional.id", "use --transactional-id"},
+    {"isolation.level", "the fold reads committed records only (read_committed)"},
+    {"enable.auto.commit", "positions live in the store, never auto-committed"},
+    {"auto.commit.enable", "positions live in the store, never auto-committed"},
+    {"enable.auto.offset.store", "positions live in the store, never auto-stored"},
+    {"offset.store.method", "positions live in the store"},
+    {"auto.offset.reset", "an offset out of range must stop the fold, never jump"},
+    {"enable.partition.eof", "--until-idle needs the end-of-partition events"},
+    {"partition.assignment.strategy", "the fold's rebalance handling uses the eager range "
+                                      "assignor"},
+    {"group.protocol", "the fold's rebalance handling uses the classic protocol"},
+    {"enable.idempotence", "appends are idempotent and transactional"},
+    {"acks", "appends wait for all in-sync replicas"},
+    {"request.required.acks", "appends wait for all in-sync replicas"},
+    {"transaction.timeout.ms", "must stay above message.timeout.ms"},
+    {"message.timeout.ms", "must stay below transaction.timeout.ms"},
+    {"delivery.timeout.ms", "must stay below transaction.timeout.ms"},
+    {"queuing.strategy", "records must keep their order"},
+};
 
 std::string default_transactional_id(const KafkaOptions& o) {
   return o.transactional_id.empty() ? "payledger-append." + o.topic : o.transactional_id;
@@ -180,7 +249,61 @@ Result<std::pair<std::string, std::string>> parse_kafka_property(std::string_vie
     return make_error(Code::kInvalidArgument,
                       fmt::format("-X expects key=value, got '{}'", kv));
   }
-  return std::pair<std::string, std::string>(kv.substr(0, eq), kv.substr(eq + 1));
+  std::pair<std::string, std::string> out(kv.substr(0, eq), kv.substr(eq + 1));
+  if (Status s = check_kafka_property(out.first); !s) return s.error();
+  return out;
+}
+
+Status check_kafka_property(std::string_view key) {
+  std::string k(key);
+  std::transform(k.begin(), k.end(), k.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  k.erase(0, k.find_first_not_of(" \t"));
+  k.erase(k.find_last_not_of(" \t") + 1);
+  if (k.starts_with("topic.")) k.erase(0, 6);
+  for (const auto& [guarded, why] : kGuardedProperties) {
+    if (k == guarded) {
+      return make_error(Code::kInvalidArgument,
+                        fmt::format("-X {}: payledger sets this itself and it cannot be "
+                                    "overridden ({})",
+                                    key, why));
+    }
+  }
+  return Status::Ok();
+}
+
+Result<TopicInfo> topic_info(const KafkaOptions& o) {
+  auto conf = make_conf(o, {});
+  if (!conf) return conf.error();
+  auto rk = make_handle(RD_KAFKA_PRODUCER, *conf);
+  if (!rk) return rk.error();
+  auto info = metadata_of(rk->get(), o, o.timeout_ms);
+  if (!info) return info;
+  char* id = rd_kafka_clusterid(rk->get(), o.timeout_ms);
+  if (id == nullptr) {
+    return make_error(Code::kIo, fmt::format("Kafka broker(s) {} did not tell their cluster id "
+                                             "(brokers older than 0.10.1?)",
+                                             o.brokers));
+  }
+  info->cluster_id = id;
+  rd_kafka_mem_free(rk->get(), id);
+  return info;
+}
+
+std::string kafka_log_identity(const TopicInfo& info, const KafkaOptions& o) {
+  return fmt::format("kafka:{}/{}", info.cluster_id, o.topic);
+}
+
+Error out_of_range_error(const KafkaOptions& o, uint32_t partition, int64_t offset,
+                         Watermarks range) {
+  return make_error(
+      Code::kCorrupt,
+      fmt::format("topic '{}' partition {}: the store's next offset {} is outside the offsets "
+                  "the brokers hold, [{}, {}): records it has not folded were deleted "
+                  "(retention, DeleteRecords) or the topic was recreated. Folding on would "
+                  "skip records silently; restore the topic, or run `payledger rebuild` to "
+                  "refold from the log as it is now",
+                  o.topic, partition, offset, range.low, range.high));
 }
 
 Result<uint32_t> topic_partitions(const KafkaOptions& o) {
@@ -415,7 +538,7 @@ Result<std::unique_ptr<KafkaLog>> KafkaLog::open(const KafkaOptions& options) {
                                   {"enable.auto.offset.store", "false"},
                                   {"isolation.level", "read_committed"},
                                   {"enable.partition.eof", "true"},
-                                  {"auto.offset.reset", "earliest"},
+                                  {"auto.offset.reset", "error"},
                                   {"fetch.wait.max.ms", "20"}});
   if (!conf) return conf.error();
   auto rk = make_handle(RD_KAFKA_CONSUMER, *conf);
@@ -470,8 +593,17 @@ Status KafkaLog::read(uint32_t partition, uint64_t from_offset, size_t max_recor
       break;
     }
     if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      bool retry = transient(m->err);  // librdkafka reconnects; bounded by the deadline
+      Error e = make_error(Code::kIo, fmt::format("read topic '{}' partition {} at offset {}: "
+                                                  "{} ({})",
+                                                  s.options.topic, partition, m->offset,
+                                                  rd_kafka_message_errstr(m),
+                                                  rd_kafka_err2name(m->err)));
       rd_kafka_message_destroy(m);
-      continue;  // transport errors: librdkafka reconnects by itself
+      if (retry) continue;
+      for (auto* x : msgs) rd_kafka_message_destroy(x);
+      s.assigned_partition = -1;  // reassign at the next read
+      return e;
     }
     s.next_offset = static_cast<uint64_t>(m->offset) + 1;
     msgs.push_back(m);
@@ -508,12 +640,15 @@ KafkaDeadLetters::~KafkaDeadLetters() {
 const std::string& KafkaDeadLetters::topic() const { return impl_->options.topic; }
 
 Result<std::unique_ptr<KafkaDeadLetters>> KafkaDeadLetters::open(const KafkaOptions& source) {
-  auto partitions = topic_partitions(source);
-  if (!partitions) return partitions.error();
+  auto info = topic_info(source);
+  if (!info) return info.error();
   auto impl = std::make_unique<Impl>();
   impl->options = source;
   impl->options.topic = source.topic + ".dlq";
-  if (Status s = create_topic(impl->options, *partitions, 1); !s) return s.error();
+  // As durable as the source: a dead letter is the only copy the topic keeps of a reject.
+  if (Status s = create_topic(impl->options, info->partitions, info->replication); !s) {
+    return s.error();
+  }
   auto rk = make_producer(impl->options, {{"enable.idempotence", "true"}, {"linger.ms", "5"}},
                           &Impl::on_delivery, impl.get());
   if (!rk) return rk.error();
@@ -555,33 +690,84 @@ struct KafkaGroupConsumer::Impl {
   OnRevoke on_revoke;
   std::set<uint32_t> assigned;
   std::set<uint32_t> at_end;
+  std::map<uint32_t, int64_t> end_positions;
+  std::string transient_error;
   Status callback_error;
+
+  void fail(Status s) {
+    if (!s && callback_error.ok()) callback_error = s;
+  }
+
+  // Assigns the partitions at the starts on_assign chose; any refusal or assign error is
+  // kept for poll() to return, with nothing assigned.
+  void assign(rd_kafka_t* rk, rd_kafka_topic_partition_list_t* parts,
+              const std::vector<uint32_t>& ids) {
+    auto starts = on_assign(ids);
+    if (!starts) {
+      fail(starts.error());
+      return;
+    }
+    PAYLEDGER_CHECK(starts->size() == ids.size());
+    // Offsets are set on a copy of the list before assign (librdkafka's documented way to
+    // start from offsets stored elsewhere); never seek_partitions (broken timeout in 2.0).
+    PartitionList copy(rd_kafka_topic_partition_list_copy(parts));
+    for (int i = 0; i < copy->cnt; ++i) {
+      int64_t start = (*starts)[static_cast<size_t>(i)];
+      copy->elems[i].offset = start == -1 ? RD_KAFKA_OFFSET_BEGINNING : start;
+    }
+    rd_kafka_resp_err_t err = rd_kafka_assign(rk, copy.get());
+    if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      fail(make_error(Code::kIo, fmt::format("assign partitions of topic '{}': {}",
+                                             options.topic, rd_kafka_err2str(err))));
+      return;
+    }
+    assigned = std::set<uint32_t>(ids.begin(), ids.end());
+  }
 
   static void on_rebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err,
                            rd_kafka_topic_partition_list_t* parts, void* opaque) {
     auto* self = static_cast<Impl*>(opaque);
     std::vector<uint32_t> ids;
     for (int i = 0; i < parts->cnt; ++i) ids.push_back(static_cast<uint32_t>(parts->elems[i].partition));
+    self->at_end.clear();
+    self->end_positions.clear();
     if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
-      std::vector<int64_t> starts = self->on_assign(ids);
-      // Offsets are set on a copy of the list before assign (librdkafka's documented way to
-      // start from offsets stored elsewhere); never seek_partitions (broken timeout in 2.0).
-      PartitionList copy(rd_kafka_topic_partition_list_copy(parts));
-      for (int i = 0; i < copy->cnt; ++i) {
-        copy->elems[i].offset = starts[i] >= 0 ? starts[i] : RD_KAFKA_OFFSET_BEGINNING;
-      }
-      rd_kafka_assign(rk, copy.get());
-      self->assigned = std::set<uint32_t>(ids.begin(), ids.end());
-      self->at_end.clear();
-    } else {
-      if (err == RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS) {
-        Status s = self->on_revoke(ids);
-        if (!s && self->callback_error.ok()) self->callback_error = s;
-      }
-      rd_kafka_assign(rk, nullptr);
       self->assigned.clear();
-      self->at_end.clear();
+      if (self->callback_error.ok()) self->assign(rk, parts, ids);
+      return;
     }
+    if (err == RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS) self->fail(self->on_revoke(ids));
+    rd_kafka_resp_err_t unassigned = rd_kafka_assign(rk, nullptr);
+    if (unassigned != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      self->fail(make_error(Code::kIo, fmt::format("unassign partitions of topic '{}': {}",
+                                                   self->options.topic,
+                                                   rd_kafka_err2str(unassigned))));
+    }
+    if (err != RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS) {
+      self->fail(make_error(Code::kIo, fmt::format("rebalance of topic '{}': {}",
+                                                   self->options.topic, rd_kafka_err2str(err))));
+    }
+    self->assigned.clear();
+  }
+
+  // The error a consumer message carries, named with its partition and offset.
+  Error consumer_error(const rd_kafka_message_t* m) {
+    std::string where = m->rkt != nullptr ? fmt::format("topic '{}' partition {} offset {}",
+                                                        rd_kafka_topic_name(m->rkt),
+                                                        m->partition, m->offset)
+                                          : fmt::format("topic '{}'", options.topic);
+    if ((m->err == RD_KAFKA_RESP_ERR__AUTO_OFFSET_RESET ||
+         m->err == RD_KAFKA_RESP_ERR_OFFSET_OUT_OF_RANGE) &&
+        m->rkt != nullptr) {
+      int64_t low = -1, high = -1;
+      rd_kafka_query_watermark_offsets(rk.get(), options.topic.c_str(), m->partition, &low, &high,
+                                       options.timeout_ms);
+      return out_of_range_error(options, static_cast<uint32_t>(m->partition), m->offset,
+                                {low, high});
+    }
+    return make_error(Code::kIo, fmt::format("Kafka consumer error on {}: {} ({})", where,
+                                             rd_kafka_message_errstr(m),
+                                             rd_kafka_err2name(m->err)));
   }
 };
 
@@ -601,7 +787,9 @@ Result<std::unique_ptr<KafkaGroupConsumer>> KafkaGroupConsumer::open(const Kafka
                                   {"enable.auto.offset.store", "false"},
                                   {"isolation.level", "read_committed"},
                                   {"enable.partition.eof", "true"},
-                                  {"auto.offset.reset", "earliest"},
+                                  // Never jump: an offset out of range (records
+                                  // deleted, topic recreated) is an error.
+                                  {"auto.offset.reset", "error"},
                                   {"partition.assignment.strategy", "range"},
                                   {"session.timeout.ms", "10000"},
                                   {"heartbeat.interval.ms", "1000"},
@@ -644,14 +832,25 @@ Status KafkaGroupConsumer::poll(size_t max_records, int timeout_ms, ReadBatch* o
     if (m == nullptr) break;
     uint32_t p = static_cast<uint32_t>(m->partition);
     if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
-      s.at_end.insert(p);
+      if (s.assigned.count(p) != 0) {
+        s.at_end.insert(p);
+        s.end_positions[p] = m->offset;
+      }
       rd_kafka_message_destroy(m);
       if (msgs.empty() && idle()) break;
       continue;
     }
     if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-      rd_kafka_message_destroy(m);  // transport and broker errors: librdkafka recovers
-      continue;
+      if (transient(m->err)) {  // librdkafka reconnects; the caller bounds the wait
+        s.transient_error = fmt::format("{} ({})", rd_kafka_message_errstr(m),
+                                        rd_kafka_err2name(m->err));
+        rd_kafka_message_destroy(m);
+        continue;
+      }
+      Error e = s.consumer_error(m);
+      rd_kafka_message_destroy(m);
+      for (auto* x : msgs) rd_kafka_message_destroy(x);
+      return e;
     }
     s.at_end.erase(p);
     msgs.push_back(m);
@@ -665,6 +864,33 @@ Status KafkaGroupConsumer::poll(size_t max_records, int timeout_ms, ReadBatch* o
   });
   copy_messages(msgs, out);
   return Status::Ok();
+}
+
+std::string KafkaGroupConsumer::take_transient_error() {
+  return std::exchange(impl_->transient_error, std::string());
+}
+
+const std::map<uint32_t, int64_t>& KafkaGroupConsumer::end_positions() const {
+  return impl_->end_positions;
+}
+
+Result<Watermarks> KafkaGroupConsumer::watermarks(uint32_t partition, int timeout_ms) {
+  Watermarks w;
+  rd_kafka_resp_err_t err = rd_kafka_query_watermark_offsets(
+      impl_->rk.get(), impl_->options.topic.c_str(), static_cast<int32_t>(partition), &w.low,
+      &w.high, timeout_ms);
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    return kafka_error(fmt::format("offsets of topic '{}' partition {} on {}",
+                                   impl_->options.topic, partition, impl_->options.brokers),
+                       err);
+  }
+  return w;
+}
+
+Result<uint32_t> KafkaGroupConsumer::partition_count(int timeout_ms) {
+  auto info = metadata_of(impl_->rk.get(), impl_->options, timeout_ms);
+  if (!info) return info.error();
+  return info->partitions;
 }
 
 bool KafkaGroupConsumer::idle() const {

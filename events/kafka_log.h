@@ -10,6 +10,7 @@
 
 #include <atomic>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <utility>
@@ -34,8 +35,38 @@ struct KafkaOptions {
   int timeout_ms = kKafkaTimeoutMsDefault;
 };
 
-// Parses "key=value" (the -X syntax); kInvalidArgument without '='.
+// Parses "key=value" (the -X syntax); kInvalidArgument without '=', or for a key payledger
+// sets itself for correctness (check_kafka_property).
 Result<std::pair<std::string, std::string>> parse_kafka_property(std::string_view kv);
+// kInvalidArgument naming the key when -X may not set it: the settings exactly-once and
+// ordering rest on (isolation.level, enable.auto.commit, enable.auto.offset.store,
+// auto.offset.reset, enable.partition.eof, partition.assignment.strategy, enable.idempotence,
+// acks, transactional.id, transaction/message timeouts, queuing.strategy, ...) and those that
+// have their own option (--brokers, --group, --transactional-id). Case-insensitive; a
+// "topic." prefix is ignored.
+Status check_kafka_property(std::string_view key);
+
+// What the brokers say about a topic.
+struct TopicInfo {
+  uint32_t partitions = 0;
+  int replication = 0;     // replicas of partition 0 (Kafka topics have one factor)
+  std::string cluster_id;  // the cluster's id (KIP-78), stable across broker restarts
+};
+// kIo naming the brokers if they cannot be reached, kInvalidArgument if the topic does not
+// exist.
+Result<TopicInfo> topic_info(const KafkaOptions& options);
+// The identity a store records for this topic: "kafka:<cluster id>/<topic>".
+std::string kafka_log_identity(const TopicInfo& info, const KafkaOptions& options);
+
+// The range of offsets a partition holds: [low, high). Records below low were deleted
+// (retention, DeleteRecords); high is one past the last record (markers included).
+struct Watermarks {
+  int64_t low = 0;
+  int64_t high = 0;
+};
+// The error for a start offset outside a partition's range, saying what to do.
+Error out_of_range_error(const KafkaOptions& options, uint32_t partition, int64_t offset,
+                         Watermarks range);
 
 // Creates `topic` with `partitions` partitions and replication factor `replication`.
 // kInvalidArgument if it exists with another partition count; ok if it exists as asked.
@@ -122,8 +153,9 @@ class KafkaDeadLetters {
 class KafkaGroupConsumer {
  public:
   // Called on every assignment with the partitions now owned; returns the offset to start
-  // each at (or -1 for "from the beginning").
-  using OnAssign = std::function<std::vector<int64_t>(const std::vector<uint32_t>&)>;
+  // each at (-1: from the beginning), or an error that stops the consumer: nothing is
+  // assigned and poll() returns it.
+  using OnAssign = std::function<Result<std::vector<int64_t>>(const std::vector<uint32_t>&)>;
   // Called before partitions are taken away (commit their state now).
   using OnRevoke = std::function<Status(const std::vector<uint32_t>&)>;
 
@@ -135,7 +167,20 @@ class KafkaGroupConsumer {
 
   // Fills `out` with up to max_records records (waiting at most timeout_ms for the first).
   // Records are in offset order per partition and belong to the current assignment.
+  // Every consumer error fails the poll (named, with its partition), except the end of a
+  // partition and the transient errors of unreachable brokers, which librdkafka retries by
+  // itself: those are counted for transient_error().
   Status poll(size_t max_records, int timeout_ms, ReadBatch* out);
+  // The last transient error (broker down, disconnected, coordinator moving) since the
+  // previous call, or empty; clears it.
+  std::string take_transient_error();
+  // Per partition read to its end: the offset past the end (the consumer's position there,
+  // beyond transaction markers and aborted records). Cleared by a new assignment.
+  const std::map<uint32_t, int64_t>& end_positions() const;
+  // The partition's range on the brokers now (a network round trip).
+  Result<Watermarks> watermarks(uint32_t partition, int timeout_ms);
+  // The topic's partition count on the brokers now (metadata round trip).
+  Result<uint32_t> partition_count(int timeout_ms);
   // Whether every assigned partition has been read to its end (and at least one is assigned).
   bool idle() const;
   std::vector<uint32_t> assignment() const;

@@ -144,6 +144,14 @@ class Folder::Impl final : public ledger::LedgerView {
     return record_partitions_ || offsets_dirty_ || log_ends_dirty_ || record_identity_ ||
            last_records_dirty_;
   }
+  // Folder::advance_to: offsets only move forward; the partition is held from then on.
+  void advance_to(uint32_t partition, uint64_t next_offset) {
+    PAYLEDGER_CHECK(partition < offsets_.size());
+    if (owned_[partition] && next_offset <= offsets_[partition]) return;
+    offsets_[partition] = std::max(offsets_[partition], next_offset);
+    owned_[partition] = true;
+    offsets_dirty_ = true;
+  }
 };
 
 BalanceSlot* Folder::Impl::balance_slot(std::string_view key) const {
@@ -637,6 +645,9 @@ void Folder::note_last_record(const events::LogRecord& rec) {
   PAYLEDGER_CHECK(rec.partition < impl_->last_records_.size());
   impl_->last_records_[rec.partition] = FoldedRecord{rec.offset, record_fingerprint(rec)};
   impl_->last_records_dirty_ = true;
+}
+void Folder::advance_to(uint32_t partition, uint64_t next_offset) {
+  impl_->advance_to(partition, next_offset);
 }
 Status Folder::commit() {
   if (impl_->batch_records_ == 0 && !impl_->pending_meta()) return Status::Ok();

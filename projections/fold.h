@@ -86,6 +86,10 @@ class Folder {
   // Notes the last record folded from its partition (stored with the next commit,
   // Store::load_last_records): the next fold checks the log still holds that record there.
   void note_last_record(const events::LogRecord& rec);
+  // Notes that `partition` holds no record to fold before `next_offset` (Kafka: transaction
+  // markers and aborted records take offsets): its next offset moves there (never back) and
+  // this store holds the partition from then on. Stored with the next commit.
+  void advance_to(uint32_t partition, uint64_t next_offset);
   const FoldStats& stats() const;
 
   class Impl;

@@ -5,10 +5,16 @@
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafka_mock.h>
 
+#include <atomic>
+#include <chrono>
+#include <future>
+#include <thread>
+
 #include "events/codec.h"
 #include "events/embedded_log.h"
 #include "events/kafka_log.h"
 #include "projections/kafka_fold.h"
+#include "projections/store.h"
 #include "projections/queries.h"
 #include "test_util.h"
 #include "tools/generator.h"
@@ -16,24 +22,25 @@
 namespace payledger::testing {
 namespace {
 
-constexpr int16_t kApiProduce = 0;  // Kafka protocol ApiKey of Produce
+constexpr int16_t kApiProduce = 0;  // Kafka protocol ApiKeys
+constexpr int16_t kApiFetch = 1;
 
 // A one-broker mock cluster hosted by a throwaway producer handle.
 class MockCluster {
  public:
-  MockCluster() {
+  explicit MockCluster(int brokers = 1) {
     char errstr[256];
     rd_kafka_conf_t* conf = rd_kafka_conf_new();
     rd_kafka_conf_set(conf, "log_level", "0", errstr, sizeof errstr);
     host_ = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof errstr);
-    cluster_ = rd_kafka_mock_cluster_new(host_, 1);
+    cluster_ = rd_kafka_mock_cluster_new(host_, brokers);
   }
   ~MockCluster() {
     rd_kafka_mock_cluster_destroy(cluster_);
     rd_kafka_destroy(host_);
   }
-  events::KafkaOptions topic(const std::string& name, int partitions) {
-    rd_kafka_mock_topic_create(cluster_, name.c_str(), partitions, 1);
+  events::KafkaOptions topic(const std::string& name, int partitions, int replication = 1) {
+    rd_kafka_mock_topic_create(cluster_, name.c_str(), partitions, replication);
     events::KafkaOptions o;
     o.brokers = rd_kafka_mock_cluster_bootstraps(cluster_);
     o.topic = name;
@@ -56,6 +63,15 @@ std::vector<events::AppendRecord> records(uint64_t n) {
 }
 
 
+// Folds until idle and returns the outcome (errors included).
+Result<projections::FoldStats> try_fold(const events::KafkaOptions& o, projections::Store& store) {
+  projections::KafkaFoldOptions ko;
+  ko.fold.sync = false;
+  ko.group = o.topic + ".g";
+  ko.until_idle = true;
+  return projections::fold_kafka(store, o, ko);
+}
+
 projections::FoldStats fold(const events::KafkaOptions& o, projections::Store& store) {
   projections::KafkaFoldOptions ko;
   ko.fold.sync = false;
@@ -71,16 +87,16 @@ TEST(KafkaMock, AFailedAppendIsReportedAndARetryFoldsOnce) {
   auto o = mock.topic("mock.retry", 2);
   auto recs = records(300);
   auto producer = events::KafkaProducer::open(o, 0).value();
-  // The broker refuses the first produce request: the append reports it (the transaction is
-  // aborted), and the caller's retry of the same batch succeeds.
+  // The broker refuses the first produce request: an authorization failure is not
+  // retriable, so the append must report it (never succeed silently with records missing).
   rd_kafka_mock_push_request_errors(mock.get(), kApiProduce, 1,
                                     RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED);
   Status first = producer->append(recs);
-  if (!first.ok()) {
-    EXPECT_EQ(first.error().code, Code::kIo);
-    producer = events::KafkaProducer::open(o, 0).value();  // a fresh producer retries
-    ASSERT_TRUE(producer->append(recs).ok());
-  }
+  ASSERT_FALSE(first.ok()) << "the refused produce request went unreported";
+  EXPECT_EQ(first.error().code, Code::kIo);
+  EXPECT_NE(first.error().reason.find("authoriz"), std::string::npos) << first.error().reason;
+  producer = events::KafkaProducer::open(o, 0).value();  // the caller's retry
+  ASSERT_TRUE(producer->append(recs).ok());
   TempDir dir;
   auto store = projections::Store::open(dir.path(), false).value();
   auto stats = fold(o, *store);
@@ -101,6 +117,155 @@ TEST(KafkaMock, GroupFoldMatchesTheEmbeddedFold) {
   auto store = projections::Store::open(dir.path(), false).value();
   EXPECT_EQ(fold(o, *store).applied, 1000u);
   EXPECT_EQ(projections::projection_digest(*store).value(), embedded_digest(recs, 2));
+}
+
+
+TEST(KafkaMock, AConsumerErrorFailsTheFoldNamingItsPartition) {
+  MockCluster mock;
+  auto o = mock.topic("mock.fetcherr", 2);
+  ASSERT_TRUE(events::KafkaProducer::open(o, 0).value()->append(records(200)).ok());
+  // Fetches answered with an error the consumer cannot recover from by itself.
+  rd_kafka_mock_push_request_errors(mock.get(), kApiFetch, 4,
+                                    RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED,
+                                    RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED,
+                                    RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED,
+                                    RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED);
+  TempDir dir;
+  auto store = projections::Store::open(dir.path(), false).value();
+  auto stats = try_fold(o, *store);
+  ASSERT_FALSE(stats.ok()) << "the fold swallowed the consumer error";
+  EXPECT_EQ(stats.error().code, Code::kIo);
+  EXPECT_NE(stats.error().reason.find("TOPIC_AUTHORIZATION_FAILED"), std::string::npos)
+      << stats.error().reason;
+  EXPECT_NE(stats.error().reason.find("partition"), std::string::npos) << stats.error().reason;
+}
+
+TEST(KafkaMock, AnOffsetOutOfRangeWhileFoldingStopsTheFoldInsteadOfJumping) {
+  MockCluster mock;
+  auto o = mock.topic("mock.oor", 1);
+  ASSERT_TRUE(events::KafkaProducer::open(o, 0).value()->append(records(200)).ok());
+  // The broker says the fetch offset is out of range (as after retention): with
+  // auto.offset.reset=earliest the consumer would silently restart from the beginning.
+  rd_kafka_mock_push_request_errors(mock.get(), kApiFetch, 1,
+                                    RD_KAFKA_RESP_ERR_OFFSET_OUT_OF_RANGE);
+  TempDir dir;
+  auto store = projections::Store::open(dir.path(), false).value();
+  auto stats = try_fold(o, *store);
+  ASSERT_FALSE(stats.ok()) << "the fold jumped over an offset out of range";
+  EXPECT_NE(stats.error().reason.find("partition 0"), std::string::npos) << stats.error().reason;
+  EXPECT_NE(stats.error().reason.find("rebuild"), std::string::npos) << stats.error().reason;
+}
+
+TEST(KafkaMock, AnAssignErrorFailsTheConsumer) {
+  MockCluster mock;
+  auto o = mock.topic("mock.assign", 2);
+  // A start offset librdkafka refuses (a logical offset it does not know): rd_kafka_assign
+  // fails, and poll must say so instead of consuming nothing forever.
+  auto consumer = events::KafkaGroupConsumer::open(
+                      o, o.topic + ".g",
+                      [](const std::vector<uint32_t>& parts) -> Result<std::vector<int64_t>> {
+                        return std::vector<int64_t>(parts.size(), -100);
+                      },
+                      [](const std::vector<uint32_t>&) { return Status::Ok(); })
+                      .value();
+  events::ReadBatch batch;
+  Status polled = Status::Ok();
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (polled.ok() && std::chrono::steady_clock::now() < deadline) {
+    polled = consumer->poll(100, 100, &batch);
+  }
+  ASSERT_FALSE(polled.ok()) << "assign error ignored";
+  EXPECT_NE(polled.error().reason.find("assign"), std::string::npos) << polled.error().reason;
+  EXPECT_TRUE(consumer->assignment().empty());
+}
+
+TEST(KafkaMock, AStoreFoldedFromOneTopicRefusesAnother) {
+  MockCluster mock;
+  auto a = mock.topic("mock.ida", 2);
+  auto b = mock.topic("mock.idb", 2);
+  auto recs = records(100);
+  ASSERT_TRUE(events::KafkaProducer::open(a, 0).value()->append(recs).ok());
+  ASSERT_TRUE(events::KafkaProducer::open(b, 0).value()->append(recs).ok());
+  TempDir dir;
+  auto store = projections::Store::open(dir.path(), false).value();
+  EXPECT_EQ(fold(a, *store).applied, 100u);
+  std::string identity = store->recorded_log_identity().value();
+  EXPECT_TRUE(identity.starts_with("kafka:")) << identity;
+  EXPECT_TRUE(identity.ends_with("/mock.ida")) << identity;
+  auto other = try_fold(b, *store);
+  ASSERT_FALSE(other.ok()) << "a store of topic a folded topic b";
+  EXPECT_NE(other.error().reason.find("mock.ida"), std::string::npos) << other.error().reason;
+  EXPECT_NE(other.error().reason.find("mock.idb"), std::string::npos) << other.error().reason;
+}
+
+TEST(KafkaMock, TopicInfoReadsTheReplicationFactorTheDeadLetterTopicCopies) {
+  MockCluster mock(3);
+  auto o = mock.topic("mock.rf", 2, 3);
+  auto info = events::topic_info(o);
+  ASSERT_TRUE(info.ok()) << info.error().reason;
+  EXPECT_EQ(info->partitions, 2u);
+  EXPECT_EQ(info->replication, 3);
+  EXPECT_FALSE(info->cluster_id.empty());
+}
+
+TEST(KafkaMock, EveryPartitionsLogEndIsNotedAndEndsMatchTheNextOffsets) {
+  MockCluster mock;
+  auto o = mock.topic("mock.ends", 2);
+  auto recs = records(300);
+  ASSERT_TRUE(events::KafkaProducer::open(o, 0).value()->append(recs).ok());
+  TempDir dir;
+  auto store = projections::Store::open(dir.path(), false).value();
+  EXPECT_EQ(fold(o, *store).applied, 300u);
+  auto ends = store->load_log_ends(2).value();
+  auto next = store->load_offsets(2).value();
+  uint64_t total = 0;
+  for (uint32_t p = 0; p < 2; ++p) {
+    ASSERT_TRUE(ends[p].has_value()) << "partition " << p;
+    ASSERT_TRUE(next[p].has_value()) << "partition " << p;
+    // Read to its end, the partition's next offset is its log end: a merged query can
+    // compare them without a false "behind".
+    EXPECT_EQ(*next[p], *ends[p]) << "partition " << p;
+    total += *ends[p];
+  }
+  EXPECT_GE(total, 300u);  // 300 records (the mock writes no transaction markers)
+}
+
+TEST(KafkaMock, BrokersDownLongerThanTheBoundFailTheFoldWithANotice) {
+  MockCluster mock;
+  auto o = mock.topic("mock.down", 2);
+  o.timeout_ms = 1000;
+  ASSERT_TRUE(events::KafkaProducer::open(o, 0).value()->append(records(100)).ok());
+  TempDir dir;
+  auto store = projections::Store::open(dir.path(), false).value();
+  std::atomic<bool> committed{false};
+  std::vector<std::string> notices;
+  projections::KafkaFoldOptions ko;
+  ko.fold.sync = false;
+  ko.group = o.topic + ".g";
+  ko.broker_down_max_ms = 1500;
+  ko.on_commit = [&](const projections::Folder& f) {
+    if (f.stats().records == 100) committed = true;
+  };
+  ko.on_notice = [&](const std::string& line) { notices.push_back(line); };
+  auto running = std::async(std::launch::async,
+                            [&] { return projections::fold_kafka(*store, o, ko); });
+  // Wait (bounded) until the fold has committed all records, then take the broker down.
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (!committed && std::chrono::steady_clock::now() < deadline) {
+    ASSERT_EQ(running.wait_for(std::chrono::milliseconds(20)), std::future_status::timeout)
+        << "the fold ended before the outage";
+  }
+  ASSERT_TRUE(committed.load());
+  rd_kafka_mock_broker_set_down(mock.get(), 1);
+  ASSERT_EQ(running.wait_for(std::chrono::seconds(60)), std::future_status::ready)
+      << "the fold waited for the brokers without bound";
+  auto stats = running.get();
+  ASSERT_FALSE(stats.ok()) << "the fold went on without its brokers";
+  EXPECT_EQ(stats.error().code, Code::kIo);
+  EXPECT_NE(stats.error().reason.find("cannot reach Kafka broker"), std::string::npos)
+      << stats.error().reason;
+  ASSERT_FALSE(notices.empty());
+  EXPECT_NE(notices.front().find("unreachable"), std::string::npos) << notices.front();
 }
 
 }  // namespace

@@ -152,6 +152,11 @@ Result<projections::FoldStats> run_fold(const FoldArgs& args, Clock::duration* e
     ko.fold = options;
     ko.group = args.log.group;
     ko.until_idle = args.until_idle;
+    ko.allow_partial_history = args.allow_partial_history;
+    ko.on_notice = [&](const std::string& line) {
+      if (show) fmt::print(stderr, "\n");
+      fmt::print(stderr, "payledger: {}\n", line);
+    };
     auto last_shown = Clock::now();
     ko.on_commit = [&](const projections::Folder& folder) {
       const projections::FoldStats& s = folder.stats();

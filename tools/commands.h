@@ -59,6 +59,7 @@ struct FoldArgs {
   Common common;
   LogArgs log;
   bool until_idle = false;  // kafka: stop once every assigned partition is read to its end
+  bool allow_partial_history = false;  // kafka: fold partitions whose head was deleted
   uint64_t batch_events = 50000;
   bool sync = true;
 };

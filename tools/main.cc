@@ -3,6 +3,7 @@
 
 #include <csignal>
 
+#include "events/kafka_log.h"
 #include "tools/commands.h"
 
 namespace {
@@ -32,6 +33,18 @@ void split_dirs(const std::vector<std::string>& dirs, Common* common) {
   common->more_data.assign(dirs.begin() + 1, dirs.end());
 }
 
+// -X key=value, refused (a usage error) for keys payledger sets itself for safety.
+CLI::Validator kafka_property_validator() {
+  return CLI::Validator(
+      [](std::string& kv) -> std::string {
+        auto parsed = payledger::events::parse_kafka_property(kv);
+        if (parsed) return std::string();
+        std::string why = parsed.error().reason;  // CLI11 names the option itself
+        return why.starts_with("-X ") ? why.substr(3) : why;
+      },
+      "KEY=VALUE");
+}
+
 void add_log_options(CLI::App* cmd, LogArgs* log) {
   cmd->add_option("--log", log->kind, "Event log: embedded (DIR/log) or kafka")
       ->capture_default_str()
@@ -39,7 +52,8 @@ void add_log_options(CLI::App* cmd, LogArgs* log) {
   cmd->add_option("--brokers", log->brokers, "Kafka bootstrap servers")->capture_default_str();
   cmd->add_option("--topic", log->topic, "Kafka topic")->capture_default_str();
   cmd->add_option("-X", log->properties,
-                  "librdkafka property key=value (repeatable), as in kcat");
+                  "librdkafka property key=value (repeatable), as in kcat")
+      ->check(kafka_property_validator());
 }
 
 void add_fold_options(CLI::App* cmd, FoldArgs* args) {
@@ -48,6 +62,9 @@ void add_fold_options(CLI::App* cmd, FoldArgs* args) {
   cmd->add_option("--group", args->log.group, "Kafka consumer group (scale-out: run several "
                                               "folds with one group and their own --data)")
       ->capture_default_str();
+  cmd->add_flag("--allow-partial-history", args->allow_partial_history,
+                "Kafka: fold a partition whose first records were deleted (retention) from "
+                "where the log now starts; the books then miss that history");
   cmd->add_flag("--until-idle", args->until_idle,
                 "Kafka: stop once every assigned partition is read to its end (otherwise run "
                 "until SIGINT/SIGTERM)");
@@ -209,7 +226,8 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(1u, 1024u));
   topic_create->add_option("--replication", topic.replication, "Replication factor")
       ->capture_default_str();
-  topic_create->add_option("-X", topic.log.properties, "librdkafka property key=value");
+  topic_create->add_option("-X", topic.log.properties, "librdkafka property key=value")
+      ->check(kafka_property_validator());
   topic_create->add_flag("--json", topic.json, "Print the result as JSON");
 
   try {
