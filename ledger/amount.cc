@@ -1,5 +1,6 @@
 #include "ledger/amount.h"
 
+#include <algorithm>
 #include <array>
 #include <stdexcept>
 
@@ -43,6 +44,11 @@ const Int128& pow10_128(int n) {
   static const std::array<Int128, kPow10Max + 1> table = make_pow10();
   PAYLEDGER_CHECK(n >= 0 && n <= kPow10Max);
   return table[n];
+}
+
+Int128 amount_minor_max(Asset asset) {
+  int digits = std::min(kAmountMajorDigitsMax + asset.exponent(), kAmountMinorDigitsMax);
+  return pow10_128(digits) - 1;
 }
 
 Result<Int128> parse_scaled(std::string_view text, int exponent) {

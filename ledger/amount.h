@@ -31,6 +31,24 @@ inline Int128 int128_from(bool negative, unsigned __int128 magnitude) {
   return v;
 }
 
+// The largest amount one event may carry (the amount ceiling), per asset: below 10^15 major
+// units and below 10^24 minor units, whichever is smaller (USD: at most 999,999,999,999,999.99;
+// an 18-decimal token: below 10^6 tokens). Enforced by parse_money, so every amount on the
+// fold path is bounded and account sums stay far from the 128-bit edge.
+inline constexpr int kAmountMajorDigitsMax = 15;
+inline constexpr int kAmountMinorDigitsMax = 24;
+// Events one account may sum without any risk of overflow: 2^40 (10^12) at the ceiling.
+inline constexpr int kAccountEventsLog2Max = 40;
+constexpr unsigned __int128 pow10_u128(int n) {
+  unsigned __int128 v = 1;
+  for (int i = 0; i < n; ++i) v *= 10;
+  return v;
+}
+// 2^40 events at the ceiling still leave 6 bits below the 127-bit magnitude of Int128.
+static_assert((pow10_u128(kAmountMinorDigitsMax) << kAccountEventsLog2Max) <
+                  (static_cast<unsigned __int128>(1) << 121),
+              "the amount ceiling must keep 2^40 summed events far from 128 bits");
+
 // Longest decimal string we parse (sign, 39 digits, point): bounds the work per field.
 inline constexpr size_t kDecimalLengthMax = 48;
 
@@ -73,5 +91,8 @@ class Amount {
 
 // 10^n for 0 <= n <= 38, as a 128-bit integer.
 const Int128& pow10_128(int n);
+
+// The largest amount, in minor units, one event may carry in `asset` (the amount ceiling).
+Int128 amount_minor_max(Asset asset);
 
 }  // namespace payledger::ledger

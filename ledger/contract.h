@@ -1,6 +1,7 @@
 // Merchant contracts: the merchant discount rate (MDR) per payment method, as an exact
-// percentage plus an optional fixed amount per payment, and whether refunds return the
-// proportional fee. Contract fees are posted automatically when money comes in.
+// percentage (zero allowed) plus an optional fixed amount per payment, and whether refunds
+// return the fee charged. Contract fees are posted automatically when money comes in; what
+// was charged is remembered in the payment, so refunds never depend on today's contract.
 #pragma once
 
 #include <optional>
@@ -13,18 +14,20 @@
 namespace payledger::ledger {
 
 struct Contract {
-  Rate rate;                    // the percentage as a fraction: "2.9" % -> 0.029
+  std::optional<Rate> rate;     // the percentage as a fraction ("2.9" % -> 0.029); none = 0 %
   std::optional<Amount> fixed;  // per payment, charged with its first money-in, in its asset
-  bool refund_fees = false;     // refunds return rate x refund (never more than charged)
+  bool refund_fees = false;     // refunds return the fee charged, pro rata (see rules.cc)
+  bool ended = false;           // merchant_contract_ended: no contract from then on
 };
 
-// `percent` is an exact decimal percentage ("2.9"); kBadAmount if it is not one, or is
-// above 100.
+// `percent` is an exact decimal percentage ("2.9", "0"); kBadAmount if it is not one, is
+// negative or is above 100. A fixed fee must be positive.
 Result<Contract> make_contract(std::string_view percent, std::optional<Amount> fixed,
                                bool refund_fees);
 
 // The fee on `amount` money-in: rate x amount rounded half-even, plus the fixed part when
-// `first` (the payment's first money-in) and the assets match.
+// `first` (the payment's first money-in). kCurrencyMismatch if that fixed part is in another
+// asset than `amount` (never skipped silently), kOverflow past 128 bits.
 Result<Amount> contract_fee(const Contract& c, const Amount& amount, bool first);
 
 }  // namespace payledger::ledger

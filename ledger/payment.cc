@@ -1,5 +1,7 @@
 #include "ledger/payment.h"
 
+#include <algorithm>
+
 #include <fmt/format.h>
 
 namespace payledger::ledger {
@@ -95,6 +97,80 @@ std::string_view method_name(Method method) {
     case Method::kBnpl: return "bnpl";
   }
   return "unknown";
+}
+
+namespace {
+std::string business_key(BusinessId kind, std::string_view id) {
+  std::string key(1, static_cast<char>(kind));
+  key.append(id);
+  return key;
+}
+std::string_view business_kind_name(BusinessId kind) {
+  switch (kind) {
+    case BusinessId::kCapture: return "capture_id";
+    case BusinessId::kRefund: return "refund_id";
+    case BusinessId::kChargeback: return "chargeback_id";
+    case BusinessId::kCoupon: return "coupon_id";
+  }
+  return "id";
+}
+}  // namespace
+
+Status check_business_id(const PaymentState& state, BusinessId kind, std::string_view id,
+                         std::string_view field) {
+  if (id.empty()) return Status::Ok();
+  std::string key = business_key(kind, id);
+  if (!std::binary_search(state.business_ids.begin(), state.business_ids.end(), key)) {
+    return Status::Ok();
+  }
+  return make_error(Code::kDuplicateBusinessId,
+                    fmt::format("{} '{}' was already applied to this payment ({}); a retry "
+                                "must reuse the first event's event_id",
+                                field, id, business_kind_name(kind)));
+}
+
+Status remember_business_id(PaymentState& state, BusinessId kind, std::string_view id) {
+  PAYLEDGER_CHECK(!id.empty());
+  if (state.business_ids.size() >= kPaymentBusinessIdsMax) {
+    return illegal("too many captures, refunds, disputes and coupons on one payment");
+  }
+  std::string key = business_key(kind, id);
+  auto at = std::lower_bound(state.business_ids.begin(), state.business_ids.end(), key);
+  PAYLEDGER_CHECK(at == state.business_ids.end() || *at != key, "business id checked first");
+  state.business_ids.insert(at, std::move(key));
+  return Status::Ok();
+}
+
+bool payment_live(const PaymentState& state) {
+  switch (state.status) {
+    case PaymentStatus::kAuthorised:
+    case PaymentStatus::kCaptured:
+    case PaymentStatus::kSettled:
+    case PaymentStatus::kPending:
+    case PaymentStatus::kPaid:
+      return true;
+    case PaymentStatus::kVoided:
+    case PaymentStatus::kExpired:
+    case PaymentStatus::kFailed:
+    case PaymentStatus::kReversed:
+    case PaymentStatus::kPaidLate:
+    case PaymentStatus::kCancelled:
+      return false;
+  }
+  return false;
+}
+
+Int128 refund_fee_due(const PaymentState& state) {
+  Int128 remaining = state.fee - state.fee_returned;
+  if (!state.fee_refundable || remaining.sign() <= 0 || state.captured.sign() <= 0) return 0;
+  if (state.refunded >= state.captured) return remaining;
+  // variable x refunded / captured, rounded down; the product needs 256 bits (both factors
+  // are below the amount ceiling times kPaymentOperationsMax).
+  Int256 product = Int256(state.fee - state.fee_fixed) * Int256(state.refunded);
+  Int128 target = Int128(product / Int256(state.captured));
+  Int128 due = target - state.fee_returned;
+  if (due.sign() <= 0) return 0;
+  return due < remaining ? due : remaining;
 }
 
 Int128 PaymentState::held() const {
@@ -378,9 +454,18 @@ Result<PaymentState> bnpl_approve(const Amount& amount, const Amount& fee, uint3
   if (fee.minor() >= amount.minor()) {
     return make_error(Code::kBadAmount, "BNPL fee must be below the order amount");
   }
+  if (amount.minor() < instalments) {
+    // Each instalment must be at least one minor unit: 0.02 in 3 cannot be collected.
+    return make_error(Code::kBadAmount,
+                      fmt::format("BNPL order of {} {} is smaller than its {} instalments",
+                                  amount.to_string(), amount.asset().code(), instalments));
+  }
   PaymentState s = base(PaymentKind::kBnpl, PaymentStatus::kSettled, amount, Method::kBnpl, at_s);
+  // captured is the order amount (what refunds are measured against); the merchant was paid
+  // captured - fee, the provider's fee, which refunds return pro rata (fee_refundable).
+  s.captured = amount.minor();
   s.fee = fee.minor();
-  s.captured = amount.minor() - fee.minor();  // what the merchant was paid
+  s.fee_refundable = true;
   s.instalments = instalments;
   return s;
 }
@@ -388,6 +473,9 @@ Result<PaymentState> bnpl_approve(const Amount& amount, const Amount& fee, uint3
 Result<PaymentState> bnpl_collect(const PaymentState& state, uint32_t number, const Amount& amount) {
   if (Status s = require_kind(state, PaymentKind::kBnpl, "instalment"); !s) return s.error();
   if (state.status == PaymentStatus::kCancelled) return illegal("instalment on a cancelled BNPL order");
+  if (!state.captured.is_zero() && state.refunded >= state.captured) {
+    return illegal("instalment on a fully refunded BNPL order");
+  }
   if (number != state.instalments_collected + 1 || number > state.instalments) {
     return illegal(fmt::format("instalment {} out of order (next is {} of {})", number,
                                state.instalments_collected + 1, state.instalments));

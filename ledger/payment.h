@@ -22,6 +22,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -94,9 +95,18 @@ struct PaymentState {
   uint32_t disputes = 0;
   int64_t created_at_s = 0;  // occurred_at of the creating event (UTC seconds)
   int64_t expires_at_s = 0;  // card authorisation / voucher expiry; 0 = none
-  Int128 fee = 0;            // e-wallet: fee charged at completion; BNPL: provider's fee
+  // Fee charged at money-in (contract MDR with its fixed part, an e-wallet's explicit fee,
+  // a BNPL provider's fee), never decreased: refunds and reversals add to fee_returned.
+  Int128 fee = 0;
+  Int128 fee_fixed = 0;     // the fixed part of `fee`: returned only on a full refund/reversal
+  Int128 fee_returned = 0;  // fee given back so far; fee_returned <= fee
+  bool fee_refundable = false;  // the terms at money-in return the fee pro rata on refunds
   uint32_t instalments = 0;  // BNPL: instalment count (3 or 4)
   uint32_t instalments_collected = 0;
+  Int128 coupons = 0;  // total of the coupons applied; coupons <= authorised
+  // Business ids seen on this payment (capture, refund, chargeback and coupon ids), each as
+  // its kind letter + id, sorted: a second event with one of them is a duplicate.
+  std::vector<std::string> business_ids = {};
 
   // Uncaptured card hold still pending (0 once voided, expired or fully captured).
   Int128 held() const;
@@ -104,6 +114,35 @@ struct PaymentState {
   Int128 refundable() const { return captured - refunded - charged_back; }
   friend bool operator==(const PaymentState&, const PaymentState&) = default;
 };
+
+// Kinds of business id remembered per payment (the letter prefixes the stored id).
+enum class BusinessId : char {
+  kCapture = 'c',
+  kRefund = 'r',
+  kChargeback = 'b',
+  kCoupon = 'k',
+};
+// Most business ids one payment remembers: every capture, refund, dispute and coupon.
+inline constexpr uint32_t kPaymentBusinessIdsMax = 4 * kPaymentOperationsMax;
+// Ok if `id` is new on the payment (or empty: no key given); kDuplicateBusinessId if seen.
+Status check_business_id(const PaymentState& state, BusinessId kind, std::string_view id,
+                         std::string_view field);
+// Records `id` (non-empty, unseen) on the payment; kIllegalTransition past the bound.
+Status remember_business_id(PaymentState& state, BusinessId kind, std::string_view id);
+// A payment coupons may still apply to: not voided, failed, expired, reversed, cancelled
+// or paid late.
+bool payment_live(const PaymentState& state);
+
+// Fee policy on reversals: the fee charged is what is returned, pro rata, never more.
+// After a refund has brought state.refunded to its current value, the fee now due back:
+// nothing unless the terms at money-in said so (fee_refundable); the variable part
+// (fee - fee_fixed) pro rata to refunded / captured, cumulative and rounded down; on a full
+// refund (refunded == captured) everything not yet returned, the fixed part included.
+// Always 0 <= due <= fee - fee_returned.
+Int128 refund_fee_due(const PaymentState& state);
+// A full reversal (UPI reversed after success, e-wallet void, BNPL cancellation) returns
+// every fee not yet returned: the payment did not happen.
+inline Int128 reversal_fee_due(const PaymentState& state) { return state.fee - state.fee_returned; }
 
 // Card transitions. `at_s` is the event's occurred_at.
 PaymentState card_authorise(const Amount& amount, int64_t at_s, int64_t expires_at_s);
@@ -138,7 +177,8 @@ Result<PaymentState> pay_by_bank_complete(const PaymentState& state);
 // `status`: kFailed or kExpired.
 Result<PaymentState> pay_by_bank_end(const PaymentState& state, PaymentStatus status);
 
-// BNPL: `fee` < amount; instalments 3 or 4.
+// BNPL: `fee` < amount; instalments 3 or 4; the amount at least one minor unit per
+// instalment.
 Result<PaymentState> bnpl_approve(const Amount& amount, const Amount& fee, uint32_t instalments,
                                   int64_t at_s);
 Result<PaymentState> bnpl_collect(const PaymentState& state, uint32_t number, const Amount& amount);

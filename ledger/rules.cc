@@ -1,6 +1,7 @@
 #include "ledger/rules.h"
 
 #include <algorithm>
+#include <stdexcept>
 
 #include "ledger/rules_internal.h"
 
@@ -40,6 +41,21 @@ Effects with_payment(std::string payment_id, PaymentState state) {
   return fx;
 }
 
+Status merchant_business_id(const LedgerView& view, const v1::Envelope& e, MerchantId kind,
+                            std::string_view id, Effects& fx) {
+  if (id.empty()) return Status::Ok();
+  std::string key(1, static_cast<char>(kind));
+  key.append(id);
+  if (view.merchant_business_id_seen(e.merchant_id(), key)) {
+    return make_error(Code::kDuplicateBusinessId,
+                      fmt::format("{} '{}' was already applied for merchant {}; a retry must "
+                                  "reuse the first event's event_id",
+                                  merchant_id_name(kind), id, e.merchant_id()));
+  }
+  fx.merchant_business_id = std::move(key);
+  return Status::Ok();
+}
+
 namespace {
 
 // Fees are deducted from what the merchant is owed and earned by the PSP.
@@ -57,6 +73,9 @@ Result<Effects> on_fee(const v1::Envelope& e, const LedgerView& view) {
     }
   }
   Effects fx;
+  if (Status s = merchant_business_id(view, e, MerchantId::kFee, b.fee_id(), fx); !s) {
+    return s.error();
+  }
   post(fx.entry, Chart::merchant_payable(e.merchant_id()), Chart::revenue_fees(), *amount,
        Bucket::kPosted);
   return finish(std::move(fx));
@@ -79,25 +98,56 @@ Result<Effects> on_payout(const v1::Envelope& e, const LedgerView& view) {
                                   amount->asset().code()));
   }
   Effects fx;
+  if (Status s = merchant_business_id(view, e, MerchantId::kPayout, b.payout_id(), fx); !s) {
+    return s.error();
+  }
   post(fx.entry, payable, Chart::bank_operating(), *amount, Bucket::kPosted);
   return finish(std::move(fx));
 }
 
-// A contract replaces the previous one for the merchant and method.
-Result<Effects> on_contract_set(const v1::Envelope& e, const LedgerView&) {
-  const auto& b = e.merchant_contract_set();
+}  // namespace
+
+// The currency a payment method settles in, or empty for multi-currency methods.
+std::string_view method_currency(std::string_view method) {
+  static constexpr std::pair<std::string_view, std::string_view> kCurrencies[] = {
+      {"pix", "BRL"},  {"upi", "INR"},   {"konbini", "JPY"}, {"boleto", "BRL"},
+      {"oxxo", "MXN"}, {"gcash", "PHP"}, {"dana", "IDR"},    {"truemoney", "THB"}};
+  for (const auto& [m, currency] : kCurrencies) {
+    if (m == method) return currency;
+  }
+  return {};
+}
+
+Status contract_method(std::string_view method, std::string_view field) {
   static constexpr std::string_view kMethods[] = {"card",   "pix",  "upi",       "konbini",
                                                   "boleto", "oxxo", "gcash",     "dana",
                                                   "truemoney", "pay_by_bank"};
-  if (std::find(std::begin(kMethods), std::end(kMethods), b.method()) == std::end(kMethods)) {
-    return make_error(Code::kMalformed,
-                      fmt::format("merchant_contract_set.method '{}' is not a payment method",
-                                  b.method()));
+  if (std::find(std::begin(kMethods), std::end(kMethods), method) != std::end(kMethods)) {
+    return Status::Ok();
+  }
+  return make_error(Code::kMalformed,
+                    fmt::format("{} '{}' is not a payment method", field, method));
+}
+
+// A contract replaces the previous one for the merchant and method. A fixed fee that could
+// never apply (another currency than a single-currency method's) is rejected here, at
+// contract time, rather than skipped on every payment.
+Result<Effects> on_contract_set(const v1::Envelope& e, const LedgerView&) {
+  const auto& b = e.merchant_contract_set();
+  if (Status s = contract_method(b.method(), "merchant_contract_set.method"); !s) {
+    return s.error();
   }
   std::optional<Amount> fixed;
   if (b.has_fixed()) {
     auto f = parse_money(b.fixed(), true, "merchant_contract_set.fixed");
     if (!f) return f.error();
+    std::string_view currency = method_currency(b.method());
+    if (!currency.empty() && f->asset().code() != currency) {
+      return make_error(Code::kCurrencyMismatch,
+                        fmt::format("merchant_contract_set.fixed is in {} but {} payments are in "
+                                    "{} only: the fixed fee could never apply",
+                                    f->asset().code(), b.method(), currency));
+    }
     fixed = *f;
   }
   if (b.percent().empty()) return missing("merchant_contract_set.percent");
@@ -108,44 +158,75 @@ Result<Effects> on_contract_set(const v1::Envelope& e, const LedgerView&) {
   return fx;
 }
 
-// The merchant discount rate of the merchant's contract for the payment's method: charged on
-// every money-in (capture, receipt, voucher paid in time, UPI success, pay-by-bank completed)
-// and returned on refunds when the contract says so, never more than was charged.
-Result<Effects> apply_contract(const v1::Envelope& e, const LedgerView& view, Effects fx) {
+// Ending a contract keeps a tombstone (ended) so the end is part of the books.
+Result<Effects> on_contract_ended(const v1::Envelope& e, const LedgerView& view) {
+  const auto& b = e.merchant_contract_ended();
+  if (Status s = contract_method(b.method(), "merchant_contract_ended.method"); !s) {
+    return s.error();
+  }
+  const Contract* current = view.find_contract(e.merchant_id(), b.method());
+  if (current == nullptr || current->ended) {
+    return make_error(Code::kIllegalTransition,
+                      fmt::format("merchant {} has no {} contract to end", e.merchant_id(),
+                                  b.method()));
+  }
+  Effects fx;
+  Contract ended;
+  ended.ended = true;
+  fx.contract = ContractUpdate{b.method(), std::move(ended)};
+  return fx;
+}
+
+namespace {
+
+// Fee policy: the fee charged is what is returned, pro rata, never more (docs/architecture.md,
+// "Money rules"). Money-in charges the merchant's contract (percentage of the amount, plus
+// the fixed part with the payment's first money-in) and records it in the payment with the
+// contract's refund terms; refunds then return refund_fee_due() of what was charged, full
+// reversals reversal_fee_due(), whatever today's contract says. BNPL fees are the
+// provider's and handled by the BNPL rules; card voids release holds on which no fee was
+// charged, so they return nothing.
+Result<Effects> apply_fees(const v1::Envelope& e, const LedgerView& view, Effects fx) {
   if (!fx.payment) return fx;
   PaymentState& after = fx.payment->state;
-  if (after.kind == PaymentKind::kBnpl) return fx;  // the BNPL provider charges its own fee
-  const Contract* contract = view.find_contract(e.merchant_id(), method_name(after.method));
-  if (contract == nullptr) return fx;
+  if (after.kind == PaymentKind::kBnpl) return fx;
   const PaymentState* before = view.find_payment(e.merchant_id(), fx.payment->payment_id);
   Int128 captured_before = before != nullptr ? before->captured : Int128(0);
   Int128 refunded_before = before != nullptr ? before->refunded : Int128(0);
   bool explicit_fee = e.has_ewallet_payment_completed() && e.ewallet_payment_completed().has_fee();
   bool money_in = after.captured > captured_before && after.status != PaymentStatus::kPaidLate &&
                   !explicit_fee;
-  bool refund = after.refunded > refunded_before;
-  if (!money_in && !refund) return fx;
   AccountId payable = Chart::merchant_payable(e.merchant_id());
   if (money_in) {
-    auto fee = contract_fee(*contract, Amount::from_minor(after.asset, after.captured - captured_before),
-                            captured_before.is_zero());
-    if (!fee) return fee.error();
-    if (fee->sign() > 0) {
-      post(fx.entry, payable, Chart::revenue_fees(), *fee, Bucket::kPosted);
-      after.fee = after.fee + fee->minor();
+    const Contract* contract = view.find_contract(e.merchant_id(), method_name(after.method));
+    if (contract != nullptr && !contract->ended) {
+      bool first = captured_before.is_zero();
+      auto fee = contract_fee(*contract, Amount::from_minor(after.asset, after.captured - captured_before),
+                              first);
+      if (!fee) return fee.error();
+      if (first) {
+        after.fee_refundable = contract->refund_fees;
+        if (contract->fixed) after.fee_fixed = contract->fixed->minor();
+      }
+      if (fee->sign() > 0) {
+        post(fx.entry, payable, Chart::revenue_fees(), *fee, Bucket::kPosted);
+        after.fee = after.fee + fee->minor();
+      }
     }
   }
-  if (refund && contract->refund_fees) {
-    auto back = contract->rate.apply(Amount::from_minor(after.asset, after.refunded - refunded_before),
-                                     RoundingMode::kHalfEven);
-    if (!back) return back.error();
-    Int128 amount = std::min(back->minor(), after.fee);
-    if (amount.sign() > 0) {
-      post(fx.entry, Chart::revenue_fees(), payable, Amount::from_minor(after.asset, amount),
-           Bucket::kPosted);
-      after.fee = after.fee - amount;
-    }
+  bool reversal = before != nullptr && after.kind != PaymentKind::kCard &&
+                  before->status == PaymentStatus::kSettled &&
+                  (after.status == PaymentStatus::kReversed || after.status == PaymentStatus::kVoided);
+  Int128 back = reversal                           ? reversal_fee_due(after)
+                : after.refunded > refunded_before ? refund_fee_due(after)
+                                                   : Int128(0);
+  if (back.sign() > 0) {
+    post(fx.entry, Chart::revenue_fees(), payable, Amount::from_minor(after.asset, back),
+         Bucket::kPosted);
+    after.fee_returned = after.fee_returned + back;
   }
+  PAYLEDGER_CHECK(after.fee_returned <= after.fee, "fee returned never exceeds fee charged");
+  PAYLEDGER_CHECK(after.fee_fixed <= after.fee, "the fixed fee is part of the fee charged");
   return finish(std::move(fx));
 }
 
@@ -167,6 +248,14 @@ Result<Amount> parse_money(const v1::Money& money, bool present, std::string_vie
   if (amount->sign() <= 0) {
     return make_error(Code::kNonPositiveAmount,
                       fmt::format("{} must be greater than zero, got {}", field, money.amount()));
+  }
+  if (amount->minor() > amount_minor_max(amount->asset())) {
+    return make_error(
+        Code::kOverflow,
+        fmt::format("{} {} {} is above the per-event maximum {} {} (the amount ceiling)", field,
+                    money.amount(), asset->code(),
+                    format_scaled(amount_minor_max(amount->asset()), asset->exponent()),
+                    asset->code()));
   }
   return amount;
 }
@@ -211,6 +300,7 @@ Result<Effects> dispatch(const v1::Envelope& event, const LedgerView& view) {
     case E::kCheckoutCompleted: return on_checkout_completed(event, view);
     case E::kCheckoutAbandoned: return on_checkout_abandoned(event, view);
     case E::kMerchantContractSet: return on_contract_set(event, view);
+    case E::kMerchantContractEnded: return on_contract_ended(event, view);
     case E::kFeeAssessed: return on_fee(event, view);
     case E::kPayoutSent: return on_payout(event, view);
     case E::BODY_NOT_SET: break;
@@ -221,9 +311,19 @@ Result<Effects> dispatch(const v1::Envelope& event, const LedgerView& view) {
 }  // namespace
 
 Result<Effects> apply_event(const v1::Envelope& event, const LedgerView& view) {
-  auto fx = dispatch(event, view);
-  if (!fx) return fx;
-  return internal::apply_contract(event, view, std::move(fx).value());
+  // Amounts are bounded by the ceiling, so no step below should overflow; if one ever does,
+  // boost's checked integers throw, and the event becomes a kOverflow rejection here instead
+  // of an exception out of the fold (which would stop it on this event at every restart).
+  // The rules are pure: a rejection leaves nothing half-applied.
+  try {
+    auto fx = dispatch(event, view);
+    if (!fx) return fx;
+    return internal::apply_fees(event, view, std::move(fx).value());
+  } catch (const std::overflow_error& error) {
+    return make_error(Code::kOverflow, fmt::format("arithmetic overflow: {}", error.what()));
+  } catch (const std::range_error& error) {
+    return make_error(Code::kOverflow, fmt::format("arithmetic out of range: {}", error.what()));
+  }
 }
 
 }  // namespace payledger::ledger

@@ -30,6 +30,10 @@ class LedgerView {
   // The merchant's contract for `method` ("card", "pix", ...), or nullptr if none.
   virtual const Contract* find_contract(std::string_view merchant_id,
                                         std::string_view method) const = 0;
+  // Whether the merchant already applied this merchant-level business id (a payout, fee or
+  // settlement id, as kind letter + id; see Effects::merchant_business_id).
+  virtual bool merchant_business_id_seen(std::string_view merchant_id,
+                                         std::string_view key) const = 0;
 };
 
 struct PaymentUpdate {
@@ -54,10 +58,14 @@ struct Effects {
   std::optional<PaymentUpdate> payment;
   std::optional<CheckoutUpdate> checkout;
   std::optional<ContractUpdate> contract;
+  // A merchant-level business id to remember (kind letter + id): payout, fee and settlement
+  // ids are idempotency keys per merchant, as refund and capture ids are per payment.
+  std::optional<std::string> merchant_business_id;
 };
 
-// Parses an event amount: known asset, exact decimal within the asset's exponent, > 0.
-// `field` names the field in rejection reasons.
+// Parses an event amount: known asset, exact decimal within the asset's exponent, > 0 and at
+// most the asset's amount ceiling (amount_minor_max, else kOverflow). `field` names the
+// field in rejection reasons.
 Result<Amount> parse_money(const payledger::v1::Money& money, bool present,
                            std::string_view field);
 

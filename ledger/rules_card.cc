@@ -31,8 +31,19 @@ Result<Effects> on_card_captured(const v1::Envelope& e, const LedgerView& view) 
   if (!amount) return amount.error();
   auto state = existing(view, e, b.payment_id(), "card_captured.payment_id");
   if (!state) return state.error();
+  if (Status s = check_business_id(**state, BusinessId::kCapture, b.capture_id(),
+                                   "card_captured.capture_id");
+      !s) {
+    return s.error();
+  }
   auto next = card_capture(**state, *amount, event_time(e));
   if (!next) return next.error();
+  if (Status s = record_business_id(**state, *next, BusinessId::kCapture, b.capture_id(),
+                                    "card_captured.capture_id");
+      !s) {
+    return s.error();
+  }
+  PAYLEDGER_CHECK(next->captured <= next->authorised, "captured never exceeds authorised");
   Effects fx = with_payment(b.payment_id(), std::move(next).value());
   AccountId payable = Chart::merchant_payable(e.merchant_id());
   release(fx.entry, Chart::clearing_card(), payable, *amount);
@@ -89,8 +100,20 @@ Result<Effects> on_chargeback_opened(const v1::Envelope& e, const LedgerView& vi
   if (!amount) return amount.error();
   auto state = existing(view, e, b.payment_id(), "chargeback_opened.payment_id");
   if (!state) return state.error();
+  if (Status s = check_business_id(**state, BusinessId::kChargeback, b.chargeback_id(),
+                                   "chargeback_opened.chargeback_id");
+      !s) {
+    return s.error();
+  }
   auto next = chargeback_open(**state, *amount);
   if (!next) return next.error();
+  if (Status s = record_business_id(**state, *next, BusinessId::kChargeback, b.chargeback_id(),
+                                    "chargeback_opened.chargeback_id");
+      !s) {
+    return s.error();
+  }
+  PAYLEDGER_CHECK(next->refunded + next->charged_back <= next->captured,
+                  "refunds and disputes never exceed captured");
   Effects fx = with_payment(b.payment_id(), std::move(next).value());
   AccountId payable = Chart::merchant_payable(e.merchant_id());
   post(fx.entry, payable, Chart::clearing_card(), *amount, Bucket::kPosted);
@@ -132,12 +155,16 @@ Result<Effects> on_chargeback_resolved(const v1::Envelope& e, const LedgerView& 
 }
 
 // Scheme settlement: the receivable from the scheme becomes cash at the bank.
-Result<Effects> on_scheme_settlement(const v1::Envelope& e, const LedgerView&) {
+Result<Effects> on_scheme_settlement(const v1::Envelope& e, const LedgerView& view) {
   const auto& b = e.card_scheme_settlement_received();
   if (b.settlement_id().empty()) return missing("card_scheme_settlement_received.settlement_id");
   auto amount = parse_money(b.amount(), b.has_amount(), "card_scheme_settlement_received.amount");
   if (!amount) return amount.error();
   Effects fx;
+  if (Status s = merchant_business_id(view, e, MerchantId::kSchemeSettlement, b.settlement_id(), fx);
+      !s) {
+    return s.error();
+  }
   post(fx.entry, Chart::bank_operating(), Chart::clearing_card(), *amount, Bucket::kPosted);
   return finish(std::move(fx));
 }

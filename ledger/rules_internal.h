@@ -42,9 +42,41 @@ Result<Effects> finish(Effects effects);
 // Effects that update a payment.
 Effects with_payment(std::string payment_id, PaymentState state);
 
-// The shape every refund shares: the amount and payment are checked, the payment's own
-// refund transition runs, then Dr merchant payable / Cr the account the money leaves by
-// (`source(state)`, a Result<AccountId>). Refund ids are checked by the callers.
+// A business id (refund, capture, chargeback, coupon id) new on the payment, recorded in
+// `next`: kDuplicateBusinessId if the payment has seen it. Empty ids (optional keys) pass.
+inline Status record_business_id(const PaymentState& before, PaymentState& next, BusinessId kind,
+                                 std::string_view id, std::string_view field) {
+  if (Status s = check_business_id(before, kind, id, field); !s) return s;
+  if (id.empty()) return Status::Ok();
+  return remember_business_id(next, kind, id);
+}
+
+// Kinds of business id remembered per merchant (not per payment): payouts, fees and
+// settlements. Stored as the letter + id.
+enum class MerchantId : char {
+  kPayout = 'p',
+  kFee = 'f',
+  kSchemeSettlement = 's',
+  kCollectorSettlement = 'v',
+};
+inline std::string_view merchant_id_name(MerchantId kind) {
+  switch (kind) {
+    case MerchantId::kPayout: return "payout_id";
+    case MerchantId::kFee: return "fee_id";
+    case MerchantId::kSchemeSettlement: return "card_scheme_settlement_received.settlement_id";
+    case MerchantId::kCollectorSettlement: return "voucher_collector_settled.settlement_id";
+  }
+  return "id";
+}
+// kDuplicateBusinessId if the merchant already applied `id` of this kind; otherwise sets
+// fx.merchant_business_id so the fold remembers it. Empty ids (optional keys) pass.
+Status merchant_business_id(const LedgerView& view, const v1::Envelope& e, MerchantId kind,
+                            std::string_view id, Effects& fx);
+
+// The shape every refund shares: the amount and payment are checked, the refund id is new
+// on the payment, the payment's own refund transition runs, then Dr merchant payable / Cr
+// the account the money leaves by (`source(state)`, a Result<AccountId>). Callers check
+// that a refund id is present where it is required.
 template <typename Body, typename Transition, typename Source>
 Result<Effects> refund_rule(const v1::Envelope& e, const LedgerView& view, const Body& b,
                             std::string_view name, Transition transition, Source source) {
@@ -52,10 +84,22 @@ Result<Effects> refund_rule(const v1::Envelope& e, const LedgerView& view, const
   if (!amount) return amount.error();
   auto state = existing(view, e, b.payment_id(), fmt::format("{}.payment_id", name));
   if (!state) return state.error();
+  if (Status s = check_business_id(**state, BusinessId::kRefund, b.refund_id(),
+                                   fmt::format("{}.refund_id", name));
+      !s) {
+    return s.error();
+  }
   Result<AccountId> to = source(**state);
   if (!to) return to.error();
   Result<PaymentState> next = transition(**state, *amount);
   if (!next) return next.error();
+  if (Status s = record_business_id(**state, *next, BusinessId::kRefund, b.refund_id(),
+                                    fmt::format("{}.refund_id", name));
+      !s) {
+    return s.error();
+  }
+  PAYLEDGER_CHECK(next->refunded + next->charged_back <= next->captured,
+                  "refunds and disputes never exceed captured");
   Effects fx = with_payment(b.payment_id(), std::move(next).value());
   post(fx.entry, Chart::merchant_payable(e.merchant_id()), *to, *amount, Bucket::kPosted);
   return finish(std::move(fx));
@@ -95,6 +139,8 @@ Result<Effects> on_bnpl_instalment(const v1::Envelope& e, const LedgerView& view
 Result<Effects> on_bnpl_cancelled(const v1::Envelope& e, const LedgerView& view);
 Result<Effects> on_bnpl_refunded(const v1::Envelope& e, const LedgerView& view);
 Result<Effects> on_coupon_applied(const v1::Envelope& e, const LedgerView& view);
+Result<Effects> on_contract_set(const v1::Envelope& e, const LedgerView& view);
+Result<Effects> on_contract_ended(const v1::Envelope& e, const LedgerView& view);
 Result<Effects> on_checkout_started(const v1::Envelope& e, const LedgerView& view);
 Result<Effects> on_checkout_completed(const v1::Envelope& e, const LedgerView& view);
 Result<Effects> on_checkout_abandoned(const v1::Envelope& e, const LedgerView& view);

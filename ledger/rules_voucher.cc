@@ -99,7 +99,7 @@ Result<Effects> on_voucher_expired(const v1::Envelope& e, const LedgerView& view
 }
 
 // The collector pays a batch of vouchers: its receivable becomes cash at the bank.
-Result<Effects> on_voucher_settled(const v1::Envelope& e, const LedgerView&) {
+Result<Effects> on_voucher_settled(const v1::Envelope& e, const LedgerView& view) {
   const auto& b = e.voucher_collector_settled();
   if (b.settlement_id().empty()) return missing("voucher_collector_settled.settlement_id");
   auto info = voucher_method(b.method(), "voucher_collector_settled.method");
@@ -107,6 +107,11 @@ Result<Effects> on_voucher_settled(const v1::Envelope& e, const LedgerView&) {
   auto amount = parse_money(b.amount(), b.has_amount(), "voucher_collector_settled.amount");
   if (!amount) return amount.error();
   Effects fx;
+  if (Status s = merchant_business_id(view, e, MerchantId::kCollectorSettlement, b.settlement_id(),
+                                      fx);
+      !s) {
+    return s.error();
+  }
   post(fx.entry, Chart::bank_operating(), Chart::receivable(info->name), *amount, Bucket::kPosted);
   return finish(std::move(fx));
 }

@@ -80,7 +80,7 @@ Result<Effects> on_ewallet_completed(const v1::Envelope& e, const LedgerView& vi
   return finish(std::move(fx));
 }
 
-// A same-day void undoes the payment in full, fee included.
+// A same-day void undoes the payment in full; the fee charged is returned (a full reversal).
 Result<Effects> on_ewallet_voided(const v1::Envelope& e, const LedgerView& view) {
   const auto& b = e.ewallet_payment_voided();
   auto state = existing(view, e, b.payment_id(), "ewallet_payment_voided.payment_id");
@@ -92,12 +92,9 @@ Result<Effects> on_ewallet_voided(const v1::Envelope& e, const LedgerView& view)
   if (!next) return next.error();
   Effects fx = with_payment(b.payment_id(), std::move(next).value());
   AccountId payable = Chart::merchant_payable(e.merchant_id());
+  // The fee comes back by the common reversal policy (rules.cc apply_fees).
   post(fx.entry, payable, Chart::receivable(info->name),
        Amount::from_minor(before.asset, before.captured), Bucket::kPosted);
-  if (!before.fee.is_zero()) {
-    post(fx.entry, Chart::revenue_fees(), payable, Amount::from_minor(before.asset, before.fee),
-         Bucket::kPosted);
-  }
   return finish(std::move(fx));
 }
 
@@ -192,7 +189,7 @@ Result<Effects> on_bnpl_approved(const v1::Envelope& e, const LedgerView& view) 
   if (Status s = fresh(view, e, b.payment_id(), "bnpl_order_approved.payment_id"); !s) return s.error();
   auto state = bnpl_approve(*amount, *fee, b.instalments(), event_time(e));
   if (!state) return state.error();
-  Amount net = Amount::from_minor(amount->asset(), state->captured);
+  Amount net = Amount::from_minor(amount->asset(), amount->minor() - fee->minor());
   Effects fx = with_payment(b.payment_id(), std::move(state).value());
   AccountId payable = Chart::merchant_payable(e.merchant_id());
   fx.entry.lines.push_back(
@@ -224,7 +221,12 @@ Result<Effects> on_bnpl_cancelled(const v1::Envelope& e, const LedgerView& view)
   if (!state) return state.error();
   auto next = bnpl_cancel(**state);
   if (!next) return next.error();
-  Amount remaining = Amount::from_minor((*state)->asset, (*state)->refundable());
+  // What the merchant still holds of this order: the gross not yet refunded, less the fee
+  // not yet returned (a cancellation is a full reversal: the whole fee comes back).
+  Int128 fee_due = reversal_fee_due(*next);
+  Amount remaining = Amount::from_minor((*state)->asset, (*state)->refundable() - fee_due);
+  PAYLEDGER_CHECK(remaining.sign() >= 0, "a BNPL claw-back is never negative");
+  next->fee_returned = next->fee_returned + fee_due;
   Effects fx = with_payment(b.payment_id(), std::move(next).value());
   if (!remaining.is_zero()) {
     post(fx.entry, Chart::merchant_payable(e.merchant_id()), bnpl_receivable(), remaining,
@@ -233,19 +235,44 @@ Result<Effects> on_bnpl_cancelled(const v1::Envelope& e, const LedgerView& view)
   return finish(std::move(fx));
 }
 
-// A refund after approval is clawed back from the merchant (at most what it was paid).
+// A refund after approval is clawed back from the merchant, less the provider's fee on it
+// (the fee policy: returned pro rata, all of it on a full refund).
 Result<Effects> on_bnpl_refunded(const v1::Envelope& e, const LedgerView& view) {
   const auto& b = e.bnpl_refunded();
   if (b.refund_id().empty()) return missing("bnpl_refunded.refund_id");
-  return refund_rule(
-      e, view, b, "bnpl_refunded",
-      [](const PaymentState& s, const Amount& a) -> Result<PaymentState> {
-        if (s.kind != PaymentKind::kBnpl || s.status != PaymentStatus::kSettled) {
-          return make_error(Code::kIllegalTransition, "refund of a BNPL order that is not active");
-        }
-        return payment_refund(s, a);
-      },
-      [](const PaymentState&) -> Result<AccountId> { return bnpl_receivable(); });
+  auto amount = parse_money(b.amount(), b.has_amount(), "bnpl_refunded.amount");
+  if (!amount) return amount.error();
+  auto state = existing(view, e, b.payment_id(), "bnpl_refunded.payment_id");
+  if (!state) return state.error();
+  const PaymentState& before = **state;
+  if (before.kind != PaymentKind::kBnpl || before.status != PaymentStatus::kSettled) {
+    return make_error(Code::kIllegalTransition, "refund of a BNPL order that is not active");
+  }
+  if (Status s = check_business_id(before, BusinessId::kRefund, b.refund_id(),
+                                   "bnpl_refunded.refund_id");
+      !s) {
+    return s.error();
+  }
+  auto next = payment_refund(before, *amount);
+  if (!next) return next.error();
+  if (Status s = record_business_id(before, *next, BusinessId::kRefund, b.refund_id(),
+                                    "bnpl_refunded.refund_id");
+      !s) {
+    return s.error();
+  }
+  Int128 fee_back = refund_fee_due(*next);
+  next->fee_returned = next->fee_returned + fee_back;
+  Amount claw = Amount::from_minor(amount->asset(), amount->minor() - fee_back);
+  PAYLEDGER_CHECK(claw.sign() >= 0 && next->fee_returned <= next->fee,
+                  "a BNPL refund returns at most the fee charged");
+  PAYLEDGER_CHECK(next->refunded + next->charged_back <= next->captured,
+                  "refunds never exceed the order");
+  Effects fx = with_payment(b.payment_id(), std::move(next).value());
+  if (!claw.is_zero()) {
+    post(fx.entry, Chart::merchant_payable(e.merchant_id()), bnpl_receivable(), claw,
+         Bucket::kPosted);
+  }
+  return finish(std::move(fx));
 }
 
 // ---------------------------------------------------------------------------------- coupons
@@ -260,14 +287,41 @@ Result<Effects> on_coupon_applied(const v1::Envelope& e, const LedgerView& view)
   if (!amount) return amount.error();
   auto state = existing(view, e, b.payment_id(), "coupon_applied.payment_id");
   if (!state) return state.error();
-  if (!((*state)->asset == amount->asset())) {
+  const PaymentState& before = **state;
+  if (Status s = check_business_id(before, BusinessId::kCoupon, b.coupon_id(),
+                                   "coupon_applied.coupon_id");
+      !s) {
+    return s.error();
+  }
+  if (!payment_live(before)) {
+    return make_error(Code::kIllegalTransition,
+                      fmt::format("coupon on a {} payment: coupons apply to live payments only",
+                                  payment_status_name(before.status)));
+  }
+  if (!(before.asset == amount->asset())) {
     return make_error(Code::kCurrencyMismatch, "coupon in another currency than its payment");
   }
-  if (amount->minor() > (*state)->authorised) {
-    return make_error(Code::kBadAmount, "coupon larger than the payment it applies to");
+  // Coupons together never exceed what the payment can still take: its amount less what
+  // was refunded or charged back and the coupons already applied.
+  Int128 room = before.authorised - before.refunded - before.charged_back - before.coupons;
+  if (amount->minor() > room) {
+    return make_error(Code::kBadAmount,
+                      fmt::format("coupon of {} {} exceeds what payment '{}' can still take ({} {})",
+                                  amount->to_string(), amount->asset().code(), b.payment_id(),
+                                  format_scaled(room.sign() > 0 ? room : Int128(0),
+                                                amount->asset().exponent()),
+                                  amount->asset().code()));
   }
+  PaymentState next = before;
+  next.coupons = before.coupons + amount->minor();
+  if (Status s = record_business_id(before, next, BusinessId::kCoupon, b.coupon_id(),
+                                    "coupon_applied.coupon_id");
+      !s) {
+    return s.error();
+  }
+  PAYLEDGER_CHECK(next.coupons <= next.authorised, "coupons never exceed the payment");
   AccountId payable = Chart::merchant_payable(e.merchant_id());
-  Effects fx;
+  Effects fx = with_payment(b.payment_id(), std::move(next));
   switch (b.funded_by()) {
     case v1::COUPON_FUNDER_PSP:
       post(fx.entry, Chart::expense_marketing(), payable, *amount, Bucket::kPosted);
@@ -278,7 +332,7 @@ Result<Effects> on_coupon_applied(const v1::Envelope& e, const LedgerView& view)
            Bucket::kPosted);
       break;
     case v1::COUPON_FUNDER_MERCHANT:
-      break;  // accepted, nothing to post
+      break;  // accepted (and counted against the payment), nothing to post
     default:
       return missing("coupon_applied.funded_by");
   }

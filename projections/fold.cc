@@ -84,6 +84,8 @@ class Folder::Impl final : public ledger::LedgerView {
                                              std::string_view checkout_id) const override;
   const ledger::Contract* find_contract(std::string_view merchant_id,
                                         std::string_view method) const override;
+  bool merchant_business_id_seen(std::string_view merchant_id,
+                                 std::string_view key) const override;
 
   std::vector<uint64_t> offsets_;
   std::vector<bool> owned_;  // partitions with a stored offset or folded by this process
@@ -138,6 +140,9 @@ class Folder::Impl final : public ledger::LedgerView {
   std::string canonical_;                   // reused buffer for the canonical encoding
   std::vector<Chunk> dedupe_chunks_;  // this batch's new ids, one chunk per partition
   std::vector<std::pair<std::string, std::string>> rejects_;
+  // Merchant-level business ids applied in this batch (key -> be64 offset), not yet in the
+  // business_ids column family; earlier ones are looked up there (they are rare events).
+  StringMap<uint64_t> business_ids_;
 
  public:
   bool pending_meta() const {
@@ -222,6 +227,18 @@ const ledger::Contract* Folder::Impl::find_contract(std::string_view merchant_id
   make_key(&key_scratch_, partition_, merchant_id, method);
   auto it = contracts_.find(std::string_view(key_scratch_));
   return it == contracts_.end() ? nullptr : &it->second;
+}
+
+bool Folder::Impl::merchant_business_id_seen(std::string_view merchant_id,
+                                             std::string_view key) const {
+  make_key(&key_scratch_, partition_, merchant_id, key);
+  if (business_ids_.count(std::string_view(key_scratch_)) != 0) return true;
+  std::string value;
+  rocksdb::Status s = store_.db()->Get(rocksdb::ReadOptions(), store_.cf(Cf::kBusinessIds),
+                                       key_scratch_, &value);
+  if (s.ok()) return true;
+  if (!s.IsNotFound() && io_.ok()) io_ = rocks_error("read business_ids", s);
+  return false;
 }
 
 Status Folder::Impl::load_caches() {
@@ -458,6 +475,10 @@ Status Folder::Impl::apply(const LogRecord& rec, const v1::Envelope& event, ledg
     if (!it->second.dirty) dirty_checkouts_.emplace_back(&it->first, &it->second);
     it->second.dirty = true;
   }
+  if (fx.merchant_business_id) {
+    make_key(&key_scratch_, rec.partition, event.merchant_id(), *fx.merchant_business_id);
+    business_ids_.emplace(key_scratch_, rec.offset);
+  }
   return Status::Ok();
 }
 
@@ -498,6 +519,9 @@ Status Folder::Impl::commit() {
     wb.Put(store_.cf(Cf::kDedupe), dedupe_chunk_key(c.partition, c.first_offset), c.bytes);
   }
   for (const auto& [key, value] : rejects_) wb.Put(store_.cf(Cf::kRejects), key, value);
+  for (const auto& [key, offset] : business_ids_) {
+    wb.Put(store_.cf(Cf::kBusinessIds), key, be64_string(offset));
+  }
   if (offsets_dirty_) {
     for (uint32_t p = 0; p < offsets_.size(); ++p) {
       if (!owned_[p]) continue;
@@ -551,6 +575,7 @@ Status Folder::Impl::commit() {
   dirty_contracts_.clear();
   dedupe_chunks_.clear();
   rejects_.clear();
+  business_ids_.clear();
   batch_records_ = 0;
   ++stats_.batches;
   if (payments_.size() + checkouts_.size() > options_.payment_cache_max) {

@@ -170,7 +170,7 @@ std::string payment_key(uint32_t partition, std::string_view merchant,
 }
 
 // Payment record layout version; decode rejects others rather than misreading them.
-constexpr uint8_t kPaymentRecordVersion = 3;
+constexpr uint8_t kPaymentRecordVersion = 4;
 
 std::string encode_payment(const PaymentState& p) {
   std::string s;
@@ -194,6 +194,12 @@ std::string encode_payment(const PaymentState& p) {
   w.i128(p.fee);
   w.be32(p.instalments);
   w.be32(p.instalments_collected);
+  w.i128(p.fee_fixed);
+  w.i128(p.fee_returned);
+  w.u8(p.fee_refundable ? 1 : 0);
+  w.i128(p.coupons);
+  w.be32(static_cast<uint32_t>(p.business_ids.size()));
+  for (const auto& id : p.business_ids) w.str16(id);
   return s;
 }
 
@@ -219,14 +225,35 @@ Result<PaymentState> decode_payment(std::string_view bytes) {
   if (!r.i128(&p.authorised) || !r.i128(&p.captured) || !r.i128(&p.refunded) ||
       !r.i128(&p.charged_back) || !r.i128(&p.dispute_amount) || !r.be32(&p.captures) ||
       !r.be32(&p.refunds) || !r.be32(&p.disputes) || !r.be64(&created) || !r.be64(&expires) ||
-      !r.i128(&p.fee) || !r.be32(&p.instalments) || !r.be32(&p.instalments_collected) ||
-      !r.done()) {
+      !r.i128(&p.fee) || !r.be32(&p.instalments) || !r.be32(&p.instalments_collected)) {
     return corrupt("payment");
   }
+  uint8_t fee_refundable = 0;
+  uint32_t ids = 0;
+  if (!r.i128(&p.fee_fixed) || !r.i128(&p.fee_returned) || !r.u8(&fee_refundable) ||
+      fee_refundable > 1 || !r.i128(&p.coupons) || !r.be32(&ids) ||
+      ids > ledger::kPaymentBusinessIdsMax) {
+    return corrupt("payment");
+  }
+  p.fee_refundable = fee_refundable == 1;
+  p.business_ids.reserve(ids);
+  for (uint32_t i = 0; i < ids; ++i) {
+    std::string_view id;
+    if (!r.str16(&id) || id.size() < 2) return corrupt("payment (business id)");
+    // Stored sorted and unique: lookups binary-search them.
+    if (!p.business_ids.empty() && !(p.business_ids.back() < id)) {
+      return corrupt("payment (business ids out of order)");
+    }
+    p.business_ids.emplace_back(id);
+  }
+  if (!r.done()) return corrupt("payment");
   p.created_at_s = static_cast<int64_t>(created);
   p.expires_at_s = static_cast<int64_t>(expires);
   // Read-back invariants of the state machines.
-  if (p.captured > p.authorised || p.refunded + p.charged_back > p.captured) {
+  if (p.captured > p.authorised || p.refunded + p.charged_back > p.captured ||
+      p.fee_returned > p.fee || p.fee_fixed > p.fee || p.coupons > p.authorised ||
+      p.fee.sign() < 0 || p.fee_returned.sign() < 0 || p.fee_fixed.sign() < 0 ||
+      p.coupons.sign() < 0) {
     return corrupt("payment (amounts)");
   }
   return p;
@@ -256,34 +283,41 @@ Result<ledger::CheckoutState> decode_checkout(std::string_view bytes) {
 std::string encode_contract(const ledger::Contract& c) {
   std::string s;
   Writer w(&s);
-  w.i128(c.rate.mantissa());
-  w.u8(static_cast<uint8_t>(c.rate.scale()));
+  // A zero-percent contract stores mantissa 0 (a Rate is always > 0).
+  w.i128(c.rate ? c.rate->mantissa() : Int128(0));
+  w.u8(static_cast<uint8_t>(c.rate ? c.rate->scale() : 0));
   w.u8(c.fixed ? 1 : 0);
   w.str16(c.fixed ? c.fixed->asset().code() : std::string());
   w.i128(c.fixed ? c.fixed->minor() : Int128(0));
   w.u8(c.refund_fees ? 1 : 0);
+  w.u8(c.ended ? 1 : 0);
   return s;
 }
 
 Result<ledger::Contract> decode_contract(std::string_view bytes) {
   Reader r(bytes);
   Int128 mantissa, fixed_minor;
-  uint8_t scale, has_fixed, refund_fees;
+  uint8_t scale, has_fixed, refund_fees, ended;
   std::string_view code;
   if (!r.i128(&mantissa) || !r.u8(&scale) || !r.u8(&has_fixed) || !r.str16(&code) ||
-      !r.i128(&fixed_minor) || !r.u8(&refund_fees) || !r.done() || has_fixed > 1 ||
-      refund_fees > 1) {
+      !r.i128(&fixed_minor) || !r.u8(&refund_fees) || !r.u8(&ended) || !r.done() ||
+      has_fixed > 1 || refund_fees > 1 || ended > 1) {
     return corrupt("contract");
   }
-  auto rate = ledger::Rate::from_parts(mantissa, scale);
-  if (!rate) return corrupt("contract (rate)");
+  std::optional<ledger::Rate> rate;
+  if (!mantissa.is_zero()) {
+    auto parsed = ledger::Rate::from_parts(mantissa, scale);
+    if (!parsed) return corrupt("contract (rate)");
+    rate = std::move(parsed).value();
+  }
   std::optional<ledger::Amount> fixed;
   if (has_fixed) {
     auto asset = ledger::Asset::find(code);
     if (!asset) return corrupt("contract (asset)");
     fixed = ledger::Amount::from_minor(*asset, fixed_minor);
   }
-  return ledger::Contract{std::move(rate).value(), std::move(fixed), refund_fees == 1};
+  if (fixed && fixed->sign() <= 0) return corrupt("contract (fixed fee)");
+  return ledger::Contract{std::move(rate), std::move(fixed), refund_fees == 1, ended == 1};
 }
 
 std::string entry_chunk_key(uint32_t partition, std::string_view account, std::string_view asset,

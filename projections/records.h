@@ -83,6 +83,9 @@ Result<ledger::CheckoutState> decode_checkout(std::string_view bytes);
 std::string encode_contract(const ledger::Contract& c);
 Result<ledger::Contract> decode_contract(std::string_view bytes);
 
+// business_ids CF: partition | merchant \0 kind letter + id -> be64 offset of the event
+// that applied it (payout, fee and settlement ids: idempotency keys per merchant).
+
 // entries CF: partition | account \0 asset \0 be64 first_offset -> lines, in offset
 // order. A chunk holds one fold batch's lines of one account, asset and partition, so the
 // store takes one key per account per batch, not one per line.

@@ -14,8 +14,9 @@
 namespace payledger::projections {
 namespace {
 
-constexpr std::string_view kCfNames[] = {"balances", "entries", "payments", "meta",
-                                         "dedupe",   "rejects", "checkouts", "contracts"};
+constexpr std::string_view kCfNames[] = {"balances", "entries",   "payments",
+                                         "meta",     "dedupe",    "rejects",
+                                         "checkouts", "contracts", "business_ids"};
 static_assert(std::size(kCfNames) == static_cast<size_t>(Cf::kCount));
 
 // Point lookups (payments, balances, dedupe) mostly miss for new ids: bloom filters make

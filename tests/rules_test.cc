@@ -122,10 +122,12 @@ TEST(Rules, PixMustBeInBrl) {
 
 TEST(Rules, OverflowingBalanceIsRejected) {
   MemoryLedger l;
-  // 2^127 minor units: a balance holds at most 2^128 - 1, so two of these overflow.
-  std::string huge = "1701411834604692317316873037158841057.28";
-  ASSERT_TRUE(l.apply(card_authorised("e1", "p1", huge)).ok());
-  Status s = l.apply(card_authorised("e2", "p2", huge));
+  // The amount ceiling keeps events far from 2^127; a balance already at the edge (as if
+  // summed over far more events than kAccountEventsLog2Max) still rejects, never wraps.
+  l.balances[std::string("psp:clearing:card") + '\0' + "USD"].pending_debit =
+      std::numeric_limits<Int128>::max() - 10;  // 2^127 - 11 minor units
+  // 999,999,999,999,999.99 USD = 10^17 - 1 minor units, at the ceiling: the sum passes 2^127.
+  Status s = l.apply(card_authorised("e1", "p1", "999999999999999.99"));
   ASSERT_FALSE(s.ok());
   EXPECT_EQ(s.error().code, Code::kOverflow);
 }

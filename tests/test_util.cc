@@ -109,6 +109,11 @@ const ledger::Contract* MemoryLedger::find_contract(std::string_view merchant,
   return it == contracts.end() ? nullptr : &it->second;
 }
 
+bool MemoryLedger::merchant_business_id_seen(std::string_view merchant,
+                                             std::string_view id) const {
+  return business_ids.count(key(merchant, id)) != 0;
+}
+
 Status MemoryLedger::apply(const v1::Envelope& event) {
   if (Status s = events::validate(event); !s) return s;
   auto fx = ledger::apply_event(event, *this);
@@ -131,6 +136,9 @@ Status MemoryLedger::apply(const v1::Envelope& event) {
   if (fx->checkout) {
     checkouts.insert_or_assign(key(event.merchant_id(), fx->checkout->checkout_id),
                                fx->checkout->state);
+  }
+  if (fx->merchant_business_id) {
+    business_ids.insert(key(event.merchant_id(), *fx->merchant_business_id));
   }
   return Status::Ok();
 }

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <map>
+#include <set>
 #include <string>
 
 #include "events/event_log.h"
@@ -38,6 +39,7 @@ class MemoryLedger : public ledger::LedgerView {
                                              std::string_view checkout) const override;
   const ledger::Contract* find_contract(std::string_view merchant,
                                         std::string_view method) const override;
+  bool merchant_business_id_seen(std::string_view merchant, std::string_view id) const override;
   // Applies an event; returns the rejection or commits the effects.
   Status apply(const v1::Envelope& event);
 
@@ -45,6 +47,7 @@ class MemoryLedger : public ledger::LedgerView {
   std::map<std::string, ledger::Balance> balances;       // account \0 asset
   std::map<std::string, ledger::CheckoutState> checkouts;  // merchant \0 checkout
   std::map<std::string, ledger::Contract> contracts;       // merchant \0 method
+  std::set<std::string> business_ids;                      // merchant \0 kind + id
 };
 
 // The projection digest of `records` folded from a fresh embedded log of `partitions`: the

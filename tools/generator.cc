@@ -220,7 +220,9 @@ struct Generator::State {
     int64_t fee = static_cast<int64_t>(pct.minor()) + m.market->fee_fixed_minor;
     v1::Envelope e;
     auto* b = e.mutable_fee_assessed();
-    b->set_fee_id("fee-" + payment_id);
+    // One fee per money-in event: several captures of one payment get distinct fee ids
+    // (fee_id is an idempotency key per merchant).
+    b->set_fee_id(fmt::format("fee-{}-{}", payment_id, produced));
     b->set_payment_id(payment_id);
     money(b->mutable_amount(), m, fee);
     b->set_kind("mdr");
