@@ -1,9 +1,13 @@
 #include "events/codec.h"
 
 #include <algorithm>
+#include <cstring>
+#include <set>
+#include <vector>
 
 #include <fmt/format.h>
 #include <google/protobuf/util/json_util.h>
+#include <nlohmann/json.hpp>
 
 #include "events/schema/check.h"
 #include "events/schema/ids.h"
@@ -34,6 +38,7 @@ Status from_json(std::string_view json, v1::Envelope* out) {
     return make_error(Code::kMalformed, fmt::format("JSON event of {} bytes exceeds the {} limit",
                                                     json.size(), kEventBytesMax));
   }
+  if (Status strict = check_strict_json(json); !strict) return strict;
   google::protobuf::util::JsonParseOptions options;
   options.ignore_unknown_fields = false;
   auto status = google::protobuf::util::JsonStringToMessage(
@@ -85,6 +90,405 @@ Status validate(const v1::Envelope& event) {
   // Expiries, refund windows and same-day voids are judged by the event's own time.
   if (!event.has_occurred_at()) return make_error(Code::kMissingField, "occurred_at is required");
   return Status::Ok();
+}
+
+namespace {
+
+namespace pb = google::protobuf;
+
+// Field names (snake_case and lowerCamelCase) of every Timestamp field in the schema.
+const std::set<std::string, std::less<>>& timestamp_keys() {
+  static const std::set<std::string, std::less<>> keys = [] {
+    std::set<std::string, std::less<>> out;
+    std::set<const pb::Descriptor*> seen;
+    std::vector<const pb::Descriptor*> todo{v1::Envelope::descriptor()};
+    while (!todo.empty()) {
+      const pb::Descriptor* d = todo.back();
+      todo.pop_back();
+      if (!seen.insert(d).second) continue;
+      for (int i = 0; i < d->field_count(); ++i) {
+        const pb::FieldDescriptor* f = d->field(i);
+        if (f->cpp_type() != pb::FieldDescriptor::CPPTYPE_MESSAGE) continue;
+        if (f->message_type()->full_name() == "google.protobuf.Timestamp") {
+          out.insert(f->name());
+          out.insert(f->json_name());
+        } else {
+          todo.push_back(f->message_type());
+        }
+      }
+    }
+    return out;
+  }();
+  return keys;
+}
+
+// One key as protobuf's JSON parser resolves it: "event_id" and "eventId" are one field.
+std::string normalised_key(std::string_view key) {
+  std::string out;
+  out.reserve(key.size());
+  for (char c : key) {
+    if (c == '_') continue;
+    out.push_back(c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c);
+  }
+  return out;
+}
+
+// SAX pass that accepts only what check_strict_json promises; the first problem wins.
+class StrictSax final : public nlohmann::json_sax<nlohmann::json> {
+ public:
+  std::string error;
+
+  bool null() override { return value(); }
+  bool boolean(bool) override { return value(); }
+  bool number_integer(number_integer_t) override { return value(); }
+  bool number_unsigned(number_unsigned_t) override { return value(); }
+  bool number_float(number_float_t, const string_t&) override { return value(); }
+  bool string(string_t&) override { return value(); }
+  bool binary(binary_t&) override { return value(); }
+  bool start_object(std::size_t) override {
+    if (timestamp_key_) {
+      error = fmt::format("\"{}\" must be an RFC 3339 time string, not an object", last_key_);
+      return false;
+    }
+    keys_.emplace_back();
+    return true;
+  }
+  bool key(string_t& key) override {
+    std::string norm = normalised_key(key);
+    auto& keys = keys_.back();
+    if (std::find(keys.begin(), keys.end(), norm) != keys.end()) {
+      error = fmt::format("key \"{}\" appears twice in one object (duplicate keys are refused: "
+                          "which one is meant?)",
+                          key);
+      return false;
+    }
+    keys.push_back(std::move(norm));
+    timestamp_key_ = timestamp_keys().count(key) != 0;
+    last_key_ = key;
+    return true;
+  }
+  bool end_object() override {
+    keys_.pop_back();
+    return value();
+  }
+  bool start_array(std::size_t) override { return value(); }
+  bool end_array() override { return value(); }
+  bool parse_error(std::size_t, const std::string&,
+                   const nlohmann::detail::exception& ex) override {
+    std::string what = ex.what();
+    if (auto close = what.find("] "); what.rfind("[json.exception", 0) == 0 &&
+                                      close != std::string::npos) {
+      what.erase(0, close + 2);
+    }
+    error = "not strict JSON: " + what;
+    return false;
+  }
+
+ private:
+  bool value() {
+    timestamp_key_ = false;
+    return true;
+  }
+  std::vector<std::vector<std::string>> keys_;  // the keys of each open object
+  bool timestamp_key_ = false;                  // the last key names a Timestamp field
+  std::string last_key_;
+};
+
+bool is_digit(char c) { return static_cast<unsigned char>(c - '0') < 10; }
+
+// Calls on_run(begin, end, digits) for each maximal run of digits in `s` in which single
+// spaces or dashes may separate digits ("4111 1111-1111 1111").
+template <typename F>
+void for_each_digit_run(std::string_view s, F&& on_run) {
+  size_t i = 0;
+  const size_t n = s.size();
+  while (i < n) {
+    if (!is_digit(s[i])) {
+      ++i;
+      continue;
+    }
+    size_t begin = i, end = i, digits = 0;
+    while (i < n) {
+      if (is_digit(s[i])) {
+        ++digits;
+        end = ++i;
+      } else if ((s[i] == ' ' || s[i] == '-') && i + 1 < n && is_digit(s[i + 1])) {
+        ++i;
+      } else {
+        break;
+      }
+    }
+    on_run(begin, end, digits);
+  }
+}
+
+inline constexpr size_t kPanDigitsMin = 13;
+inline constexpr size_t kPanDigitsMax = 19;
+
+bool is_letter(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
+
+// 13-19 digits passing the Luhn check, not glued to a letter: what a card number looks
+// like. Digits inside a hex token or a word ("tok_40d4901546...e5b") are not a PAN.
+bool pan_like(std::string_view text, size_t begin, size_t end, size_t digits) {
+  if (digits < kPanDigitsMin || digits > kPanDigitsMax) return false;
+  if ((begin > 0 && is_letter(text[begin - 1])) || (end < text.size() && is_letter(text[end]))) {
+    return false;
+  }
+  std::string_view run = text.substr(begin, end - begin);
+  unsigned sum = 0;
+  bool twice = false;
+  for (size_t i = run.size(); i-- > 0;) {
+    if (!is_digit(run[i])) continue;
+    unsigned d = static_cast<unsigned>(run[i] - '0');
+    if (twice) d = d * 2 > 9 ? d * 2 - 9 : d * 2;
+    sum += d;
+    twice = !twice;
+  }
+  return sum % 10 == 0;
+}
+
+// Calls on_string(field, value) for every set string field, nested messages included.
+template <typename F>
+void for_each_string(const pb::Message& m, F&& on_string) {
+  const pb::Reflection* r = m.GetReflection();
+  std::vector<const pb::FieldDescriptor*> fields;
+  r->ListFields(m, &fields);
+  std::string scratch;
+  for (const pb::FieldDescriptor* f : fields) {
+    if (f->cpp_type() == pb::FieldDescriptor::CPPTYPE_STRING) {
+      if (f->is_repeated()) {
+        for (int i = 0; i < r->FieldSize(m, f); ++i) {
+          on_string(f, r->GetRepeatedStringReference(m, f, i, &scratch));
+        }
+      } else {
+        on_string(f, r->GetStringReference(m, f, &scratch));
+      }
+    } else if (f->cpp_type() == pb::FieldDescriptor::CPPTYPE_MESSAGE) {
+      if (f->is_repeated()) {
+        for (int i = 0; i < r->FieldSize(m, f); ++i) {
+          for_each_string(r->GetRepeatedMessage(m, f, i), on_string);
+        }
+      } else {
+        for_each_string(r->GetMessage(m, f), on_string);
+      }
+    }
+  }
+}
+
+bool ends_with_id(const std::string& name) {
+  return name.size() >= 3 && name.compare(name.size() - 3, 3, "_id") == 0;
+}
+
+// Masks PAN-like values in every string of a parsed JSON document; returns how many.
+size_t mask_json_strings(nlohmann::json& j) {
+  size_t n = 0;
+  if (j.is_string()) {
+    size_t found = 0;
+    std::string masked = mask_pans(j.get_ref<const std::string&>(), &found);
+    if (found != 0) j = masked;
+    return found;
+  }
+  if (j.is_object() || j.is_array()) {
+    for (auto& v : j) n += mask_json_strings(v);
+  }
+  return n;
+}
+
+// Masks a JSON (or not quite JSON) text: raw digit runs, and runs hidden behind \\u escapes.
+std::string mask_json_text(std::string_view text) {
+  std::string masked = mask_pans(text);
+  if (masked.find("\\u") == std::string::npos) return masked;
+  auto j = nlohmann::json::parse(masked, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded() || mask_json_strings(j) == 0) return masked;
+  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+constexpr std::string_view kParkedMagic{"\0PLPARK1", 8};
+
+void put_be64(std::string* out, uint64_t v) {
+  for (int i = 7; i >= 0; --i) out->push_back(static_cast<char>(v >> (8 * i)));
+}
+void put_str(std::string* out, std::string_view s) {
+  put_be64(out, s.size());
+  out->append(s);
+}
+bool take_be64(std::string_view* in, uint64_t* v) {
+  if (in->size() < 8) return false;
+  *v = 0;
+  for (int i = 0; i < 8; ++i) *v = (*v << 8) | static_cast<unsigned char>((*in)[i]);
+  in->remove_prefix(8);
+  return true;
+}
+bool take_str(std::string_view* in, std::string* s) {
+  uint64_t n = 0;
+  if (!take_be64(in, &n) || n > in->size()) return false;
+  s->assign(in->data(), n);
+  in->remove_prefix(n);
+  return true;
+}
+
+}  // namespace
+
+Status check_strict_json(std::string_view json) {
+  StrictSax sax;
+  bool ok = nlohmann::json::sax_parse(json.begin(), json.end(), &sax,
+                                      nlohmann::json::input_format_t::json, /*strict=*/true,
+                                      /*ignore_comments=*/false);
+  if (ok) return Status::Ok();
+  std::string why = sax.error.empty() ? "not strict JSON" : sax.error;
+  std::replace(why.begin(), why.end(), '\n', ' ');
+  return make_error(Code::kMalformed, fmt::format("invalid event JSON: {}", why));
+}
+
+bool may_need_string_check(std::string_view bytes) {
+  const size_t n = bytes.size();
+  size_t run = 0;
+  for (size_t i = 0; i < n; ++i) {
+    const char c = bytes[i];
+    if (is_digit(c)) {
+      if (++run >= kPanDigitsMin) return true;
+      continue;
+    }
+    if ((c == ' ' || c == '-') && run != 0 && i + 1 < n && is_digit(bytes[i + 1])) continue;
+    run = 0;
+    const auto u = static_cast<unsigned char>(c);
+    if ((u == 0 || u == 0xD8 || u == 0xE2 || u == 0xEF || (u >= 0xF0 && u <= 0xF4)) &&
+        id_text_problem(bytes.substr(i, 4)) != nullptr) {
+      return true;
+    }
+  }
+  return false;
+}
+
+Status check_strings(const v1::Envelope& event) {
+  Status out = Status::Ok();
+  for_each_string(event, [&](const pb::FieldDescriptor* f, const std::string& value) {
+    if (!out.ok()) return;
+    std::string where = fmt::format("{}.{}", f->containing_type()->name(), f->name());
+    size_t found = 0;
+    std::string masked = mask_pans(value, &found);
+    if (found != 0) {
+      out = make_error(Code::kPanDetected,
+                       fmt::format("{} holds a card number ('{}'): send a token, never the PAN",
+                                   where, masked));
+      return;
+    }
+    if (f->type() == pb::FieldDescriptor::TYPE_STRING && ends_with_id(f->name())) {
+      if (const char* problem = id_text_problem(value)) {
+        out = make_error(Code::kMalformed, fmt::format("{} contains {}", where, problem));
+      }
+    }
+  });
+  return out;
+}
+
+bool holds_pan(std::string_view text) {
+  bool found = false;
+  for_each_digit_run(text, [&](size_t begin, size_t end, size_t digits) {
+    found = found || pan_like(text, begin, end, digits);
+  });
+  return found;
+}
+
+std::string mask_pans(std::string_view text, size_t* found) {
+  std::string out(text);
+  size_t count = 0;
+  for_each_digit_run(text, [&](size_t begin, size_t end, size_t digits) {
+    if (!pan_like(text, begin, end, digits)) return;
+    ++count;
+    size_t k = 0;  // digit index within the run
+    for (size_t i = begin; i < end; ++i) {
+      if (!is_digit(out[i])) continue;
+      if (k >= 6 && k + 4 < digits) out[i] = '*';
+      ++k;
+    }
+  });
+  if (found != nullptr) *found = count;
+  return out;
+}
+
+size_t mask_pans(pb::Message* message) {
+  const pb::Reflection* r = message->GetReflection();
+  std::vector<const pb::FieldDescriptor*> fields;
+  r->ListFields(*message, &fields);
+  size_t count = 0;
+  for (const pb::FieldDescriptor* f : fields) {
+    if (f->cpp_type() == pb::FieldDescriptor::CPPTYPE_STRING) {
+      int n = f->is_repeated() ? r->FieldSize(*message, f) : 1;
+      for (int i = 0; i < n; ++i) {
+        std::string value = f->is_repeated() ? r->GetRepeatedString(*message, f, i)
+                                             : r->GetString(*message, f);
+        size_t found = 0;
+        std::string masked = mask_pans(value, &found);
+        if (found == 0) continue;
+        count += found;
+        if (f->is_repeated()) {
+          r->SetRepeatedString(message, f, i, std::move(masked));
+        } else {
+          r->SetString(message, f, std::move(masked));
+        }
+      }
+    } else if (f->cpp_type() == pb::FieldDescriptor::CPPTYPE_MESSAGE) {
+      if (f->is_repeated()) {
+        for (int i = 0; i < r->FieldSize(*message, f); ++i) {
+          count += mask_pans(r->MutableRepeatedMessage(message, f, i));
+        }
+      } else {
+        count += mask_pans(r->MutableMessage(message, f));
+      }
+    }
+  }
+  return count;
+}
+
+std::string mask_record_value(RecordFormat format, std::string_view value) {
+  if (format == RecordFormat::kRawJson && is_parked(value)) {
+    auto parked = decode_parked(value);
+    if (!parked) return mask_pans(value);
+    parked->kept = mask_json_text(parked->kept);
+    parked->reason = mask_pans(parked->reason);
+    parked->source = mask_pans(parked->source);
+    return encode_parked(*parked);
+  }
+  if (format == RecordFormat::kRawJson) return mask_json_text(value);
+  if (!may_need_string_check(value)) return std::string(value);
+  v1::Envelope event;
+  if (!event.ParseFromArray(value.data(), static_cast<int>(value.size()))) {
+    return mask_pans(value);
+  }
+  if (mask_pans(&event) == 0) return std::string(value);
+  return encode(event);
+}
+
+std::string encode_parked(const ParkedInput& p) {
+  std::string out(kParkedMagic);
+  out.push_back(static_cast<char>(p.code));
+  out.push_back(p.truncated ? 1 : 0);
+  put_be64(&out, p.length);
+  put_str(&out, p.reason);
+  put_str(&out, p.source);
+  put_str(&out, p.sha256);
+  put_str(&out, p.kept);
+  return out;
+}
+
+bool is_parked(std::string_view value) { return value.substr(0, kParkedMagic.size()) == kParkedMagic; }
+
+Result<ParkedInput> decode_parked(std::string_view value) {
+  ParkedInput p;
+  if (!is_parked(value) || value.size() < kParkedMagic.size() + 2) {
+    return make_error(Code::kCorrupt, "parked input record does not decode");
+  }
+  value.remove_prefix(kParkedMagic.size());
+  p.code = static_cast<Code>(static_cast<unsigned char>(value[0]));
+  p.truncated = value[1] != 0;
+  value.remove_prefix(2);
+  if (!take_be64(&value, &p.length) || !take_str(&value, &p.reason) ||
+      !take_str(&value, &p.source) || !take_str(&value, &p.sha256) ||
+      !take_str(&value, &p.kept) || !value.empty() || p.code == Code::kOk) {
+    return make_error(Code::kCorrupt, "parked input record does not decode");
+  }
+  return p;
 }
 
 std::string_view body_name(const v1::Envelope& event) {

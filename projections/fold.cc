@@ -317,12 +317,31 @@ void Folder::Impl::reject(const LogRecord& rec, const Error& error, const v1::En
   r.format = rec.format;
   r.key = std::string(rec.key);
   r.value = std::string(rec.value);
+  // A card number never reaches the rejects or the dead letters: keep masked copies only.
+  if (events::may_need_string_check(r.reason) || events::may_need_string_check(r.value) ||
+      rec.format == events::RecordFormat::kRawJson || events::may_need_string_check(r.key) ||
+      events::may_need_string_check(r.event_id) || events::may_need_string_check(r.merchant_id)) {
+    r.reason = events::mask_pans(r.reason);
+    r.event_id = events::mask_pans(r.event_id);
+    r.merchant_id = events::mask_pans(r.merchant_id);
+    r.key = events::mask_pans(r.key);
+    r.value = events::mask_record_value(rec.format, rec.value);
+  }
   rejects_.emplace_back(reject_key(rec.partition, rec.offset), encode_reject(r));
   ++stats_.rejected;
   if (options_.on_reject) options_.on_reject(r);
 }
 
 Status Folder::Impl::process(const LogRecord& rec) {
+  if (rec.format == events::RecordFormat::kRawJson && events::is_parked(rec.value)) {
+    // Input `append` could not turn into an event: parked with the reason found there.
+    auto parked = events::decode_parked(rec.value);
+    reject(rec,
+           parked ? make_error(parked->code, fmt::format("{}: {}", parked->source, parked->reason))
+                  : parked.error(),
+           nullptr);
+    return Status::Ok();
+  }
   event_.Clear();
   Status decoded = rec.format == events::RecordFormat::kRawJson
                        ? events::from_json(rec.value, &event_)
@@ -330,6 +349,13 @@ Status Folder::Impl::process(const LogRecord& rec) {
   if (!decoded) {
     reject(rec, decoded.error(), nullptr);
     return Status::Ok();
+  }
+  // Card numbers and unsafe id text; the byte pre-filter keeps this off the hot path.
+  if (rec.format == events::RecordFormat::kRawJson || events::may_need_string_check(rec.value)) {
+    if (Status strings = events::check_strings(event_); !strings) {
+      reject(rec, strings.error(), &event_);
+      return Status::Ok();
+    }
   }
   if (Status valid = events::validate(event_); !valid) {
     reject(rec, valid.error(), &event_);

@@ -235,7 +235,8 @@ struct Generator::State {
     auto* b = e->mutable_card_authorised();
     b->set_payment_id(id);
     money(b->mutable_amount(), m, amount);
-    b->set_instrument_token(fmt::format("tok_{:016x}", rng.next()));
+    // A leading hex letter: an all-digit token could pass for a card number (pan_detected).
+    b->set_instrument_token(fmt::format("tok_{:016x}", rng.next() | (uint64_t{0xf} << 60)));
     int64_t expires = now_s + kAuthValiditySeconds;
     b->mutable_expires_at()->set_seconds(expires);
     held[id] = amount;

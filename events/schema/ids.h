@@ -20,4 +20,37 @@ constexpr bool valid_id(std::string_view id) {
   return true;
 }
 
+// Why `id` (UTF-8) may not be an identifier, or nullptr if it may: NUL, bidirectional
+// controls (U+061C, U+200E/F, U+202A-E, U+2066-9: they make two ids print alike or one
+// print reversed) and Unicode non-characters are refused.
+constexpr const char* id_text_problem(std::string_view id) {
+  auto at = [&](size_t i) { return i < id.size() ? static_cast<unsigned char>(id[i]) : 0u; };
+  for (size_t i = 0; i < id.size(); ++i) {
+    unsigned c = at(i);
+    if (c == 0) return "a NUL character";
+    if (c == 0xD8 && at(i + 1) == 0x9C) return "a bidirectional control (U+061C)";
+    if (c == 0xE2 && at(i + 1) == 0x80) {
+      unsigned d = at(i + 2);
+      if (d == 0x8E || d == 0x8F || (d >= 0xAA && d <= 0xAE)) {
+        return "a bidirectional control (U+200E/F, U+202A-E)";
+      }
+    }
+    if (c == 0xE2 && at(i + 1) == 0x81 && at(i + 2) >= 0xA6 && at(i + 2) <= 0xA9) {
+      return "a bidirectional control (U+2066-9)";
+    }
+    if (c == 0xEF && at(i + 1) == 0xB7 && at(i + 2) >= 0x90 && at(i + 2) <= 0xAF) {
+      return "a Unicode non-character (U+FDD0-FDEF)";
+    }
+    if (c == 0xEF && at(i + 1) == 0xBF && (at(i + 2) == 0xBE || at(i + 2) == 0xBF)) {
+      return "a Unicode non-character (U+FFFE/FFFF)";
+    }
+    // U+nFFFE / U+nFFFF of planes 1-16: F0-F4, low nibble F, BF, BE/BF.
+    if (c >= 0xF0 && c <= 0xF4 && (at(i + 1) & 0x0F) == 0x0F && at(i + 2) == 0xBF &&
+        (at(i + 3) == 0xBE || at(i + 3) == 0xBF)) {
+      return "a Unicode non-character (U+nFFFE/nFFFF)";
+    }
+  }
+  return nullptr;
+}
+
 }  // namespace payledger

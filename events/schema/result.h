@@ -41,6 +41,7 @@ enum class Code : unsigned char {
   kNotYetExpired,         // an expiry event before the expiry time
   kConflictingDuplicate,  // an event id already applied, with different content
   kDuplicateBusinessId,   // a refund/capture/payout/... id already applied by another event
+  kPanDetected,           // a card number (PAN) in an event: never stored, only masked
 };
 
 constexpr std::string_view code_name(Code code) {
@@ -71,6 +72,7 @@ constexpr std::string_view code_name(Code code) {
     case Code::kNotYetExpired: return "not_yet_expired";
     case Code::kConflictingDuplicate: return "conflicting_duplicate";
     case Code::kDuplicateBusinessId: return "duplicate_business_id";
+    case Code::kPanDetected: return "pan_detected";
   }
   return "unknown";
 }
