@@ -33,6 +33,7 @@ using Clock = std::chrono::steady_clock;
 
 // Records per append call: bounds memory while appending large NDJSON files.
 constexpr size_t kAppendBatchMax = 50000;
+constexpr size_t kKafkaAppendBatch = 10000;  // records per Kafka transaction
 
 std::string log_dir(const std::string& data) { return data + "/log"; }
 std::string projections_dir(const std::string& data) { return data + "/projections"; }
@@ -245,7 +246,9 @@ int cmd_append(const AppendArgs& args) {
   }
   auto log = open_append_log(args.common, args.log, args.partitions, args.sync);
   if (!log) return fail(log.error());
-  size_t batch_max = args.log.kafka() ? args.batch_events : kAppendBatchMax;
+  size_t batch_max = args.batch_events != 0 ? args.batch_events
+                    : args.log.kafka()    ? kKafkaAppendBatch
+                                          : kAppendBatchMax;
   std::vector<events::AppendRecord> batch;
   v1::Envelope scratch;
   uint64_t appended = 0, unparsed = 0;

@@ -117,8 +117,9 @@ int main(int argc, char** argv) {
   append_cmd->add_option("--transactional-id", append.log.transactional_id,
                          "Kafka transactional.id (default payledger-append.<topic>); a second "
                          "producer with the same id fences the first");
-  append_cmd->add_option("--batch", append.batch_events, "Kafka: records per transaction")
-      ->capture_default_str()
+  append_cmd->add_option("--batch", append.batch_events,
+                         "Records per append batch: per Kafka transaction (default 10000), or "
+                         "per write + fdatasync of the embedded log (default 50000)")
       ->check(CLI::Range(uint64_t{1}, uint64_t{1000000}));
 
   FoldArgs fold;
