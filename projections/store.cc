@@ -14,7 +14,8 @@ namespace payledger::projections {
 namespace {
 
 constexpr std::string_view kCfNames[] = {"balances", "entries", "payments", "meta",
-                                         "dedupe",   "rejects", "checkouts", "contracts"};
+                                         "dedupe",   "rejects", "checkouts", "contracts",
+                                         "deadlines"};
 static_assert(std::size(kCfNames) == static_cast<size_t>(Cf::kCount));
 
 // Point lookups (payments, balances, dedupe) mostly miss for new ids: bloom filters make
@@ -167,6 +168,7 @@ Status Store::drop_partitions(const std::vector<uint32_t>& partitions) {
       wb.DeleteRange(cf(static_cast<Cf>(c)), begin, end);
     }
     wb.Delete(cf(Cf::kMeta), offset_key(p));
+    wb.Delete(cf(Cf::kMeta), watermark_key(p));
   }
   rocksdb::WriteOptions wo;
   wo.sync = true;

@@ -14,7 +14,7 @@
 namespace payledger::projections {
 
 // Layout version of the stored projections; bump when any stored encoding changes.
-inline constexpr uint32_t kStoreFormat = 3;
+inline constexpr uint32_t kStoreFormat = 4;  // 4: deadlines CF, watermarks
 
 enum class Cf : int {
   kBalances = 0,
@@ -25,6 +25,7 @@ enum class Cf : int {
   kRejects,
   kCheckouts,
   kContracts,
+  kDeadlines,
   kCount
 };
 
