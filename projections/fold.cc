@@ -1,7 +1,10 @@
 #include "projections/fold.h"
 
 #include <algorithm>
+#include <limits>
+#include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
@@ -12,6 +15,7 @@
 
 #include "events/codec.h"
 #include "events/schema/check.h"
+#include "ledger/deadlines.h"
 #include "ledger/rules.h"
 #include "projections/records.h"
 
@@ -105,6 +109,19 @@ class Folder::Impl final : public ledger::LedgerView {
   Status apply(const LogRecord& rec, const v1::Envelope& event, ledger::Effects& fx);
   // Loads every applied event id from the dedupe column family into seen_.
   Status load_dedupe();
+  // Records an applied (or no-op) event id in the dedupe index and this batch's chunk.
+  void remember(const LogRecord& rec, std::string dkey, uint64_t fingerprint);
+  // Clock (docs/architecture.md, "Clock policy"): moves the partition's event-time watermark
+  // to `at_s` and fires every deadline it reaches, booked at `rec`. O(1) when none is due.
+  Status advance_clock(const LogRecord& rec, int64_t at_s);
+  Status fire_due(const LogRecord& rec);
+  // Keeps the deadline index in step with a payment's state change.
+  void reschedule(uint32_t partition, std::string_view merchant, std::string_view payment_id,
+                  const std::optional<ledger::Deadline>& was,
+                  const std::optional<ledger::Deadline>& now);
+  void unschedule(uint32_t partition, const std::string& index_key);
+  // Loads the watermarks (meta CF) and the deadline index (deadlines CF).
+  Status load_clock();
   // Loads all balances and payment states when there are at most payment_cache_max of
   // each, so that a cache miss means "absent" and costs no RocksDB read.
   Status load_caches();
@@ -143,6 +160,15 @@ class Folder::Impl final : public ledger::LedgerView {
   // Merchant-level business ids applied in this batch (key -> be64 offset), not yet in the
   // business_ids column family; earlier ones are looked up there (they are rare events).
   StringMap<uint64_t> business_ids_;
+  // Per partition: the event-time watermark (max occurred_at folded, INT64_MIN before the
+  // first event), the payments with a deadline ahead ordered by (deadline, merchant,
+  // payment) (keys of deadline_index_key), and the first of those deadlines (INT64_MAX if
+  // none) so that the per-event check is one comparison.
+  std::vector<int64_t> watermarks_;
+  std::vector<std::set<std::string, std::less<>>> deadlines_;
+  std::vector<int64_t> next_due_;
+  std::map<std::string, bool> deadline_writes_;  // deadlines CF key -> put (true) / delete
+  bool watermarks_dirty_ = false;
 
  public:
   bool pending_meta() const {
@@ -284,6 +310,113 @@ Status Folder::Impl::load_caches() {
   return Status::Ok();
 }
 
+Status Folder::Impl::load_clock() {
+  constexpr int64_t kNever = std::numeric_limits<int64_t>::max();
+  uint32_t n = static_cast<uint32_t>(offsets_.size());
+  watermarks_.assign(n, std::numeric_limits<int64_t>::min());
+  deadlines_.assign(n, {});
+  next_due_.assign(n, kNever);
+  for (uint32_t p = 0; p < n; ++p) {
+    std::string value;
+    rocksdb::Status s =
+        store_.db()->Get(rocksdb::ReadOptions(), store_.cf(Cf::kMeta), watermark_key(p), &value);
+    if (s.IsNotFound()) continue;
+    if (!s.ok()) return rocks_error("read watermark", s);
+    if (value.size() != 8) return make_error(Code::kCorrupt, "stored watermark is not 8 bytes");
+    watermarks_[p] = unbias_time(read_be64(value));
+  }
+  std::unique_ptr<rocksdb::Iterator> it(
+      store_.db()->NewIterator(rocksdb::ReadOptions(), store_.cf(Cf::kDeadlines)));
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    std::string_view key(it->key().data(), it->key().size());
+    uint32_t p = 0;
+    int64_t at = 0;
+    std::string_view merchant, payment;
+    if (key.size() < 4 || !Reader(key.substr(0, 4)).be32(&p) || p >= n ||
+        !split_deadline_index_key(key.substr(4), &at, &merchant, &payment)) {
+      return make_error(Code::kCorrupt, "deadlines key is not partition + deadline + payment");
+    }
+    deadlines_[p].emplace(key.substr(4));
+    next_due_[p] = std::min(next_due_[p], at);
+  }
+  if (!it->status().ok()) return rocks_error("load deadline index", it->status());
+  return Status::Ok();
+}
+
+Status Folder::Impl::advance_clock(const LogRecord& rec, int64_t at_s) {
+  int64_t& watermark = watermarks_[rec.partition];
+  if (at_s <= watermark) return Status::Ok();  // a late (or same-time) event: nothing new due
+  watermark = at_s;
+  watermarks_dirty_ = true;
+  if (at_s < next_due_[rec.partition]) return Status::Ok();
+  return fire_due(rec);
+}
+
+// Fires, in (deadline, merchant, payment) order, every deadline the watermark reached. Each
+// books the explicit expiry's entries at `rec` (its partition and offset) under the synthetic
+// event id deadline:<payment>:<kind>.
+Status Folder::Impl::fire_due(const LogRecord& rec) {
+  const uint32_t p = rec.partition;
+  auto& index = deadlines_[p];
+  while (!index.empty() && next_due_[p] <= watermarks_[p]) {
+    std::string key = *index.begin();  // a copy: booking it erases it from the index
+    int64_t at = 0;
+    std::string_view merchant, payment;
+    PAYLEDGER_CHECK(split_deadline_index_key(key, &at, &merchant, &payment));
+    const PaymentState* state = find_payment(merchant, payment);
+    if (!io_.ok()) return io_;
+    std::optional<ledger::Deadline> due = state == nullptr ? std::nullopt : ledger::deadline_of(*state);
+    if (!due || due->at_s != at) {
+      return make_error(Code::kCorrupt,
+                        fmt::format("partition {}: the deadline index names payment '{}' of {} "
+                                    "that has no deadline at {} (run `payledger rebuild`)",
+                                    p, payment, merchant, at));
+    }
+    auto fired = ledger::fire_deadline(merchant, payment, *state, watermarks_[p]);
+    Status booked = fired ? apply(rec, fired->event, fired->effects) : Status(fired.error());
+    if (!io_.ok()) return io_;
+    if (booked) {
+      ++stats_.deadlines_fired;
+    } else {
+      // Not bookable (e.g. a balance would overflow): the payment stays as it is; an explicit
+      // expiry can still release it, and would be parked with the same reason.
+      ++stats_.deadlines_failed;
+    }
+    unschedule(p, key);  // no-op when apply() already moved the payment off its deadline
+  }
+  return Status::Ok();
+}
+
+void Folder::Impl::reschedule(uint32_t partition, std::string_view merchant,
+                              std::string_view payment_id,
+                              const std::optional<ledger::Deadline>& was,
+                              const std::optional<ledger::Deadline>& now) {
+  if (was) unschedule(partition, deadline_index_key(was->at_s, merchant, payment_id));
+  if (!now) return;
+  std::string key = deadline_index_key(now->at_s, merchant, payment_id);
+  deadline_writes_[partition_prefix(partition) + key] = true;
+  next_due_[partition] = std::min(next_due_[partition], now->at_s);
+  deadlines_[partition].insert(std::move(key));
+}
+
+void Folder::Impl::unschedule(uint32_t partition, const std::string& index_key) {
+  auto& index = deadlines_[partition];
+  auto it = index.find(index_key);
+  if (it == index.end()) return;
+  index.erase(it);
+  // A key is scheduled once ever (payment ids are unique per merchant): one put in this
+  // batch means it never reached the store, so nothing needs deleting.
+  std::string full = partition_prefix(partition) + index_key;
+  auto w = deadline_writes_.find(full);
+  if (w != deadline_writes_.end() && w->second) {
+    deadline_writes_.erase(w);
+  } else {
+    deadline_writes_[std::move(full)] = false;
+  }
+  next_due_[partition] = index.empty() ? std::numeric_limits<int64_t>::max()
+                                       : unbias_time(read_be64(*index.begin()));
+}
+
 Status Folder::Impl::load_dedupe() {
   std::unique_ptr<rocksdb::Iterator> it(
       store_.db()->NewIterator(rocksdb::ReadOptions(), store_.cf(Cf::kDedupe)));
@@ -382,6 +515,7 @@ Status Folder::Impl::process(const LogRecord& rec) {
            &event_);
     return Status::Ok();
   }
+  if (Status s = advance_clock(rec, event_.occurred_at().seconds()); !s) return s;
   std::string dkey = dedupe_key(event_.merchant_id(), event_.event_id());
   canonical_.clear();
   event_.SerializeToString(&canonical_);  // deterministic: same content, same bytes
@@ -400,6 +534,14 @@ Status Folder::Impl::process(const LogRecord& rec) {
     ++stats_.duplicates;
     return Status::Ok();
   }
+  if (ledger::expiry_already_done(event_, *this)) {
+    // The deadline (or an earlier expiry) already released it: a recorded no-op.
+    if (!io_.ok()) return io_;
+    ++stats_.expiries_noop;
+    remember(rec, std::move(dkey), fingerprint);
+    return Status::Ok();
+  }
+  if (!io_.ok()) return io_;
   auto fx = ledger::apply_event(event_, *this);
   if (!io_.ok()) return io_;
   if (!fx) {
@@ -411,6 +553,12 @@ Status Folder::Impl::process(const LogRecord& rec) {
     reject(rec, applied.error(), &event_);
     return Status::Ok();
   }
+  remember(rec, std::move(dkey), fingerprint);
+  ++stats_.applied;
+  return Status::Ok();
+}
+
+void Folder::Impl::remember(const LogRecord& rec, std::string dkey, uint64_t fingerprint) {
   Chunk* chunk = nullptr;
   for (auto& c : dedupe_chunks_) {
     if (c.partition == rec.partition) chunk = &c;
@@ -421,8 +569,6 @@ Status Folder::Impl::process(const LogRecord& rec) {
   }
   append_dedupe_entry(&chunk->bytes, dkey, rec.offset, fingerprint);
   seen_[rec.partition].emplace(std::move(dkey), fingerprint);
-  ++stats_.applied;
-  return Status::Ok();
 }
 
 Status Folder::Impl::apply(const LogRecord& rec, const v1::Envelope& event, ledger::Effects& fx) {
@@ -477,6 +623,12 @@ Status Folder::Impl::apply(const LogRecord& rec, const v1::Envelope& event, ledg
   if (fx.payment) {
     make_key(&key_scratch_, rec.partition, event.merchant_id(), fx.payment->payment_id);
     auto it = payments_.find(std::string_view(key_scratch_));
+    std::optional<ledger::Deadline> was =
+        it == payments_.end() ? std::nullopt : ledger::deadline_of(it->second.state);
+    std::optional<ledger::Deadline> now = ledger::deadline_of(fx.payment->state);
+    if (was != now) {
+      reschedule(rec.partition, event.merchant_id(), fx.payment->payment_id, was, now);
+    }
     if (it == payments_.end()) {
       it = payments_.emplace(key_scratch_, PaymentSlot{std::move(fx.payment->state), false}).first;
     } else {
@@ -548,6 +700,20 @@ Status Folder::Impl::commit() {
   for (const auto& [key, offset] : business_ids_) {
     wb.Put(store_.cf(Cf::kBusinessIds), key, be64_string(offset));
   }
+  for (const auto& [key, put] : deadline_writes_) {
+    if (put) {
+      wb.Put(store_.cf(Cf::kDeadlines), key, std::string_view());
+    } else {
+      wb.Delete(store_.cf(Cf::kDeadlines), key);
+    }
+  }
+  if (watermarks_dirty_) {
+    for (uint32_t p = 0; p < watermarks_.size(); ++p) {
+      if (watermarks_[p] != std::numeric_limits<int64_t>::min()) {
+        wb.Put(store_.cf(Cf::kMeta), watermark_key(p), be64_string(bias_time(watermarks_[p])));
+      }
+    }
+  }
   if (offsets_dirty_) {
     for (uint32_t p = 0; p < offsets_.size(); ++p) {
       if (!owned_[p]) continue;
@@ -602,6 +768,8 @@ Status Folder::Impl::commit() {
   dedupe_chunks_.clear();
   rejects_.clear();
   business_ids_.clear();
+  deadline_writes_.clear();
+  watermarks_dirty_ = false;
   batch_records_ = 0;
   ++stats_.batches;
   if (payments_.size() + checkouts_.size() > options_.payment_cache_max) {
@@ -648,6 +816,7 @@ Status Folder::Impl::start(uint32_t n) {
   last_records_.assign(n, std::nullopt);
   seen_.resize(n);
   if (Status s = load_caches(); !s) return s;
+  if (Status s = load_clock(); !s) return s;
   return load_dedupe();
 }
 

@@ -55,6 +55,9 @@ struct FoldStats {
   uint64_t rejected = 0;    // parked in the rejects column family
   uint64_t duplicates = 0;  // event ids already applied: no-ops
   uint64_t batches = 0;     // WriteBatches committed
+  uint64_t deadlines_fired = 0;   // expiries booked when the partition's watermark passed them
+  uint64_t deadlines_failed = 0;  // deadlines that could not be booked (e.g. overflow)
+  uint64_t expiries_noop = 0;     // explicit expiries of payments already expired: no-ops
 };
 
 // The folding state of one process over one store: stored offsets, caches, the dedupe

@@ -410,6 +410,33 @@ std::string last_record_key(uint32_t partition) {
   return "last_record/" + be32_string(partition);
 }
 
+std::string watermark_key(uint32_t partition) { return "watermark/" + be32_string(partition); }
+uint64_t bias_time(int64_t t_s) { return static_cast<uint64_t>(t_s) ^ (uint64_t{1} << 63); }
+int64_t unbias_time(uint64_t biased) {
+  return static_cast<int64_t>(biased ^ (uint64_t{1} << 63));
+}
+
+std::string deadline_index_key(int64_t at_s, std::string_view merchant,
+                               std::string_view payment_id) {
+  std::string k = be64_string(bias_time(at_s));
+  k.append(merchant);
+  k.push_back('\0');
+  k.append(payment_id);
+  return k;
+}
+
+bool split_deadline_index_key(std::string_view key, int64_t* at_s, std::string_view* merchant,
+                              std::string_view* payment_id) {
+  if (key.size() < 9) return false;
+  *at_s = unbias_time(read_be64(key));
+  std::string_view rest = key.substr(8);
+  size_t z = rest.find('\0');
+  if (z == std::string_view::npos) return false;
+  *merchant = rest.substr(0, z);
+  *payment_id = rest.substr(z + 1);
+  return true;
+}
+
 std::string reject_key(uint32_t partition, uint64_t offset) {
   return be32_string(partition) + be64_string(offset);
 }

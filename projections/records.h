@@ -143,6 +143,20 @@ std::string log_end_key(uint32_t partition);
 // The last record a fold folded from a partition (be64 offset be64 fingerprint), so the
 // next fold can tell the same log from one that lost its tail and was appended to again.
 std::string last_record_key(uint32_t partition);
+// meta CF: watermark/p -> be64 of the partition's event-time watermark (max occurred_at folded,
+// seconds, biased by 2^63 so that the order of the bytes is the order of the times).
+std::string watermark_key(uint32_t partition);
+uint64_t bias_time(int64_t t_s);
+int64_t unbias_time(uint64_t biased);
+
+// deadlines CF: be32 partition | be64 biased deadline | merchant \0 payment -> empty: the
+// payments with a deadline still ahead, in the order the fold fires them. The fold keeps the
+// same index in memory (keys without the partition prefix).
+std::string deadline_index_key(int64_t at_s, std::string_view merchant,
+                               std::string_view payment_id);
+// Splits an in-memory deadline index key (without partition); false if malformed.
+bool split_deadline_index_key(std::string_view key, int64_t* at_s, std::string_view* merchant,
+                              std::string_view* payment_id);
 inline constexpr std::string_view kPartitionsKey = "partitions";
 // Which log this store folds (FoldOptions::log_identity), recorded at its first commit.
 inline constexpr std::string_view kLogIdentityKey = "log_identity";

@@ -14,9 +14,9 @@
 namespace payledger::projections {
 namespace {
 
-constexpr std::string_view kCfNames[] = {"balances", "entries",   "payments",
-                                         "meta",     "dedupe",    "rejects",
-                                         "checkouts", "contracts", "business_ids"};
+constexpr std::string_view kCfNames[] = {"balances",  "entries",   "payments",     "meta",
+                                         "dedupe",    "rejects",   "checkouts",    "contracts",
+                                         "business_ids", "deadlines"};
 static_assert(std::size(kCfNames) == static_cast<size_t>(Cf::kCount));
 
 // Point lookups (payments, balances, dedupe) mostly miss for new ids: bloom filters make
@@ -229,6 +229,7 @@ Status Store::drop_partitions(const std::vector<uint32_t>& partitions) {
     wb.Delete(cf(Cf::kMeta), offset_key(p));
     wb.Delete(cf(Cf::kMeta), log_end_key(p));
     wb.Delete(cf(Cf::kMeta), last_record_key(p));
+    wb.Delete(cf(Cf::kMeta), watermark_key(p));
   }
   rocksdb::WriteOptions wo;
   wo.sync = true;

@@ -14,7 +14,7 @@
 namespace payledger::projections {
 
 // Layout version of the stored projections; bump when any stored encoding changes.
-inline constexpr uint32_t kStoreFormat = 4;
+inline constexpr uint32_t kStoreFormat = 5;  // 4: business ids, last records; 5: deadlines CF, watermarks
 
 // The last record a fold folded from a partition: its offset and a fingerprint of its bytes
 // (record_fingerprint in fold.cc).
@@ -34,6 +34,7 @@ enum class Cf : int {
   kCheckouts,
   kContracts,
   kBusinessIds,  // merchant-level business ids applied (payout, fee, settlement ids)
+  kDeadlines,
   kCount
 };
 
