@@ -30,7 +30,23 @@ Status fresh(const LedgerView& view, const v1::Envelope& e, const std::string& p
 
 Result<Effects> finish(Effects effects) {
   if (!effects.entry.lines.empty()) {
-    if (Status s = check_balanced(effects.entry); !s) return s.error();
+    Status s = check_balanced(effects.entry);
+    // Every rule posts in pairs, so an unbalanced entry is a bug in the rules (pair
+    // assertion with the fold's check before booking); amounts are bounded by the ceiling,
+    // so an overflow here is a rejection at most.
+    PAYLEDGER_CHECK(s.ok() || s.error().code != Code::kUnbalanced, s.error().reason);
+    if (!s) return s.error();
+    for (const auto& line : effects.entry.lines) {
+      PAYLEDGER_CHECK(line.amount_minor.sign() >= 0, "journal lines carry non-negative amounts");
+    }
+  }
+  if (effects.payment) {
+    const PaymentState& p = effects.payment->state;
+    PAYLEDGER_CHECK(p.captured <= p.authorised, "captured never exceeds authorised");
+    PAYLEDGER_CHECK(p.refunded + p.charged_back <= p.captured,
+                    "refunds and disputes never exceed captured");
+    PAYLEDGER_CHECK(p.fee_returned <= p.fee, "fee returned never exceeds fee charged");
+    PAYLEDGER_CHECK(p.coupons <= p.authorised, "coupons never exceed the payment");
   }
   return effects;
 }
