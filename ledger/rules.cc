@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <stdexcept>
 
+#include "events/schema/ids.h"
 #include "ledger/rules_internal.h"
 
 namespace payledger::ledger {
@@ -60,6 +61,11 @@ Effects with_payment(std::string payment_id, PaymentState state) {
 Status merchant_business_id(const LedgerView& view, const v1::Envelope& e, MerchantId kind,
                             std::string_view id, Effects& fx) {
   if (id.empty()) return Status::Ok();
+  if (id.size() > kIdLengthMax) {
+    return make_error(Code::kMalformed, fmt::format("{} is {} bytes; ids are at most {}",
+                                                    merchant_id_name(kind), id.size(),
+                                                    kIdLengthMax));
+  }
   std::string key(1, static_cast<char>(kind));
   key.append(id);
   if (view.merchant_business_id_seen(e.merchant_id(), key)) {
