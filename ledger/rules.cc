@@ -223,13 +223,12 @@ Result<Effects> apply_fees(const v1::Envelope& e, const LedgerView& view, Effect
     const Contract* contract = view.find_contract(e.merchant_id(), method_name(after.method));
     if (contract != nullptr && !contract->ended) {
       bool first = captured_before.is_zero();
-      auto fee = contract_fee(*contract, Amount::from_minor(after.asset, after.captured - captured_before),
-                              first);
+      Amount received = Amount::from_minor(after.asset, after.captured - captured_before);
+      auto fee = contract_fee(*contract, received, first);
       if (!fee) return fee.error();
-      if (first) {
-        after.fee_refundable = contract->refund_fees;
-        if (contract->fixed) after.fee_fixed = contract->fixed->minor();
-      }
+      // The refund terms are those of the first money-in charged under a contract.
+      if (after.fee.is_zero()) after.fee_refundable = contract->refund_fees;
+      if (first && contract->fixed) after.fee_fixed = contract->fixed->minor();
       if (fee->sign() > 0) {
         post(fx.entry, payable, Chart::revenue_fees(), *fee, Bucket::kPosted);
         after.fee = after.fee + fee->minor();
@@ -238,7 +237,8 @@ Result<Effects> apply_fees(const v1::Envelope& e, const LedgerView& view, Effect
   }
   bool reversal = before != nullptr && after.kind != PaymentKind::kCard &&
                   before->status == PaymentStatus::kSettled &&
-                  (after.status == PaymentStatus::kReversed || after.status == PaymentStatus::kVoided);
+                  (after.status == PaymentStatus::kReversed ||
+                   after.status == PaymentStatus::kVoided);
   Int128 back = reversal                           ? reversal_fee_due(after)
                 : after.refunded > refunded_before ? refund_fee_due(after)
                                                    : Int128(0);
