@@ -4,6 +4,8 @@
 
 #include <fmt/format.h>
 
+#include "events/schema/ids.h"
+
 namespace payledger::ledger {
 namespace {
 
@@ -119,6 +121,12 @@ std::string_view business_kind_name(BusinessId kind) {
 Status check_business_id(const PaymentState& state, BusinessId kind, std::string_view id,
                          std::string_view field) {
   if (id.empty()) return Status::Ok();
+  if (id.size() > kIdLengthMax) {
+    // Remembered in the payment's state: bounded like every other id.
+    return make_error(Code::kMalformed,
+                      fmt::format("{} is {} bytes; ids are at most {}", field, id.size(),
+                                  kIdLengthMax));
+  }
   std::string key = business_key(kind, id);
   if (!std::binary_search(state.business_ids.begin(), state.business_ids.end(), key)) {
     return Status::Ok();

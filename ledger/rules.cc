@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <stdexcept>
 
+#include "events/schema/ids.h"
 #include "ledger/rules_internal.h"
 
 namespace payledger::ledger {
@@ -30,7 +31,23 @@ Status fresh(const LedgerView& view, const v1::Envelope& e, const std::string& p
 
 Result<Effects> finish(Effects effects) {
   if (!effects.entry.lines.empty()) {
-    if (Status s = check_balanced(effects.entry); !s) return s.error();
+    Status s = check_balanced(effects.entry);
+    // Every rule posts in pairs, so an unbalanced entry is a bug in the rules (pair
+    // assertion with the fold's check before booking); amounts are bounded by the ceiling,
+    // so an overflow here is a rejection at most.
+    PAYLEDGER_CHECK(s.ok() || s.error().code != Code::kUnbalanced, s.error().reason);
+    if (!s) return s.error();
+    for (const auto& line : effects.entry.lines) {
+      PAYLEDGER_CHECK(line.amount_minor.sign() >= 0, "journal lines carry non-negative amounts");
+    }
+  }
+  if (effects.payment) {
+    const PaymentState& p = effects.payment->state;
+    PAYLEDGER_CHECK(p.captured <= p.authorised, "captured never exceeds authorised");
+    PAYLEDGER_CHECK(p.refunded + p.charged_back <= p.captured,
+                    "refunds and disputes never exceed captured");
+    PAYLEDGER_CHECK(p.fee_returned <= p.fee, "fee returned never exceeds fee charged");
+    PAYLEDGER_CHECK(p.coupons <= p.authorised, "coupons never exceed the payment");
   }
   return effects;
 }
@@ -44,6 +61,11 @@ Effects with_payment(std::string payment_id, PaymentState state) {
 Status merchant_business_id(const LedgerView& view, const v1::Envelope& e, MerchantId kind,
                             std::string_view id, Effects& fx) {
   if (id.empty()) return Status::Ok();
+  if (id.size() > kIdLengthMax) {
+    return make_error(Code::kMalformed, fmt::format("{} is {} bytes; ids are at most {}",
+                                                    merchant_id_name(kind), id.size(),
+                                                    kIdLengthMax));
+  }
   std::string key(1, static_cast<char>(kind));
   key.append(id);
   if (view.merchant_business_id_seen(e.merchant_id(), key)) {
@@ -201,13 +223,12 @@ Result<Effects> apply_fees(const v1::Envelope& e, const LedgerView& view, Effect
     const Contract* contract = view.find_contract(e.merchant_id(), method_name(after.method));
     if (contract != nullptr && !contract->ended) {
       bool first = captured_before.is_zero();
-      auto fee = contract_fee(*contract, Amount::from_minor(after.asset, after.captured - captured_before),
-                              first);
+      Amount received = Amount::from_minor(after.asset, after.captured - captured_before);
+      auto fee = contract_fee(*contract, received, first);
       if (!fee) return fee.error();
-      if (first) {
-        after.fee_refundable = contract->refund_fees;
-        if (contract->fixed) after.fee_fixed = contract->fixed->minor();
-      }
+      // The refund terms are those of the first money-in charged under a contract.
+      if (after.fee.is_zero()) after.fee_refundable = contract->refund_fees;
+      if (first && contract->fixed) after.fee_fixed = contract->fixed->minor();
       if (fee->sign() > 0) {
         post(fx.entry, payable, Chart::revenue_fees(), *fee, Bucket::kPosted);
         after.fee = after.fee + fee->minor();
@@ -216,7 +237,8 @@ Result<Effects> apply_fees(const v1::Envelope& e, const LedgerView& view, Effect
   }
   bool reversal = before != nullptr && after.kind != PaymentKind::kCard &&
                   before->status == PaymentStatus::kSettled &&
-                  (after.status == PaymentStatus::kReversed || after.status == PaymentStatus::kVoided);
+                  (after.status == PaymentStatus::kReversed ||
+                   after.status == PaymentStatus::kVoided);
   Int128 back = reversal                           ? reversal_fee_due(after)
                 : after.refunded > refunded_before ? refund_fee_due(after)
                                                    : Int128(0);

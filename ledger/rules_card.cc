@@ -161,7 +161,8 @@ Result<Effects> on_scheme_settlement(const v1::Envelope& e, const LedgerView& vi
   auto amount = parse_money(b.amount(), b.has_amount(), "card_scheme_settlement_received.amount");
   if (!amount) return amount.error();
   Effects fx;
-  if (Status s = merchant_business_id(view, e, MerchantId::kSchemeSettlement, b.settlement_id(), fx);
+  if (Status s =
+          merchant_business_id(view, e, MerchantId::kSchemeSettlement, b.settlement_id(), fx);
       !s) {
     return s.error();
   }

@@ -122,6 +122,8 @@ class Folder::Impl final : public ledger::LedgerView {
   void unschedule(uint32_t partition, const std::string& index_key);
   // Loads the watermarks (meta CF) and the deadline index (deadlines CF).
   Status load_clock();
+  // Loads every applied merchant-level business id into business_ids_.
+  Status load_business_ids();
   // Loads all balances and payment states when there are at most payment_cache_max of
   // each, so that a cache miss means "absent" and costs no RocksDB read.
   Status load_caches();
@@ -157,9 +159,6 @@ class Folder::Impl final : public ledger::LedgerView {
   std::string canonical_;                   // reused buffer for the canonical encoding
   std::vector<Chunk> dedupe_chunks_;  // this batch's new ids, one chunk per partition
   std::vector<std::pair<std::string, std::string>> rejects_;
-  // Merchant-level business ids applied in this batch (key -> be64 offset), not yet in the
-  // business_ids column family; earlier ones are looked up there (they are rare events).
-  StringMap<uint64_t> business_ids_;
   // Per partition: the event-time watermark (max occurred_at folded, INT64_MIN before the
   // first event), the payments with a deadline ahead ordered by (deadline, merchant,
   // payment) (keys of deadline_index_key), and the first of those deadlines (INT64_MAX if
@@ -169,6 +168,11 @@ class Folder::Impl final : public ledger::LedgerView {
   std::vector<int64_t> next_due_;
   std::map<std::string, bool> deadline_writes_;  // deadlines CF key -> put (true) / delete
   bool watermarks_dirty_ = false;
+  // Every merchant-level business id applied (merchant \0 kind letter + id: payout, fee and
+  // settlement ids), loaded from the business_ids column family at start like the dedupe
+  // index, and this batch's new ones, one chunk per partition.
+  std::vector<StringSet> business_ids_;  // per partition, like seen_
+  std::vector<Chunk> business_chunks_;
 
  public:
   bool pending_meta() const {
@@ -257,14 +261,30 @@ const ledger::Contract* Folder::Impl::find_contract(std::string_view merchant_id
 
 bool Folder::Impl::merchant_business_id_seen(std::string_view merchant_id,
                                              std::string_view key) const {
-  make_key(&key_scratch_, partition_, merchant_id, key);
-  if (business_ids_.count(std::string_view(key_scratch_)) != 0) return true;
-  std::string value;
-  rocksdb::Status s = store_.db()->Get(rocksdb::ReadOptions(), store_.cf(Cf::kBusinessIds),
-                                       key_scratch_, &value);
-  if (s.ok()) return true;
-  if (!s.IsNotFound() && io_.ok()) io_ = rocks_error("read business_ids", s);
-  return false;
+  key_scratch_.assign(merchant_id);
+  key_scratch_.push_back('\0');
+  key_scratch_.append(key);
+  return business_ids_[partition_].count(std::string_view(key_scratch_)) != 0;
+}
+
+Status Folder::Impl::load_business_ids() {
+  std::unique_ptr<rocksdb::Iterator> it(
+      store_.db()->NewIterator(rocksdb::ReadOptions(), store_.cf(Cf::kBusinessIds)));
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    std::string_view key(it->key().data(), it->key().size());
+    uint32_t partition = 0;
+    if (key.size() != 12 || !Reader(key.substr(0, 4)).be32(&partition) ||
+        partition >= business_ids_.size()) {
+      return make_error(Code::kCorrupt, "business id key is not a partition of this log + offset");
+    }
+    StringSet& ids = business_ids_[partition];
+    Status s = for_each_dedupe_entry(
+        std::string_view(it->value().data(), it->value().size()),
+        [&](std::string_view id, uint64_t, uint64_t) { ids.emplace(id); });
+    if (!s) return s;
+  }
+  if (!it->status().ok()) return rocks_error("load business ids", it->status());
+  return Status::Ok();
 }
 
 Status Folder::Impl::load_caches() {
@@ -654,8 +674,17 @@ Status Folder::Impl::apply(const LogRecord& rec, const v1::Envelope& event, ledg
     it->second.dirty = true;
   }
   if (fx.merchant_business_id) {
-    make_key(&key_scratch_, rec.partition, event.merchant_id(), *fx.merchant_business_id);
-    business_ids_.emplace(key_scratch_, rec.offset);
+    std::string key = dedupe_key(event.merchant_id(), *fx.merchant_business_id);
+    Chunk* chunk = nullptr;
+    for (auto& c : business_chunks_) {
+      if (c.partition == rec.partition) chunk = &c;
+    }
+    if (chunk == nullptr) {
+      business_chunks_.push_back(Chunk{rec.partition, rec.offset, {}});
+      chunk = &business_chunks_.back();
+    }
+    append_dedupe_entry(&chunk->bytes, key, rec.offset, 0);
+    business_ids_[rec.partition].emplace(std::move(key));
   }
   return Status::Ok();
 }
@@ -697,8 +726,8 @@ Status Folder::Impl::commit() {
     wb.Put(store_.cf(Cf::kDedupe), dedupe_chunk_key(c.partition, c.first_offset), c.bytes);
   }
   for (const auto& [key, value] : rejects_) wb.Put(store_.cf(Cf::kRejects), key, value);
-  for (const auto& [key, offset] : business_ids_) {
-    wb.Put(store_.cf(Cf::kBusinessIds), key, be64_string(offset));
+  for (const Chunk& c : business_chunks_) {
+    wb.Put(store_.cf(Cf::kBusinessIds), dedupe_chunk_key(c.partition, c.first_offset), c.bytes);
   }
   for (const auto& [key, put] : deadline_writes_) {
     if (put) {
@@ -767,9 +796,9 @@ Status Folder::Impl::commit() {
   dirty_contracts_.clear();
   dedupe_chunks_.clear();
   rejects_.clear();
-  business_ids_.clear();
   deadline_writes_.clear();
   watermarks_dirty_ = false;
+  business_chunks_.clear();
   batch_records_ = 0;
   ++stats_.batches;
   if (payments_.size() + checkouts_.size() > options_.payment_cache_max) {
@@ -815,8 +844,10 @@ Status Folder::Impl::start(uint32_t n) {
   committed_ = offsets_;
   last_records_.assign(n, std::nullopt);
   seen_.resize(n);
+  business_ids_.resize(n);
   if (Status s = load_caches(); !s) return s;
   if (Status s = load_clock(); !s) return s;
+  if (Status s = load_business_ids(); !s) return s;
   return load_dedupe();
 }
 

@@ -83,8 +83,10 @@ Result<ledger::CheckoutState> decode_checkout(std::string_view bytes);
 std::string encode_contract(const ledger::Contract& c);
 Result<ledger::Contract> decode_contract(std::string_view bytes);
 
-// business_ids CF: partition | merchant \0 kind letter + id -> be64 offset of the event
-// that applied it (payout, fee and settlement ids: idempotency keys per merchant).
+// business_ids CF: be32 partition be64 first_offset -> the merchant-level business ids one
+// fold batch applied from that partition (payout, fee and settlement ids: idempotency keys
+// per merchant), each as a dedupe entry (str16 merchant \0 kind letter + id, be64 offset,
+// be64 0); the fold loads them all at start.
 
 // entries CF: partition | account \0 asset \0 be64 first_offset -> lines, in offset
 // order. A chunk holds one fold batch's lines of one account, asset and partition, so the

@@ -220,6 +220,27 @@ TEST(MoneyRules, EveryRefundKindAndAChargebackIdAreIdempotencyKeys) {
   EXPECT_EQ(apply_json(l, body("chargeback_opened", cb)), "duplicate_business_id");
 }
 
+TEST(MoneyRules, AnOverlongBusinessIdIsRejectedNotStored) {
+  MemoryLedger l;
+  ASSERT_EQ(apply_json(l, auth("p1", "100.00")), "ok");
+  ASSERT_EQ(apply_json(l, capture("p1", "100.00")), "ok");
+  // 70,000 bytes would not fit a stored id's 16-bit length (built in protobuf: the JSON
+  // decoder has its own limits).
+  std::string long_id(70000, 'r');
+  v1::Envelope refund = json_event(card_refund("p1", "1.00", "x"));
+  refund.mutable_card_refunded()->set_refund_id(long_id);
+  Status s = l.apply(refund);
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.error().code, Code::kMalformed);
+  v1::Envelope po = json_event(body("payout_sent", "\"payout_id\":\"x\",\"amount\":" +
+                                                       money("USD", "1.00")));
+  po.mutable_payout_sent()->set_payout_id(long_id);
+  s = l.apply(po);
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.error().code, Code::kMalformed);
+  EXPECT_EQ(apply_json(l, card_refund("p1", "1.00", std::string(64, 'r'))), "ok");
+}
+
 TEST(MoneyRules, PayoutFeeAndSettlementIdsAreIdempotencyKeysPerMerchant) {
   MemoryLedger l;
   ASSERT_EQ(apply_json(l, auth("p1", "100.00")), "ok");

@@ -476,7 +476,9 @@ int cmd_payment(const Common& common, const std::string& merchant, const std::st
          {"refunded", scaled(p.refunded, x)},
          {"charged_back", scaled(p.charged_back, x)},
          {"held", scaled(p.held(), x)},
-         {"fee", scaled(p.fee, x)},
+         {"fee", scaled(p.fee, x)},                    // charged at money-in
+         {"fee_returned", scaled(p.fee_returned, x)},  // by refunds and reversals
+         {"coupons", scaled(p.coupons, x)},
          {"dispute", ledger::dispute_status_name(p.dispute)},
          {"created_at", iso_time(p.created_at_s)}};
   if (p.expires_at_s != 0) j["expires_at"] = iso_time(p.expires_at_s);
