@@ -40,6 +40,7 @@ enum class Code : unsigned char {
   kDisputeOpen,           // a second chargeback while one is open
   kNotYetExpired,         // an expiry event before the expiry time
   kConflictingDuplicate,  // an event id already applied, with different content
+  kIncomplete,            // the books are short: partitions missing or behind their log
 };
 
 constexpr std::string_view code_name(Code code) {
@@ -69,6 +70,7 @@ constexpr std::string_view code_name(Code code) {
     case Code::kDisputeOpen: return "dispute_open";
     case Code::kNotYetExpired: return "not_yet_expired";
     case Code::kConflictingDuplicate: return "conflicting_duplicate";
+    case Code::kIncomplete: return "incomplete";
   }
   return "unknown";
 }
