@@ -8,6 +8,7 @@
 #include <rocksdb/table.h>
 #include <rocksdb/write_batch.h>
 
+#include "events/durable_file.h"
 #include "events/schema/check.h"
 #include "projections/records.h"
 
@@ -65,9 +66,8 @@ Result<std::unique_ptr<Store>> Store::open(const std::string& dir, bool read_onl
                                              dir));
   }
   if (!read_only) {
-    std::error_code ec;
-    std::filesystem::create_directories(dir, ec);
-    if (ec) return make_error(Code::kIo, fmt::format("create {}: {}", dir, ec.message()));
+    // RocksDB syncs the files inside the store; the store's own directory entry is ours.
+    if (Status s = events::create_directories_durably(dir); !s) return s.error();
   }
   rocksdb::DBOptions options;
   options.create_if_missing = true;
