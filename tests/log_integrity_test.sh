@@ -83,5 +83,18 @@ check "after fold trial-balance exits 0" test "$rc" -eq 0
 check "after fold JSON says complete" grep -q '"complete": true' "$work/out"
 check "after fold nothing is warned" test ! -s "$work/err"
 
+# A data directory whose log was replaced by another log: fold and queries refuse it.
+cp -r "$work/books" "$work/swapped"
+rm -rf "$work/swapped/log"
+cp -r "$work/demo1/log" "$work/swapped/log"
+books_id=$(cat "$work/books/log/id")
+demo1_id=$(cat "$work/demo1/log/id")
+run "$bin" fold --data "$work/swapped" -q
+check "fold of another log into these projections exits 1" test "$rc" -eq 1
+check "... naming both log ids" grep -q "embedded:$books_id.*embedded:$demo1_id" "$work/err"
+run "$bin" digest --data "$work/swapped"
+check "digest of projections of another log exits 1" test "$rc" -eq 1
+check "... naming both log ids" grep -q "embedded:$books_id.*embedded:$demo1_id" "$work/err"
+
 if [ "$fails" -ne 0 ]; then echo "$fails checks failed"; exit 1; fi
 echo "all checks passed"
