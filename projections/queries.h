@@ -57,7 +57,8 @@ struct Coverage {
 // partition is the highest of `log_ends` (read from the log itself, when the caller can reach
 // it; nullopt otherwise) and the log ends any store noted (Store::load_log_ends). A
 // partition no store folded is a gap unless its log is known to be empty.
-Result<Coverage> coverage(const Stores& stores, const std::optional<std::vector<uint64_t>>& log_ends);
+Result<Coverage> coverage(const Stores& stores,
+                          const std::optional<std::vector<uint64_t>>& log_ends);
 
 // Balances of every account whose name starts with `prefix`, ordered by account, asset.
 Result<std::vector<BalanceRow>> list_balances(const Stores& stores, std::string_view prefix);

@@ -190,7 +190,8 @@ Result<std::vector<std::optional<FoldedRecord>>> Store::load_last_records(uint32
     if (!s.ok()) return rocks_error("read last folded record", s);
     if (value.size() != 16) {
       return make_error(Code::kCorrupt,
-                        fmt::format("{}: last folded record of partition {} is not 16 bytes", dir_, p));
+                        fmt::format("{}: last folded record of partition {} is not 16 bytes",
+                                    dir_, p));
     }
     out[p] = FoldedRecord{read_be64(value.substr(0, 8)), read_be64(value.substr(8))};
   }
