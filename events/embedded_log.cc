@@ -290,10 +290,8 @@ Status EmbeddedLog::open_partition(uint32_t index) {
     if (part.synced_fd < 0 && !existed) {
       // A new partition: its synced size (0) exists before its data file, so no reader
       // ever takes the new file for an older log without one.
-      if (Status s = replace_file_durably(dir_, synced_name(index), synced_slot(0) + synced_slot(0));
-          !s) {
-        return s;
-      }
+      std::string slots = synced_slot(0) + synced_slot(0);
+      if (Status s = replace_file_durably(dir_, synced_name(index), slots); !s) return s;
       if (Status s = load_synced(index); !s) return s;
     }
   }
@@ -363,7 +361,8 @@ Status EmbeddedLog::scan_tail(uint32_t index, Scan* scan) {
         prefix = true;
       } else if (want - off < kHeaderBytes) {
         break;  // the header continues in the next chunk
-      } else if (len = get_u32(chunk.data() + off); len < kBodyPrefixBytes || len > kRecordBodyMax) {
+      } else if (len = get_u32(chunk.data() + off);
+                 len < kBodyPrefixBytes || len > kRecordBodyMax) {
         why = fmt::format("record length {} is out of range", len);
       } else if (at + kHeaderBytes + len > size) {
         why = fmt::format("a record of {} bytes runs past the end of the file", len);

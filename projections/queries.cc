@@ -96,9 +96,56 @@ Status merged_scan(const Stores& stores, const Owners& owners, Cf cf, F&& visit)
 
 }  // namespace
 
-Result<Owners> partition_owners(const Stores& stores) {
-  Owners owner;
-  std::map<uint32_t, uint64_t> best;
+namespace {
+
+// Refuses stores of different logs (recorded identity or partition count differ).
+Status check_same_log(const Stores& stores) {
+  size_t with_identity = stores.size();
+  size_t with_partitions = stores.size();
+  std::string identity;
+  uint32_t partitions = 0;
+  for (size_t i = 0; i < stores.size(); ++i) {
+    auto id = stores[i]->recorded_log_identity();
+    if (!id) return id.error();
+    if (!id->empty()) {
+      if (with_identity == stores.size()) {
+        with_identity = i;
+        identity = *id;
+      } else if (*id != identity) {
+        return make_error(Code::kInvalidArgument,
+                          fmt::format("{} and {} hold the books of different logs ('{}' and "
+                                      "'{}'): they cannot be merged; query each on its own",
+                                      stores[with_identity]->dir(), stores[i]->dir(), identity,
+                                      *id));
+      }
+    }
+    auto n = stores[i]->recorded_partitions();
+    if (!n) return n.error();
+    if (*n != 0) {
+      if (with_partitions == stores.size()) {
+        with_partitions = i;
+        partitions = *n;
+      } else if (*n != partitions) {
+        return make_error(Code::kInvalidArgument,
+                          fmt::format("{} and {} were folded from logs of {} and {} partitions: "
+                                      "they cannot be merged; query each on its own",
+                                      stores[with_partitions]->dir(), stores[i]->dir(),
+                                      partitions, *n));
+      }
+    }
+  }
+  return Status::Ok();
+}
+
+struct Folded {
+  size_t store = 0;
+  uint64_t next = 0;
+};
+
+// Partition -> the store that folded it furthest and its next offset.
+Result<std::map<uint32_t, Folded>> furthest_folds(const Stores& stores) {
+  if (Status s = check_same_log(stores); !s) return s.error();
+  std::map<uint32_t, Folded> best;
   for (size_t i = 0; i < stores.size(); ++i) {
     Iter it(stores[i]->db()->NewIterator(query_read_options(), stores[i]->cf(Cf::kMeta)));
     std::string prefix = offset_key(0).substr(0, offset_key(0).size() - 4);
@@ -109,14 +156,71 @@ Result<Owners> partition_owners(const Stores& stores) {
       }
       uint64_t next = read_be64(value_of(it));
       auto b = best.find(p);
-      if (b == best.end() || next > b->second) {  // ties keep the earlier store
-        best[p] = next;
-        owner[p] = i;
+      if (b == best.end() || next > b->second.next) {  // ties keep the earlier store
+        best[p] = Folded{i, next};
       }
     }
     if (!it->status().ok()) return rocks_error("scan offsets", it->status());
   }
+  return best;
+}
+
+}  // namespace
+
+Result<Owners> partition_owners(const Stores& stores) {
+  auto best = furthest_folds(stores);
+  if (!best) return best.error();
+  Owners owner;
+  for (const auto& [p, f] : *best) owner[p] = f.store;
   return owner;
+}
+
+Result<Coverage> coverage(const Stores& stores,
+                          const std::optional<std::vector<uint64_t>>& log_ends) {
+  auto best = furthest_folds(stores);
+  if (!best) return best.error();
+  Coverage cov;
+  for (Store* st : stores) {
+    auto id = st->recorded_log_identity();
+    if (!id) return id.error();
+    if (!id->empty()) cov.log_identity = *id;
+    auto n = st->recorded_partitions();
+    if (!n) return n.error();
+    if (*n != 0) cov.partitions = *n;
+  }
+  if (log_ends) {
+    if (cov.partitions != 0 && cov.partitions != log_ends->size()) {
+      return make_error(Code::kInvalidArgument,
+                        fmt::format("the projections were folded from a log of {} partitions but "
+                                    "the log has {}; run `payledger rebuild`",
+                                    cov.partitions, log_ends->size()));
+    }
+    cov.partitions = static_cast<uint32_t>(log_ends->size());
+  }
+  std::vector<std::optional<uint64_t>> known(cov.partitions);
+  if (log_ends) {
+    for (uint32_t p = 0; p < cov.partitions; ++p) known[p] = (*log_ends)[p];
+  }
+  for (Store* st : stores) {
+    auto noted = st->load_log_ends(cov.partitions);
+    if (!noted) return noted.error();
+    for (uint32_t p = 0; p < cov.partitions; ++p) {
+      if ((*noted)[p] && (!known[p] || *known[p] < *(*noted)[p])) known[p] = (*noted)[p];
+    }
+  }
+  for (uint32_t p = 0; p < cov.partitions; ++p) {
+    auto f = best->find(p);
+    PartitionGap gap{p, std::nullopt, std::nullopt, known[p]};
+    if (f != best->end()) {
+      if (!known[p] || *known[p] <= f->second.next) continue;  // whole (as far as known)
+      gap.store = f->second.store;
+      gap.folded = f->second.next;
+    } else if (known[p] && *known[p] == 0) {
+      continue;  // an empty partition needs no store
+    }
+    cov.gaps.push_back(gap);
+  }
+  return cov;
 }
 
 Result<std::vector<BalanceRow>> list_balances(const Stores& stores, std::string_view prefix) {

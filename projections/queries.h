@@ -33,9 +33,32 @@ struct BalanceRow {
 
 using Stores = std::vector<Store*>;
 
-// Partition -> index in `stores` of the store that folded it furthest.
+// Partition -> index in `stores` of the store that folded it furthest. Refuses
+// (kInvalidArgument, naming both stores) stores that recorded different log identities or
+// partition counts: their books are of different logs and must never be merged.
 using Owners = std::map<uint32_t, size_t>;
 Result<Owners> partition_owners(const Stores& stores);
+
+// A partition the stores do not hold up to its log end.
+struct PartitionGap {
+  uint32_t partition = 0;
+  std::optional<size_t> store;      // index of the store that folded it furthest; none: missing
+  std::optional<uint64_t> folded;   // that store's next offset
+  std::optional<uint64_t> log_end;  // how far the log is known to reach; none: unknown
+};
+// What a query's stores cover of their log.
+struct Coverage {
+  std::string log_identity;  // recorded by the stores; empty if none recorded one
+  uint32_t partitions = 0;   // the log's partition count (0: nothing known)
+  std::vector<PartitionGap> gaps;  // by partition
+  bool complete() const { return gaps.empty(); }
+};
+// Which partitions of the log the stores miss or hold short of the log end. The log end of a
+// partition is the highest of `log_ends` (read from the log itself, when the caller can reach
+// it; nullopt otherwise) and the log ends any store noted (Store::load_log_ends). A
+// partition no store folded is a gap unless its log is known to be empty.
+Result<Coverage> coverage(const Stores& stores,
+                          const std::optional<std::vector<uint64_t>>& log_ends);
 
 // Balances of every account whose name starts with `prefix`, ordered by account, asset.
 Result<std::vector<BalanceRow>> list_balances(const Stores& stores, std::string_view prefix);

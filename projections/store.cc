@@ -8,6 +8,7 @@
 #include <rocksdb/table.h>
 #include <rocksdb/write_batch.h>
 
+#include "events/durable_file.h"
 #include "events/schema/check.h"
 #include "projections/records.h"
 
@@ -66,9 +67,8 @@ Result<std::unique_ptr<Store>> Store::open(const std::string& dir, bool read_onl
                                              dir));
   }
   if (!read_only) {
-    std::error_code ec;
-    std::filesystem::create_directories(dir, ec);
-    if (ec) return make_error(Code::kIo, fmt::format("create {}: {}", dir, ec.message()));
+    // RocksDB syncs the files inside the store; the store's own directory entry is ours.
+    if (Status s = events::create_directories_durably(dir); !s) return s.error();
   }
   rocksdb::DBOptions options;
   options.create_if_missing = true;
@@ -191,7 +191,8 @@ Result<std::vector<std::optional<FoldedRecord>>> Store::load_last_records(uint32
     if (!s.ok()) return rocks_error("read last folded record", s);
     if (value.size() != 16) {
       return make_error(Code::kCorrupt,
-                        fmt::format("{}: last folded record of partition {} is not 16 bytes", dir_, p));
+                        fmt::format("{}: last folded record of partition {} is not 16 bytes",
+                                    dir_, p));
     }
     out[p] = FoldedRecord{read_be64(value.substr(0, 8)), read_be64(value.substr(8))};
   }

@@ -141,5 +141,130 @@ TEST(LostLogTail, AStopBeforeTheEndNotesTheLogEndItSaw) {
   EXPECT_EQ(data.store->load_log_ends(kPartitions).value()[p], 100u);
 }
 
+// Folds only `partitions` of `log` into `store`, as one member of a scaled-out fold does,
+// noting the log end of each partition it folds (as the Kafka fold does with watermarks).
+void fold_partitions(Store& store, events::EmbeddedLog& log, std::vector<uint32_t> partitions,
+                     uint64_t records_max = 0) {
+  FoldOptions o;
+  o.sync = false;
+  o.log_identity = log.identity();
+  auto folder = projections::Folder::open(store, log.partition_count(), o).value();
+  events::ReadBatch batch;
+  for (uint32_t p : partitions) {
+    uint64_t end = log.end_offset(p).value();
+    folder->note_log_end(p, end);
+    uint64_t stop = records_max == 0 ? end : std::min(end, records_max);
+    while (folder->next_offset(p) < stop) {
+      ASSERT_TRUE(log.read(p, folder->next_offset(p), stop - folder->next_offset(p), &batch).ok());
+      for (const auto& rec : batch.records) ASSERT_TRUE(folder->fold_record(rec).ok());
+    }
+  }
+  ASSERT_TRUE(folder->commit().ok());
+}
+
+std::vector<uint64_t> ends_of(events::EmbeddedLog& log) {
+  std::vector<uint64_t> ends;
+  for (uint32_t p = 0; p < log.partition_count(); ++p) ends.push_back(log.end_offset(p).value());
+  return ends;
+}
+
+TEST(MixedStores, StoresOfTwoDifferentLogsAreRefusedNamingBoth) {
+  Data books, demo;
+  books.append(authorisations(5, 8, "books"));
+  demo.append(authorisations(7, 8, "demo"));
+  ASSERT_TRUE(books.fold().ok());
+  ASSERT_TRUE(demo.fold().ok());
+  projections::Stores both{books.store.get(), demo.store.get()};
+  for (const Error& e : {projections::partition_owners(both).error(),
+                         projections::projection_digest(both).error(),
+                         projections::list_balances(both, "").error()}) {
+    EXPECT_EQ(e.code, Code::kInvalidArgument);
+    EXPECT_NE(e.reason.find(books.store->dir()), std::string::npos) << e.reason;
+    EXPECT_NE(e.reason.find(demo.store->dir()), std::string::npos) << e.reason;
+    EXPECT_NE(e.reason.find(books.log->identity()), std::string::npos) << e.reason;
+    EXPECT_NE(e.reason.find(demo.log->identity()), std::string::npos) << e.reason;
+  }
+}
+
+TEST(MixedStores, StoresOfOneLogMergeAndAreComplete) {
+  Data data;
+  data.append(authorisations(10, 8, "a"));
+  TempDir a_dir, b_dir;
+  auto a = Store::open(a_dir.path(), false).value();
+  auto b = Store::open(b_dir.path(), false).value();
+  fold_partitions(*a, *data.log, {0, 1});
+  fold_partitions(*b, *data.log, {2, 3});
+  projections::Stores both{a.get(), b.get()};
+  auto cov = projections::coverage(both, ends_of(*data.log)).value();
+  EXPECT_TRUE(cov.complete()) << cov.gaps.size() << " gaps";
+  EXPECT_EQ(cov.log_identity, data.log->identity());
+  EXPECT_EQ(cov.partitions, kPartitions);
+  EXPECT_TRUE(projections::coverage(both, std::nullopt).value().complete());
+}
+
+TEST(MixedStores, APartitionNoStoreFoldedIsMissing) {
+  Data data;
+  data.append(authorisations(10, 8, "a"));  // 80 events over the 4 partitions
+  std::vector<uint64_t> ends = ends_of(*data.log);
+  ASSERT_GT(ends[3], 0u);
+  TempDir a_dir, b_dir;
+  auto a = Store::open(a_dir.path(), false).value();
+  auto b = Store::open(b_dir.path(), false).value();
+  fold_partitions(*a, *data.log, {0, 1});
+  fold_partitions(*b, *data.log, {2});  // partition 3: nobody
+  projections::Stores both{a.get(), b.get()};
+  // With the log at hand: partition 3 is missing, and how much of it is known.
+  auto cov = projections::coverage(both, ends).value();
+  ASSERT_EQ(cov.gaps.size(), 1u);
+  EXPECT_EQ(cov.gaps[0].partition, 3u);
+  EXPECT_FALSE(cov.gaps[0].store.has_value());
+  EXPECT_FALSE(cov.gaps[0].folded.has_value());
+  EXPECT_EQ(cov.gaps[0].log_end, ends[3]);
+  // Without the log (e.g. Kafka): from the recorded partition count, end unknown.
+  auto blind = projections::coverage(both, std::nullopt).value();
+  ASSERT_EQ(blind.gaps.size(), 1u);
+  EXPECT_EQ(blind.gaps[0].partition, 3u);
+  EXPECT_FALSE(blind.gaps[0].log_end.has_value());
+}
+
+TEST(MixedStores, AStoreBehindItsLogIsShort) {
+  Data data;
+  data.append(authorisations(10, 8, "a"));
+  ASSERT_TRUE(data.fold().ok());
+  EXPECT_TRUE(projections::coverage({data.store.get()}, ends_of(*data.log)).value().complete());
+  auto folded = data.store->load_offsets(kPartitions).value();
+  data.append(authorisations(3, 8, "b"));  // 24 more events, not folded
+  std::vector<uint64_t> ends = ends_of(*data.log);
+  auto cov = projections::coverage({data.store.get()}, ends).value();
+  uint64_t short_by = 0;
+  for (const auto& gap : cov.gaps) {
+    ASSERT_TRUE(gap.store.has_value());
+    EXPECT_EQ(*gap.store, 0u);
+    EXPECT_EQ(gap.folded, folded[gap.partition]);
+    EXPECT_EQ(gap.log_end, ends[gap.partition]);
+    short_by += *gap.log_end - *gap.folded;
+  }
+  EXPECT_EQ(short_by, 24u);  // 3 rounds x 8 merchants
+}
+
+TEST(MixedStores, AStoreBehindTheLogEndAnotherStoreNotedIsShortWithoutTheLog) {
+  Data data;
+  data.append(authorisations(20, 8, "a"));
+  TempDir a_dir, b_dir;
+  auto a = Store::open(a_dir.path(), false).value();
+  auto b = Store::open(b_dir.path(), false).value();
+  fold_partitions(*a, *data.log, {0, 1});
+  fold_partitions(*b, *data.log, {2, 3}, 5);  // stopped after 5 records of each
+  std::vector<uint64_t> ends = ends_of(*data.log);
+  auto cov = projections::coverage({a.get(), b.get()}, std::nullopt).value();
+  std::vector<uint32_t> short_partitions;
+  for (const auto& gap : cov.gaps) {
+    short_partitions.push_back(gap.partition);
+    EXPECT_EQ(gap.folded, 5u);
+    EXPECT_EQ(gap.log_end, ends[gap.partition]);
+  }
+  EXPECT_EQ(short_partitions, (std::vector<uint32_t>{2, 3}));
+}
+
 }  // namespace
 }  // namespace payledger::testing

@@ -107,19 +107,114 @@ Result<std::unique_ptr<events::EventLog>> open_append_log(const Common& common,
 
 // The stores a query reads: --data plus any more instances' data directories.
 struct OpenStores {
+  std::vector<std::string> dirs;  // the data directories, in the order of `stores`
   std::vector<std::unique_ptr<projections::Store>> owned;
   projections::Stores stores;
+  projections::Coverage coverage;  // gaps are partitions missing or behind their log
 };
 
+// The end offsets of the embedded logs in the data directories that hold one (the highest
+// per partition; nullopt when none does), after checking each log is the one its directory's
+// projections fold and that all are one log.
+Result<std::optional<std::vector<uint64_t>>> embedded_log_ends(const OpenStores& opened) {
+  std::optional<std::vector<uint64_t>> ends;
+  std::string identity, identity_dir;
+  for (size_t i = 0; i < opened.dirs.size(); ++i) {
+    const std::string& d = opened.dirs[i];
+    if (!std::filesystem::exists(log_dir(d) + "/partitions")) continue;
+    auto log = open_log(d, /*writer=*/false, 0, false);
+    if (!log) return log.error();
+    auto folded = opened.stores[i]->recorded_log_identity();
+    if (!folded) return folded.error();
+    const std::string& id = (*log)->identity();
+    if (!folded->empty() && !id.empty() && *folded != id) {
+      return make_error(Code::kInvalidArgument,
+                        fmt::format("the projections in {} fold log '{}' but {} is log '{}': "
+                                    "run `payledger rebuild --data {}` to fold this log",
+                                    projections_dir(d), *folded, log_dir(d), id, d));
+    }
+    if (!id.empty() && !identity.empty() && id != identity) {
+      return make_error(Code::kInvalidArgument,
+                        fmt::format("{} and {} are different logs ('{}' and '{}'): their books "
+                                    "cannot be merged; query each on its own",
+                                    log_dir(identity_dir), log_dir(d), identity, id));
+    }
+    if (!id.empty()) identity = id, identity_dir = d;
+    uint32_t n = (*log)->partition_count();
+    if (ends && ends->size() != n) {
+      return make_error(Code::kInvalidArgument,
+                        fmt::format("the logs of the --data directories have {} and {} "
+                                    "partitions; query each on its own",
+                                    ends->size(), n));
+    }
+    if (!ends) ends.emplace(n, 0);
+    for (uint32_t p = 0; p < n; ++p) {
+      auto end = (*log)->end_offset(p);
+      if (!end) return end.error();
+      (*ends)[p] = std::max((*ends)[p], *end);
+    }
+  }
+  return ends;
+}
+
+std::string describe_gap(const OpenStores& opened, const projections::PartitionGap& gap) {
+  if (!gap.store) {
+    return fmt::format("partition {} is not folded by any --data store{}; add the --data of the "
+                       "instance that folds it, or run `payledger fold`",
+                       gap.partition,
+                       gap.log_end ? fmt::format(" but its log holds {} records", *gap.log_end)
+                                   : std::string(" (its log end is unknown)"));
+  }
+  const std::string& d = opened.dirs[*gap.store];
+  return fmt::format("partition {} is folded to offset {} of {} in {}: the books are short by "
+                     "{} records; run `payledger fold --data {}`",
+                     gap.partition, *gap.folded, *gap.log_end, d, *gap.log_end - *gap.folded, d);
+}
+
+json gaps_json(const OpenStores& opened) {
+  json out = json::array();
+  for (const auto& gap : opened.coverage.gaps) {
+    out.push_back(json{{"partition", gap.partition},
+                       {"data", gap.store ? json(opened.dirs[*gap.store]) : json()},
+                       {"folded", gap.folded ? json(*gap.folded) : json()},
+                       {"log_end", gap.log_end ? json(*gap.log_end) : json()}});
+  }
+  return out;
+}
+
+// Adds "complete" (and the gaps when incomplete) to a query's JSON object.
+void add_coverage(const OpenStores& opened, json* j) {
+  (*j)["complete"] = opened.coverage.complete();
+  if (!opened.coverage.complete()) (*j)["gaps"] = gaps_json(opened);
+}
+
+// Opens the stores, refuses stores of different logs, and warns on stderr about partitions
+// missing or behind their log: then the answer would be short, so it is refused (kIncomplete)
+// unless --allow-partial.
 Result<OpenStores> open_stores(const Common& common) {
   OpenStores out;
-  std::vector<std::string> dirs{common.data};
-  dirs.insert(dirs.end(), common.more_data.begin(), common.more_data.end());
-  for (const auto& d : dirs) {
+  out.dirs.push_back(common.data);
+  out.dirs.insert(out.dirs.end(), common.more_data.begin(), common.more_data.end());
+  for (const auto& d : out.dirs) {
     auto st = open_store(d, true);
     if (!st) return st.error();
     out.stores.push_back(st->get());
     out.owned.push_back(std::move(st).value());
+  }
+  auto ends = embedded_log_ends(out);
+  if (!ends) return ends.error();
+  auto cov = projections::coverage(out.stores, *ends);
+  if (!cov) return cov.error();
+  out.coverage = std::move(cov).value();
+  for (const auto& gap : out.coverage.gaps) {
+    fmt::print(stderr, "payledger: warning: {}\n", describe_gap(out, gap));
+  }
+  if (!out.coverage.complete() && !common.allow_partial) {
+    return make_error(Code::kIncomplete,
+                      fmt::format("the books are short: {} partition(s) missing or behind their "
+                                  "log (see the warnings); fold them first, or pass "
+                                  "--allow-partial for an answer from what is folded",
+                                  out.coverage.gaps.size()));
   }
   return out;
 }
@@ -173,6 +268,9 @@ Result<projections::FoldStats> run_fold(const FoldArgs& args, Clock::duration* e
   }
   auto log = open_log(common.data, /*writer=*/false, 0, false);
   if (!log) return log.error();
+  // The store records which log it folds; a log from before identities gets one now.
+  if (Status s = (*log)->ensure_identity(); !s) return s.error();
+  options.log_identity = (*log)->identity();
   auto store = open_store(common.data, /*read_only=*/false);
   if (!store) return store.error();
   Progress progress("folding", show);
@@ -295,6 +393,12 @@ int cmd_rebuild(const FoldArgs& args) {
   if (!args.log.kafka() && !std::filesystem::exists(log_dir(args.common.data) + "/partitions")) {
     return fail(make_error(Code::kIo, fmt::format("no event log at {}", log_dir(args.common.data))));
   }
+  if (!args.log.kafka()) {
+    // Opening the log checks every record: a corrupt log keeps the projections it has.
+    if (auto log = open_log(args.common.data, /*writer=*/false, 0, false); !log) {
+      return fail(log.error());
+    }
+  }
   if (Status s = projections::Store::destroy(projections_dir(args.common.data)); !s) {
     return fail(s.error());
   }
@@ -373,7 +477,9 @@ int cmd_statement(const Common& common, const std::string& account, uint64_t lim
     }
   }
   if (common.json) {
-    print_json(json{{"account", account}, {"lines", out}});
+    json doc{{"account", account}, {"lines", out}};
+    add_coverage(*opened, &doc);
+    print_json(doc);
   } else {
     fmt::print("{} lines\n", lines->size());
   }
@@ -395,7 +501,9 @@ int cmd_trial_balance(const Common& common) {
                             {"pending_credit", scaled(r.pending_credit, r.exponent)},
                             {"balanced", r.balanced()}});
     }
-    print_json(json{{"balanced", tb->balanced()}, {"accounts", tb->accounts}, {"assets", assets}});
+    json out{{"balanced", tb->balanced()}, {"accounts", tb->accounts}, {"assets", assets}};
+    add_coverage(*opened, &out);
+    print_json(out);
   } else {
     fmt::print("{:<8} {:>22} {:>22} {:>20} {:>20}  {}\n", "ASSET", "DEBIT", "CREDIT",
                "PENDING DEBIT", "PENDING CREDIT", "OK");
@@ -416,7 +524,9 @@ int cmd_digest(const Common& common) {
   auto digest = projections::projection_digest(opened->stores);
   if (!digest) return fail(digest.error());
   if (common.json) {
-    print_json(json{{"algorithm", "sha256"}, {"digest", *digest}});
+    json out{{"algorithm", "sha256"}, {"digest", *digest}};
+    add_coverage(*opened, &out);
+    print_json(out);
   } else {
     fmt::print("{}\n", *digest);
   }
@@ -487,6 +597,7 @@ int cmd_payment(const Common& common, const std::string& merchant, const std::st
     j["instalments_collected"] = p.instalments_collected;
   }
   if (common.json) {
+    add_coverage(*opened, &j);
     print_json(j);
   } else {
     for (const auto& [k, v] : j.items()) {

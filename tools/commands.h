@@ -23,6 +23,9 @@ struct Common {
   std::vector<std::string> more_data;
   bool json = false;
   bool quiet = false;  // no progress bar
+  // Query commands: answer even when partitions are missing or behind their log (the
+  // warnings are still printed; JSON says "complete": false). Otherwise such a query exits 1.
+  bool allow_partial = false;
 };
 
 // Which event log a command uses: the embedded one in DIR/log, or a Kafka topic.

@@ -25,6 +25,9 @@ void add_query_common(CLI::App* cmd, std::vector<std::string>* dirs, Common* com
                   "merge, each partition taken from the instance that folded it furthest)")
       ->required();
   cmd->add_flag("--json", common->json, "Print one JSON document on stdout");
+  cmd->add_flag("--allow-partial", common->allow_partial,
+                "Answer even if partitions are missing or behind their log (warned on stderr; "
+                "JSON has \"complete\": false); otherwise such a query exits 1");
 }
 
 void split_dirs(const std::vector<std::string>& dirs, Common* common) {

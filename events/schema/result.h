@@ -42,6 +42,7 @@ enum class Code : unsigned char {
   kConflictingDuplicate,  // an event id already applied, with different content
   kDuplicateBusinessId,   // a refund/capture/payout/... id already applied by another event
   kPanDetected,           // a card number (PAN) in an event: never stored, only masked
+  kIncomplete,            // the books are short: partitions missing or behind their log
 };
 
 constexpr std::string_view code_name(Code code) {
@@ -73,6 +74,7 @@ constexpr std::string_view code_name(Code code) {
     case Code::kConflictingDuplicate: return "conflicting_duplicate";
     case Code::kDuplicateBusinessId: return "duplicate_business_id";
     case Code::kPanDetected: return "pan_detected";
+    case Code::kIncomplete: return "incomplete";
   }
   return "unknown";
 }
