@@ -1053,7 +1053,7 @@ int cmd_demo(const DemoArgs& args) {
   std::vector<events::AppendRecord> batch;
   v1::Envelope e;
   uint64_t appended = 0;
-  while (gen.next(&e)) {
+  while (!g_stop.load() && gen.next(&e)) {
     batch.push_back({e.merchant_id(), events::encode(e), events::RecordFormat::kProtobuf});
     if (batch.size() >= batch_max) {
       if (Status s = (*log)->append(batch); !s) return fail(s.error());
@@ -1071,6 +1071,13 @@ int cmd_demo(const DemoArgs& args) {
   Clock::duration fold_elapsed{};
   auto stats = run_fold(fold, &fold_elapsed);
   if (!stats) return fail(stats.error());
+  if (g_stop.load()) {
+    fmt::print(stderr,
+               "payledger: demo interrupted: {} events appended, {} folded; rerun `payledger "
+               "fold --data {}` to finish the books\n",
+               appended, stats->records, common.data);
+    return interrupted_exit();
+  }
   // 3. summary
   auto store = open_store(common.data, true);
   if (!store) return fail(store.error());
