@@ -608,6 +608,9 @@ int cmd_append(const AppendArgs& args) {
                args.log.kafka()
                    ? fmt::format("kafka topic {} on {}", args.log.topic, args.log.brokers)
                    : log_dir(args.common.data));
+    if (reader.lines() == 0 && !interrupted) {
+      fmt::print(stderr, "warning: {} held no lines; nothing was appended\n", name);
+    }
     if (parked > kParkedShownMax) {
       fmt::print(stderr, "... and {} more parked lines\n", parked - kParkedShownMax);
     }
