@@ -146,6 +146,9 @@ run "$bin" trail-balance --data "$work/c"
 check "unknown command exits 2" test "$rc" -eq 2
 check "unknown command suggests the nearest" \
   grep -q "unknown command 'trail-balance'; did you mean 'trial-balance'?" <<<"$err"
+run "$bin" report chekout --data "$work/c"
+check "unknown nested command exits 2 with a suggestion" \
+  bash -c '[ "$1" -eq 2 ] && grep -q "did you mean '"'"'report checkout'"'"'?" <<<"$2"' _ "$rc" "$err"
 run "$bin" replay --data "$work/c" --code unknwon_payment
 check "replay with a mistyped code exits 2" test "$rc" -eq 2
 check "... naming the code" grep -q "'unknwon_payment' is not a reject code" <<<"$err"

@@ -77,30 +77,43 @@ size_t edit_distance(const std::string& a, const std::string& b) {
   return row[b.size()];
 }
 
-// An unknown first word is a mistyped command: name it and suggest the nearest one, instead
-// of CLI11's "A subcommand is required". Returns the exit code, or -1 to go on parsing.
+// An unknown command word (first word, or the word after `report`/`topic`) is a mistyped
+// command: name it and suggest the nearest one, instead of CLI11's "A subcommand is
+// required". Returns the exit code, or -1 to go on parsing.
 int check_command(CLI::App& app, int argc, char** argv) {
-  if (argc < 2 || argv[1][0] == '-') return -1;
-  std::string word = argv[1];
-  std::string best, names;
-  size_t best_distance = 4;  // suggest only close names
-  for (CLI::App* sub : app.get_subcommands([](CLI::App*) { return true; })) {
-    const std::string& name = sub->get_name();
-    if (name == word) return -1;
-    names += (names.empty() ? "" : ", ") + name;
-    if (size_t d = edit_distance(word, name); d < best_distance) {
-      best_distance = d;
-      best = name;
+  CLI::App* parent = &app;
+  std::string path = "";
+  for (int k = 1; k < argc && argv[k][0] != '-'; ++k) {
+    auto subs = parent->get_subcommands([](CLI::App*) { return true; });
+    if (subs.empty()) return -1;  // a leaf command: the rest are its arguments
+    std::string word = argv[k];
+    std::string best, names;
+    size_t best_distance = 4;  // suggest only close names
+    CLI::App* match = nullptr;
+    for (CLI::App* sub : subs) {
+      const std::string& name = sub->get_name();
+      if (name == word) match = sub;
+      names += (names.empty() ? "" : ", ") + name;
+      if (size_t d = edit_distance(word, name); d < best_distance) {
+        best_distance = d;
+        best = name;
+      }
     }
+    if (match != nullptr) {
+      parent = match;
+      path += word + " ";
+      continue;
+    }
+    if (best.empty()) {
+      fprintf(stderr, "payledger: unknown command '%s%s'; commands: %s (see payledger --help)\n",
+              path.c_str(), word.c_str(), names.c_str());
+    } else {
+      fprintf(stderr, "payledger: unknown command '%s%s'; did you mean '%s%s'?\n", path.c_str(),
+              word.c_str(), path.c_str(), best.c_str());
+    }
+    return kExitUsage;
   }
-  if (best.empty()) {
-    fprintf(stderr, "payledger: unknown command '%s'; commands: %s (see payledger --help)\n",
-            word.c_str(), names.c_str());
-  } else {
-    fprintf(stderr, "payledger: unknown command '%s'; did you mean '%s'?\n", word.c_str(),
-            best.c_str());
-  }
-  return kExitUsage;
+  return -1;
 }
 
 // A count option: CLI11 would read "-5" into an unsigned as a huge number (i.e. "all").
