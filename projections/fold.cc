@@ -468,18 +468,12 @@ void Folder::Impl::reject(const LogRecord& rec, const Error& error, const v1::En
     r.merchant_id = event->merchant_id();
   }
   r.format = rec.format;
-  r.key = std::string(rec.key);
-  r.value = std::string(rec.value);
   // A card number never reaches the rejects or the dead letters: keep masked copies only.
-  if (events::may_need_string_check(r.reason) || events::may_need_string_check(r.value) ||
-      rec.format == events::RecordFormat::kRawJson || events::may_need_string_check(r.key) ||
-      events::may_need_string_check(r.event_id) || events::may_need_string_check(r.merchant_id)) {
-    r.reason = events::mask_pans(r.reason);
-    r.event_id = events::mask_pans(r.event_id);
-    r.merchant_id = events::mask_pans(r.merchant_id);
-    r.key = events::mask_pans(r.key);
-    r.value = events::mask_record_value(rec.format, rec.value);
-  }
+  r.reason = events::mask_pans(r.reason);
+  r.event_id = events::mask_pans(r.event_id);
+  r.merchant_id = events::mask_pans(r.merchant_id);
+  r.key = events::mask_pans(rec.key);
+  r.value = events::mask_record_value(rec.format, rec.value);
   rejects_.emplace_back(reject_key(rec.partition, rec.offset), encode_reject(r));
   ++stats_.rejected;
   if (options_.on_reject) options_.on_reject(r);

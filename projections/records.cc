@@ -451,6 +451,7 @@ std::string encode_reject(const Reject& rj) {
   w.u8(static_cast<uint8_t>(rj.format));
   w.str16(rj.key.substr(0, 0xffff));
   w.str32(rj.value);
+  if (!rj.resolved.empty()) w.str16(rj.resolved.substr(0, 0xffff));  // optional trailer
   return s;
 }
 
@@ -462,9 +463,12 @@ Result<Reject> decode_reject(std::string_view key, std::string_view bytes) {
   uint8_t code, format;
   std::string_view reason, event_id, merchant, rkey, value;
   if (!r.u8(&code) || !r.str16(&reason) || !r.str16(&event_id) || !r.str16(&merchant) ||
-      !r.u8(&format) || !r.str16(&rkey) || !r.str32(&value) || !r.done()) {
+      !r.u8(&format) || !r.str16(&rkey) || !r.str32(&value)) {
     return corrupt("reject");
   }
+  std::string_view resolved;
+  if (!r.done() && (!r.str16(&resolved) || !r.done())) return corrupt("reject");
+  rj.resolved = resolved;
   rj.code = static_cast<Code>(code);
   rj.reason = reason;
   rj.event_id = event_id;

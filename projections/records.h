@@ -174,7 +174,9 @@ struct Reject {
   std::string merchant_id;
   events::RecordFormat format = events::RecordFormat::kProtobuf;
   std::string key;
-  std::string value;  // the record exactly as logged, for replay
+  std::string value;  // the record as logged (card numbers masked), for replay
+  // Empty while open; set by `payledger replay` ("replayed as p2/1500"): resolved.
+  std::string resolved;
 };
 std::string reject_key(uint32_t partition, uint64_t offset);
 std::string encode_reject(const Reject& r);

@@ -1,15 +1,27 @@
 #include "tools/commands.h"
 
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <chrono>
+#include <csignal>
 #include <cstdio>
+#include <cstring>
 #include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <map>
+#include <optional>
+#include <set>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
+#include <openssl/evp.h>
+#include <rocksdb/write_batch.h>
 
 #include "events/codec.h"
 #include "events/embedded_log.h"
@@ -24,6 +36,12 @@
 namespace payledger::tools {
 
 std::atomic<bool> g_stop{false};
+std::atomic<int> g_signal{0};
+
+int interrupted_exit() {
+  int sig = g_signal.load();
+  return 128 + (sig != 0 ? sig : SIGINT);
+}
 
 namespace {
 
@@ -48,7 +66,48 @@ int usage(std::string_view message) {
   return kExitUsage;
 }
 
-void print_json(const json& j) { std::cout << j.dump(2) << "\n"; }
+// Invalid UTF-8 (a reject's raw bytes) is printed as U+FFFD rather than aborting the dump;
+// the exact bytes go out separately as base64 (see raw_json).
+void print_json(const json& j) {
+  std::cout << j.dump(2, ' ', false, json::error_handler_t::replace) << "\n";
+}
+
+bool valid_utf8(std::string_view s) {
+  size_t i = 0;
+  while (i < s.size()) {
+    auto c = static_cast<unsigned char>(s[i]);
+    size_t n = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : (c >> 3) == 0x1E ? 4 : 0;
+    if (n == 0 || i + n > s.size()) return false;
+    for (size_t k = 1; k < n; ++k) {
+      if ((static_cast<unsigned char>(s[i + k]) >> 6) != 0x2) return false;
+    }
+    i += n;
+  }
+  return true;
+}
+
+std::string base64(std::string_view in) {
+  static constexpr char kTable[] =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  for (size_t i = 0; i < in.size(); i += 3) {
+    uint32_t v = static_cast<unsigned char>(in[i]) << 16;
+    if (i + 1 < in.size()) v |= static_cast<unsigned char>(in[i + 1]) << 8;
+    if (i + 2 < in.size()) v |= static_cast<unsigned char>(in[i + 2]);
+    out.push_back(kTable[(v >> 18) & 63]);
+    out.push_back(kTable[(v >> 12) & 63]);
+    out.push_back(i + 1 < in.size() ? kTable[(v >> 6) & 63] : '=');
+    out.push_back(i + 2 < in.size() ? kTable[v & 63] : '=');
+  }
+  return out;
+}
+
+// Puts raw input bytes into j[name]; bytes that are not UTF-8 also go to j[name_base64]
+// exactly (the text form shows them as U+FFFD).
+void raw_json(json& j, const std::string& name, std::string_view bytes) {
+  j[name] = std::string(bytes);
+  if (!valid_utf8(bytes)) j[name + "_base64"] = base64(bytes);
+}
 
 std::string iso_time(int64_t seconds) {
   std::time_t t = static_cast<std::time_t>(seconds);
@@ -74,6 +133,39 @@ Result<std::unique_ptr<events::EmbeddedLog>> open_log(const std::string& data, b
 
 Result<std::unique_ptr<projections::Store>> open_store(const std::string& data, bool read_only) {
   return projections::Store::open(projections_dir(data), read_only);
+}
+
+// One folding process per data directory: DIR/fold.lock holds an flock and its holder's pid,
+// so a second fold (or replay, rebuild) names who holds it instead of failing on RocksDB's
+// own lock. Held until the process exits.
+Status take_fold_lock(const std::string& data) {
+  static std::map<std::string, int> held;  // data dir -> lock fd
+  if (held.count(data) != 0) return Status::Ok();
+  std::error_code ec;
+  std::filesystem::create_directories(data, ec);
+  std::string path = data + "/fold.lock";
+  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0) {
+    return make_error(Code::kIo, fmt::format("cannot open {}: {}", path, std::strerror(errno)));
+  }
+  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    char buf[32] = {};
+    ssize_t n = ::pread(fd, buf, sizeof buf - 1, 0);
+    ::close(fd);
+    std::string pid = n > 0 ? std::string(buf, static_cast<size_t>(n)) : "unknown";
+    while (!pid.empty() && (pid.back() == '\n' || pid.back() == ' ')) pid.pop_back();
+    return make_error(Code::kIo,
+                      fmt::format("another payledger process is folding {} (pid {}); wait for it "
+                                  "to finish or stop it (SIGINT) first",
+                                  data, pid));
+  }
+  std::string pid = fmt::format("{}\n", ::getpid());
+  if (::ftruncate(fd, 0) != 0 || ::pwrite(fd, pid.data(), pid.size(), 0) < 0) {
+    ::close(fd);
+    return make_error(Code::kIo, fmt::format("cannot write {}: {}", path, std::strerror(errno)));
+  }
+  held[data] = fd;
+  return Status::Ok();
 }
 
 Result<events::KafkaOptions> kafka_options(const LogArgs& log) {
@@ -242,6 +334,7 @@ Result<projections::FoldStats> run_fold(const FoldArgs& args, Clock::duration* e
     // Reach the brokers before touching DIR: a broker that is down leaves no partial state.
     auto partitions = events::topic_partitions(*kafka);
     if (!partitions) return partitions.error();
+    if (Status s = take_fold_lock(common.data); !s) return s.error();
     auto store = open_store(common.data, /*read_only=*/false);
     if (!store) return store.error();
     projections::KafkaFoldOptions ko;
@@ -271,6 +364,7 @@ Result<projections::FoldStats> run_fold(const FoldArgs& args, Clock::duration* e
   // The store records which log it folds; a log from before identities gets one now.
   if (Status s = (*log)->ensure_identity(); !s) return s.error();
   options.log_identity = (*log)->identity();
+  if (Status s = take_fold_lock(common.data); !s) return s.error();
   auto store = open_store(common.data, /*read_only=*/false);
   if (!store) return store.error();
   Progress progress("folding", show);
@@ -290,27 +384,200 @@ void print_fold_summary(const projections::FoldStats& s, Clock::duration elapsed
   if (s.rejected > 0) fmt::print("see the rejected events with `payledger rejects`\n");
 }
 
+// `interrupted`: a signal stopped a fold that would otherwise have read to the end of the
+// log: the committed part is whole, but the books are behind the log, so not exit 0.
 int finish_fold(const Common& common, Result<projections::FoldStats> stats,
-                Clock::duration elapsed) {
+                Clock::duration elapsed, bool interrupted) {
   if (!stats) return fail(stats.error());
   if (common.json) {
-    print_json(stats_json(*stats, per_second(stats->records, elapsed),
-                          std::chrono::duration_cast<std::chrono::milliseconds>(elapsed).count()));
+    json j = stats_json(*stats, per_second(stats->records, elapsed),
+                        std::chrono::duration_cast<std::chrono::milliseconds>(elapsed).count());
+    j["interrupted"] = interrupted;
+    print_json(j);
   } else {
     print_fold_summary(*stats, elapsed);
+  }
+  if (interrupted) {
+    fmt::print(stderr,
+               "payledger: interrupted after {} events; what was folded is committed; rerun "
+               "`payledger fold` to continue\n",
+               stats->records);
+    return interrupted_exit();
   }
   return kExitOk;
 }
 
-// Reads NDJSON lines; a line that is not a valid event is kept as raw JSON so the fold
-// parks it with its reason (bad input is never silently dropped).
-events::AppendRecord to_record(const std::string& line, v1::Envelope* scratch) {
-  scratch->Clear();
-  if (events::from_json(line, scratch)) {
-    return events::AppendRecord{scratch->merchant_id(), events::encode(*scratch),
-                                events::RecordFormat::kProtobuf};
+// Reads lines from a file descriptor in bounded memory: a line longer than `keep_max`
+// keeps its first keep_max bytes, its length and its SHA-256. Stops at a line boundary when
+// g_stop is set (reads on a terminal return EINTR: the signal handlers do not restart them).
+class LineReader {
+ public:
+  enum class Next { kLine, kEnd, kInterrupted, kError };
+  struct Line {
+    std::string text;
+    uint64_t length = 0;  // bytes of the whole line, without its newline
+    bool truncated = false;
+    std::string sha256;  // hex; only for truncated lines
+    uint64_t number = 0;
+  };
+  LineReader(int fd, size_t keep_max) : fd_(fd), keep_max_(keep_max), buf_(1 << 16) {}
+  int error() const { return err_; }
+  uint64_t lines() const { return number_; }
+
+  Next next(Line* line) {
+    line->text.clear();
+    line->length = 0;
+    line->truncated = false;
+    line->sha256.clear();
+    std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> sha(nullptr, &EVP_MD_CTX_free);
+    if (g_stop.load()) return Next::kInterrupted;  // between lines: nothing half-read
+    bool any = false;
+    while (true) {
+      if (pos_ == len_) {
+        if (g_stop.load()) return Next::kInterrupted;  // a partial line is not appended
+        if (eof_) {
+          if (!any) return Next::kEnd;
+          break;
+        }
+        ssize_t n = ::read(fd_, buf_.data(), buf_.size());
+        if (n < 0) {
+          if (errno == EINTR) continue;
+          err_ = errno;
+          return Next::kError;
+        }
+        if (n == 0) eof_ = true;
+        pos_ = 0;
+        len_ = static_cast<size_t>(n);
+        continue;
+      }
+      any = true;
+      const char* start = buf_.data() + pos_;
+      const auto* nl = static_cast<const char*>(std::memchr(start, '\n', len_ - pos_));
+      size_t take = nl != nullptr ? static_cast<size_t>(nl - start) : len_ - pos_;
+      consume(line, &sha, start, take);
+      pos_ += take + (nl != nullptr ? 1 : 0);
+      if (nl != nullptr) break;
+    }
+    if (sha) {
+      unsigned char md[EVP_MAX_MD_SIZE];
+      unsigned int md_len = 0;
+      EVP_DigestFinal_ex(sha.get(), md, &md_len);
+      for (unsigned i = 0; i < md_len; ++i) line->sha256 += fmt::format("{:02x}", md[i]);
+    }
+    line->number = ++number_;
+    return Next::kLine;
   }
-  return events::AppendRecord{"", line, events::RecordFormat::kRawJson};
+
+ private:
+  void consume(Line* line, std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)>* sha,
+               const char* p, size_t n) {
+    line->length += n;
+    if (!line->truncated && line->text.size() + n <= keep_max_) {
+      line->text.append(p, n);
+      return;
+    }
+    if (!line->truncated) {
+      line->truncated = true;
+      sha->reset(EVP_MD_CTX_new());
+      EVP_DigestInit_ex(sha->get(), EVP_sha256(), nullptr);
+      EVP_DigestUpdate(sha->get(), line->text.data(), line->text.size());
+      line->text.append(p, std::min(n, keep_max_ - line->text.size()));
+    }
+    EVP_DigestUpdate(sha->get(), p, n);
+  }
+
+  int fd_;
+  size_t keep_max_;
+  std::vector<char> buf_;
+  size_t pos_ = 0, len_ = 0;
+  bool eof_ = false;
+  int err_ = 0;
+  uint64_t number_ = 0;
+};
+
+bool is_blank(std::string_view line) {
+  return line.find_first_not_of(" \t\r") == std::string_view::npos;
+}
+
+// The first bytes of an oversized line, cut before a trailing run of digits so a card number
+// split by the cut cannot slip past the mask with some of its digits.
+std::string bounded_prefix(std::string_view text) {
+  if (text.size() <= events::kParkedPrefixBytes) return std::string(text);
+  size_t cut = events::kParkedPrefixBytes;
+  auto digitish = [](char c) { return (c >= '0' && c <= '9') || c == ' ' || c == '-'; };
+  if (digitish(text[cut])) {
+    while (cut > 0 && digitish(text[cut - 1])) --cut;
+  }
+  return std::string(text.substr(0, cut));
+}
+
+// One NDJSON line as append logs it: the event (binary Protobuf), or a parked record that
+// the fold turns into a reject with the reason found here and the line it came from. Bad
+// input is never dropped, and a card number is masked before anything is written.
+// `full` also runs the envelope checks the fold runs (for --dry-run).
+events::AppendRecord to_record(const LineReader::Line& line, std::string_view text,
+                               const std::string& source, bool full, v1::Envelope* scratch,
+                               std::optional<events::ParkedInput>* parked) {
+  events::ParkedInput p;
+  p.source = source;
+  p.length = line.length;
+  if (line.truncated) {
+    p.code = Code::kMalformed;
+    p.reason = fmt::format(
+        "line of {} bytes exceeds the {} byte event limit (its first bytes and SHA-256 are kept)",
+        line.length, events::kEventBytesMax);
+    p.kept = bounded_prefix(text);
+    p.truncated = true;
+    p.sha256 = line.sha256;
+  } else {
+    scratch->Clear();
+    Status s = events::from_json(text, scratch);
+    if (s) s = events::check_strings(*scratch);
+    if (s && full) s = events::validate(*scratch);
+    if (s) {
+      parked->reset();
+      return events::AppendRecord{scratch->merchant_id(), events::encode(*scratch),
+                                  events::RecordFormat::kProtobuf};
+    }
+    p.code = s.error().code;
+    p.reason = s.error().reason;
+    if (p.code == Code::kPanDetected) {
+      events::mask_pans(scratch);
+      p.kept = events::to_json(*scratch);
+    } else {
+      p.kept = std::string(text);
+    }
+  }
+  std::string masked = events::mask_record_value(events::RecordFormat::kRawJson, p.kept);
+  if (masked != p.kept && p.code != Code::kPanDetected) {
+    p.reason = fmt::format("the line holds a card number (masked); {}", p.reason);
+    p.code = Code::kPanDetected;
+  }
+  p.kept = std::move(masked);
+  p.reason = events::mask_pans(p.reason);
+  *parked = p;
+  return events::AppendRecord{"", events::encode_parked(p), events::RecordFormat::kRawJson};
+}
+
+// Opens the NDJSON input: a file (not a directory) or standard input ("-").
+Result<int> open_input(const std::string& input) {
+  if (input == "-") {
+    if (::isatty(0)) {
+      fmt::print(stderr, "reading NDJSON from standard input (Ctrl-D to end)\n");
+    }
+    return 0;
+  }
+  int fd = ::open(input.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    return make_error(Code::kIo, fmt::format("cannot read {}: {}", input, std::strerror(errno)));
+  }
+  struct stat st {};
+  if (::fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
+    ::close(fd);
+    return make_error(Code::kInvalidArgument,
+                      fmt::format("{} is a directory; give an NDJSON file (or - for stdin)", input));
+  }
+  return fd;
 }
 
 }  // namespace
@@ -325,60 +592,147 @@ int cmd_generate(const GenerateArgs& args) {
   }
   Generator gen({args.events, args.seed, args.merchants, args.market});
   v1::Envelope e;
-  while (gen.next(&e)) *out << events::to_json(e) << '\n';
+  uint64_t written = 0;
+  while (!g_stop.load() && gen.next(&e)) {
+    *out << events::to_json(e) << '\n';
+    ++written;
+  }
   out->flush();
   if (!*out) return fail(make_error(Code::kIo, "write failed"));
+  if (g_stop.load()) {
+    fmt::print(stderr, "payledger: generate interrupted after {} of {} events (each line whole)\n",
+               written, args.events);
+    return interrupted_exit();
+  }
   return kExitOk;
 }
 
 int cmd_append(const AppendArgs& args) {
-  if (!args.log.kafka() && args.common.data.empty()) {
+  if (!args.log.kafka() && args.common.data.empty() && !args.dry_run) {
     return usage("append to the embedded log needs --data DIR (or --log kafka)");
   }
-  std::ifstream file;
-  std::istream* in = &std::cin;
-  if (args.input != "-") {
-    file.open(args.input);
-    if (!file) return fail(make_error(Code::kIo, fmt::format("cannot read {}", args.input)));
-    in = &file;
+  if (args.log.kafka() && args.partitions_given) {
+    return usage("--partitions applies to the embedded log; create a Kafka topic with "
+                 "`payledger topic create --partitions N`");
   }
-  auto log = open_append_log(args.common, args.log, args.partitions, args.sync);
-  if (!log) return fail(log.error());
+  auto fd = open_input(args.input);
+  if (!fd) return fd.error().code == Code::kInvalidArgument ? usage(fd.error().reason)
+                                                            : fail(fd.error());
+  struct Closer {
+    int fd;
+    ~Closer() {
+      if (fd > 0) ::close(fd);
+    }
+  } closer{*fd};
+  const std::string name = args.input == "-" ? "stdin" : args.input;
+  LineReader reader(*fd, events::kEventBytesMax);
+  LineReader::Line line;
+  // The first non-blank line: a UTF-8 byte order mark is dropped, and a JSON array is refused
+  // before anything is written (it would park as one giant malformed line).
+  LineReader::Next next;
+  while ((next = reader.next(&line)) == LineReader::Next::kLine) {
+    if (line.number == 1 && line.text.rfind("\xEF\xBB\xBF", 0) == 0) line.text.erase(0, 3);
+    if (!is_blank(line.text)) break;
+  }
+  if (next == LineReader::Next::kLine && line.text[line.text.find_first_not_of(" \t\r")] == '[') {
+    return fail(make_error(
+        Code::kInvalidArgument,
+        fmt::format("{} holds a JSON array; append takes NDJSON (one event per line): convert it "
+                    "with `jq -c '.[]' {} > events.ndjson`; nothing was appended",
+                    name, name)));
+  }
+  std::unique_ptr<events::EventLog> log;
+  if (!args.dry_run) {
+    auto opened = open_append_log(args.common, args.log, args.partitions, args.sync);
+    if (!opened) return fail(opened.error());
+    log = std::move(opened).value();
+    if (args.partitions_given && log->partition_count() != args.partitions) {
+      return usage(fmt::format("the log in {} already has {} partitions; --partitions {} applies "
+                               "only when a log is created (drop the option, or use a new --data)",
+                               log_dir(args.common.data), log->partition_count(),
+                               args.partitions));
+    }
+  }
   size_t batch_max = args.batch_events != 0 ? args.batch_events
                     : args.log.kafka()    ? kKafkaAppendBatch
                                           : kAppendBatchMax;
   std::vector<events::AppendRecord> batch;
   v1::Envelope scratch;
-  uint64_t appended = 0, unparsed = 0;
-  std::string line;
+  uint64_t appended = 0, parked = 0, events_ok = 0;
+  constexpr uint64_t kParkedShownMax = 20;
   auto flush = [&]() -> Status {
-    Status s = (*log)->append(batch);
-    if (s) appended += batch.size();
+    if (log && !batch.empty()) {
+      if (Status s = log->append(batch); !s) return s;
+    }
+    appended += log ? batch.size() : 0;
     batch.clear();
-    return s;
+    return Status::Ok();
   };
-  while (std::getline(*in, line)) {
-    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
-    batch.push_back(to_record(line, &scratch));
-    if (batch.back().format == events::RecordFormat::kRawJson) ++unparsed;
+  std::optional<events::ParkedInput> why;
+  for (; next == LineReader::Next::kLine; next = reader.next(&line)) {
+    if (line.number == 1 && line.text.rfind("\xEF\xBB\xBF", 0) == 0) line.text.erase(0, 3);
+    if (!line.truncated && is_blank(line.text)) continue;
+    batch.push_back(to_record(line, line.text, fmt::format("{}:{}", name, line.number),
+                              args.dry_run, &scratch, &why));
+    if (why) {
+      if (++parked <= kParkedShownMax || args.dry_run) {
+        fmt::print(args.dry_run ? stdout : stderr, "{}: {}: {}\n", why->source,
+                   code_name(why->code), why->reason);
+      }
+    } else {
+      ++events_ok;
+    }
     if (batch.size() >= batch_max) {
       if (Status s = flush(); !s) return fail(s.error());
     }
   }
   if (Status s = flush(); !s) return fail(s.error());
-  if (args.common.json) {
-    print_json(json{{"appended", appended}, {"unparsed", unparsed}});
-  } else {
-    fmt::print("appended {} events to {}\n", appended,
-               args.log.kafka() ? fmt::format("kafka topic {} on {}", args.log.topic,
-                                              args.log.brokers)
-                                : log_dir(args.common.data));
-    if (unparsed > 0) {
-      fmt::print(stderr,
-                 "warning: {} lines are not valid events; they were logged as raw input and "
-                 "the fold will park them (see `payledger rejects`)\n",
-                 unparsed);
+  if (next == LineReader::Next::kError) {
+    return fail(make_error(Code::kIo, fmt::format("reading {} after line {}: {} ({} records "
+                                                  "appended)",
+                                                  name, reader.lines(),
+                                                  std::strerror(reader.error()), appended)));
+  }
+  bool interrupted = next == LineReader::Next::kInterrupted;
+  if (args.dry_run) {
+    if (args.common.json) {
+      print_json(json{{"lines", reader.lines()}, {"valid", events_ok}, {"rejected", parked},
+                      {"interrupted", interrupted}});
+    } else {
+      fmt::print("dry run: {} valid events, {} lines would be rejected; nothing was written\n",
+                 events_ok, parked);
     }
+    if (interrupted) return interrupted_exit();
+    return parked == 0 ? kExitOk : kExitFailed;
+  }
+  if (args.common.json) {
+    print_json(json{{"appended", appended}, {"unparsed", parked}, {"interrupted", interrupted},
+                    {"lines_read", reader.lines()}});
+  } else {
+    fmt::print("appended {} records ({} events, {} parked lines) to {}\n", appended, events_ok,
+               parked,
+               args.log.kafka()
+                   ? fmt::format("kafka topic {} on {}", args.log.topic, args.log.brokers)
+                   : log_dir(args.common.data));
+    if (reader.lines() == 0 && !interrupted) {
+      fmt::print(stderr, "warning: {} held no lines; nothing was appended\n", name);
+    }
+    if (parked > kParkedShownMax) {
+      fmt::print(stderr, "... and {} more parked lines\n", parked - kParkedShownMax);
+    }
+    if (parked > 0) {
+      fmt::print(stderr,
+                 "warning: {} lines are not valid events; they were logged as parked input and "
+                 "the fold will list them with their line (see `payledger rejects`)\n",
+                 parked);
+    }
+  }
+  if (interrupted) {
+    fmt::print(stderr,
+               "payledger: append interrupted after line {} of {}: the {} records before it are "
+               "appended whole; append the rest from line {} on (e.g. `tail -n +{} {}`)\n",
+               reader.lines(), name, appended, reader.lines() + 1, reader.lines() + 1, name);
+    return interrupted_exit();
   }
   return kExitOk;
 }
@@ -386,7 +740,9 @@ int cmd_append(const AppendArgs& args) {
 int cmd_fold(const FoldArgs& args) {
   Clock::duration elapsed{};
   auto stats = run_fold(args, &elapsed);
-  return finish_fold(args.common, std::move(stats), elapsed);
+  // A Kafka fold without --until-idle runs until a signal: then stopping is the plan.
+  bool service = args.log.kafka() && !args.until_idle;
+  return finish_fold(args.common, std::move(stats), elapsed, g_stop.load() && !service);
 }
 
 int cmd_rebuild(const FoldArgs& args) {
@@ -399,6 +755,7 @@ int cmd_rebuild(const FoldArgs& args) {
       return fail(log.error());
     }
   }
+  if (Status s = take_fold_lock(args.common.data); !s) return fail(s.error());
   if (Status s = projections::Store::destroy(projections_dir(args.common.data)); !s) {
     return fail(s.error());
   }
@@ -446,6 +803,19 @@ int cmd_statement(const Common& common, const std::string& account, uint64_t lim
   if (!opened) return fail(opened.error());
   auto lines = projections::statement(opened->stores, account, limit);
   if (!lines) return fail(lines.error());
+  if (lines->empty()) {
+    // An empty statement of a mistyped account would read as "nothing happened": say so.
+    auto rows = projections::list_balances(opened->stores, account);
+    if (!rows) return fail(rows.error());
+    bool exists = std::any_of(rows->begin(), rows->end(),
+                              [&](const auto& r) { return r.account == account; });
+    if (!exists) {
+      return fail(make_error(Code::kInvalidArgument,
+                             fmt::format("no account '{}' in the books of {} (list accounts with "
+                                         "`payledger balance --data {} --account PREFIX`)",
+                                         account, common.data, common.data)));
+    }
+  }
   ledger::Side normal = ledger::normal_side(ledger::AccountId::parse(account)->type());
   std::map<std::string, ledger::Int128> running;  // posted balance per asset
   json out = json::array();
@@ -544,9 +914,21 @@ int cmd_rejects(const Common& common, uint64_t limit) {
       json j{{"partition", r.partition}, {"offset", r.offset},
              {"code", code_name(r.code)}, {"reason", r.reason},
              {"event_id", r.event_id},    {"merchant_id", r.merchant_id}};
+      if (!r.resolved.empty()) j["resolved"] = r.resolved;
       v1::Envelope e;
-      if (r.format == events::RecordFormat::kRawJson) {
-        j["raw"] = r.value;
+      if (r.format == events::RecordFormat::kRawJson && events::is_parked(r.value)) {
+        auto parked = events::decode_parked(r.value);
+        if (parked) {
+          j["line"] = parked->source;
+          raw_json(j, "raw", parked->kept);
+          j["raw_bytes"] = parked->length;
+          if (parked->truncated) {
+            j["raw_truncated"] = true;
+            j["raw_sha256"] = parked->sha256;
+          }
+        }
+      } else if (r.format == events::RecordFormat::kRawJson) {
+        raw_json(j, "raw", r.value);
       } else if (events::decode(r.value, &e)) {
         j["event"] = json::parse(events::to_json(e));
       }
@@ -556,9 +938,9 @@ int cmd_rejects(const Common& common, uint64_t limit) {
     return kExitOk;
   }
   for (const auto& r : *rejects) {
-    fmt::print("p{}/{:<8} {:<22} {:<16} {:<14} {}\n", r.partition, r.offset, code_name(r.code),
+    fmt::print("p{}/{:<8} {:<22} {:<16} {:<14} {}{}\n", r.partition, r.offset, code_name(r.code),
                r.event_id.empty() ? "-" : r.event_id, r.merchant_id.empty() ? "-" : r.merchant_id,
-               r.reason);
+               r.reason, r.resolved.empty() ? "" : fmt::format(" [resolved: {}]", r.resolved));
   }
   fmt::print("{} rejected events\n", rejects->size());
   return kExitOk;
@@ -643,25 +1025,97 @@ int cmd_replay(const ReplayArgs& args) {
       std::sscanf(args.at.c_str(), "p%u/%lu", &at_partition, &at_offset) != 2) {
     return usage(fmt::format("--at '{}' is not a log position like p2/1500", args.at));
   }
-  std::vector<events::AppendRecord> records;
-  {
-    auto store = open_store(args.common.data, true);
-    if (!store) return fail(store.error());
-    auto rejects = projections::list_rejects(**store, 0);
-    if (!rejects) return fail(rejects.error());
-    for (const auto& r : *rejects) {
-      if (!args.code.empty() && code_name(r.code) != args.code) continue;
-      if (!args.at.empty() && (r.partition != at_partition || r.offset != at_offset)) continue;
-      records.push_back({r.key, r.value, r.format});
+  if (!args.code.empty()) {
+    bool known = false;
+    std::string names;
+    for (int c = 1; c <= static_cast<int>(Code::kPanDetected); ++c) {
+      known = known || code_name(static_cast<Code>(c)) == args.code;
+      names += fmt::format("{}{}", names.empty() ? "" : ", ", code_name(static_cast<Code>(c)));
     }
+    if (!known) return usage(fmt::format("--code '{}' is not a reject code; codes: {}", args.code, names));
+  }
+  // The store is written (rejects marked resolved), so no fold may run beside the replay.
+  if (Status s = take_fold_lock(args.common.data); !s) return fail(s.error());
+  auto store = open_store(args.common.data, /*read_only=*/false);
+  if (!store) return fail(store.error());
+  auto rejects = projections::list_rejects(**store, 0);
+  if (!rejects) return fail(rejects.error());
+  std::vector<projections::Reject> chosen;
+  uint64_t resolved = 0, not_replayable = 0;
+  for (auto& r : *rejects) {
+    if (!args.code.empty() && code_name(r.code) != args.code) continue;
+    if (!args.at.empty() && (r.partition != at_partition || r.offset != at_offset)) continue;
+    bool parked = r.format == events::RecordFormat::kRawJson && events::is_parked(r.value);
+    if (!args.at.empty() && !r.resolved.empty()) {
+      return fail(make_error(Code::kInvalidArgument,
+                             fmt::format("the reject at {} was already replayed ({}); replaying "
+                                         "it twice is refused",
+                                         args.at, r.resolved)));
+    }
+    if (!args.at.empty() && (parked || r.code == Code::kPanDetected)) {
+      return fail(make_error(Code::kInvalidArgument,
+                             fmt::format("the reject at {} cannot be replayed: its original is not "
+                                         "kept ({}); fix the input and append it again",
+                                         args.at, code_name(r.code))));
+    }
+    if (!r.resolved.empty()) {
+      ++resolved;
+      continue;
+    }
+    // Input parked at append, or masked card data: what the log keeps is not the event.
+    if (parked || r.code == Code::kPanDetected) {
+      ++not_replayable;
+      continue;
+    }
+    chosen.push_back(std::move(r));
+  }
+  if (chosen.empty()) {
+    std::string what = !args.at.empty()     ? fmt::format("no reject at {}", args.at)
+                       : !args.code.empty() ? fmt::format("no open rejects with code {}", args.code)
+                                            : std::string("no open rejects");
+    return fail(make_error(Code::kInvalidArgument,
+                           fmt::format("{} in {} ({} already replayed, {} not replayable); see "
+                                       "`payledger rejects`",
+                                       what, args.common.data, resolved, not_replayable)));
   }
   auto log = open_log(args.common.data, /*writer=*/true, 0, true);
   if (!log) return fail(log.error());
+  // Where each copy will land: we hold the writer lock, so the ends cannot move under us.
+  std::vector<uint64_t> ends((*log)->partition_count());
+  for (uint32_t p = 0; p < ends.size(); ++p) {
+    auto end = (*log)->end_offset(p);
+    if (!end) return fail(end.error());
+    ends[p] = *end;
+  }
+  std::vector<events::AppendRecord> records;
+  for (auto& r : chosen) {
+    uint32_t p = events::partition_for_key(r.key, (*log)->partition_count());
+    r.resolved = fmt::format("replayed as p{}/{}", p, ends[p]++);
+    records.push_back({r.key, r.value, r.format});
+  }
   if (Status s = (*log)->append(records); !s) return fail(s.error());
+  rocksdb::WriteBatch wb;
+  for (const auto& r : chosen) {
+    wb.Put((*store)->cf(projections::Cf::kRejects), projections::reject_key(r.partition, r.offset),
+           projections::encode_reject(r));
+  }
+  rocksdb::WriteOptions wo;
+  wo.sync = true;
+  if (auto s = (*store)->db()->Write(wo, &wb); !s.ok()) {
+    return fail(make_error(Code::kIo, fmt::format("replayed {} rejects but could not mark them "
+                                                  "resolved: {}",
+                                                  chosen.size(), s.ToString())));
+  }
   if (args.common.json) {
-    print_json(json{{"replayed", records.size()}});
+    json positions = json::array();
+    for (const auto& r : chosen) {
+      positions.push_back(json{{"from", fmt::format("p{}/{}", r.partition, r.offset)},
+                               {"to", r.resolved.substr(r.resolved.rfind(' ') + 1)}});
+    }
+    print_json(json{{"replayed", records.size()}, {"records", positions}});
   } else {
-    fmt::print("appended {} rejected events again; run `payledger fold` to apply them\n",
+    fmt::print("appended {} rejected events again (marked resolved); run `payledger fold` to "
+               "apply them\n",
                records.size());
   }
   return kExitOk;
@@ -723,7 +1177,7 @@ int cmd_demo(const DemoArgs& args) {
   std::vector<events::AppendRecord> batch;
   v1::Envelope e;
   uint64_t appended = 0;
-  while (gen.next(&e)) {
+  while (!g_stop.load() && gen.next(&e)) {
     batch.push_back({e.merchant_id(), events::encode(e), events::RecordFormat::kProtobuf});
     if (batch.size() >= batch_max) {
       if (Status s = (*log)->append(batch); !s) return fail(s.error());
@@ -741,6 +1195,13 @@ int cmd_demo(const DemoArgs& args) {
   Clock::duration fold_elapsed{};
   auto stats = run_fold(fold, &fold_elapsed);
   if (!stats) return fail(stats.error());
+  if (g_stop.load()) {
+    fmt::print(stderr,
+               "payledger: demo interrupted: {} events appended, {} folded; rerun `payledger "
+               "fold --data {}` to finish the books\n",
+               appended, stats->records, common.data);
+    return interrupted_exit();
+  }
   // 3. summary
   auto store = open_store(common.data, true);
   if (!store) return fail(store.error());

@@ -14,8 +14,11 @@ inline constexpr int kExitOk = 0;
 inline constexpr int kExitFailed = 1;
 inline constexpr int kExitUsage = 2;
 
-// Set by SIGINT/SIGTERM: long runs finish their batch, write it and exit 0.
+// Set by SIGINT/SIGTERM (g_signal says which): long runs finish their batch or line, write
+// it, say they were interrupted and exit 128 + the signal number (130 SIGINT, 143 SIGTERM).
 extern std::atomic<bool> g_stop;
+extern std::atomic<int> g_signal;
+int interrupted_exit();
 
 struct Common {
   std::string data;  // data directory: DIR/log (event log), DIR/projections (RocksDB)
@@ -56,7 +59,9 @@ struct AppendArgs {
   uint64_t batch_events = 0;
   std::string input = "-";
   uint32_t partitions = 4;  // only when the log is created
+  bool partitions_given = false;  // --partitions was on the command line
   bool sync = true;
+  bool dry_run = false;  // check every line (stateless checks), write nothing
 };
 int cmd_append(const AppendArgs& args);
 

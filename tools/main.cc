@@ -2,6 +2,9 @@
 #include <CLI/CLI.hpp>
 
 #include <csignal>
+#include <cstring>
+#include <string>
+#include <vector>
 
 #include "events/kafka_log.h"
 #include "tools/commands.h"
@@ -78,6 +81,85 @@ void add_fold_options(CLI::App* cmd, FoldArgs* args) {
   cmd->add_flag("--quiet,-q", args->common.quiet, "No progress bar");
 }
 
+// Edit distance (insertions, deletions, substitutions) for "did you mean".
+size_t edit_distance(const std::string& a, const std::string& b) {
+  std::vector<size_t> row(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    size_t diag = row[0];
+    row[0] = i;
+    for (size_t j = 1; j <= b.size(); ++j) {
+      size_t up = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      diag = up;
+    }
+  }
+  return row[b.size()];
+}
+
+// An unknown command word (first word, or the word after `report`/`topic`) is a mistyped
+// command: name it and suggest the nearest one, instead of CLI11's "A subcommand is
+// required". Returns the exit code, or -1 to go on parsing.
+int check_command(CLI::App& app, int argc, char** argv) {
+  CLI::App* parent = &app;
+  std::string path = "";
+  for (int k = 1; k < argc && argv[k][0] != '-'; ++k) {
+    auto subs = parent->get_subcommands([](CLI::App*) { return true; });
+    if (subs.empty()) return -1;  // a leaf command: the rest are its arguments
+    std::string word = argv[k];
+    std::string best, names;
+    size_t best_distance = 4;  // suggest only close names
+    CLI::App* match = nullptr;
+    for (CLI::App* sub : subs) {
+      const std::string& name = sub->get_name();
+      if (name == word) match = sub;
+      names += (names.empty() ? "" : ", ") + name;
+      if (size_t d = edit_distance(word, name); d < best_distance) {
+        best_distance = d;
+        best = name;
+      }
+    }
+    if (match != nullptr) {
+      parent = match;
+      path += word + " ";
+      continue;
+    }
+    if (best.empty()) {
+      fprintf(stderr, "payledger: unknown command '%s%s'; commands: %s (see payledger --help)\n",
+              path.c_str(), word.c_str(), names.c_str());
+    } else {
+      fprintf(stderr, "payledger: unknown command '%s%s'; did you mean '%s%s'?\n", path.c_str(),
+              word.c_str(), path.c_str(), best.c_str());
+    }
+    return kExitUsage;
+  }
+  return -1;
+}
+
+// A count option: CLI11 would read "-5" into an unsigned as a huge number (i.e. "all").
+const CLI::Validator kCount(
+    [](std::string& v) {
+      return !v.empty() && v[0] == '-' ? "must be 0 (all) or a positive count, not " + v
+                                       : std::string();
+    },
+    "COUNT");
+
+// SIGINT/SIGTERM ask long runs to stop at a clean point. No SA_RESTART: a read waiting on a
+// terminal returns EINTR so `append` notices at once.
+void on_signal(int sig) {
+  g_signal = sig;
+  g_stop = true;
+}
+
+void install_signal_handlers() {
+  struct sigaction sa {};
+  sa.sa_handler = on_signal;
+  sigemptyset(&sa.sa_mask);
+  sa.sa_flags = 0;
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -111,10 +193,16 @@ int main(int argc, char** argv) {
   add_common(append_cmd, &append.common, true, /*required=*/false);
   append_cmd->add_option("input", append.input, "NDJSON file ('-' = stdin)")
       ->capture_default_str();
-  append_cmd->add_option("--partitions", append.partitions,
-                         "Partitions when the log is created (keyed by merchant)")
-      ->capture_default_str()
-      ->check(CLI::Range(1u, 1024u));
+  auto* append_partitions =
+      append_cmd
+          ->add_option("--partitions", append.partitions,
+                       "Partitions when the log is created (keyed by merchant); on an existing "
+                       "log with another count: usage error")
+          ->capture_default_str()
+          ->check(CLI::Range(1u, 1024u));
+  append_cmd->add_flag("--dry-run", append.dry_run,
+                       "Check every line (JSON, card numbers, envelope) and write nothing; exit 1 "
+                       "listing the lines that would be rejected");
   append_cmd->add_flag("!--no-sync", append.sync, "Skip fdatasync after each batch");
   add_log_options(append_cmd, &append.log);
   append_cmd->add_option("--transactional-id", append.log.transactional_id,
@@ -169,7 +257,8 @@ int main(int argc, char** argv) {
   statement->add_option("--account", account, "Full account name, e.g. psp:revenue:fees")
       ->required();
   statement->add_option("--limit", statement_limit, "At most this many lines (0 = all)")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(kCount);
 
   Common tb_common;
   std::vector<std::string> tb_dirs;
@@ -190,7 +279,8 @@ int main(int argc, char** argv) {
       "rejects", "List events the fold rejected, with code, reason and original record");
   add_query_common(rejects, &rejects_dirs, &rejects_common);
   rejects->add_option("--limit", rejects_limit, "At most this many (0 = all)")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(kCount);
 
   ReplayArgs replay;
   auto* replay_cmd = app.add_subcommand(
@@ -234,6 +324,7 @@ int main(int argc, char** argv) {
       ->check(kafka_property_validator());
   topic_create->add_flag("--json", topic.json, "Print the result as JSON");
 
+  if (int code = check_command(app, argc, argv); code >= 0) return code;
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -254,8 +345,19 @@ int main(int argc, char** argv) {
   split_dirs(rejects_dirs, &rejects_common);
   split_dirs(report_dirs, &report_common);
   split_dirs(payment_dirs, &payment_common);
-  std::signal(SIGINT, [](int) { g_stop = true; });
-  std::signal(SIGTERM, [](int) { g_stop = true; });
+  install_signal_handlers();
+  append.partitions_given = append_partitions->count() > 0;
+  // Kafka-only options on an embedded fold would be silently ignored: refuse them.
+  for (auto [cmd, args] : {std::pair{fold_cmd, &fold}, std::pair{rebuild_cmd, &rebuild}}) {
+    if (!*cmd || args->log.kafka()) continue;
+    for (const char* kafka_only : {"--group", "--until-idle"}) {
+      if (cmd->get_option(kafka_only)->count() > 0) {
+        fprintf(stderr, "payledger: %s applies to a Kafka fold only; add --log kafka\n",
+                kafka_only);
+        return kExitUsage;
+      }
+    }
+  }
 
   try {
     if (*generate) return cmd_generate(gen);

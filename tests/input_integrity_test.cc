@@ -1,0 +1,270 @@
+// Issue 8 items 7 and 9: bad input is refused precisely (strict JSON, duplicate keys, unsafe
+// id text), parked with its reason instead of lost, and no card number reaches the books.
+#include <gtest/gtest.h>
+
+#include "events/codec.h"
+#include "events/embedded_log.h"
+#include "projections/fold.h"
+#include "projections/queries.h"
+#include "test_util.h"
+
+namespace payledger::testing {
+namespace {
+
+// A valid event line with `fields` spliced in front of the body.
+std::string line(const std::string& fields,
+                 const std::string& body = R"("card_voided":{"payment_id":"p1"})") {
+  return R"({"merchant_id":"m1","schema_version":1,"occurred_at":"2026-01-01T00:00:00Z",)" +
+         fields + body + "}";
+}
+
+Status parse(const std::string& json) {
+  v1::Envelope e;
+  return events::from_json(json, &e);
+}
+
+TEST(StrictJson, ValidLineIsAccepted) {
+  EXPECT_TRUE(parse(line(R"("event_id":"e1",)")).ok());
+}
+
+TEST(StrictJson, DuplicateKeyIsRejected) {
+  Status s = parse(line(R"("event_id":"e1","event_id":"e2",)"));
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.error().code, Code::kMalformed);
+  EXPECT_NE(s.error().reason.find("twice"), std::string::npos) << s.error().reason;
+}
+
+TEST(StrictJson, SnakeAndCamelSpellingsOfOneFieldAreDuplicates) {
+  EXPECT_FALSE(parse(line(R"("event_id":"e1","eventId":"e2",)")).ok());
+}
+
+TEST(StrictJson, DuplicateKeyInANestedObjectIsRejected) {
+  // Two amounts: protobuf would keep the last one silently.
+  EXPECT_FALSE(parse(line(R"("event_id":"e1",)",
+                          R"("card_captured":{"payment_id":"p1","amount":{"currency":"EUR",)"
+                          R"("amount":"1.00","amount":"900.00"}})"))
+                   .ok());
+}
+
+TEST(StrictJson, SingleQuotesAreRejected) {
+  EXPECT_FALSE(parse(line(R"('event_id':"e1",)")).ok());
+}
+
+TEST(StrictJson, TrailingCommaIsRejected) {
+  EXPECT_FALSE(parse(R"({"event_id":"e1","merchant_id":"m1",})").ok());
+}
+
+TEST(StrictJson, RawControlByteIsRejected) {
+  EXPECT_FALSE(parse(line("\"event_id\":\"e\t1\",")).ok());
+}
+
+TEST(StrictJson, CommentIsRejected) {
+  EXPECT_FALSE(parse(line(R"(/* c */ "event_id":"e1",)")).ok());
+}
+
+TEST(StrictJson, InvalidUtf8IsRejected) {
+  EXPECT_FALSE(parse(line("\"event_id\":\"e\xff\",")).ok());
+}
+
+TEST(StrictJson, EmptyObjectIsNotATimestamp) {
+  Status s = parse(
+      R"({"event_id":"e1","merchant_id":"m1","schema_version":1,"occurred_at":{},)"
+      R"("card_voided":{"payment_id":"p1"}})");
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.error().reason.find("occurred_at"), std::string::npos) << s.error().reason;
+}
+
+TEST(IdText, NulBidiAndNonCharactersAreRefused) {
+  for (std::string bad : {std::string("e\\u0000x"), std::string("e\\u202ex"),
+                          std::string("e\\u2066x"), std::string("e\\u200fx"),
+                          std::string("e\\u061cx"), std::string("e\\ufdd0x"),
+                          std::string("e\\uffffx"), std::string("e\\ud83f\\udffex")}) {
+    v1::Envelope e;
+    std::string json = line("\"event_id\":\"" + bad + "\",");
+    ASSERT_TRUE(events::from_json(json, &e).ok()) << json;  // valid JSON ...
+    Status s = events::check_strings(e);                       // ... but not a valid id
+    ASSERT_FALSE(s.ok()) << bad;
+    EXPECT_EQ(s.error().code, Code::kMalformed);
+    EXPECT_TRUE(events::may_need_string_check(events::encode(e))) << bad;
+  }
+}
+
+TEST(IdText, BodyIdIsChecked) {
+  v1::Envelope e = card_voided("e1", std::string("p\u202e1"));
+  EXPECT_FALSE(events::check_strings(e).ok());
+}
+
+TEST(IdText, PlainUnicodeIdPasses) {
+  v1::Envelope e = card_voided("e1", "pé-日本");
+  EXPECT_TRUE(events::check_strings(e).ok());
+}
+
+// Test card numbers of four schemes, as people type them.
+const char* const kTestCards[] = {"4111 1111 1111 1111", "5555-5555-5555-4444", "378282246310005",
+                                  "6011111111111117"};
+
+TEST(Pan, TestCardsAreDetectedAndMasked) {
+  for (const char* pan : kTestCards) {
+    EXPECT_TRUE(events::holds_pan(pan)) << pan;
+  }
+  EXPECT_EQ(events::mask_pans("4111 1111 1111 1111"), "4111 11** **** 1111");
+  EXPECT_EQ(events::mask_pans("card 5555-5555-5555-4444."), "card 5555-55**-****-4444.");
+  EXPECT_EQ(events::mask_pans("378282246310005"), "378282*****0005");
+  EXPECT_EQ(events::mask_pans("6011111111111117"), "601111******1117");
+}
+
+TEST(Pan, NonLuhnSixteenDigitsPass) {
+  // 4111 1111 1111 1112: one digit off, the Luhn sum is 31.
+  EXPECT_FALSE(events::holds_pan("4111111111111112"));
+  v1::Envelope e = card_voided("e1", "4111111111111112");
+  EXPECT_TRUE(events::check_strings(e).ok());
+}
+
+TEST(Pan, DigitsGluedToLettersAreNotACardNumber) {
+  EXPECT_FALSE(events::holds_pan("tok_40d4111111111111111e5b"));
+  EXPECT_TRUE(events::holds_pan("tok_4111111111111111"));
+}
+
+TEST(Pan, EveryStringFieldIsScannedIncludingNestedMessages) {
+  v1::Envelope e = card_authorised("e1", "p1", "5.00");
+  e.mutable_card_authorised()->set_instrument_token("4111 1111 1111 1111");
+  Status s = events::check_strings(e);
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.error().code, Code::kPanDetected);
+  EXPECT_EQ(s.error().reason.find("1111 1111 1111"), std::string::npos) << s.error().reason;
+  EXPECT_NE(s.error().reason.find("4111 11** **** 1111"), std::string::npos);
+  v1::Envelope nested = card_authorised("e2", "p1", "5.00");
+  nested.mutable_card_authorised()->mutable_amount()->set_currency("6011111111111117");
+  EXPECT_FALSE(events::check_strings(nested).ok());
+  v1::Envelope env = card_voided("e3", "p1");
+  env.set_correlation_id("378282246310005");
+  EXPECT_FALSE(events::check_strings(env).ok());
+}
+
+TEST(Pan, BinaryPrefilterNeverMissesACardNumber) {
+  for (const char* pan : kTestCards) {
+    v1::Envelope e = card_voided("e1", pan);
+    EXPECT_TRUE(events::may_need_string_check(events::encode(e))) << pan;
+  }
+  EXPECT_FALSE(events::may_need_string_check(events::encode(card_voided("e1", "pay-12"))));
+}
+
+TEST(Pan, MaskRecordValueMasksBinaryJsonAndEscapedDigits) {
+  v1::Envelope e = card_voided("e1", "4111111111111111");
+  std::string masked = events::mask_record_value(events::RecordFormat::kProtobuf, events::encode(e));
+  EXPECT_EQ(masked.find("4111111111111111"), std::string::npos);
+  v1::Envelope back;
+  ASSERT_TRUE(events::decode(masked, &back).ok());
+  EXPECT_EQ(back.card_voided().payment_id(), "411111******1111");
+  std::string escaped = R"({"x":"\u0034111111111111111"})";
+  std::string json = events::mask_record_value(events::RecordFormat::kRawJson, escaped);
+  EXPECT_NE(json.find("411111******1111"), std::string::npos) << json;
+}
+
+TEST(Parked, RoundTrips) {
+  events::ParkedInput p;
+  p.code = Code::kPanDetected;
+  p.reason = "why";
+  p.source = "in.ndjson:7";
+  p.length = 2'000'000;
+  p.sha256 = std::string(64, 'a');
+  p.kept = std::string("{\"x\0\xff", 6);
+  p.truncated = true;
+  std::string bytes = events::encode_parked(p);
+  ASSERT_TRUE(events::is_parked(bytes));
+  EXPECT_FALSE(events::is_parked("{\"event_id\":1}"));
+  auto back = events::decode_parked(bytes);
+  ASSERT_TRUE(back.ok());
+  EXPECT_EQ(back->code, Code::kPanDetected);
+  EXPECT_EQ(back->source, "in.ndjson:7");
+  EXPECT_EQ(back->length, 2'000'000u);
+  EXPECT_EQ(back->kept, p.kept);
+  EXPECT_TRUE(back->truncated);
+  EXPECT_FALSE(events::decode_parked(bytes.substr(0, bytes.size() - 1)).ok());
+}
+
+class FoldedLog {
+ public:
+  FoldedLog() {
+    events::EmbeddedLogOptions o;
+    o.partitions = 2;
+    o.sync = false;
+    log_ = events::EmbeddedLog::open(dir_.path() + "/log", o).value();
+    store_ = projections::Store::open(dir_.path() + "/projections", false).value();
+  }
+  void append(const std::string& key, const std::string& value, events::RecordFormat f) {
+    std::vector<events::AppendRecord> records{{key, value, f}};
+    ASSERT_TRUE(log_->append(records).ok());
+  }
+  projections::FoldStats fold(projections::FoldOptions o = {}) {
+    o.sync = false;
+    return projections::fold(*store_, *log_, o).value();
+  }
+  std::vector<projections::Reject> rejects() {
+    return projections::list_rejects(*store_, 0).value();
+  }
+
+ private:
+  TempDir dir_;
+  std::unique_ptr<events::EmbeddedLog> log_;
+  std::unique_ptr<projections::Store> store_;
+};
+
+TEST(FoldPan, BinaryEventWithACardNumberIsParkedMasked) {
+  FoldedLog books;
+  v1::Envelope e = card_authorised("e1", "p1", "5.00");
+  e.mutable_card_authorised()->set_instrument_token("5555-5555-5555-4444");
+  books.append("m1", events::encode(e), events::RecordFormat::kProtobuf);
+  books.append("m1", events::encode(card_voided("e2", "4111111111111112")),  // not Luhn
+               events::RecordFormat::kProtobuf);
+  std::vector<projections::Reject> dead;
+  projections::FoldOptions o;
+  o.on_reject = [&](const projections::Reject& r) { dead.push_back(r); };
+  auto stats = books.fold(o);
+  EXPECT_EQ(stats.rejected, 2u);  // the PAN; the void of an unknown payment
+  auto rejects = books.rejects();
+  ASSERT_EQ(rejects.size(), 2u);
+  EXPECT_EQ(rejects[0].code, Code::kPanDetected);
+  EXPECT_EQ(rejects[1].code, Code::kUnknownPayment);
+  for (const auto& r : rejects) {
+    EXPECT_EQ(r.value.find("5555-5555-5555-4444"), std::string::npos);
+    EXPECT_EQ(r.reason.find("5555-5555-5555-4444"), std::string::npos);
+  }
+  v1::Envelope kept;
+  ASSERT_TRUE(events::decode(rejects[0].value, &kept).ok());
+  EXPECT_EQ(kept.card_authorised().instrument_token(), "5555-55**-****-4444");
+  ASSERT_EQ(dead.size(), 2u);  // what a dead-letter topic would copy
+  EXPECT_EQ(dead[0].value.find("5555-5555-5555-4444"), std::string::npos);
+}
+
+TEST(FoldPan, RawJsonWithACardNumberIsParkedMasked) {
+  FoldedLog books;
+  books.append("", R"({"event_id": broken, "pan": "4111 1111 1111 1111"})",
+               events::RecordFormat::kRawJson);
+  books.fold();
+  auto rejects = books.rejects();
+  ASSERT_EQ(rejects.size(), 1u);
+  EXPECT_EQ(rejects[0].value.find("1111 1111 1111"), std::string::npos) << rejects[0].value;
+  EXPECT_NE(rejects[0].value.find("4111 11** **** 1111"), std::string::npos);
+}
+
+TEST(FoldParked, ParkedInputBecomesARejectNamingItsLine) {
+  FoldedLog books;
+  events::ParkedInput p;
+  p.code = Code::kMalformed;
+  p.reason = "line of 2000000 bytes exceeds the limit";
+  p.source = "events.ndjson:42";
+  p.length = 2'000'000;
+  p.kept = "{\"event_id\":";
+  p.truncated = true;
+  books.append("", events::encode_parked(p), events::RecordFormat::kRawJson);
+  auto stats = books.fold();
+  EXPECT_EQ(stats.rejected, 1u);
+  auto rejects = books.rejects();
+  ASSERT_EQ(rejects.size(), 1u);
+  EXPECT_EQ(rejects[0].code, Code::kMalformed);
+  EXPECT_NE(rejects[0].reason.find("events.ndjson:42"), std::string::npos) << rejects[0].reason;
+}
+
+}  // namespace
+}  // namespace payledger::testing
