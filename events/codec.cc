@@ -26,32 +26,21 @@ constexpr int64_t kTimestampSecondsMin = -62135596800;
 constexpr int64_t kTimestampSecondsMax = 253402300799;
 constexpr int32_t kTimestampNanosMax = 999999999;
 
-// The path of the first Timestamp in `message` (recursively) outside that range, or "".
-// Binary input can carry any seconds/nanos; such an event has no JSON form (to_json would
-// fail) and its times compare wrongly, so it is malformed, as it would be in JSON.
-std::string out_of_range_time(const google::protobuf::Message& message) {
-  const auto* reflection = message.GetReflection();
-  std::vector<const google::protobuf::FieldDescriptor*> fields;
-  reflection->ListFields(message, &fields);
-  for (const auto* field : fields) {
-    if (field->cpp_type() != google::protobuf::FieldDescriptor::CPPTYPE_MESSAGE) continue;
-    int n = field->is_repeated() ? reflection->FieldSize(message, field) : 1;
-    for (int i = 0; i < n; ++i) {
-      const auto& child = field->is_repeated() ? reflection->GetRepeatedMessage(message, field, i)
-                                               : reflection->GetMessage(message, field);
-      if (const auto* time = dynamic_cast<const google::protobuf::Timestamp*>(&child)) {
-        if (time->seconds() < kTimestampSecondsMin || time->seconds() > kTimestampSecondsMax ||
-            time->nanos() < 0 || time->nanos() > kTimestampNanosMax) {
-          return field->name();
-        }
-        continue;
-      }
-      if (std::string inner = out_of_range_time(child); !inner.empty()) {
-        return field->name() + "." + inner;
-      }
-    }
-  }
-  return "";
+bool valid_time(const google::protobuf::Timestamp& t) {
+  return t.seconds() >= kTimestampSecondsMin && t.seconds() <= kTimestampSecondsMax &&
+         t.nanos() >= 0 && t.nanos() <= kTimestampNanosMax;
+}
+
+// The first Timestamp field of `e` outside that range, or nullptr. Binary input can carry
+// any seconds/nanos; such an event has no JSON form (to_json would fail) and its times
+// compare wrongly, so it is malformed, as it would be in JSON. Unset fields read as
+// 1970-01-01 (valid). Every Timestamp field of the schema must be listed here:
+// CodecFuzz.EveryTimestampFieldOfTheSchemaIsRangeChecked finds them all by reflection.
+// (Explicit: a generic reflection walk cost ~200-450 ns per event on the fold's path.)
+const char* out_of_range_time(const v1::Envelope& e) {
+  if (!valid_time(e.occurred_at())) return "occurred_at";
+  if (!valid_time(e.card_authorised().expires_at())) return "card_authorised.expires_at";
+  return nullptr;
 }
 
 }  // namespace
@@ -70,7 +59,7 @@ Status decode(std::string_view bytes, v1::Envelope* out) {
   if (!out->ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
     return make_error(Code::kMalformed, "bytes do not decode as a payledger.v1.Envelope");
   }
-  if (std::string field = out_of_range_time(*out); !field.empty()) {
+  if (const char* field = out_of_range_time(*out); field != nullptr) {
     return make_error(Code::kMalformed,
                       fmt::format("{} is outside 0001-01-01..9999-12-31 (or its nanos outside "
                                   "0..999999999)", field));
