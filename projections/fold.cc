@@ -102,7 +102,7 @@ class Folder::Impl final : public ledger::LedgerView {
   // Loads every applied event id from the dedupe column family into seen_.
   Status load_dedupe();
   // Records an applied (or no-op) event id in the dedupe index and this batch's chunk.
-  void remember(const LogRecord& rec, std::string dkey, uint64_t fingerprint);
+  void remember(const LogRecord& rec, std::string dkey, const Fingerprint& fingerprint);
   // Clock (docs/architecture.md, "Clock policy"): moves the partition's event-time watermark
   // to `at_s` and fires every deadline it reaches, booked at `rec`. O(1) when none is due.
   Status advance_clock(const LogRecord& rec, int64_t at_s);
@@ -145,7 +145,7 @@ class Folder::Impl final : public ledger::LedgerView {
   std::vector<std::pair<const std::string*, CheckoutSlot*>> dirty_checkouts_;
   // Every event id ever applied (merchant \0 event_id), per partition: the whole dedupe
   // index lives in memory so checking an event costs one hash lookup, not a RocksDB read.
-  std::vector<StringMap<uint64_t>> seen_;  // dedupe key -> content fingerprint
+  std::vector<StringMap<Fingerprint>> seen_;  // dedupe key -> content fingerprint
   std::string canonical_;                   // reused buffer for the canonical encoding
   std::vector<Chunk> dedupe_chunks_;  // this batch's new ids, one chunk per partition
   std::vector<std::pair<std::string, std::string>> rejects_;
@@ -393,10 +393,10 @@ Status Folder::Impl::load_dedupe() {
         partition >= seen_.size()) {
       return make_error(Code::kCorrupt, "dedupe key is not a partition of this log + offset");
     }
-    StringMap<uint64_t>& seen = seen_[partition];
+    StringMap<Fingerprint>& seen = seen_[partition];
     Status s = for_each_dedupe_entry(
         std::string_view(it->value().data(), it->value().size()),
-        [&](std::string_view key, uint64_t, uint64_t fp) { seen.emplace(key, fp); });
+        [&](std::string_view key, uint64_t, const Fingerprint& fp) { seen.emplace(key, fp); });
     if (!s) return s;
   }
   if (!it->status().ok()) return rocks_error("load dedupe index", it->status());
@@ -457,9 +457,8 @@ Status Folder::Impl::process(const LogRecord& rec) {
   }
   if (Status s = advance_clock(rec, event_.occurred_at().seconds()); !s) return s;
   std::string dkey = dedupe_key(event_.merchant_id(), event_.event_id());
-  canonical_.clear();
-  event_.SerializeToString(&canonical_);  // deterministic: same content, same bytes
-  uint64_t fingerprint = content_fingerprint(canonical_);
+  canonical_encoding(event_, &canonical_);  // ours: stable across protobuf versions
+  Fingerprint fingerprint = content_fingerprint(canonical_);
   if (auto it = seen_[rec.partition].find(std::string_view(dkey));
       it != seen_[rec.partition].end()) {
     if (it->second != fingerprint) {
@@ -498,7 +497,8 @@ Status Folder::Impl::process(const LogRecord& rec) {
   return Status::Ok();
 }
 
-void Folder::Impl::remember(const LogRecord& rec, std::string dkey, uint64_t fingerprint) {
+void Folder::Impl::remember(const LogRecord& rec, std::string dkey,
+                            const Fingerprint& fingerprint) {
   Chunk* chunk = nullptr;
   for (auto& c : dedupe_chunks_) {
     if (c.partition == rec.partition) chunk = &c;

@@ -14,7 +14,7 @@
 namespace payledger::projections {
 
 // Layout version of the stored projections; bump when any stored encoding changes.
-inline constexpr uint32_t kStoreFormat = 4;  // 4: deadlines CF, watermarks
+inline constexpr uint32_t kStoreFormat = 4;  // 4: deadlines CF, watermarks, 128-bit dedupe fingerprints
 
 enum class Cf : int {
   kBalances = 0,
