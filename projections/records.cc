@@ -353,17 +353,29 @@ std::string dedupe_key(std::string_view merchant, std::string_view event_id) {
   return k;
 }
 
-std::string dedupe_chunk_key(uint32_t partition, uint64_t first_offset) {
-  return be32_string(partition) + be64_string(first_offset);
+std::string dedupe_id_key(uint32_t partition, std::string_view dedupe_key) {
+  std::string k = be32_string(partition);
+  k.append(dedupe_key);
+  return k;
 }
 
-void append_dedupe_entry(std::string* chunk, std::string_view key, uint64_t offset,
-                         const Fingerprint& fingerprint) {
-  Writer w(chunk);
-  w.str16(key);
+std::string encode_dedupe_value(uint64_t offset, const Fingerprint& fingerprint) {
+  std::string s;
+  Writer w(&s);
   w.be64(offset);
   w.be64(fingerprint.hi);
   w.be64(fingerprint.lo);
+  return s;
+}
+
+Result<Fingerprint> decode_dedupe_value(std::string_view bytes) {
+  Reader r(bytes);
+  uint64_t offset = 0;
+  Fingerprint f;
+  if (!r.be64(&offset) || !r.be64(&f.hi) || !r.be64(&f.lo) || !r.done()) {
+    return corrupt("dedupe record");
+  }
+  return f;
 }
 
 namespace {

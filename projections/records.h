@@ -117,12 +117,12 @@ struct Fingerprint {
   uint64_t lo = 0;
   friend bool operator==(const Fingerprint&, const Fingerprint&) = default;
 };
-// dedupe CF: be32 partition be64 first_offset -> the ids one fold batch applied from that
-// partition, each as str16 dedupe key + be64 offset + be64 be64 content fingerprint. One value
-// per partition per batch (not one key per event); the fold loads them all at start.
-std::string dedupe_chunk_key(uint32_t partition, uint64_t first_offset);
-void append_dedupe_entry(std::string* chunk, std::string_view key, uint64_t offset,
-                         const Fingerprint& fingerprint);
+// dedupe CF: be32 partition | merchant \0 event_id -> be64 offset + be64 be64 content
+// fingerprint: one key per applied event, so the fold can probe an id (bloom-filtered point
+// lookup) without keeping every id ever applied in memory.
+std::string dedupe_id_key(uint32_t partition, std::string_view dedupe_key);
+std::string encode_dedupe_value(uint64_t offset, const Fingerprint& fingerprint);
+Result<Fingerprint> decode_dedupe_value(std::string_view bytes);
 // The canonical encoding of a message (payledger canonical form v1), defined here rather than
 // borrowed from protobuf, whose serialized bytes are not promised stable across versions (nor
 // is its "deterministic" mode). Values, not bytes, are encoded:
@@ -140,22 +140,6 @@ void append_dedupe_entry(std::string* chunk, std::string_view key, uint64_t offs
 // are refused (PAYLEDGER_CHECK), since their entry order is unspecified.
 void canonical_encoding(const google::protobuf::Message& message, std::string* out);
 Fingerprint content_fingerprint(std::string_view canonical_bytes);
-// Calls on_entry(key, offset, fingerprint) for each entry; kCorrupt if it does not decode.
-template <typename F>
-Status for_each_dedupe_entry(std::string_view chunk, F&& on_entry) {
-  Reader r(chunk);
-  while (!r.done()) {
-    std::string_view key;
-    uint64_t offset = 0;
-    Fingerprint fingerprint;
-    if (!r.str16(&key) || !r.be64(&offset) || !r.be64(&fingerprint.hi) ||
-        !r.be64(&fingerprint.lo)) {
-      return make_error(Code::kCorrupt, "stored dedupe chunk does not decode");
-    }
-    on_entry(key, offset, fingerprint);
-  }
-  return Status::Ok();
-}
 
 // meta CF
 std::string offset_key(uint32_t partition);

@@ -3,6 +3,8 @@
 // serialized bytes.
 #include <gtest/gtest.h>
 
+#include <fmt/format.h>
+
 #include "events/codec.h"
 #include "events/embedded_log.h"
 #include "projections/fold.h"
@@ -152,6 +154,68 @@ TEST(Fingerprint, AReorderedRetryFoldsAsADuplicate) {
   EXPECT_EQ(stats->applied, 2u);
   EXPECT_EQ(stats->duplicates, 1u);
   EXPECT_EQ(stats->rejected, 0u);
+}
+
+}  // namespace
+}  // namespace payledger::testing
+
+namespace payledger::testing {
+namespace {
+
+// Idempotency window: memory holds at most dedupe_memory_ids_max ids (plus one batch); an
+// exact retry of an id that left memory is still a duplicate (probed on disk), and another
+// event reusing such an id is still a conflicting duplicate, also after a restart.
+TEST(DedupeWindow, MemoryIsBoundedAndOldRetriesAreStillCaught) {
+  TempDir dir;
+  events::EmbeddedLogOptions lo;
+  lo.partitions = 1;
+  lo.sync = false;
+  auto log = events::EmbeddedLog::open(dir.path() + "/log", lo).value();
+  std::vector<v1::Envelope> events;
+  for (int i = 0; i < 1000; ++i) {
+    events.push_back(card_authorised(fmt::format("a{}", 1000 + i), fmt::format("p{}", 1000 + i),
+                                     "1.00"));
+  }
+  std::vector<events::AppendRecord> records;
+  for (const auto& e : events) records.push_back({"m1", events::encode(e)});
+  ASSERT_TRUE(log->append(records).ok());
+  auto store = projections::Store::open(dir.path() + "/projections", false).value();
+  projections::FoldOptions fo;
+  fo.sync = false;
+  fo.dedupe_memory_ids_max = 100;
+  fo.batch_events_max = 10;
+  {
+    auto folder = projections::Folder::open(*store, 1, fo).value();
+    events::ReadBatch batch;
+    ASSERT_TRUE(log->read(0, 0, 5000, &batch).ok());
+    size_t most = 0;
+    for (const auto& rec : batch.records) {
+      ASSERT_TRUE(folder->fold_record(rec).ok());
+      most = std::max(most, folder->dedupe_ids_in_memory());
+    }
+    ASSERT_TRUE(folder->commit().ok());
+    EXPECT_EQ(folder->stats().applied, 1000u);
+    EXPECT_LE(most, 100u + 10u);  // the window plus one uncommitted batch, never all 1000
+  }
+  // a1000 left memory long ago: its exact retry is a duplicate, a1001 reused is a conflict.
+  v1::Envelope reuse = card_authorised("a1001", "p9999", "2.00");
+  std::vector<events::AppendRecord> late{{"m1", events::encode(events[0])},
+                                         {"m1", events::encode(reuse)}};
+  ASSERT_TRUE(log->append(late).ok());
+  auto check = [&](const char* when) {
+    auto stats = projections::fold(*store, *log, fo);
+    ASSERT_TRUE(stats.ok());
+    EXPECT_EQ(stats->duplicates, 1u) << when;
+    EXPECT_EQ(stats->rejected, 1u) << when;
+    EXPECT_EQ(stats->applied, 0u) << when;
+    EXPECT_EQ(projections::list_rejects(*store, 0).value().back().code,
+              Code::kConflictingDuplicate) << when;
+  };
+  check("same process state");
+  ASSERT_TRUE(log->append(late).ok());  // the same two again, after a restart
+  store.reset();
+  store = projections::Store::open(dir.path() + "/projections", false).value();
+  check("after a restart");
 }
 
 }  // namespace
