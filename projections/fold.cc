@@ -1,6 +1,7 @@
 #include "projections/fold.h"
 
 #include <algorithm>
+#include <deque>
 #include <limits>
 #include <map>
 #include <optional>
@@ -28,13 +29,6 @@ using ledger::AccountId;
 using ledger::Asset;
 using ledger::Balance;
 using ledger::PaymentState;
-
-// Lines of one account, asset and partition written in this batch (one RocksDB value).
-struct Chunk {
-  uint32_t partition = 0;
-  uint64_t first_offset = 0;
-  std::string bytes;
-};
 
 // One partition's share of an account's balance in one asset, and the lines the current
 // batch posted to it (one RocksDB value at commit).
@@ -107,10 +101,14 @@ class Folder::Impl final : public ledger::LedgerView {
   void reject(const LogRecord& rec, const Error& error, const v1::Envelope* event);
   // Applies the effects to the in-memory state; kOverflow leaves everything unchanged.
   Status apply(const LogRecord& rec, const v1::Envelope& event, ledger::Effects& fx);
-  // Loads every applied event id from the dedupe column family into seen_.
-  Status load_dedupe();
+  // Idempotency window (docs/architecture.md, "Idempotency policy"): the fingerprint of the
+  // event id `dkey` applied before in `partition`, from memory or, for ids that left the
+  // in-memory window, from the dedupe column family; nullopt if never applied.
+  Result<std::optional<Fingerprint>> applied_before(uint32_t partition, std::string_view dkey);
+  // After a commit: forgets the oldest ids of each partition beyond its in-memory share.
+  void trim_dedupe_window();
   // Records an applied (or no-op) event id in the dedupe index and this batch's chunk.
-  void remember(const LogRecord& rec, std::string dkey, uint64_t fingerprint);
+  void remember(const LogRecord& rec, std::string dkey, const Fingerprint& fingerprint);
   // Clock (docs/architecture.md, "Clock policy"): moves the partition's event-time watermark
   // to `at_s` and fires every deadline it reaches, booked at `rec`. O(1) when none is due.
   Status advance_clock(const LogRecord& rec, int64_t at_s);
@@ -153,11 +151,16 @@ class Folder::Impl final : public ledger::LedgerView {
   std::vector<std::pair<const std::string*, BalanceSlot*>> dirty_balances_;
   std::vector<std::pair<const std::string*, PaymentSlot*>> dirty_payments_;
   std::vector<std::pair<const std::string*, CheckoutSlot*>> dirty_checkouts_;
-  // Every event id ever applied (merchant \0 event_id), per partition: the whole dedupe
-  // index lives in memory so checking an event costs one hash lookup, not a RocksDB read.
-  std::vector<StringMap<uint64_t>> seen_;  // dedupe key -> content fingerprint
+  // The most recently applied event ids (merchant \0 event_id) per partition, oldest first in
+  // seen_order_, at most dedupe_memory_ids_max / partitions each after a commit (plus the
+  // uncommitted batch). Older ids are on disk only: seen_partial_[p] says some exist, and
+  // then a miss in memory costs a bloom-filtered RocksDB lookup.
+  std::vector<StringMap<Fingerprint>> seen_;  // dedupe key -> content fingerprint
+  std::vector<std::deque<const std::string*>> seen_order_;  // keys of seen_, oldest first
+  std::vector<bool> seen_partial_;
+  size_t seen_per_partition_max_ = 0;
+  std::vector<std::pair<std::string, std::string>> dedupe_writes_;  // this batch's ids
   std::string canonical_;                   // reused buffer for the canonical encoding
-  std::vector<Chunk> dedupe_chunks_;  // this batch's new ids, one chunk per partition
   std::vector<std::pair<std::string, std::string>> rejects_;
   // Per partition: the event-time watermark (max occurred_at folded, INT64_MIN before the
   // first event), the payments with a deadline ahead ordered by (deadline, merchant,
@@ -170,9 +173,9 @@ class Folder::Impl final : public ledger::LedgerView {
   bool watermarks_dirty_ = false;
   // Every merchant-level business id applied (merchant \0 kind letter + id: payout, fee and
   // settlement ids), loaded from the business_ids column family at start like the dedupe
-  // index, and this batch's new ones, one chunk per partition.
+  // index, and this batch's new ones (business_ids CF keys: p·merchant\0kind+id).
   std::vector<StringSet> business_ids_;  // per partition, like seen_
-  std::vector<Chunk> business_chunks_;
+  std::vector<std::string> business_writes_;
 
  public:
   bool pending_meta() const {
@@ -186,6 +189,11 @@ class Folder::Impl final : public ledger::LedgerView {
     offsets_[partition] = std::max(offsets_[partition], next_offset);
     owned_[partition] = true;
     offsets_dirty_ = true;
+  }
+  size_t dedupe_ids_in_memory() const {
+    size_t n = 0;
+    for (const auto& seen : seen_) n += seen.size();
+    return n;
   }
 };
 
@@ -273,15 +281,11 @@ Status Folder::Impl::load_business_ids() {
   for (it->SeekToFirst(); it->Valid(); it->Next()) {
     std::string_view key(it->key().data(), it->key().size());
     uint32_t partition = 0;
-    if (key.size() != 12 || !Reader(key.substr(0, 4)).be32(&partition) ||
+    if (key.size() <= 4 || !Reader(key.substr(0, 4)).be32(&partition) ||
         partition >= business_ids_.size()) {
-      return make_error(Code::kCorrupt, "business id key is not a partition of this log + offset");
+      return make_error(Code::kCorrupt, "business id key is not a partition of this log + id");
     }
-    StringSet& ids = business_ids_[partition];
-    Status s = for_each_dedupe_entry(
-        std::string_view(it->value().data(), it->value().size()),
-        [&](std::string_view id, uint64_t, uint64_t) { ids.emplace(id); });
-    if (!s) return s;
+    business_ids_[partition].emplace(key.substr(4));
   }
   if (!it->status().ok()) return rocks_error("load business ids", it->status());
   return Status::Ok();
@@ -437,24 +441,30 @@ void Folder::Impl::unschedule(uint32_t partition, const std::string& index_key) 
                                        : unbias_time(read_be64(*index.begin()));
 }
 
-Status Folder::Impl::load_dedupe() {
-  std::unique_ptr<rocksdb::Iterator> it(
-      store_.db()->NewIterator(rocksdb::ReadOptions(), store_.cf(Cf::kDedupe)));
-  for (it->SeekToFirst(); it->Valid(); it->Next()) {
-    std::string_view key(it->key().data(), it->key().size());
-    uint32_t partition = 0;
-    if (key.size() != 12 || !Reader(key.substr(0, 4)).be32(&partition) ||
-        partition >= seen_.size()) {
-      return make_error(Code::kCorrupt, "dedupe key is not a partition of this log + offset");
+Result<std::optional<Fingerprint>> Folder::Impl::applied_before(uint32_t partition,
+                                                               std::string_view dkey) {
+  auto it = seen_[partition].find(dkey);
+  if (it != seen_[partition].end()) return std::optional<Fingerprint>(it->second);
+  if (!seen_partial_[partition]) return std::optional<Fingerprint>();
+  std::string value;
+  rocksdb::Status s = store_.db()->Get(rocksdb::ReadOptions(), store_.cf(Cf::kDedupe),
+                                       dedupe_id_key(partition, dkey), &value);
+  if (s.IsNotFound()) return std::optional<Fingerprint>();
+  if (!s.ok()) return rocks_error("read dedupe index", s);
+  auto fp = decode_dedupe_value(value);
+  if (!fp) return fp.error();
+  return std::optional<Fingerprint>(*fp);
+}
+
+void Folder::Impl::trim_dedupe_window() {
+  for (uint32_t p = 0; p < seen_.size(); ++p) {
+    auto& order = seen_order_[p];
+    while (order.size() > seen_per_partition_max_) {
+      seen_[p].erase(seen_[p].find(std::string_view(*order.front())));
+      order.pop_front();
+      seen_partial_[p] = true;
     }
-    StringMap<uint64_t>& seen = seen_[partition];
-    Status s = for_each_dedupe_entry(
-        std::string_view(it->value().data(), it->value().size()),
-        [&](std::string_view key, uint64_t, uint64_t fp) { seen.emplace(key, fp); });
-    if (!s) return s;
   }
-  if (!it->status().ok()) return rocks_error("load dedupe index", it->status());
-  return Status::Ok();
 }
 
 void Folder::Impl::reject(const LogRecord& rec, const Error& error, const v1::Envelope* event) {
@@ -531,12 +541,12 @@ Status Folder::Impl::process(const LogRecord& rec) {
   }
   if (Status s = advance_clock(rec, event_.occurred_at().seconds()); !s) return s;
   std::string dkey = dedupe_key(event_.merchant_id(), event_.event_id());
-  canonical_.clear();
-  event_.SerializeToString(&canonical_);  // deterministic: same content, same bytes
-  uint64_t fingerprint = content_fingerprint(canonical_);
-  if (auto it = seen_[rec.partition].find(std::string_view(dkey));
-      it != seen_[rec.partition].end()) {
-    if (it->second != fingerprint) {
+  canonical_encoding(event_, &canonical_);  // ours: stable across protobuf versions
+  Fingerprint fingerprint = content_fingerprint(canonical_);
+  auto before = applied_before(rec.partition, dkey);
+  if (!before) return before.error();
+  if (*before) {
+    if (**before != fingerprint) {
       // Same id, different event: not a retry. Park it rather than drop it silently.
       reject(rec,
              make_error(Code::kConflictingDuplicate,
@@ -572,17 +582,13 @@ Status Folder::Impl::process(const LogRecord& rec) {
   return Status::Ok();
 }
 
-void Folder::Impl::remember(const LogRecord& rec, std::string dkey, uint64_t fingerprint) {
-  Chunk* chunk = nullptr;
-  for (auto& c : dedupe_chunks_) {
-    if (c.partition == rec.partition) chunk = &c;
-  }
-  if (chunk == nullptr) {
-    dedupe_chunks_.push_back(Chunk{rec.partition, rec.offset, {}});
-    chunk = &dedupe_chunks_.back();
-  }
-  append_dedupe_entry(&chunk->bytes, dkey, rec.offset, fingerprint);
-  seen_[rec.partition].emplace(std::move(dkey), fingerprint);
+void Folder::Impl::remember(const LogRecord& rec, std::string dkey,
+                            const Fingerprint& fingerprint) {
+  dedupe_writes_.emplace_back(dedupe_id_key(rec.partition, dkey),
+                              encode_dedupe_value(rec.offset, fingerprint));
+  auto [it, inserted] = seen_[rec.partition].emplace(std::move(dkey), fingerprint);
+  PAYLEDGER_CHECK(inserted, "an event id was applied twice");
+  seen_order_[rec.partition].push_back(&it->first);  // node keys do not move on rehash
 }
 
 Status Folder::Impl::apply(const LogRecord& rec, const v1::Envelope& event, ledger::Effects& fx) {
@@ -668,16 +674,9 @@ Status Folder::Impl::apply(const LogRecord& rec, const v1::Envelope& event, ledg
     it->second.dirty = true;
   }
   if (fx.merchant_business_id) {
+    // One key per id: they are rare (payouts, fees, settlements), unlike event ids.
     std::string key = dedupe_key(event.merchant_id(), *fx.merchant_business_id);
-    Chunk* chunk = nullptr;
-    for (auto& c : business_chunks_) {
-      if (c.partition == rec.partition) chunk = &c;
-    }
-    if (chunk == nullptr) {
-      business_chunks_.push_back(Chunk{rec.partition, rec.offset, {}});
-      chunk = &business_chunks_.back();
-    }
-    append_dedupe_entry(&chunk->bytes, key, rec.offset, 0);
+    business_writes_.push_back(be32_string(rec.partition) + key);
     business_ids_[rec.partition].emplace(std::move(key));
   }
   return Status::Ok();
@@ -716,12 +715,12 @@ Status Folder::Impl::commit() {
     wb.Put(store_.cf(Cf::kCheckouts), *key, encode_checkout(slot->state));
     slot->dirty = false;
   }
-  for (const Chunk& c : dedupe_chunks_) {
-    wb.Put(store_.cf(Cf::kDedupe), dedupe_chunk_key(c.partition, c.first_offset), c.bytes);
-  }
+  std::sort(dedupe_writes_.begin(), dedupe_writes_.end());
+  for (const auto& [key, value] : dedupe_writes_) wb.Put(store_.cf(Cf::kDedupe), key, value);
   for (const auto& [key, value] : rejects_) wb.Put(store_.cf(Cf::kRejects), key, value);
-  for (const Chunk& c : business_chunks_) {
-    wb.Put(store_.cf(Cf::kBusinessIds), dedupe_chunk_key(c.partition, c.first_offset), c.bytes);
+  std::sort(business_writes_.begin(), business_writes_.end());
+  for (const auto& key : business_writes_) {
+    wb.Put(store_.cf(Cf::kBusinessIds), key, std::string_view());
   }
   for (const auto& [key, put] : deadline_writes_) {
     if (put) {
@@ -788,11 +787,12 @@ Status Folder::Impl::commit() {
   dirty_payments_.clear();
   dirty_checkouts_.clear();
   dirty_contracts_.clear();
-  dedupe_chunks_.clear();
+  dedupe_writes_.clear();
+  trim_dedupe_window();  // only committed ids leave memory: the store can answer for them
   rejects_.clear();
   deadline_writes_.clear();
   watermarks_dirty_ = false;
-  business_chunks_.clear();
+  business_writes_.clear();
   batch_records_ = 0;
   ++stats_.batches;
   if (payments_.size() + checkouts_.size() > options_.payment_cache_max) {
@@ -839,10 +839,13 @@ Status Folder::Impl::start(uint32_t n) {
   last_records_.assign(n, std::nullopt);
   seen_.resize(n);
   business_ids_.resize(n);
+  seen_order_.resize(n);
+  // Ids applied by earlier runs are on disk only; memory fills with this run's ids.
+  seen_partial_ = owned_;
+  seen_per_partition_max_ = std::max<size_t>(options_.dedupe_memory_ids_max / n, 1);
   if (Status s = load_caches(); !s) return s;
   if (Status s = load_clock(); !s) return s;
-  if (Status s = load_business_ids(); !s) return s;
-  return load_dedupe();
+  return load_business_ids();
 }
 
 Status Folder::Impl::fold_record(const LogRecord& rec) {
@@ -899,6 +902,9 @@ Status Folder::commit() {
   return impl_->commit();
 }
 const FoldStats& Folder::stats() const { return impl_->stats_; }
+size_t Folder::dedupe_ids_in_memory() const {
+  return impl_->dedupe_ids_in_memory();
+}
 
 uint64_t record_fingerprint(const events::LogRecord& rec) {
   uint64_t h = 14695981039346656037ull;

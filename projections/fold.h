@@ -33,6 +33,10 @@ struct FoldOptions {
   // at most this many (a cache miss then costs no store read); the payment cache is
   // dropped (all clean) after a batch once it grows past this.
   size_t payment_cache_max = 2'000'000;
+  // Applied event ids kept in memory, shared evenly by the log's partitions (the idempotency
+  // window; ~130 bytes each). Older ids stay on disk and are probed there (bloom-filtered
+  // point lookup) when an id is not in memory, so a retry of any age is still caught.
+  size_t dedupe_memory_ids_max = 262'144;
   // Stop after this many records (0 = until the end of the log); for tests of crashes.
   uint64_t records_max = 0;
   // Called after each read with the run's progress (from the fold's thread).
@@ -94,6 +98,9 @@ class Folder {
   // this store holds the partition from then on. Stored with the next commit.
   void advance_to(uint32_t partition, uint64_t next_offset);
   const FoldStats& stats() const;
+  // Applied event ids held in memory now (bounded by options.dedupe_memory_ids_max, plus the
+  // uncommitted batch).
+  size_t dedupe_ids_in_memory() const;
 
   class Impl;
 

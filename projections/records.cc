@@ -1,5 +1,9 @@
 #include "projections/records.h"
 
+#include <algorithm>
+#include <cstring>
+
+#include <openssl/evp.h>
 
 #include <fmt/format.h>
 
@@ -383,25 +387,156 @@ std::string dedupe_key(std::string_view merchant, std::string_view event_id) {
   return k;
 }
 
-std::string dedupe_chunk_key(uint32_t partition, uint64_t first_offset) {
-  return be32_string(partition) + be64_string(first_offset);
+std::string dedupe_id_key(uint32_t partition, std::string_view dedupe_key) {
+  std::string k = be32_string(partition);
+  k.append(dedupe_key);
+  return k;
 }
 
-void append_dedupe_entry(std::string* chunk, std::string_view key, uint64_t offset,
-                         uint64_t fingerprint) {
-  Writer w(chunk);
-  w.str16(key);
+std::string encode_dedupe_value(uint64_t offset, const Fingerprint& fingerprint) {
+  std::string s;
+  Writer w(&s);
   w.be64(offset);
-  w.be64(fingerprint);
+  w.be64(fingerprint.hi);
+  w.be64(fingerprint.lo);
+  return s;
 }
 
-uint64_t content_fingerprint(std::string_view bytes) {
-  uint64_t h = 14695981039346656037ull;
-  for (char c : bytes) {
-    h ^= static_cast<unsigned char>(c);
-    h *= 1099511628211ull;
+Result<Fingerprint> decode_dedupe_value(std::string_view bytes) {
+  Reader r(bytes);
+  uint64_t offset = 0;
+  Fingerprint f;
+  if (!r.be64(&offset) || !r.be64(&f.hi) || !r.be64(&f.lo) || !r.done()) {
+    return corrupt("dedupe record");
   }
-  return h;
+  return f;
+}
+
+namespace {
+
+namespace pb = google::protobuf;
+
+void canonical_unknown(const pb::UnknownFieldSet& set, Writer& w) {
+  std::vector<int> order(static_cast<size_t>(set.field_count()));
+  for (int i = 0; i < set.field_count(); ++i) order[static_cast<size_t>(i)] = i;
+  std::stable_sort(order.begin(), order.end(),
+                   [&](int a, int b) { return set.field(a).number() < set.field(b).number(); });
+  for (int i : order) {
+    const pb::UnknownField& f = set.field(i);
+    w.be32(static_cast<uint32_t>(f.number()));
+    w.u8('x');
+    w.u8(static_cast<uint8_t>(f.type()));
+    switch (f.type()) {
+      case pb::UnknownField::TYPE_VARINT: w.be64(f.varint()); break;
+      case pb::UnknownField::TYPE_FIXED32: w.be64(f.fixed32()); break;
+      case pb::UnknownField::TYPE_FIXED64: w.be64(f.fixed64()); break;
+      case pb::UnknownField::TYPE_LENGTH_DELIMITED: w.str32(f.length_delimited()); break;
+      case pb::UnknownField::TYPE_GROUP:
+        canonical_unknown(f.group(), w);
+        w.be32(0);
+        break;
+    }
+  }
+}
+
+// Fields listed per nesting depth, reused across events (the fold's hot path).
+thread_local std::vector<std::vector<const pb::FieldDescriptor*>> t_fields;
+
+void canonical_message(const pb::Message& m, Writer& w, size_t depth);
+
+void canonical_value(const pb::Message& m, const pb::Reflection& r, const pb::FieldDescriptor* f,
+                     int i, Writer& w, size_t depth) {
+  using F = pb::FieldDescriptor;
+  const bool rep = f->is_repeated();
+  w.be32(static_cast<uint32_t>(f->number()));
+  switch (f->cpp_type()) {
+    case F::CPPTYPE_INT32:
+      w.u8('i');
+      w.be64(static_cast<uint64_t>(int64_t{rep ? r.GetRepeatedInt32(m, f, i) : r.GetInt32(m, f)}));
+      break;
+    case F::CPPTYPE_INT64:
+      w.u8('i');
+      w.be64(static_cast<uint64_t>(rep ? r.GetRepeatedInt64(m, f, i) : r.GetInt64(m, f)));
+      break;
+    case F::CPPTYPE_ENUM:
+      w.u8('i');
+      w.be64(static_cast<uint64_t>(
+          int64_t{rep ? r.GetRepeatedEnumValue(m, f, i) : r.GetEnumValue(m, f)}));
+      break;
+    case F::CPPTYPE_UINT32:
+      w.u8('u');
+      w.be64(rep ? r.GetRepeatedUInt32(m, f, i) : r.GetUInt32(m, f));
+      break;
+    case F::CPPTYPE_UINT64:
+      w.u8('u');
+      w.be64(rep ? r.GetRepeatedUInt64(m, f, i) : r.GetUInt64(m, f));
+      break;
+    case F::CPPTYPE_BOOL:
+      w.u8('b');
+      w.u8((rep ? r.GetRepeatedBool(m, f, i) : r.GetBool(m, f)) ? 1 : 0);
+      break;
+    case F::CPPTYPE_FLOAT:
+    case F::CPPTYPE_DOUBLE: {
+      double d = f->cpp_type() == F::CPPTYPE_FLOAT
+                     ? double{rep ? r.GetRepeatedFloat(m, f, i) : r.GetFloat(m, f)}
+                     : (rep ? r.GetRepeatedDouble(m, f, i) : r.GetDouble(m, f));
+      uint64_t bits = 0;
+      std::memcpy(&bits, &d, sizeof bits);
+      w.u8('d');
+      w.be64(bits);
+      break;
+    }
+    case F::CPPTYPE_STRING: {
+      std::string scratch;
+      const std::string& v = rep ? r.GetRepeatedStringReference(m, f, i, &scratch)
+                                 : r.GetStringReference(m, f, &scratch);
+      w.u8('s');
+      w.str32(v);
+      break;
+    }
+    case F::CPPTYPE_MESSAGE:
+      w.u8('m');
+      canonical_message(rep ? r.GetRepeatedMessage(m, f, i) : r.GetMessage(m, f), w, depth + 1);
+      break;
+  }
+}
+
+void canonical_message(const pb::Message& m, Writer& w, size_t depth) {
+  const pb::Reflection& r = *m.GetReflection();
+  if (t_fields.size() <= depth) t_fields.resize(depth + 1);
+  std::vector<const pb::FieldDescriptor*>& fields = t_fields[depth];
+  r.ListFields(m, &fields);  // the set fields, ordered by field number
+  for (const pb::FieldDescriptor* f : fields) {
+    PAYLEDGER_CHECK(!f->is_map(), "map fields have no canonical order");
+    if (!f->is_repeated()) {
+      canonical_value(m, r, f, 0, w, depth);
+      continue;
+    }
+    int n = r.FieldSize(m, f);
+    for (int i = 0; i < n; ++i) canonical_value(m, r, f, i, w, depth);
+  }
+  canonical_unknown(r.GetUnknownFields(m), w);
+  w.be32(0);
+}
+
+}  // namespace
+
+void canonical_encoding(const google::protobuf::Message& message, std::string* out) {
+  out->clear();
+  out->append("plc1");
+  Writer w(out);
+  canonical_message(message, w, 0);
+}
+
+Fingerprint content_fingerprint(std::string_view bytes) {
+  unsigned char digest[32];
+  unsigned int size = 0;
+  PAYLEDGER_CHECK(EVP_Digest(bytes.data(), bytes.size(), digest, &size, EVP_sha256(), nullptr) == 1 &&
+                  size == sizeof digest);
+  Fingerprint f;
+  for (int i = 0; i < 8; ++i) f.hi = (f.hi << 8) | digest[i];
+  for (int i = 8; i < 16; ++i) f.lo = (f.lo << 8) | digest[i];
+  return f;
 }
 
 std::string offset_key(uint32_t partition) { return "offset/" + be32_string(partition); }

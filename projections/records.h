@@ -8,6 +8,8 @@
 #include <string_view>
 #include <vector>
 
+#include <google/protobuf/message.h>
+
 #include "events/event_log.h"
 #include "events/schema/result.h"
 #include "ledger/checkout.h"
@@ -113,29 +115,36 @@ Result<std::vector<EntryLine>> decode_entry_chunk(std::string_view bytes);
 
 // Dedupe identity of an event: merchant \0 event_id (event ids are unique per merchant).
 std::string dedupe_key(std::string_view merchant, std::string_view event_id);
-// dedupe CF: be32 partition be64 first_offset -> the ids one fold batch applied from that
-// partition, each as str16 dedupe key + be64 offset + be64 content fingerprint. One value
-// per partition per batch (not one key per event); the fold loads them all at start.
-std::string dedupe_chunk_key(uint32_t partition, uint64_t first_offset);
-void append_dedupe_entry(std::string* chunk, std::string_view key, uint64_t offset,
-                         uint64_t fingerprint);
-// A stable 64-bit fingerprint (FNV-1a) of an event's canonical encoding: tells an exact
-// retry from a different event reusing the id.
-uint64_t content_fingerprint(std::string_view canonical_bytes);
-// Calls on_entry(key, offset, fingerprint) for each entry; kCorrupt if it does not decode.
-template <typename F>
-Status for_each_dedupe_entry(std::string_view chunk, F&& on_entry) {
-  Reader r(chunk);
-  while (!r.done()) {
-    std::string_view key;
-    uint64_t offset = 0, fingerprint = 0;
-    if (!r.str16(&key) || !r.be64(&offset) || !r.be64(&fingerprint)) {
-      return make_error(Code::kCorrupt, "stored dedupe chunk does not decode");
-    }
-    on_entry(key, offset, fingerprint);
-  }
-  return Status::Ok();
-}
+// 128 bits of SHA-256 over an event's canonical encoding: tells an exact retry from a
+// different event reusing the id (a collision needs ~2^64 events, not ~2^32 as with 64 bits).
+struct Fingerprint {
+  uint64_t hi = 0;
+  uint64_t lo = 0;
+  friend bool operator==(const Fingerprint&, const Fingerprint&) = default;
+};
+// dedupe CF: be32 partition | merchant \0 event_id -> be64 offset + be64 be64 content
+// fingerprint: one key per applied event, so the fold can probe an id (bloom-filtered point
+// lookup) without keeping every id ever applied in memory.
+std::string dedupe_id_key(uint32_t partition, std::string_view dedupe_key);
+std::string encode_dedupe_value(uint64_t offset, const Fingerprint& fingerprint);
+Result<Fingerprint> decode_dedupe_value(std::string_view bytes);
+// The canonical encoding of a message (payledger canonical form v1), defined here rather than
+// borrowed from protobuf, whose serialized bytes are not promised stable across versions (nor
+// is its "deterministic" mode). Values, not bytes, are encoded:
+//   message := "plc1" (top level only) field* be32(0)
+//   field   := be32 number, u8 type, value   -- set fields in field-number order;
+//              a repeated field is one such field per element, in element order
+//   types   := 'i' signed ints and enums: be64 two's complement | 'u' unsigned: be64 |
+//              'b' bool: u8 | 's' string/bytes: be32 length + bytes | 'd' float/double:
+//              be64 of the IEEE double | 'm' message: nested message (no "plc1")
+//   unknown fields (from a newer producer) follow, ordered by number (stable):
+//              be32 number, 'x', u8 wire type, value (varint/fixed: be64; length-delimited:
+//              be32 length + bytes; group: nested unknown fields + be32(0))
+// So the same event decoded from any field order, from JSON with keys in any order, or by
+// another protobuf version gives the same bytes. Map fields are not used by the schema and
+// are refused (PAYLEDGER_CHECK), since their entry order is unspecified.
+void canonical_encoding(const google::protobuf::Message& message, std::string* out);
+Fingerprint content_fingerprint(std::string_view canonical_bytes);
 
 // meta CF
 std::string offset_key(uint32_t partition);

@@ -14,7 +14,9 @@
 namespace payledger::projections {
 
 // Layout version of the stored projections; bump when any stored encoding changes.
-inline constexpr uint32_t kStoreFormat = 5;  // 4: business ids, last records; 5: deadlines CF, watermarks
+// 4: business ids, last folded records, deadlines CF and watermarks, one dedupe key per event
+// with a 128-bit fingerprint of the canonical encoding.
+inline constexpr uint32_t kStoreFormat = 4;
 
 // The last record a fold folded from a partition: its offset and a fingerprint of its bytes
 // (record_fingerprint in fold.cc).

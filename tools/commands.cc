@@ -315,6 +315,7 @@ json stats_json(const projections::FoldStats& s, uint64_t events_per_s, int64_t 
   return json{{"records", s.records},       {"applied", s.applied},
               {"rejected", s.rejected},     {"duplicates", s.duplicates},
               {"batches", s.batches},       {"elapsed_ms", elapsed_ms},
+              {"deadlines_fired", s.deadlines_fired}, {"expiries_noop", s.expiries_noop},
               {"events_per_s", events_per_s}};
 }
 
@@ -381,6 +382,11 @@ void print_fold_summary(const projections::FoldStats& s, Clock::duration elapsed
   auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(elapsed).count();
   fmt::print("folded {} records in {} ms ({} events/s): {} applied, {} rejected, {} duplicates\n",
              s.records, ms, per_second(s.records, elapsed), s.applied, s.rejected, s.duplicates);
+  if (s.deadlines_fired + s.expiries_noop > 0) {
+    fmt::print("deadlines: {} expiries booked from event time, {} explicit expiries of already "
+               "expired payments recorded as no-ops\n",
+               s.deadlines_fired, s.expiries_noop);
+  }
   if (s.rejected > 0) fmt::print("see the rejected events with `payledger rejects`\n");
 }
 
