@@ -188,11 +188,6 @@ class KafkaGroupConsumer {
   void commit_informative(const std::vector<std::pair<uint32_t, uint64_t>>& next_offsets);
   // Leaves the group (revoke callback runs); call before destruction for a clean exit.
   Status close();
-  // Drops the consumer without leaving the group (no callbacks, no broker round trips): for
-  // when the brokers are unreachable, where close() would block for up to the session
-  // timeout. The group reassigns the partitions once the session times out. Nothing may be
-  // called afterwards.
-  void abandon();
 
   struct Impl;
 

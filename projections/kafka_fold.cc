@@ -56,9 +56,8 @@ class Outage {
                        elapsed_ms()));
     since_.reset();
   }
-  bool over() const { return since_ && elapsed_ms() > options_.broker_down_max_ms; }
   Status check() const {
-    if (!over()) return Status::Ok();
+    if (!since_ || elapsed_ms() <= options_.broker_down_max_ms) return Status::Ok();
     return make_error(Code::kIo,
                       fmt::format("cannot reach Kafka broker(s) {} for {} ms (last error: {}); "
                                   "the fold stops, its committed state is whole: run it again "
@@ -239,13 +238,7 @@ Result<FoldStats> fold_kafka(Store& store, const events::KafkaOptions& kafka,
     }
   }
   if (!failed.ok()) {
-    // Uncommitted work is dropped; the stored state stays whole. Leaving the group needs the
-    // brokers: without them, close() would block for the session timeout.
-    if (outage.over()) {
-      consumer->abandon();
-    } else {
-      (void)consumer->close();
-    }
+    (void)consumer->close();  // uncommitted work is dropped; the stored state stays whole
     return failed.error();
   }
   if (Status s = commit(/*final_commit=*/true); !s) {
