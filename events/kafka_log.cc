@@ -729,7 +729,9 @@ struct KafkaGroupConsumer::Impl {
                            rd_kafka_topic_partition_list_t* parts, void* opaque) {
     auto* self = static_cast<Impl*>(opaque);
     std::vector<uint32_t> ids;
-    for (int i = 0; i < parts->cnt; ++i) ids.push_back(static_cast<uint32_t>(parts->elems[i].partition));
+    for (int i = 0; i < parts->cnt; ++i) {
+      ids.push_back(static_cast<uint32_t>(parts->elems[i].partition));
+    }
     self->at_end.clear();
     self->end_positions.clear();
     if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
