@@ -918,6 +918,10 @@ void KafkaGroupConsumer::commit_informative(
   rd_kafka_commit(impl_->rk.get(), list.get(), /*async=*/1);
 }
 
+void KafkaGroupConsumer::abandon() {
+  rd_kafka_destroy_flags(impl_->rk.release(), RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
+}
+
 Status KafkaGroupConsumer::close() {
   rd_kafka_resp_err_t err = rd_kafka_consumer_close(impl_->rk.get());
   if (!impl_->callback_error.ok()) return impl_->callback_error;

@@ -56,8 +56,9 @@ class Outage {
                        elapsed_ms()));
     since_.reset();
   }
+  bool over() const { return since_ && elapsed_ms() > options_.broker_down_max_ms; }
   Status check() const {
-    if (!since_ || elapsed_ms() <= options_.broker_down_max_ms) return Status::Ok();
+    if (!over()) return Status::Ok();
     return make_error(Code::kIo,
                       fmt::format("cannot reach Kafka broker(s) {} for {} ms (last error: {}); "
                                   "the fold stops, its committed state is whole: run it again "
@@ -238,7 +239,13 @@ Result<FoldStats> fold_kafka(Store& store, const events::KafkaOptions& kafka,
     }
   }
   if (!failed.ok()) {
-    (void)consumer->close();  // uncommitted work is dropped; the stored state stays whole
+    // Uncommitted work is dropped; the stored state stays whole. Without brokers, leaving
+    // the group can block forever: the consumer is dropped without it.
+    if (outage.over()) {
+      consumer->abandon();
+    } else {
+      (void)consumer->close();
+    }
     return failed.error();
   }
   if (Status s = commit(/*final_commit=*/true); !s) {
