@@ -302,7 +302,8 @@ Error out_of_range_error(const KafkaOptions& o, uint32_t partition, int64_t offs
                   "the brokers hold, [{}, {}): records it has not folded were deleted "
                   "(retention, DeleteRecords) or the topic was recreated. Folding on would "
                   "skip records silently; restore the topic, or run `payledger rebuild` to "
-                  "refold from the log as it is now",
+                  "refold from the log as it is now (with --allow-partial-history if its "
+                  "first records are gone)",
                   o.topic, partition, offset, range.low, range.high));
 }
 
@@ -728,7 +729,9 @@ struct KafkaGroupConsumer::Impl {
                            rd_kafka_topic_partition_list_t* parts, void* opaque) {
     auto* self = static_cast<Impl*>(opaque);
     std::vector<uint32_t> ids;
-    for (int i = 0; i < parts->cnt; ++i) ids.push_back(static_cast<uint32_t>(parts->elems[i].partition));
+    for (int i = 0; i < parts->cnt; ++i) {
+      ids.push_back(static_cast<uint32_t>(parts->elems[i].partition));
+    }
     self->at_end.clear();
     self->end_positions.clear();
     if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
@@ -913,6 +916,10 @@ void KafkaGroupConsumer::commit_informative(
         ->offset = static_cast<int64_t>(off);
   }
   rd_kafka_commit(impl_->rk.get(), list.get(), /*async=*/1);
+}
+
+void KafkaGroupConsumer::abandon() {
+  rd_kafka_destroy_flags(impl_->rk.release(), RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
 }
 
 Status KafkaGroupConsumer::close() {

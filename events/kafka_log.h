@@ -188,6 +188,11 @@ class KafkaGroupConsumer {
   void commit_informative(const std::vector<std::pair<uint32_t, uint64_t>>& next_offsets);
   // Leaves the group (revoke callback runs); call before destruction for a clean exit.
   Status close();
+  // Drops the consumer without leaving the group (no callbacks): for when the brokers are
+  // unreachable, where rd_kafka_consumer_close can block forever (seen with librdkafka
+  // 2.0.2). The group reassigns the partitions once the session times out. Nothing may be
+  // called afterwards.
+  void abandon();
 
   struct Impl;
 

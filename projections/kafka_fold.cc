@@ -56,8 +56,9 @@ class Outage {
                        elapsed_ms()));
     since_.reset();
   }
+  bool over() const { return since_ && elapsed_ms() > options_.broker_down_max_ms; }
   Status check() const {
-    if (!since_ || elapsed_ms() <= options_.broker_down_max_ms) return Status::Ok();
+    if (!over()) return Status::Ok();
     return make_error(Code::kIo,
                       fmt::format("cannot reach Kafka broker(s) {} for {} ms (last error: {}); "
                                   "the fold stops, its committed state is whole: run it again "
@@ -85,9 +86,9 @@ Result<FoldStats> fold_kafka(Store& store, const events::KafkaOptions& kafka,
   auto info = events::topic_info(kafka);  // fails fast, naming the brokers
   if (!info) return info.error();
   const uint32_t partitions = info->partitions;
-  // Undecodable records and unknown schema versions are also copied to <topic>.dlq (opened,
-  // and the topic created, at the first one), made durable before each commit moves the
-  // offsets past them.
+  // Undecodable records, unknown schema versions and card numbers (the reject holds only
+  // the masked copy) are also copied to <topic>.dlq (opened, and the topic created, at the
+  // first one), made durable before each commit moves the offsets past them.
   std::unique_ptr<events::KafkaDeadLetters> letters;
   Status dead_error = Status::Ok();
   FoldOptions fold_options = options.fold;
@@ -95,7 +96,10 @@ Result<FoldStats> fold_kafka(Store& store, const events::KafkaOptions& kafka,
     fold_options.log_identity = events::kafka_log_identity(*info, kafka);
   }
   fold_options.on_reject = [&](const Reject& r) {
-    if (r.code != Code::kMalformed && r.code != Code::kUnknownSchemaVersion) return;
+    if (r.code != Code::kMalformed && r.code != Code::kUnknownSchemaVersion &&
+        r.code != Code::kPanDetected) {
+      return;
+    }
     if (!dead_error.ok()) return;
     if (!letters) {
       auto opened = events::KafkaDeadLetters::open(kafka);
@@ -238,7 +242,13 @@ Result<FoldStats> fold_kafka(Store& store, const events::KafkaOptions& kafka,
     }
   }
   if (!failed.ok()) {
-    (void)consumer->close();  // uncommitted work is dropped; the stored state stays whole
+    // Uncommitted work is dropped; the stored state stays whole. Without brokers, leaving
+    // the group can block forever: the consumer is dropped without it.
+    if (outage.over()) {
+      consumer->abandon();
+    } else {
+      (void)consumer->close();
+    }
     return failed.error();
   }
   if (Status s = commit(/*final_commit=*/true); !s) {

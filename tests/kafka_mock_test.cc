@@ -234,6 +234,8 @@ TEST(KafkaMock, BrokersDownLongerThanTheBoundFailTheFoldWithANotice) {
   MockCluster mock;
   auto o = mock.topic("mock.down", 2);
   o.timeout_ms = 1000;
+  // Closing without brokers waits for the session to time out: keep it short here.
+  o.extra = {{"session.timeout.ms", "3000"}};
   ASSERT_TRUE(events::KafkaProducer::open(o, 0).value()->append(records(100)).ok());
   TempDir dir;
   auto store = projections::Store::open(dir.path(), false).value();

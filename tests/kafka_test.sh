@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
 # Process-level tests of payledger against a real Kafka broker: crash (kill -9) and resume,
 # two folds in one consumer group, SIGTERM, broker down at start, broker restart mid-fold,
-# kcat interoperability. Usage: kafka_test.sh PATH/TO/payledger PATH/TO/scripts/kafka
+# kcat interoperability, a group member killed mid-way. Every test waits on observable
+# progress (the store's stored offsets, read-only, through payledger_store_offsets), never on
+# a bare sleep. Usage: kafka_test.sh PATH/TO/payledger PATH/TO/scripts/kafka
+#        PATH/TO/payledger_store_offsets
 set -euo pipefail
-bin=${1:?usage: kafka_test.sh PAYLEDGER SCRIPTS_KAFKA}
-kafka=${2:?usage: kafka_test.sh PAYLEDGER SCRIPTS_KAFKA}
+bin=${1:?usage: kafka_test.sh PAYLEDGER SCRIPTS_KAFKA STORE_OFFSETS}
+kafka=${2:?usage: kafka_test.sh PAYLEDGER SCRIPTS_KAFKA STORE_OFFSETS}
+offsets_tool=${3:?usage: kafka_test.sh PAYLEDGER SCRIPTS_KAFKA STORE_OFFSETS}
 brokers=${PAYLEDGER_KAFKA_BROKERS:-127.0.0.1:19092}
 work=$(mktemp -d)
 pids=()
@@ -20,6 +24,23 @@ exit_code() { set +e; "$@" >/dev/null 2>&1; local rc=$?; set -e; echo "$rc"; }
 topic() { echo "test.cli.$1.$run"; }
 pl() { "$bin" "$@"; }
 
+# Sum of a store's stored next offsets / of its noted log ends ("" if no store yet).
+next_sum() { "$offsets_tool" "$1" 4 2>/dev/null | awk '/^sum/ {print $2}' || true; }
+ends_sum() { "$offsets_tool" "$1" 4 2>/dev/null | awk '/^sum/ {print $3}' || true; }
+# wait_progress DIR ABOVE: until DIR's stored next offsets sum past ABOVE (at most 60 s).
+wait_progress() {
+  local s
+  for _ in $(seq 1 1200); do
+    s=$(next_sum "$1")
+    [ -n "$s" ] && [ "$s" -gt "$2" ] && return 0
+    sleep 0.05
+  done
+  return 1
+}
+# A fold slowed down (each fetch waits 0.5 s for bytes that never come, one record batch
+# per partition at a time), so a kill or a broker restart surely lands mid-stream.
+throttle=(-X fetch.min.bytes=100000000 -X fetch.wait.max.ms=500 -X max.partition.fetch.bytes=16384)
+
 "$kafka" status >/dev/null 2>&1 || { echo "Kafka is not running on $brokers (scripts/kafka start)"; exit 1; }
 
 # Reference: the embedded fold of the same events.
@@ -28,27 +49,38 @@ pl append --data "$work/ref" "$work/events.ndjson" > /dev/null
 pl fold --data "$work/ref" -q > /dev/null
 want=$(pl digest --data "$work/ref")
 
-# 1. Crash anywhere, resume, same digest: kill -9 at several points of one fold.
+# 1. Crash anywhere, resume, same digest: kill -9 at several points of one fold, each time
+#    once the run has committed progress of its own, and checked to have died mid-stream.
 t=$(topic crash)
 pl topic create --brokers "$brokers" --topic "$t" --partitions 4 > /dev/null
 pl append --log kafka --brokers "$brokers" --topic "$t" "$work/events.ndjson" > /dev/null
 # Background runs call "$bin" directly: $! must be payledger itself, not a subshell.
 # Each run joins a new group: a killed member stays in its group until its session times
 # out, and positions come from the store anyway (Kafka's group offsets are informative).
-killed=0
-for i in 1 2 3 4 5 6 7 8; do
+prev=0
+killed_at=()
+for i in 1 2 3; do
   "$bin" fold --log kafka --brokers "$brokers" --topic "$t" --group "$t.g$i" --data "$work/crash" \
-    --until-idle -q > /dev/null 2>&1 &
+    --until-idle -q "${throttle[@]}" > /dev/null 2>&1 &
   pid=$!
   pids+=("$pid")
-  sleep 0.3
-  if kill -9 "$pid" 2>/dev/null; then killed=$((killed + 1)); fi
-  wait "$pid" 2>/dev/null || true
-  [ "$killed" -ge 3 ] && break
+  check "crash run $i: the fold committed progress before the kill" wait_progress "$work/crash" "$prev"
+  kill -9 "$pid" 2>/dev/null || true
+  rc=0; wait "$pid" 2>/dev/null || rc=$?
+  check "crash run $i: the fold died of the kill, it had not finished ($rc)" test "$rc" -eq 137
+  now=$(next_sum "$work/crash")
+  check "crash run $i: stored offsets moved forward ($prev -> $now)" test "$now" -gt "$prev"
+  killed_at+=("$now")
+  prev=$now
 done
-check "the fold was killed mid-stream at least three times ($killed)" test "$killed" -ge 3
 pl fold --log kafka --brokers "$brokers" --topic "$t" --group "$t.final" --data "$work/crash" \
   --until-idle -q > /dev/null
+end=$(next_sum "$work/crash")
+check "the fold read its partitions to the noted log ends ($end)" \
+  test "$end" = "$(ends_sum "$work/crash")"
+for k in "${killed_at[@]}"; do
+  check "a kill landed mid-stream: 0 < $k < $end" test "$k" -gt 0 -a "$k" -lt "$end"
+done
 check "after kill -9 and restart the digest equals the embedded fold" \
   test "$(pl digest --data "$work/crash")" = "$want"
 
@@ -69,7 +101,16 @@ for i in a b; do
 done
 pid_a=${pids[-2]}
 pid_b=${pids[-1]}
-sleep 6  # both join the group and split the partitions before any event exists
+# Both join the group and split the partitions before any event exists: each store then
+# holds (at offset 0) the partitions its member was given, and the member that joined second
+# holds some only once the group has split them.
+owns_some() { "$offsets_tool" "$1" 4 2>/dev/null | awk '$1 != "sum" && $2 != "-" {n++} END {exit n > 0 ? 0 : 1}'; }
+split=no
+for _ in $(seq 1 600); do
+  if owns_some "$work/ga" && owns_some "$work/gb"; then split=yes; break; fi
+  sleep 0.05
+done
+check "both members were given partitions before the events were appended" test "$split" = yes
 pl append --log kafka --brokers "$brokers" --topic "$t" "$work/part1.ndjson" > /dev/null
 wait_merged() {  # wait_merged WANT DIR...: until the merged digest of DIRs is WANT
   local want=$1; shift
@@ -151,29 +192,80 @@ check "dead letters carry their source position" grep -q 'payledger-source-offse
 check "parked in rejects too" \
   grep -q '"code": "unknown_schema_version"' <<<"$(pl rejects --data "$work/kc" --json)"
 
-# 6. Broker restarted during a fold: nothing lost or doubled.
+# 6. Broker restarted during a fold: the fold had folded some, not all, of the first half
+#    when the broker went down, went on folding after it came back, and in the end nothing
+#    is lost or doubled.
 t=$(topic restart)
 pl topic create --brokers "$brokers" --topic "$t" --partitions 4 > /dev/null
 head -n 75000 "$work/events.ndjson" > "$work/first.ndjson"
 tail -n +75001 "$work/events.ndjson" > "$work/second.ndjson"
 pl append --log kafka --brokers "$brokers" --topic "$t" "$work/first.ndjson" > /dev/null
 "$bin" fold --log kafka --brokers "$brokers" --topic "$t" --group "$t.g" --data "$work/rs" -q \
-  > "$work/rs.out" 2>&1 &
+  "${throttle[@]}" > "$work/rs.out" 2>&1 &
 pid=$!
 pids+=("$pid")
-sleep 2
+check "restart: the fold committed progress before the broker stopped" wait_progress "$work/rs" 0
 "$kafka" stop > /dev/null 2>&1
-sleep 1
+before=$(next_sum "$work/rs")
+first_end=$(ends_sum "$work/rs")
+check "restart: the broker stopped mid-stream: 0 < $before < first half's end $first_end" \
+  test "$before" -gt 0 -a "$before" -lt "$first_end"
 "$kafka" start > /dev/null 2>&1
+check "restart: the same fold process folds on after the restart" wait_progress "$work/rs" "$before"
+check "restart: the fold said the broker was unreachable, then back" \
+  grep -q "reachable again" "$work/rs.out"
 pl append --log kafka --brokers "$brokers" --topic "$t" "$work/second.ndjson" > /dev/null
-got=""
-for _ in $(seq 1 120); do
-  got=$(pl digest --data "$work/rs" 2>/dev/null || true)
-  [ "$got" = "$want" ] && break
-  sleep 0.5
-done
-kill -TERM "$pid"; wait "$pid" || true
-check "broker restart mid-fold: same digest as the embedded fold" test "$got" = "$want"
+kill -TERM "$pid"; rc=0; wait "$pid" || rc=$?
+check "restart: the fold exits 0 on SIGTERM ($rc)" test "$rc" -eq 0
+# The throttled process would take minutes for the rest: an unthrottled run finishes.
+pl fold --log kafka --brokers "$brokers" --topic "$t" --group "$t.g2" --data "$work/rs" \
+  --until-idle -q > /dev/null
+after=$(next_sum "$work/rs")
+check "restart: every record folded ($after = noted log ends $(ends_sum "$work/rs") > $first_end)" \
+  test "$after" = "$(ends_sum "$work/rs")" -a "$after" -gt "$first_end"
+check "restart: same digest as the embedded fold" test "$(pl digest --data "$work/rs")" = "$want"
+
+# 7. Two members of one group, one killed (kill -9) mid-way: the survivor exits 0 with
+#    --until-idle having folded only its own partitions, so the merged books are short. The
+#    survivor notes the log end of EVERY partition (not only its own), so a merged query can
+#    tell that the dead member's partitions are behind.
+t=$(topic survivor)
+pl topic create --brokers "$brokers" --topic "$t" --partitions 4 > /dev/null
+pl append --log kafka --brokers "$brokers" --topic "$t" "$work/events.ndjson" > /dev/null
+"$bin" fold --log kafka --brokers "$brokers" --topic "$t" --group "$t.g" --data "$work/va" \
+  --until-idle -q "${throttle[@]}" > /dev/null 2>&1 &
+pid_a=$!
+pids+=("$pid_a")
+check "survivor: the member to be killed committed progress" wait_progress "$work/va" 0
+rc_b=0
+pl fold --log kafka --brokers "$brokers" --topic "$t" --group "$t.g" --data "$work/vb" \
+  --until-idle -q > /dev/null 2>&1 || rc_b=$?
+check "survivor: the other member exits 0 with --until-idle ($rc_b)" test "$rc_b" -eq 0
+kill -9 "$pid_a" 2>/dev/null || true
+rc_a=0; wait "$pid_a" 2>/dev/null || rc_a=$?
+check "survivor: the first member died of kill -9, mid-way ($rc_a)" test "$rc_a" -eq 137
+"$offsets_tool" "$work/va" 4 > "$work/va.offsets"
+"$offsets_tool" "$work/vb" 4 > "$work/vb.offsets"
+check "survivor: noted log ends of all partitions sum to at least the 150000 records appended" \
+  test "$(awk '/^sum/ {print $3}' "$work/vb.offsets")" -ge 150000
+# Partitions the survivor never folded: the dead member's copy ends before the log end the
+# survivor noted (that is what a merged query needs to say "behind").
+behind=$(join "$work/va.offsets" "$work/vb.offsets" | awk '$1 != "sum" && $4 == "-" {
+  n++; if ($2 == "-" || $2 + 0 < $5 + 0) b++ } END {print (n > 0 && b == n) ? "yes" : "no (" n "," b ")"}')
+check "survivor: the dead member's partitions are behind the log ends the survivor noted ($behind)" \
+  test "$behind" = yes
+check "survivor: every partition has a noted log end in the survivor's store" \
+  test "$(awk '$1 != "sum" && $3 == "-"' "$work/vb.offsets" | wc -l)" -eq 0
+merged=$("$bin" digest --data "$work/va" --data "$work/vb" --allow-partial 2>/dev/null || true)
+check "survivor: the merged books are short (the scenario really happened)" test "$merged" != "$want"
+# The queries say so: without --allow-partial they refuse (exit 1) naming a partition behind.
+rc=0
+"$bin" trial-balance --data "$work/va" --data "$work/vb" > "$work/tb.out" 2> "$work/tb.err" || rc=$?
+check "survivor: a merged trial balance of the short books exits 1 ($rc)" test "$rc" -eq 1
+check "survivor: ... saying a partition is behind its log" grep -q "partition .* behind\|short" "$work/tb.err"
+rc=0
+"$bin" digest --data "$work/va" --data "$work/vb" > /dev/null 2>&1 || rc=$?
+check "survivor: a merged digest of the short books exits 1 ($rc)" test "$rc" -eq 1
 
 if [ "$fails" -ne 0 ]; then echo "$fails checks failed"; exit 1; fi
 echo "all kafka checks passed"
