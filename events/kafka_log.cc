@@ -676,7 +676,9 @@ Status KafkaDeadLetters::send(const DeadLetter& d) {
 Status KafkaDeadLetters::flush() {
   rd_kafka_resp_err_t err = rd_kafka_flush(impl_->rk.get(), impl_->options.timeout_ms);
   if (err != RD_KAFKA_RESP_ERR_NO_ERROR) return kafka_error("flush dead letters", err);
-  if (uint64_t n = impl_->failures.exchange(0); n != 0) {
+  // Sticky: a dead letter that was not delivered is lost to this producer, so every later
+  // flush fails too and no commit can move the offsets past it.
+  if (uint64_t n = impl_->failures.load(); n != 0) {
     return make_error(Code::kIo, fmt::format("{} dead letters not delivered", n));
   }
   return Status::Ok();

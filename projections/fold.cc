@@ -881,7 +881,16 @@ Result<std::unique_ptr<Folder>> Folder::open(Store& store, uint32_t partitions,
 uint64_t Folder::next_offset(uint32_t partition) const { return impl_->offsets_[partition]; }
 bool Folder::has_state(uint32_t partition) const { return impl_->owned_[partition]; }
 size_t Folder::uncommitted() const { return impl_->batch_records_; }
-Status Folder::fold_record(const events::LogRecord& rec) { return impl_->fold_record(rec); }
+// A failed fold_record or commit leaves in-memory state that no longer matches the store (a
+// commit clears each batch's entry lines as it builds the WriteBatch): the folder refuses
+// every later call with the first error, so a retry (e.g. a Kafka revoke after a failed final
+// commit) can never write a half-built batch. The stored state stays whole.
+Status Folder::fold_record(const events::LogRecord& rec) {
+  if (!broken_.ok()) return broken_;
+  Status s = impl_->fold_record(rec);
+  if (!s.ok()) broken_ = s;
+  return s;
+}
 void Folder::note_log_end(uint32_t partition, uint64_t end_offset) {
   PAYLEDGER_CHECK(partition < impl_->log_ends_.size());
   std::optional<uint64_t>& noted = impl_->log_ends_[partition];
@@ -898,8 +907,11 @@ void Folder::advance_to(uint32_t partition, uint64_t next_offset) {
   impl_->advance_to(partition, next_offset);
 }
 Status Folder::commit() {
+  if (!broken_.ok()) return broken_;
   if (impl_->batch_records_ == 0 && !impl_->pending_meta()) return Status::Ok();
-  return impl_->commit();
+  Status s = impl_->commit();
+  if (!s.ok()) broken_ = s;
+  return s;
 }
 const FoldStats& Folder::stats() const { return impl_->stats_; }
 size_t Folder::dedupe_ids_in_memory() const {

@@ -107,6 +107,7 @@ class Folder {
  private:
   explicit Folder(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
+  Status broken_;  // the first fold_record/commit error: every later call returns it
 };
 
 // A fingerprint (64-bit FNV-1a) of a record's format, key and value: tells a record from

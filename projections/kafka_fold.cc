@@ -252,6 +252,7 @@ Result<FoldStats> fold_kafka(Store& store, const events::KafkaOptions& kafka,
     return failed.error();
   }
   if (Status s = commit(/*final_commit=*/true); !s) {
+    failed = s;  // the revoke that closing triggers must not commit again
     (void)consumer->close();
     return s.error();
   }
