@@ -110,6 +110,12 @@ Status validate(const v1::Envelope& event) {
     return make_error(Code::kMalformed,
                       fmt::format("event_id longer than {} bytes", kEventIdLengthMax));
   }
+  if (event.event_id().starts_with(kDeadlineEventIdPrefix)) {
+    return make_error(Code::kMalformed,
+                      fmt::format("event_id '{}': ids starting with '{}' are reserved for the "
+                                  "expiries payledger books from event time",
+                                  event.event_id(), kDeadlineEventIdPrefix));
+  }
   if (event.merchant_id().empty()) {
     return make_error(Code::kMissingField, "merchant_id is required");
   }

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "events/schema/check.h"
+#include "events/schema/ids.h"
 
 namespace payledger::ledger {
 namespace {
@@ -70,7 +71,7 @@ std::optional<Deadline> deadline_of(const PaymentState& s) {
 }
 
 std::string deadline_event_id(std::string_view payment_id, DeadlineKind kind) {
-  return fmt::format("deadline:{}:{}", payment_id, deadline_kind_name(kind));
+  return fmt::format("{}{}:{}", kDeadlineEventIdPrefix, payment_id, deadline_kind_name(kind));
 }
 
 Result<DeadlineFired> fire_deadline(std::string_view merchant_id, std::string_view payment_id,

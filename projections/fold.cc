@@ -369,10 +369,13 @@ Status Folder::Impl::load_clock() {
 
 Status Folder::Impl::advance_clock(const LogRecord& rec, int64_t at_s) {
   int64_t& watermark = watermarks_[rec.partition];
-  if (at_s <= watermark) return Status::Ok();  // a late (or same-time) event: nothing new due
-  watermark = at_s;
-  watermarks_dirty_ = true;
-  if (at_s < next_due_[rec.partition]) return Status::Ok();
+  if (at_s > watermark) {  // a late (or same-time) event never moves the clock back
+    watermark = at_s;
+    watermarks_dirty_ = true;
+  }
+  // Compared on every record, not only when the watermark moves: a late hold whose deadline
+  // has already passed lapses at the next record of its partition instead of never.
+  if (next_due_[rec.partition] > watermark) return Status::Ok();
   return fire_due(rec);
 }
 

@@ -167,12 +167,14 @@ Result<std::vector<std::optional<uint64_t>>> Store::load_offsets(uint32_t partit
   auto ends = load_log_ends(partitions);
   if (!ends) return ends.error();
   for (uint32_t p = 0; p < partitions; ++p) {
-    // Pair assertion with Folder's commit, which stores log end >= offset in one batch.
-    if ((*offsets)[p] && (*ends)[p]) {
-      PAYLEDGER_CHECK(*(*offsets)[p] <= *(*ends)[p],
-                      fmt::format("{}: partition {} stored offset {} is beyond its stored log "
-                                  "end {}",
-                                  dir_, p, *(*offsets)[p], *(*ends)[p]));
+    // Pair check with Folder's commit, which stores log end >= offset in one batch: stored
+    // data that breaks it is damaged (an error naming it), not a bug to abort on.
+    if ((*offsets)[p] && (*ends)[p] && *(*offsets)[p] > *(*ends)[p]) {
+      return make_error(Code::kCorrupt,
+                        fmt::format("{}: partition {} stored offset {} is beyond its stored log "
+                                    "end {}: the projections are damaged; run `payledger "
+                                    "rebuild`",
+                                    dir_, p, *(*offsets)[p], *(*ends)[p]));
     }
   }
   return offsets;

@@ -207,6 +207,23 @@ TEST(Clock, LateEventsDoNotMoveTheWatermarkBack) {
   EXPECT_EQ(books.balance("merchant:m1:payable", "USD"), "0.00/100.00");
 }
 
+TEST(Clock, ALateHoldWhoseDeadlineHasPassedLapsesAtTheNextRecord) {
+  Books books(1);
+  // The watermark is already at Jan 20 when a hold from Jan 1 (deadline Jan 8) arrives.
+  books.append({auth("b1", "m2", "q1", "5.00", "2026-01-20T00:00:00Z"),
+                auth("a1", "m1", "p1", "100.00", "2026-01-01T00:00:00Z", "2026-01-08T00:00:00Z")});
+  auto stats = books.fold();
+  EXPECT_EQ(stats.deadlines_fired, 0u);  // nothing after it yet
+  EXPECT_EQ(books.balance("merchant:m1:payable", "USD"), "0.00/100.00");
+  // Any later record of the partition, even one that does not move the watermark, fires it.
+  books.append({auth("b2", "m2", "q2", "7.00", "2026-01-19T00:00:00Z")});
+  stats = books.fold();
+  EXPECT_EQ(stats.deadlines_fired, 1u);
+  // Released: pending 100.00 - 100.00 = 0.00.
+  EXPECT_EQ(books.balance("merchant:m1:payable", "USD"), "0.00/0.00");
+  EXPECT_EQ(books.payment("m1", "p1")->status, ledger::PaymentStatus::kExpired);
+}
+
 // Many merchants over 4 partitions and ~14 days: holds, vouchers and pay-by-bank payments, some
 // resolved, most left to their deadlines.
 std::vector<v1::Envelope> deadline_stream() {

@@ -77,3 +77,19 @@ TEST(Codec, BodyNames) {
 
 }  // namespace
 }  // namespace payledger::testing
+
+namespace payledger::testing {
+namespace {
+
+TEST(Validate, EventIdsOfTheDeadlinePrefixAreReservedForTheFold) {
+  v1::Envelope e = card_authorised("deadline:p1:card_authorisation", "p1", "10.00");
+  Status s = events::validate(e);
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.error().code, Code::kMalformed);
+  EXPECT_NE(s.error().reason.find("reserved"), std::string::npos) << s.error().reason;
+  // An id that merely contains the word is fine.
+  EXPECT_TRUE(events::validate(card_authorised("my-deadline:1", "p1", "10.00")).ok());
+}
+
+}  // namespace
+}  // namespace payledger::testing

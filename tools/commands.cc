@@ -315,7 +315,8 @@ json stats_json(const projections::FoldStats& s, uint64_t events_per_s, int64_t 
   return json{{"records", s.records},       {"applied", s.applied},
               {"rejected", s.rejected},     {"duplicates", s.duplicates},
               {"batches", s.batches},       {"elapsed_ms", elapsed_ms},
-              {"deadlines_fired", s.deadlines_fired}, {"expiries_noop", s.expiries_noop},
+              {"deadlines_fired", s.deadlines_fired}, {"deadlines_failed", s.deadlines_failed},
+              {"expiries_noop", s.expiries_noop},
               {"events_per_s", events_per_s}};
 }
 
@@ -386,6 +387,13 @@ void print_fold_summary(const projections::FoldStats& s, Clock::duration elapsed
     fmt::print("deadlines: {} expiries booked from event time, {} explicit expiries of already "
                "expired payments recorded as no-ops\n",
                s.deadlines_fired, s.expiries_noop);
+  }
+  if (s.deadlines_failed > 0) {
+    // Not silent: a hold that could not lapse stays pending until an explicit expiry event.
+    fmt::print(stderr,
+               "payledger: warning: {} deadline(s) could not be booked (e.g. a balance would "
+               "overflow); those payments stay as they are until an explicit expiry event\n",
+               s.deadlines_failed);
   }
   if (s.rejected > 0) fmt::print("see the rejected events with `payledger rejects`\n");
 }

@@ -8,6 +8,9 @@
 namespace payledger {
 
 inline constexpr size_t kIdLengthMax = 64;
+// Event ids with this prefix are reserved for the expiries the fold books from event time
+// (ledger/deadlines.h): a producer's event may not take one.
+inline constexpr std::string_view kDeadlineEventIdPrefix = "deadline:";
 
 // 1..kIdLengthMax characters of [A-Za-z0-9_.-].
 constexpr bool valid_id(std::string_view id) {
