@@ -104,8 +104,8 @@ std::string partition_path(const std::string& dir, uint32_t index) {
 std::string synced_name(uint32_t index) { return fmt::format("p-{:04}.synced", index); }
 
 // p-NNNN.synced: two slots, written alternately, each u64 synced bytes | u32 crc32 of those
-// 8 bytes | u32 zero. A write torn by a crash spoils at most the slot it wrote; the other
-// still holds the previous synced size.
+// 8 bytes | u32 zero. The larger valid slot is the synced size; a slot that fails its CRC is
+// corruption (a 16-byte pwrite is not torn by a crash), never a reason to trust the other.
 constexpr size_t kSyncedSlotBytes = 16;
 constexpr size_t kSyncedSlots = 2;
 
@@ -251,7 +251,17 @@ Status EmbeddedLog::load_synced(uint32_t index) {
   for (size_t slot = 0; slot < kSyncedSlots; ++slot) {
     if (static_cast<size_t>(got) < (slot + 1) * kSyncedSlotBytes) break;
     auto bytes = parse_synced_slot(buf + slot * kSyncedSlotBytes);
-    if (bytes && (!best || *bytes > *best)) {
+    if (!bytes) {
+      // Each slot is one 16-byte pwrite, which a crash does not tear: a bad slot is damage.
+      // Falling back to the other (older) slot would hide the records past it from readers,
+      // so the books would fold short.
+      return make_error(Code::kCorrupt,
+                        fmt::format("{} is corrupt (slot {} fails its CRC): the synced size of "
+                                    "{} cannot be trusted; restore the log directory from a "
+                                    "backup",
+                                    path, slot, partition_path(dir_, index)));
+    }
+    if (!best || *bytes > *best) {
       best = bytes;
       part.next_slot = static_cast<int>((slot + 1) % kSyncedSlots);
     }

@@ -170,6 +170,16 @@ run "$bin" fold --data "$work/c" --group g
 check "--group without --log kafka exits 2" test "$rc" -eq 2
 run "$bin" fold --data "$work/c" --until-idle
 check "--until-idle without --log kafka exits 2" test "$rc" -eq 2
+for opt in "--topic t" "--brokers 127.0.0.1:1" "-X a=b"; do
+  # shellcheck disable=SC2086
+  run "$bin" fold --data "$work/c" $opt
+  check "fold $opt without --log kafka exits 2 (not silently ignored)" test "$rc" -eq 2
+done
+run "$bin" append --data "$work/c" --transactional-id t /dev/null
+check "append --transactional-id without --log kafka exits 2" test "$rc" -eq 2
+run "$bin" generate --events -5
+check "generate --events -5 exits 2 (not 2^64 - 5 events)" test "$rc" -eq 2
+check "... saying it must not be negative" grep -q 'must not be negative' <<<"$err"
 run "$bin" append --data "$work/c" --partitions 8 "$work/good.ndjson"
 check "--partitions 8 on a 4-partition log exits 2" test "$rc" -eq 2
 check "... naming both counts" grep -q "already has 4 partitions; --partitions 8" <<<"$err"

@@ -310,3 +310,30 @@ TEST(LogMetadata, ATempFileOfALiveProcessIsLeftAlone) {
 
 }  // namespace
 }  // namespace payledger::testing
+
+namespace payledger::testing {
+namespace {
+
+// A flipped bit in either slot of p-NNNN.synced: the other slot may hold an older size (0
+// here), and trusting it would hide every record past it from readers, so the books would
+// fold short with exit 0. Every open refuses instead, naming the sidecar, and keeps the data.
+TEST(LogCorruption, ADamagedSyncedSizeSlotIsCorruptionNotAnOlderSize) {
+  for (int slot = 0; slot < 2; ++slot) {
+    TempDir dir;
+    std::string file = ten_records(dir);
+    std::string sidecar = file.substr(0, file.size() - 4) + ".synced";
+    std::string data = bytes_of(file);
+    flip(sidecar, slot * 16 + 3, '\x5a');  // inside the slot's size bytes
+    for (bool writer : {true, false}) {
+      auto log = open_log(dir.path(), writer);
+      ASSERT_FALSE(log.ok()) << "slot " << slot << (writer ? " writer" : " reader")
+                             << " opened a log with a damaged synced size";
+      EXPECT_EQ(log.error().code, Code::kCorrupt) << log.error().reason;
+      EXPECT_NE(log.error().reason.find(sidecar), std::string::npos) << log.error().reason;
+    }
+    EXPECT_EQ(bytes_of(file), data) << "the data file was modified";
+  }
+}
+
+}  // namespace
+}  // namespace payledger::testing

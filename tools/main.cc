@@ -11,6 +11,14 @@
 
 namespace {
 
+// A count parsed into an unsigned integer would turn "-5" into 2^64 - 5 and run for ever.
+const CLI::Validator kCountNotNegative(
+    [](std::string& value) {
+      return value.find('-') != std::string::npos ? std::string("must not be negative")
+                                                   : std::string();
+    },
+    "COUNT");
+
 using namespace payledger::tools;
 
 void add_common(CLI::App* cmd, Common* common, bool json = true, bool required = true) {
@@ -174,7 +182,9 @@ int main(int argc, char** argv) {
   GenerateArgs gen;
   auto* generate = app.add_subcommand(
       "generate", "Write a seeded, realistic stream of payment events as NDJSON");
-  generate->add_option("--events,-n", gen.events, "Number of events")->capture_default_str();
+  generate->add_option("--events,-n", gen.events, "Number of events")
+      ->check(kCountNotNegative)
+      ->capture_default_str();
   generate->add_option("--seed", gen.seed, "Random seed (same seed => same events)")
       ->capture_default_str();
   generate->add_option("--merchants", gen.merchants, "Number of merchants")
@@ -226,7 +236,9 @@ int main(int argc, char** argv) {
   DemoArgs demo;
   auto* demo_cmd = app.add_subcommand(
       "demo", "Generate events, append them, fold them and summarise the books");
-  demo_cmd->add_option("--events,-n", demo.events, "Number of events")->capture_default_str();
+  demo_cmd->add_option("--events,-n", demo.events, "Number of events")
+      ->check(kCountNotNegative)
+      ->capture_default_str();
   demo_cmd->add_option("--data", demo.common.data,
                        "New data directory (default: a fresh directory under /tmp)");
   demo_cmd->add_option("--seed", demo.seed, "Random seed")->capture_default_str();
@@ -348,11 +360,15 @@ int main(int argc, char** argv) {
   install_signal_handlers();
   append.partitions_given = append_partitions->count() > 0;
   // Kafka-only options on an embedded fold would be silently ignored: refuse them.
-  for (auto [cmd, args] : {std::pair{fold_cmd, &fold}, std::pair{rebuild_cmd, &rebuild}}) {
-    if (!*cmd || args->log.kafka()) continue;
-    for (const char* kafka_only : {"--group", "--until-idle"}) {
-      if (cmd->get_option(kafka_only)->count() > 0) {
-        fprintf(stderr, "payledger: %s applies to a Kafka fold only; add --log kafka\n",
+  for (auto [cmd, kafka] : {std::pair{fold_cmd, fold.log.kafka()},
+                            std::pair{rebuild_cmd, rebuild.log.kafka()},
+                            std::pair{append_cmd, append.log.kafka()}}) {
+    if (!*cmd || kafka) continue;
+    for (const char* kafka_only : {"--group", "--until-idle", "--topic", "--brokers", "-X",
+                                   "--transactional-id", "--allow-partial-history"}) {
+      const CLI::Option* option = cmd->get_option_no_throw(kafka_only);
+      if (option != nullptr && option->count() > 0) {
+        fprintf(stderr, "payledger: %s applies to the Kafka log only; add --log kafka (or drop it)\n",
                 kafka_only);
         return kExitUsage;
       }
