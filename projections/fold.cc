@@ -542,6 +542,19 @@ Status Folder::Impl::process(const LogRecord& rec) {
            &event_);
     return Status::Ok();
   }
+  if (int64_t at_s = event_.occurred_at().seconds(), watermark = watermarks_[rec.partition];
+      watermark != std::numeric_limits<int64_t>::min() && at_s - watermark > kClockSkewMaxS) {
+    // One mistyped year would otherwise move the partition's clock past every deadline in it
+    // for good (the log is append-only): refused, and the clock stays where it is.
+    reject(rec,
+           make_error(Code::kClockSkew,
+                      fmt::format("occurred_at is {} days after the latest event of partition {} "
+                                  "(more than the {}-day bound): check the producer's clock",
+                                  (at_s - watermark) / 86400, rec.partition,
+                                  kClockSkewMaxS / 86400)),
+           &event_);
+    return Status::Ok();
+  }
   if (Status s = advance_clock(rec, event_.occurred_at().seconds()); !s) return s;
   std::string dkey = dedupe_key(event_.merchant_id(), event_.event_id());
   canonical_encoding(event_, &canonical_);  // ours: stable across protobuf versions

@@ -21,6 +21,11 @@ struct FoldProgress {
   uint64_t events_total = 0;  // records that were in the log when the run started
 };
 
+// Most an event's occurred_at may lie after the latest event of its partition (the
+// partition's event-time watermark, which fires deadlines): one year. Further is rejected as
+// clock_skew, so a mistyped year cannot expire every hold of the partition.
+inline constexpr int64_t kClockSkewMaxS = 366 * 86400;
+
 struct FoldOptions {
   // Events whose effects go into one WriteBatch (with the offsets). Larger batches write
   // each hot key (house accounts, busy merchants) fewer times.

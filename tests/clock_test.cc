@@ -224,6 +224,27 @@ TEST(Clock, ALateHoldWhoseDeadlineHasPassedLapsesAtTheNextRecord) {
   EXPECT_EQ(books.payment("m1", "p1")->status, ledger::PaymentStatus::kExpired);
 }
 
+TEST(Clock, AnEventMoreThanAYearAfterItsPartitionsLatestIsRejectedAndTheClockStays) {
+  Books books(1);
+  books.append({auth("a1", "m1", "p1", "100.00", "2026-01-01T00:00:00Z", "2026-01-08T00:00:00Z"),
+                auth("b1", "m2", "q1", "1.00", "2099-01-01T00:00:00Z"),    // a mistyped year
+                auth("b2", "m2", "q2", "2.00", "2026-01-02T00:00:00Z")});
+  auto stats = books.fold();
+  EXPECT_EQ(stats.applied, 2u);
+  EXPECT_EQ(stats.deadlines_fired, 0u);  // the hold is not expired by the bad clock
+  EXPECT_EQ(books.balance("merchant:m1:payable", "USD"), "0.00/100.00");
+  auto rejects = books.rejects();
+  ASSERT_EQ(rejects.size(), 1u);
+  EXPECT_EQ(rejects[0].code, Code::kClockSkew);
+  EXPECT_EQ(rejects[0].event_id, "b1");
+  // Within the bound the clock moves as before: 366 days later is still accepted.
+  books.append({auth("b3", "m2", "q3", "3.00", "2027-01-02T00:00:00Z")});
+  stats = books.fold();
+  EXPECT_EQ(stats.applied, 1u);
+  EXPECT_EQ(stats.deadlines_fired, 2u);  // p1 (Jan 8) and q2 (Jan 2 + 7 days)
+  EXPECT_EQ(books.balance("merchant:m1:payable", "USD"), "0.00/0.00");  // 100.00 released
+}
+
 // Many merchants over 4 partitions and ~14 days: holds, vouchers and pay-by-bank payments, some
 // resolved, most left to their deadlines.
 std::vector<v1::Envelope> deadline_stream() {

@@ -43,6 +43,7 @@ enum class Code : unsigned char {
   kDuplicateBusinessId,   // a refund/capture/payout/... id already applied by another event
   kPanDetected,           // a card number (PAN) in an event: never stored, only masked
   kIncomplete,            // the books are short: partitions missing or behind their log
+  kClockSkew,             // occurred_at too far after the latest event of its partition
 };
 
 constexpr std::string_view code_name(Code code) {
@@ -75,6 +76,7 @@ constexpr std::string_view code_name(Code code) {
     case Code::kDuplicateBusinessId: return "duplicate_business_id";
     case Code::kPanDetected: return "pan_detected";
     case Code::kIncomplete: return "incomplete";
+    case Code::kClockSkew: return "clock_skew";
   }
   return "unknown";
 }
