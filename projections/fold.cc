@@ -955,9 +955,10 @@ namespace {
 // The log still holds what the store folded from partition p: it reaches the stored offset
 // and the last folded record is still the same record. Otherwise new appends would reuse
 // offsets the books already hold and be skipped silently.
-Status check_log_holds_folded(Store& store, events::EventLog& log, const Folder& folder,
-                              uint32_t p, uint64_t end, const std::optional<FoldedRecord>& last,
-                              events::ReadBatch* batch) {
+Status check_partition_holds_folded(Store& store, events::EventLog& log, uint32_t p,
+                                    std::optional<uint64_t> next, uint64_t end,
+                                    const std::optional<FoldedRecord>& last,
+                                    events::ReadBatch* batch) {
   auto refuse = [&](std::string what) {
     return make_error(Code::kCorrupt,
                       fmt::format("partition {}: the projections in {} are folded to offset {} "
@@ -965,9 +966,9 @@ Status check_log_holds_folded(Store& store, events::EventLog& log, const Folder&
                                   "these books hold (restored from an older backup?). Restore "
                                   "the log, or run `payledger rebuild` to refold the books from "
                                   "the log as it is",
-                                  p, store.dir(), folder.next_offset(p), what, end));
+                                  p, store.dir(), next.value_or(0), what, end));
   };
-  if (folder.has_state(p) && folder.next_offset(p) > end) return refuse("the log is shorter");
+  if (next && *next > end) return refuse("the log is shorter");
   if (!last) return Status::Ok();
   if (last->offset >= end) {
     return refuse(fmt::format("the log no longer holds offset {} they folded", last->offset));
@@ -984,6 +985,22 @@ Status check_log_holds_folded(Store& store, events::EventLog& log, const Folder&
 
 }  // namespace
 
+Status check_log_holds_folded(Store& store, events::EventLog& log) {
+  const uint32_t n = log.partition_count();
+  auto offsets = store.load_offsets(n);
+  if (!offsets) return offsets.error();
+  auto last = store.load_last_records(n);
+  if (!last) return last.error();
+  events::ReadBatch batch;
+  for (uint32_t p = 0; p < n; ++p) {
+    auto end = log.end_offset(p);
+    if (!end) return end.error();
+    Status s = check_partition_holds_folded(store, log, p, (*offsets)[p], *end, (*last)[p], &batch);
+    if (!s) return s;
+  }
+  return Status::Ok();
+}
+
 Result<FoldStats> fold(Store& store, events::EventLog& log, const FoldOptions& options) {
   auto opened = Folder::open(store, log.partition_count(), options);
   if (!opened) return opened.error();
@@ -996,7 +1013,10 @@ Result<FoldStats> fold(Store& store, events::EventLog& log, const FoldOptions& o
   for (uint32_t p = 0; p < n; ++p) {
     auto end = log.end_offset(p);
     if (!end) return end.error();
-    if (Status s = check_log_holds_folded(store, log, folder, p, *end, (*last)[p], &batch); !s) {
+    std::optional<uint64_t> next;
+    if (folder.has_state(p)) next = folder.next_offset(p);
+    if (Status s = check_partition_holds_folded(store, log, p, next, *end, (*last)[p], &batch);
+        !s) {
       return s.error();
     }
     folder.note_log_end(p, *end);

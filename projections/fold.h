@@ -119,6 +119,12 @@ class Folder {
 // another one written at the same offset of a log that was replaced or lost its tail.
 uint64_t record_fingerprint(const events::LogRecord& rec);
 
+// Whether `log` still holds what `store` folded from it: every partition reaches the stored
+// offset and the last record folded there is unchanged. kCorrupt naming the partition, the
+// offsets and what to do otherwise (the log was cut, replaced by an older copy, or cut and
+// appended to again, so the books hold records the log no longer has).
+Status check_log_holds_folded(Store& store, events::EventLog& log);
+
 // Folds every record the log holds past the store's stored offsets (embedded-log style
 // reading: partition by partition, round robin, until each returns nothing). Refuses
 // (kCorrupt) a log that no longer holds the last record the store folded, or ends before the

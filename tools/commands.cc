@@ -211,11 +211,13 @@ struct OpenStores {
 Result<std::optional<std::vector<uint64_t>>> embedded_log_ends(const OpenStores& opened) {
   std::optional<std::vector<uint64_t>> ends;
   std::string identity, identity_dir;
+  std::vector<std::filesystem::path> log_paths;
   for (size_t i = 0; i < opened.dirs.size(); ++i) {
     const std::string& d = opened.dirs[i];
     if (!std::filesystem::exists(log_dir(d) + "/partitions")) continue;
     auto log = open_log(d, /*writer=*/false, 0, false);
     if (!log) return log.error();
+
     auto folded = opened.stores[i]->recorded_log_identity();
     if (!folded) return folded.error();
     const std::string& id = (*log)->identity();
@@ -225,6 +227,10 @@ Result<std::optional<std::vector<uint64_t>>> embedded_log_ends(const OpenStores&
                                     "run `payledger rebuild --data {}` to fold this log",
                                     projections_dir(d), *folded, log_dir(d), id, d));
     }
+    // The books must not hold records the log no longer has (an older copy put back).
+    if (Status s = projections::check_log_holds_folded(*opened.stores[i], **log); !s) {
+      return s.error();
+    }
     if (!id.empty() && !identity.empty() && id != identity) {
       return make_error(Code::kInvalidArgument,
                         fmt::format("{} and {} are different logs ('{}' and '{}'): their books "
@@ -232,6 +238,19 @@ Result<std::optional<std::vector<uint64_t>>> embedded_log_ends(const OpenStores&
                                     log_dir(identity_dir), log_dir(d), identity, id));
     }
     if (!id.empty()) identity = id, identity_dir = d;
+    std::error_code ec;
+    std::filesystem::path path = std::filesystem::canonical(log_dir(d), ec);
+    if (ec) return make_error(Code::kIo, fmt::format("{}: {}", log_dir(d), ec.message()));
+    if (!log_paths.empty() && path != log_paths.front()) {
+      // An embedded log has one writer in one directory: two directories holding the same
+      // log are copies that may have diverged since, and their books would mix.
+      return make_error(Code::kInvalidArgument,
+                        fmt::format("{} and {} are two copies of one embedded log, which may "
+                                    "have diverged; several --data are for the instances of a "
+                                    "Kafka fold: query each directory on its own",
+                                    log_paths.front().string(), path.string()));
+    }
+    log_paths.push_back(path);
     uint32_t n = (*log)->partition_count();
     if (ends && ends->size() != n) {
       return make_error(Code::kInvalidArgument,
