@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <future>
 
@@ -144,10 +145,22 @@ class BrokerReady : public ::testing::Environment {
     o.brokers = brokers();
     o.topic = "test.ready";
     o.timeout_ms = 60000;
-    ASSERT_TRUE(events::create_topic(o, 1, 1).ok()) << "is the broker running? scripts/kafka start";
+    // A failed global SetUp makes GoogleTest print every test as SKIPPED, which CTest counts
+    // as passing: without a broker these tests must fail, so the process exits non-zero.
+    if (Status s = events::create_topic(o, 1, 1); !s) {
+      not_ready("create a topic: " + s.error().reason + " (is the broker running? scripts/kafka start)");
+    }
     auto producer = events::KafkaProducer::open(o, 1);
-    ASSERT_TRUE(producer.ok()) << producer.error().reason;
-    ASSERT_TRUE((*producer)->append(records(1, 1)).ok());
+    if (!producer) not_ready("open a transactional producer: " + producer.error().reason);
+    if (Status s = (*producer)->append(records(1, 1)); !s) {
+      not_ready("commit a transaction: " + s.error().reason);
+    }
+  }
+
+ private:
+  [[noreturn]] static void not_ready(const std::string& why) {
+    std::fprintf(stderr, "kafka tests: the broker is not ready: cannot %s\n", why.c_str());
+    std::exit(1);
   }
 };
 const auto* const kBrokerReady = ::testing::AddGlobalTestEnvironment(new BrokerReady);
