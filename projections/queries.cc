@@ -411,6 +411,44 @@ Result<std::string> projection_digest(const Stores& stores) {
     return Status::Ok();
   });
   if (!s) return s.error();
+  // The state that decides what a future fold does with the next events (the same events on
+  // two stores that differ here give different books later), hashed so such stores differ
+  // now: the deadline index and the business ids (keys only), the dedupe fingerprints
+  // (without the offset the id was applied at, a backend position as above) and each folded
+  // partition's event-time watermark. Not hashed: offsets, noted log ends, last records and
+  // the log identity (where in which log, not what), and the parked rejects (keyed by offset).
+  for (Cf cf : {Cf::kDeadlines, Cf::kBusinessIds}) {
+    sha.field(cf_name(cf));
+    s = merged_scan(stores, *owners, cf, [&](std::string_view key, std::string_view) {
+      sha.field(key);
+      return Status::Ok();
+    });
+    if (!s) return s.error();
+  }
+  sha.field(cf_name(Cf::kDedupe));
+  s = merged_scan(stores, *owners, Cf::kDedupe, [&](std::string_view key, std::string_view v) {
+    if (auto fp = decode_dedupe_value(v); !fp) return Status(fp.error());
+    sha.field(key);
+    sha.field(v.substr(8));  // decoded above: be64 offset + 16 bytes of fingerprint
+    return Status::Ok();
+  });
+  if (!s) return s.error();
+  sha.field("watermarks");
+  for (const auto& [p, owner] : *owners) {
+    Store* st = stores[owner];
+    std::string value;
+    rocksdb::Status r = st->db()->Get(query_read_options(), st->cf(Cf::kMeta), watermark_key(p),
+                                      &value);
+    if (r.IsNotFound()) continue;  // nothing folded there yet
+    if (!r.ok()) return rocks_error("read watermark", r);
+    if (value.size() != 8) {
+      return make_error(Code::kCorrupt, fmt::format("{}: the stored watermark of partition {} is "
+                                                    "not 8 bytes (run `payledger rebuild`)",
+                                                    st->dir(), p));
+    }
+    sha.field(be32_string(p));
+    sha.field(value);
+  }
   return sha.hex();
 }
 
