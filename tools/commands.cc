@@ -778,9 +778,56 @@ int cmd_fold(const FoldArgs& args) {
   return finish_fold(args.common, std::move(stats), elapsed, g_stop.load() && !service);
 }
 
+namespace {
+
+// Before a Kafka rebuild drops anything: the brokers answer, the topic exists with its
+// partitions, and it is the log this store folded (a store of another log is not replaced by
+// a rebuild). So a broker that is down or a mistyped --topic/--brokers leaves the books as
+// they were, like a corrupt embedded log does.
+Status check_kafka_rebuild(const FoldArgs& args) {
+  auto kafka = kafka_options(args.log);
+  if (!kafka) return kafka.error();
+  auto info = events::topic_info(*kafka);  // kIo naming the brokers; the topic must exist
+  if (!info) return info.error();
+  if (info->partitions == 0) {
+    return make_error(Code::kInvalidArgument,
+                      fmt::format("topic '{}' on {} has no partitions", kafka->topic,
+                                  kafka->brokers));
+  }
+  const std::string dir = projections_dir(args.common.data);
+  if (!std::filesystem::exists(dir)) return Status::Ok();
+  // A store that does not open (another layout version, damage) is what rebuild is for:
+  // there is no identity to compare, and dropping it loses nothing readable.
+  auto store = open_store(args.common.data, /*read_only=*/true);
+  if (!store) return Status::Ok();
+  auto recorded = (*store)->recorded_log_identity();
+  if (!recorded) return recorded.error();
+  std::string topic_identity = events::kafka_log_identity(*info, *kafka);
+  if (!recorded->empty() && *recorded != topic_identity) {
+    return make_error(Code::kInvalidArgument,
+                      fmt::format("{} holds the books of log '{}', not of topic '{}' on {} "
+                                  "('{}'): rebuild does not replace one log's books with "
+                                  "another's; fold that topic into another --data directory, "
+                                  "or delete {} first if these books are no longer wanted",
+                                  dir, *recorded, kafka->topic, kafka->brokers, topic_identity,
+                                  dir));
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
 int cmd_rebuild(const FoldArgs& args) {
   if (!args.log.kafka() && !std::filesystem::exists(log_dir(args.common.data) + "/partitions")) {
     return fail(make_error(Code::kIo, fmt::format("no event log at {}", log_dir(args.common.data))));
+  }
+  if (args.log.kafka()) {
+    if (Status s = check_kafka_rebuild(args); !s) {
+      Error e = s.error();
+      e.reason += fmt::format("; nothing was dropped, the projections in {} are kept",
+                              projections_dir(args.common.data));
+      return fail(e);
+    }
   }
   if (!args.log.kafka()) {
     // Opening the log checks every record: a corrupt log keeps the projections it has.
