@@ -6,7 +6,9 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -102,6 +104,43 @@ std::string partition_path(const std::string& dir, uint32_t index) {
 }
 
 std::string synced_name(uint32_t index) { return fmt::format("p-{:04}.synced", index); }
+
+// The partition count of a log never changes (a merchant's partition is its key's hash modulo
+// the count): checks that `dir`/partitions still says what the partition files say, so an
+// edited count is refused instead of a writer creating partitions silently (records of old
+// merchants would land in another partition than their history) or readers skipping the
+// partitions above it. Missing files are only allowed while every partition is empty (a
+// crash between writing the count and creating the files of a new log).
+Status check_partition_files(const std::string& dir, uint32_t count) {
+  uint32_t files = 0;  // one past the highest p-NNNN.log
+  bool any_data = false;
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
+    std::string name = entry.path().filename().string();
+    unsigned index = 0;
+    char tail = 0;
+    if (name.size() < 10 || !name.starts_with("p-") || !name.ends_with(".log") ||
+        std::sscanf(name.c_str(), "p-%u.lo%c", &index, &tail) != 2 || tail != 'g') {
+      continue;
+    }
+    files = std::max(files, index + 1);
+    if (std::filesystem::file_size(entry.path(), ec) > 0 && !ec) any_data = true;
+  }
+  if (ec) {
+    return make_error(Code::kIo, fmt::format("cannot list {}: {}", dir, ec.message()));
+  }
+  if (files > count || (files < count && any_data)) {
+    return make_error(Code::kCorrupt,
+                      fmt::format("{}/partitions says {} partitions but the log has {} "
+                                  "(p-0000.log .. {}): the file was edited? A log's partition "
+                                  "count cannot change (each merchant's events are in the "
+                                  "partition of its key); write {} back into it. For another "
+                                  "count, append the events to a new --data directory with "
+                                  "--partitions",
+                                  dir, count, files, fmt::format("p-{:04}.log", files - 1), files));
+  }
+  return Status::Ok();
+}
 
 // p-NNNN.synced: two slots, written alternately, each u64 synced bytes | u32 crc32 of those
 // 8 bytes | u32 zero. The larger valid slot is the synced size; a slot that fails its CRC is
@@ -203,6 +242,7 @@ Result<std::unique_ptr<EmbeddedLog>> EmbeddedLog::open(const std::string& dir,
   if (Status s = options.writer ? log->ensure_identity() : log->load_identity(); !s) {
     return s.error();
   }
+  if (Status s = check_partition_files(dir, count); !s) return s.error();
   log->parts_.resize(count);
   for (uint32_t i = 0; i < count; ++i) {
     if (Status s = log->open_partition(i); !s) return s.error();

@@ -254,7 +254,7 @@ Result<std::vector<BalanceRow>> list_balances(const Stores& stores, std::string_
 }
 
 Result<std::vector<StatementLine>> statement(const Stores& stores, std::string_view account,
-                                             size_t limit) {
+                                             size_t limit, size_t* total) {
   auto owners = partition_owners(stores);
   if (!owners) return owners.error();
   std::vector<StatementLine> lines;
@@ -281,6 +281,7 @@ Result<std::vector<StatementLine>> statement(const Stores& stores, std::string_v
     return std::tie(a.asset, a.partition, a.line.offset) <
            std::tie(b.asset, b.partition, b.line.offset);
   });
+  if (total != nullptr) *total = lines.size();
   if (limit != 0 && lines.size() > limit) lines.resize(limit);
   return lines;
 }
@@ -315,11 +316,13 @@ Result<TrialBalance> trial_balance(const Stores& stores) {
   return tb;
 }
 
-Result<std::vector<Reject>> list_rejects(const Stores& stores, size_t limit) {
+Result<std::vector<Reject>> list_rejects(const Stores& stores, size_t limit, size_t* total) {
   auto owners = partition_owners(stores);
   if (!owners) return owners.error();
   std::vector<Reject> out;
+  size_t seen = 0;
   Status s = merged_scan(stores, *owners, Cf::kRejects, [&](std::string_view key, std::string_view v) {
+    ++seen;
     if (limit != 0 && out.size() >= limit) return Status::Ok();
     auto r = decode_reject(key, v);
     if (!r) return Status(r.error());
@@ -327,6 +330,7 @@ Result<std::vector<Reject>> list_rejects(const Stores& stores, size_t limit) {
     return Status::Ok();
   });
   if (!s) return s.error();
+  if (total != nullptr) *total = seen;
   return out;
 }
 

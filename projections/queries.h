@@ -69,8 +69,9 @@ struct StatementLine {
   EntryLine line;
 };
 // Every line posted to `account`, per asset in log order; at most `limit` lines (0 = all).
+// `total`, if given, receives the number of lines without the limit.
 Result<std::vector<StatementLine>> statement(const Stores& stores, std::string_view account,
-                                             size_t limit);
+                                             size_t limit, size_t* total = nullptr);
 
 struct TrialBalanceRow {
   std::string asset;
@@ -88,8 +89,10 @@ struct TrialBalance {
 };
 Result<TrialBalance> trial_balance(const Stores& stores);
 
-// Parked events in log order (partition, offset); at most `limit` (0 = all).
-Result<std::vector<Reject>> list_rejects(const Stores& stores, size_t limit);
+// Parked events in log order (partition, offset); at most `limit` (0 = all). `total`, if
+// given, receives the number of parked events without the limit.
+Result<std::vector<Reject>> list_rejects(const Stores& stores, size_t limit,
+                                         size_t* total = nullptr);
 
 // One payment's state (from the store that folded its merchant's partition furthest);
 // nullopt if that merchant has no such payment.

@@ -43,6 +43,21 @@ int interrupted_exit() {
   return 128 + (sig != 0 ? sig : SIGINT);
 }
 
+size_t edit_distance(const std::string& a, const std::string& b) {
+  std::vector<size_t> row(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    size_t diag = row[0];
+    row[0] = i;
+    for (size_t j = 1; j <= b.size(); ++j) {
+      size_t up = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      diag = up;
+    }
+  }
+  return row[b.size()];
+}
+
 namespace {
 
 namespace v1 = payledger::v1;
@@ -780,6 +795,39 @@ int cmd_fold(const FoldArgs& args) {
 
 namespace {
 
+// The error for an --account that names nothing in the books (a typo would otherwise read as
+// "no balances" or "no lines"): the account, the books, and the nearest account name when
+// one is close. `prefix`: balance's --account is a prefix of account names.
+Error unknown_account(const projections::Stores& stores, const Common& common,
+                      const std::string& account, bool prefix) {
+  std::string best;
+  // Close enough to be a typo: one edit in a short name, up to three in a long one.
+  size_t best_distance = std::max<size_t>(1, std::min<size_t>(3, account.size() / 4)) + 1;
+  auto rows = projections::list_balances(stores, "");
+  if (rows) {
+    for (const auto& r : *rows) {
+      // A prefix is compared with the account's prefixes of about its length (a typo may
+      // drop or add characters); a full name with the whole account.
+      size_t from =
+          prefix ? account.size() - std::min<size_t>(account.size(), 3) : r.account.size();
+      size_t to = prefix ? std::min(r.account.size(), account.size() + 3) : r.account.size();
+      for (size_t n = from; n <= to; ++n) {
+        std::string candidate = r.account.substr(0, n);
+        if (size_t d = edit_distance(account, candidate); d < best_distance) {
+          best_distance = d;
+          best = candidate;
+        }
+      }
+    }
+  }
+  return make_error(Code::kInvalidArgument,
+                    fmt::format("no account {}'{}' in the books of {}{} (list accounts with "
+                                "`payledger balance --data {}`)",
+                                prefix ? "starting with " : "", account, common.data,
+                                best.empty() ? "" : fmt::format("; did you mean '{}'?", best),
+                                common.data));
+}
+
 // Before a Kafka rebuild drops anything: the brokers answer, the topic exists with its
 // partitions, and it is the log this store folded (a store of another log is not replaced by
 // a rebuild). So a broker that is down or a mistyped --topic/--brokers leaves the books as
@@ -848,6 +896,9 @@ int cmd_balance(const Common& common, const std::string& prefix) {
   if (!opened) return fail(opened.error());
   auto rows = projections::list_balances(opened->stores, prefix);
   if (!rows) return fail(rows.error());
+  if (rows->empty() && !prefix.empty()) {
+    return fail(unknown_account(opened->stores, common, prefix, /*prefix=*/true));
+  }
   if (common.json) {
     json out = json::array();
     for (const auto& r : *rows) {
@@ -881,7 +932,8 @@ int cmd_statement(const Common& common, const std::string& account, uint64_t lim
   if (auto id = ledger::AccountId::parse(account); !id) return usage(id.error().reason);
   auto opened = open_stores(common);
   if (!opened) return fail(opened.error());
-  auto lines = projections::statement(opened->stores, account, limit);
+  size_t total = 0;
+  auto lines = projections::statement(opened->stores, account, limit, &total);
   if (!lines) return fail(lines.error());
   if (lines->empty()) {
     // An empty statement of a mistyped account would read as "nothing happened": say so.
@@ -889,12 +941,7 @@ int cmd_statement(const Common& common, const std::string& account, uint64_t lim
     if (!rows) return fail(rows.error());
     bool exists = std::any_of(rows->begin(), rows->end(),
                               [&](const auto& r) { return r.account == account; });
-    if (!exists) {
-      return fail(make_error(Code::kInvalidArgument,
-                             fmt::format("no account '{}' in the books of {} (list accounts with "
-                                         "`payledger balance --data {} --account PREFIX`)",
-                                         account, common.data, common.data)));
-    }
+    if (!exists) return fail(unknown_account(opened->stores, common, account, /*prefix=*/false));
   }
   ledger::Side normal = ledger::normal_side(ledger::AccountId::parse(account)->type());
   std::map<std::string, ledger::Int128> running;  // posted balance per asset
@@ -927,9 +974,12 @@ int cmd_statement(const Common& common, const std::string& account, uint64_t lim
     }
   }
   if (common.json) {
-    json doc{{"account", account}, {"lines", out}};
+    json doc{{"account", account}, {"lines", out}, {"total_lines", total}};
     add_coverage(*opened, &doc);
     print_json(doc);
+  } else if (limit != 0) {
+    // A limited listing is not the whole account: say how much is left out.
+    fmt::print("showing {} of {} lines\n", lines->size(), total);
   } else {
     fmt::print("{} lines\n", lines->size());
   }
@@ -986,7 +1036,8 @@ int cmd_digest(const Common& common) {
 int cmd_rejects(const Common& common, uint64_t limit) {
   auto opened = open_stores(common);
   if (!opened) return fail(opened.error());
-  auto rejects = projections::list_rejects(opened->stores, limit);
+  size_t total = 0;
+  auto rejects = projections::list_rejects(opened->stores, limit, &total);
   if (!rejects) return fail(rejects.error());
   if (common.json) {
     json out = json::array();
@@ -1022,7 +1073,11 @@ int cmd_rejects(const Common& common, uint64_t limit) {
                r.event_id.empty() ? "-" : r.event_id, r.merchant_id.empty() ? "-" : r.merchant_id,
                r.reason, r.resolved.empty() ? "" : fmt::format(" [resolved: {}]", r.resolved));
   }
-  fmt::print("{} rejected events\n", rejects->size());
+  if (limit != 0) {
+    fmt::print("showing {} of {} rejected events\n", rejects->size(), total);
+  } else {
+    fmt::print("{} rejected events\n", rejects->size());
+  }
   return kExitOk;
 }
 

@@ -20,6 +20,9 @@ extern std::atomic<bool> g_stop;
 extern std::atomic<int> g_signal;
 int interrupted_exit();
 
+// Edit distance (insertions, deletions, substitutions) for "did you mean".
+size_t edit_distance(const std::string& a, const std::string& b);
+
 struct Common {
   std::string data;  // data directory: DIR/log (event log), DIR/projections (RocksDB)
   // Query commands: more data directories, one per scaled-out fold instance; answers merge.

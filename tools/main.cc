@@ -89,22 +89,6 @@ void add_fold_options(CLI::App* cmd, FoldArgs* args) {
   cmd->add_flag("--quiet,-q", args->common.quiet, "No progress bar");
 }
 
-// Edit distance (insertions, deletions, substitutions) for "did you mean".
-size_t edit_distance(const std::string& a, const std::string& b) {
-  std::vector<size_t> row(b.size() + 1);
-  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
-  for (size_t i = 1; i <= a.size(); ++i) {
-    size_t diag = row[0];
-    row[0] = i;
-    for (size_t j = 1; j <= b.size(); ++j) {
-      size_t up = row[j];
-      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + (a[i - 1] == b[j - 1] ? 0 : 1)});
-      diag = up;
-    }
-  }
-  return row[b.size()];
-}
-
 // An unknown command word (first word, or the word after `report`/`topic`) is a mistyped
 // command: name it and suggest the nearest one, instead of CLI11's "A subcommand is
 // required". Returns the exit code, or -1 to go on parsing.
