@@ -3,25 +3,8 @@
 # in the books, no silent no-ops. Usage: cli_input_test.sh PATH/TO/payledger
 set -euo pipefail
 bin=${1:?usage: cli_input_test.sh PATH/TO/payledger}
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-fails=0
+source "$(dirname "$0")/lib.sh"
 
-check() {  # check DESCRIPTION COMMAND...: the command must succeed
-  local what=$1; shift
-  if "$@"; then echo "ok   - $what"; else echo "FAIL - $what"; fails=$((fails + 1)); fi
-}
-# run COMMAND...: sets $rc, $out (stdout) and $err (stderr)
-run() {
-  set +e; "$@" >"$work/out" 2>"$work/err"; rc=$?; set -e
-  out=$(cat "$work/out"); err=$(cat "$work/err")
-}
-# Waits (bounded) until `cond` holds: observable progress, not a fixed sleep.
-wait_for() {
-  local i
-  for i in $(seq 1 600); do if eval "$1"; then return 0; fi; sleep 0.05; done
-  echo "timed out waiting for: $1"; return 1
-}
 handles_sigint() {  # the process has installed its SIGINT handler (SigCgt bit 2)
   local mask; mask=$(awk '/^SigCgt/ {print $2}' "/proc/$1/status" 2>/dev/null) || return 1
   [ -n "$mask" ] && (( (16#$mask >> 1) & 1 ))

@@ -3,15 +3,7 @@
 # exit codes, rejects, rebuild and double-append digests. Usage: cli_test.sh PATH/TO/payledger
 set -euo pipefail
 bin=${1:?usage: cli_test.sh PATH/TO/payledger}
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-fails=0
-
-check() {  # check DESCRIPTION COMMAND...: the command must succeed
-  local what=$1; shift
-  if "$@"; then echo "ok   - $what"; else echo "FAIL - $what"; fails=$((fails + 1)); fi
-}
-exit_code() { set +e; "$@" >/dev/null 2>&1; local rc=$?; set -e; echo "$rc"; }
+source "$(dirname "$0")/lib.sh"
 
 "$bin" generate --events 3000 --seed 9 --merchants 25 > "$work/events.ndjson"
 check "generate writes 3000 lines" test "$(wc -l < "$work/events.ndjson")" -eq 3000
@@ -95,5 +87,4 @@ check "demo JSON is balanced" grep -q '"balanced": true' <<<"$demo"
 check "demo refuses a used data dir (2)" \
   test "$(exit_code "$bin" demo --events 10 --data "$work/demo")" -eq 2
 
-if [ "$fails" -ne 0 ]; then echo "$fails checks failed"; exit 1; fi
-echo "all checks passed"
+finish

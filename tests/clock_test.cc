@@ -10,71 +10,13 @@
 #include "ledger/deadlines.h"
 #include "projections/fold.h"
 #include "projections/queries.h"
-#include "test_util.h"
+#include "testlib.h"
 
 namespace payledger::testing {
 namespace {
 
 using projections::FoldOptions;
 using projections::Store;
-
-// An embedded log and a store in one temp directory.
-class Books {
- public:
-  explicit Books(uint32_t partitions) {
-    events::EmbeddedLogOptions o;
-    o.partitions = partitions;
-    o.sync = false;
-    log_ = events::EmbeddedLog::open(dir_.path() + "/log", o).value();
-    reopen_store();
-  }
-  void reopen_store() {
-    store_.reset();
-    store_ = Store::open(dir_.path() + "/projections", false).value();
-  }
-  void drop_store() {
-    store_.reset();
-    ASSERT_TRUE(Store::destroy(dir_.path() + "/projections").ok());
-    reopen_store();
-  }
-  void append(const std::vector<v1::Envelope>& events) {
-    std::vector<events::AppendRecord> records;
-    for (const auto& e : events) records.push_back({e.merchant_id(), events::encode(e)});
-    ASSERT_TRUE(log_->append(records).ok());
-  }
-  projections::FoldStats fold(FoldOptions options = {}) {
-    options.sync = false;
-    auto stats = projections::fold(*store_, *log_, options);
-    EXPECT_TRUE(stats.ok()) << (stats.ok() ? "" : stats.error().reason);
-    return stats.ok() ? *stats : projections::FoldStats{};
-  }
-  std::string digest() { return projections::projection_digest(*store_).value(); }
-  // "posted/pending" of one account in one asset, as the CLI prints them.
-  std::string balance(const std::string& account, const std::string& asset) {
-    for (const auto& r : projections::list_balances(*store_, account).value()) {
-      if (r.account == account && r.asset == asset) {
-        return ledger::format_scaled(r.balance.posted_net(r.normal), r.exponent) + "/" +
-               ledger::format_scaled(r.balance.pending_net(r.normal), r.exponent);
-      }
-    }
-    return "absent";
-  }
-  // The payment's state; fails the test if the store has no such payment.
-  std::optional<ledger::PaymentState> payment(const std::string& merchant, const std::string& id) {
-    auto p = projections::find_payment(projections::Stores{store_.get()}, merchant, id).value();
-    EXPECT_TRUE(p.has_value()) << merchant << "/" << id;
-    return p;
-  }
-  std::vector<projections::Reject> rejects() {
-    return projections::list_rejects(*store_, 0).value();
-  }
-  Store& store() { return *store_; }
-
- private:
-  TempDir dir_;
-  std::unique_ptr<events::EmbeddedLog> log_;
-  std::unique_ptr<Store> store_;
-};
 
 v1::Envelope at(v1::Envelope e, const std::string& merchant, const std::string& when) {
   e.set_merchant_id(merchant);

@@ -4,7 +4,7 @@
 #include "events/embedded_log.h"
 #include "projections/fold.h"
 #include "projections/queries.h"
-#include "test_util.h"
+#include "testlib.h"
 #include "tools/generator.h"
 
 namespace payledger::testing {
@@ -12,59 +12,6 @@ namespace {
 
 using projections::FoldOptions;
 using projections::Store;
-
-// A data directory with an embedded log and a projection store.
-class Books {
- public:
-  explicit Books(uint32_t partitions = 4) {
-    events::EmbeddedLogOptions o;
-    o.partitions = partitions;
-    o.sync = false;
-    log_ = events::EmbeddedLog::open(dir_.path() + "/log", o).value();
-    reopen_store();
-  }
-  void reopen_store() {
-    store_.reset();
-    store_ = Store::open(dir_.path() + "/projections", false).value();
-  }
-  void drop_store() {
-    store_.reset();
-    ASSERT_TRUE(Store::destroy(dir_.path() + "/projections").ok());
-    reopen_store();
-  }
-  void append(const std::vector<v1::Envelope>& events) {
-    std::vector<events::AppendRecord> records;
-    for (const auto& e : events) records.push_back({e.merchant_id(), events::encode(e)});
-    ASSERT_TRUE(log_->append(records).ok());
-  }
-  void append_raw(const std::string& key, const std::string& value, events::RecordFormat f) {
-    std::vector<events::AppendRecord> records{{key, value, f}};
-    ASSERT_TRUE(log_->append(records).ok());
-  }
-  projections::FoldStats fold(FoldOptions options = {}) {
-    options.sync = false;
-    auto stats = projections::fold(*store_, *log_, options);
-    EXPECT_TRUE(stats.ok()) << (stats.ok() ? "" : stats.error().reason);
-    return stats.ok() ? *stats : projections::FoldStats{};
-  }
-  std::string digest() { return projections::projection_digest(*store_).value(); }
-  Store& store() { return *store_; }
-  events::EmbeddedLog& log() { return *log_; }
-  const std::string& dir() const { return dir_.path(); }
-
- private:
-  TempDir dir_;
-  std::unique_ptr<events::EmbeddedLog> log_;
-  std::unique_ptr<Store> store_;
-};
-
-std::vector<v1::Envelope> generated(uint64_t n, uint64_t seed = 3, uint32_t merchants = 40) {
-  tools::Generator gen({n, seed, merchants, ""});
-  std::vector<v1::Envelope> out;
-  v1::Envelope e;
-  while (gen.next(&e)) out.push_back(e);
-  return out;
-}
 
 std::string balances_of(Store& store, const std::string& prefix) {
   std::string out;

@@ -5,17 +5,7 @@
 # fails queries unless --allow-partial. Usage: log_integrity_test.sh PATH/TO/payledger
 set -euo pipefail
 bin=${1:?usage: log_integrity_test.sh PATH/TO/payledger}
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-fails=0
-check() {  # check DESCRIPTION COMMAND...: the command must succeed
-  local what=$1; shift
-  if "$@"; then echo "ok   - $what"; else echo "FAIL - $what"; fails=$((fails + 1)); fi
-}
-rc=0
-run() {  # run COMMAND...: exit code in $rc, output in $work/out and $work/err
-  set +e; "$@" >"$work/out" 2>"$work/err"; rc=$?; set -e
-}
+source "$(dirname "$0")/lib.sh"
 
 # 1. One flipped byte in the middle of a 10,000-event log (the issue's observation: rebuild
 #    folded 8,944 events and exited 0).
@@ -147,5 +137,4 @@ for cmd in digest trial-balance; do
   check "... naming a partition whose log lost records" grep -q "partition [0-9]*: the projections" "$work/err"
 done
 
-if [ "$fails" -ne 0 ]; then echo "$fails checks failed"; exit 1; fi
-echo "all checks passed"
+finish
