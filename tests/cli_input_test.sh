@@ -142,6 +142,34 @@ for pan in "4111 1111 1111 1111" "5555-5555-5555-4444" "378282246310005" "601111
     bash -c '! grep -rqaF -- "$1" "$2" && ! grep -qF -- "$1" <<<"$3"' _ "$pan" "$work/pan" "$rej"
 done
 
+# A card number inside a longer digit run or beside other digit groups (issue 8, left
+# item 1): rejected as pan_detected, masked in the dry run, the log, the rejects.
+embedded=("b7 4111111111111111" "4111111111111111 7" "order-12-4111111111111111"
+          "ref 2026 4111 1111 1111 1111" "1234 4111 1111 1111 1111" "4111 1111 1111 1111 12")
+: > "$work/embedded.ndjson"
+for i in "${!embedded[@]}"; do
+  ev "x$i" "\"card_authorised\":{\"payment_id\":\"p$i\",\"amount\":{\"currency\":\"EUR\",\"amount\":\"5.00\"},\"instrument_token\":\"${embedded[$i]}\"}" >> "$work/embedded.ndjson"
+done
+ev x6 '"card_voided":{"payment_id":"order-12-4111111111111111"}' >> "$work/embedded.ndjson"
+run "$bin" append --dry-run "$work/embedded.ndjson"
+check "dry run rejects all seven embedded card numbers" \
+  test "$(grep -c ': pan_detected: ' <<<"$out")" -eq 7
+check "dry run shows the masked forms" \
+  bash -c 'grep -qF "ref 2026 4111 11** **** 1111" <<<"$1" && grep -qF "4111 11** **** 1111 12" <<<"$1"' _ "$out"
+dry=$out
+run "$bin" append --data "$work/emb" "$work/embedded.ndjson"
+append_err=$err
+"$bin" fold --data "$work/emb" -q > /dev/null || true
+rej=$("$bin" rejects --data "$work/emb" --json)
+check "fold lists seven pan_detected rejects" \
+  test "$(grep -c '"code": "pan_detected"' <<<"$rej")" -eq 7
+check "the rejects show the masked form" grep -qF "order-12-411111******1111" <<<"$rej"
+for pan in "4111111111111111" "1111 1111 1111"; do
+  check "no '$pan' in the log, projections, rejects, dry run or append output" \
+    bash -c '! grep -rqaF -- "$1" "$2" && ! grep -qF -- "$1" <<<"$3"' _ "$pan" "$work/emb" \
+    "$rej$dry$append_err"
+done
+
 # ---- item 13: no silent no-ops.
 run "$bin" trail-balance --data "$work/c"
 check "unknown command exits 2" test "$rc" -eq 2
