@@ -103,6 +103,40 @@ auth r1 p1 > "$work/good.ndjson"
 check "dry run of a clean file exits 0" \
   test "$(set +e; "$bin" append --dry-run "$work/good.ndjson" >/dev/null 2>&1; echo $?)" -eq 0
 
+# --dry-run applies every check that needs no ledger state, with the codes fold gives
+# (issue 8, left item 5): line N of amounts.ndjson must be rejected with code N.
+money() { ev "$1" "\"$2\":{\"payment_id\":\"p$1\",\"amount\":{\"currency\":\"$3\",\"amount\":\"$4\"}}"; }
+{ money m1 card_authorised EUR 1000000000000000000000000000000000000   # 10^36
+  money m2 card_authorised EUR -5.00
+  money m3 card_authorised EUR 0.00
+  money m4 card_authorised EUR 10.001   # EUR has 2 decimals
+  money m5 card_authorised EUR 1e3
+  money m6 card_authorised brl 5.00
+  money m7 card_captured EUR -5.00      # payment unknown to a dry run; the amount is not
+} > "$work/amounts.ndjson"
+want="overflow non_positive_amount non_positive_amount bad_amount bad_amount unknown_asset non_positive_amount"
+run "$bin" append --dry-run "$work/amounts.ndjson"
+check "dry run of bad amounts exits 1" test "$rc" -eq 1
+check "dry run rejects each bad amount with fold's code" \
+  test "$(sed -n 's/^.*amounts.ndjson:\([0-9]*\): \([a-z_]*\): .*/\2/p' <<<"$out" | tr '\n' ' ')" = "$want "
+"$bin" append --data "$work/amt" "$work/amounts.ndjson" > /dev/null
+"$bin" fold --data "$work/amt" -q > /dev/null || true
+check "fold rejects the same lines with the same codes" \
+  test "$("$bin" rejects --data "$work/amt" --json | python3 -c '
+import json,sys; print(" ".join(r["code"] for r in sorted(json.load(sys.stdin), key=lambda r: r["event_id"])))')" = "$want"
+# What only the ledger's state decides is left to the fold: a capture of a payment the file
+# does not hold, a payout, the end of a contract, a checkout outcome.
+{ ev s1 '"card_captured":{"payment_id":"p9","amount":{"currency":"EUR","amount":"5.00"}}'
+  ev s2 '"payout_sent":{"payout_id":"o1","amount":{"currency":"EUR","amount":"100.00"}}'
+  ev s3 '"merchant_contract_ended":{"method":"card"}'
+  ev s4 '"checkout_completed":{"checkout_id":"k1","payment_id":"p1"}'
+} > "$work/stateful.ndjson"
+run "$bin" append --dry-run "$work/stateful.ndjson"
+check "dry run leaves state-dependent rejects to the fold (exit 0)" test "$rc" -eq 0
+run bash -c "'$bin' generate --events 200000 --seed 7 | '$bin' append --dry-run -"
+check "the generator's events pass the dry run" test "$rc" -eq 0
+check "... with zero rejects" grep -q '200000 valid events, 0 lines would be rejected' <<<"$out"
+
 # Replayed rejects are marked resolved; replaying one twice is refused.
 ev c1 '"card_captured":{"payment_id":"p9","amount":{"currency":"EUR","amount":"5.00"}}' | "$bin" append --data "$work/c" - > /dev/null
 "$bin" fold --data "$work/c" -q > /dev/null

@@ -271,6 +271,69 @@ TEST(Parked, RoundTrips) {
   EXPECT_FALSE(events::decode_parked(bytes.substr(0, bytes.size() - 1)).ok());
 }
 
+// Issue 8 (left item 5): the checks the posting rules make that need no ledger state, as
+// `append --dry-run` runs them. Codes as the fold gives them (projections: same rules).
+struct BadMoney {
+  const char* currency;
+  const char* amount;
+  Code code;
+};
+const BadMoney kBadMoney[] = {
+    {"EUR", "1000000000000000000000000000000000000", Code::kOverflow},  // 10^36
+    {"EUR", "-5.00", Code::kNonPositiveAmount},
+    {"EUR", "0.00", Code::kNonPositiveAmount},
+    {"EUR", "10.001", Code::kBadAmount},  // EUR has 2 decimals
+    {"EUR", "1e3", Code::kBadAmount},
+    {"brl", "5.00", Code::kUnknownAsset},
+};
+
+TEST(StatelessChecks, AmountsTheFoldRefusesAreRefusedWithoutState) {
+  for (const auto& m : kBadMoney) {
+    Status s = ledger::check_without_state(card_authorised("e1", "p1", m.amount, m.currency));
+    ASSERT_FALSE(s.ok()) << m.amount << " " << m.currency;
+    EXPECT_EQ(s.error().code, m.code) << s.error().reason;
+    // A capture refers to a payment the dry run cannot know; its amount is checked anyway.
+    Status c = ledger::check_without_state(card_captured("e2", "p1", m.amount, m.currency));
+    ASSERT_FALSE(c.ok()) << m.amount << " " << m.currency;
+    EXPECT_EQ(c.error().code, m.code) << c.error().reason;
+  }
+  EXPECT_TRUE(ledger::check_without_state(card_authorised("e1", "p1", "10.00", "EUR")).ok());
+}
+
+TEST(StatelessChecks, OtherStateFreeRulesAreApplied) {
+  v1::Envelope auth = card_authorised("e1", "p1", "5.00");
+  auth.mutable_card_authorised()->mutable_expires_at()->set_seconds(
+      auth.occurred_at().seconds() - 1);
+  EXPECT_EQ(ledger::check_without_state(auth).error().code, Code::kExpired);
+  v1::Envelope voucher = json_event(
+      R"({"event_id":"v1","voucher_issued":{"payment_id":"p1","method":"VOUCHER_METHOD_BOLETO",)"
+      R"("amount":{"currency":"EUR","amount":"5.00"},"expires_on":"2026-01-05"}})");
+  EXPECT_EQ(ledger::check_without_state(voucher).error().code, Code::kCurrencyMismatch);
+}
+
+TEST(StatelessChecks, RejectionsThatDependOnTheLedgerAreNotMade) {
+  // Each is rejected by an empty ledger but may be fine on the real one.
+  EXPECT_TRUE(ledger::check_without_state(card_captured("e1", "p9", "5.00")).ok());
+  EXPECT_TRUE(ledger::check_without_state(card_voided("e2", "p9")).ok());
+  EXPECT_TRUE(ledger::check_without_state(payout("e3", "100.00")).ok());
+  EXPECT_TRUE(ledger::check_without_state(
+                  json_event(R"({"event_id":"c1","merchant_contract_ended":{"method":"card"}})"))
+                  .ok());
+  EXPECT_TRUE(ledger::check_without_state(
+                  json_event(R"({"event_id":"k1","checkout_completed":{"checkout_id":"k1",)"
+                             R"("payment_id":"p1"}})"))
+                  .ok());
+}
+
+TEST(StatelessChecks, TheFoldGivesTheSameCodes) {
+  for (const auto& m : kBadMoney) {
+    MemoryLedger books;
+    Status folded = books.apply(card_authorised("e1", "p1", m.amount, m.currency));
+    ASSERT_FALSE(folded.ok()) << m.amount;
+    EXPECT_EQ(folded.error().code, m.code) << folded.error().reason;
+  }
+}
+
 class FoldedLog {
  public:
   FoldedLog() {
