@@ -267,24 +267,99 @@ inline constexpr size_t kPanDigitsMax = 19;
 
 bool is_letter(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
 
-// 13-19 digits passing the Luhn check, not glued to a letter: what a card number looks
-// like. Digits inside a hex token or a word ("tok_40d4901546...e5b") are not a PAN.
-bool pan_like(std::string_view text, size_t begin, size_t end, size_t digits) {
-  if (digits < kPanDigitsMin || digits > kPanDigitsMax) return false;
-  if ((begin > 0 && is_letter(text[begin - 1])) || (end < text.size() && is_letter(text[end]))) {
-    return false;
+// Whether `d` (at least 4 digit values) starts with the issuer prefix (IIN) of a card scheme:
+// Visa 4; Mastercard 51-55, 2221-2720; Maestro 50, 56-69; Discover, UnionPay, RuPay, Elo,
+// Hipercard 6x; Amex 34, 37; Diners 300-305, 3095, 36, 38-39; JCB 3528-3589; Mir 2200-2204;
+// RuPay/UnionPay 81-82; Troy 9792. Judges digits inside longer runs, where without it most
+// 20-digit references would hold some Luhn-valid window.
+bool known_iin(const uint8_t* d) {
+  const int two = d[0] * 10 + d[1];
+  const int four = two * 100 + d[2] * 10 + d[3];
+  switch (d[0]) {
+    case 4: case 5: case 6: return true;
+    case 3:
+      return two == 34 || two == 36 || two == 37 || two == 38 || two == 39 ||
+             (four >= 3000 && four <= 3059) || four == 3095 || (four >= 3528 && four <= 3589);
+    case 2: return (four >= 2200 && four <= 2204) || (four >= 2221 && four <= 2720);
+    case 8: return two == 81 || two == 82;
+    case 9: return four == 9792;
+    default: return false;
   }
-  std::string_view run = text.substr(begin, end - begin);
+}
+
+bool luhn(const uint8_t* d, size_t count) {
   unsigned sum = 0;
   bool twice = false;
-  for (size_t i = run.size(); i-- > 0;) {
-    if (!is_digit(run[i])) continue;
-    unsigned d = static_cast<unsigned>(run[i] - '0');
-    if (twice) d = d * 2 > 9 ? d * 2 - 9 : d * 2;
-    sum += d;
+  for (size_t i = count; i-- > 0;) {
+    unsigned v = d[i];
+    if (twice) v = v * 2 > 9 ? v * 2 - 9 : v * 2;
+    sum += v;
     twice = !twice;
   }
   return sum % 10 == 0;
+}
+
+// The PAN-like values of one digit run (`digits` digits in text[begin, end), see
+// for_each_digit_run): on_pan(pos, count) gets the text positions of each value's digits
+// and returns whether to go on. A value is
+// - the whole run, if it has 13-19 digits passing the Luhn check (any prefix), or
+// - a Luhn-valid 13-19 digit part of it with a card scheme's prefix (known_iin): whole
+//   groups ("1234 [4111 1111 1111 1111]") or a window inside one group ("7[4111...1111]1225");
+//   a PAN is typed in groups or in one piece, so windows across groups are not tried.
+// Digits glued to a letter are not a card number (hex tokens: "tok_40d4111...e5b"): no value
+// may use the group touching a letter.
+template <typename F>
+void for_each_pan_in_run(std::string_view text, size_t begin, size_t end, size_t digits,
+                         F&& on_pan) {
+  if (digits < kPanDigitsMin) return;  // the common case: nothing to do
+  std::vector<size_t> pos;
+  std::vector<uint8_t> d;
+  std::vector<uint32_t> group;  // group number of each digit
+  pos.reserve(digits);
+  d.reserve(digits);
+  group.reserve(digits);
+  uint32_t g = 0;
+  for (size_t i = begin; i < end; ++i) {
+    if (!is_digit(text[i])) {
+      ++g;
+      continue;
+    }
+    pos.push_back(i);
+    d.push_back(static_cast<uint8_t>(text[i] - '0'));
+    group.push_back(g);
+  }
+  const bool glued_front = begin > 0 && is_letter(text[begin - 1]);
+  const bool glued_back = end < text.size() && is_letter(text[end]);
+  if (digits <= kPanDigitsMax && !glued_front && !glued_back && luhn(d.data(), digits)) {
+    if (!on_pan(pos.data(), digits)) return;
+  }
+  for (size_t s = 0; s + kPanDigitsMin <= digits; ++s) {
+    if (glued_front && group[s] == 0) continue;
+    if (!known_iin(&d[s])) continue;
+    const bool starts_group = s == 0 || group[s] != group[s - 1];
+    for (size_t w = kPanDigitsMin; w <= kPanDigitsMax && s + w <= digits; ++w) {
+      const size_t e = s + w;  // one past the last digit
+      if (s == 0 && e == digits) continue;  // the whole run: judged above
+      if (glued_back && group[e - 1] == g) break;
+      const bool ends_group = e == digits || group[e] != group[e - 1];
+      // Whole groups, or a window inside one group.
+      if (!(starts_group && ends_group) && group[s] != group[e - 1]) continue;
+      if (luhn(&d[s], w) && !on_pan(&pos[s], w)) return;
+    }
+  }
+}
+
+// Every PAN-like value of `text`; on_pan as in for_each_pan_in_run.
+template <typename F>
+void for_each_pan(std::string_view text, F&& on_pan) {
+  bool go_on = true;
+  for_each_digit_run(text, [&](size_t begin, size_t end, size_t digits) {
+    if (!go_on) return;
+    for_each_pan_in_run(text, begin, end, digits, [&](const size_t* pos, size_t count) {
+      go_on = on_pan(pos, count);
+      return go_on;
+    });
+  });
 }
 
 // Calls on_string(field, value) for every set string field, nested messages included.
@@ -433,8 +508,9 @@ Status check_strings(const v1::Envelope& event) {
 
 bool holds_pan(std::string_view text) {
   bool found = false;
-  for_each_digit_run(text, [&](size_t begin, size_t end, size_t digits) {
-    found = found || pan_like(text, begin, end, digits);
+  for_each_pan(text, [&](const size_t*, size_t) {
+    found = true;
+    return false;
   });
   return found;
 }
@@ -442,16 +518,19 @@ bool holds_pan(std::string_view text) {
 std::string mask_pans(std::string_view text, size_t* found) {
   std::string out(text);
   size_t count = 0;
-  for_each_digit_run(text, [&](size_t begin, size_t end, size_t digits) {
-    if (!pan_like(text, begin, end, digits)) return;
-    ++count;
-    size_t k = 0;  // digit index within the run
-    for (size_t i = begin; i < end; ++i) {
-      if (!is_digit(out[i])) continue;
-      if (k >= 6 && k + 4 < digits) out[i] = '*';
-      ++k;
-    }
-  });
+  std::vector<size_t> hide;
+  // Overlapping values are masked together. What is left is shorter runs with new
+  // neighbours ('*'), which could in theory read as a PAN again: mask until none is left
+  // (each pass hides at least 3 more digits).
+  do {
+    hide.clear();
+    for_each_pan(out, [&](const size_t* pos, size_t digits) {
+      ++count;
+      for (size_t k = 6; k + 4 < digits; ++k) hide.push_back(pos[k]);  // keep 6 and 4
+      return true;
+    });
+    for (size_t i : hide) out[i] = '*';
+  } while (!hide.empty());
   if (found != nullptr) *found = count;
   return out;
 }

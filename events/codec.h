@@ -48,16 +48,20 @@ Status validate(const payledger::v1::Envelope& event);
 // a NUL, bidi control or non-character. String contents are contiguous in both encodings,
 // so false is certain; true only means check_strings must look.
 bool may_need_string_check(std::string_view bytes);
-// Walks every string field of the event (nested messages included): a PAN-like value
-// (13-19 digits, spaces or dashes between them allowed, passing the Luhn check, with no
-// letter right before or after it: hex tokens are not card numbers) is
-// kPanDetected, its reason naming the field and the masked value only; an id field
+// Walks every string field of the event (nested messages included): a PAN-like value is
+// kPanDetected, its reason naming the field and the masked value only. PAN-like, in a run of
+// digits with single spaces or dashes between them: the whole run if it has 13-19 digits
+// passing the Luhn check; a Luhn-valid 13-19 digit part of a run with a card scheme's issuer
+// prefix (IIN), made of whole digit groups ("ref 2026 4111 1111 1111 1111") or inside one
+// group ("41111111111111111225"). Digits glued to a letter are not a card number (hex
+// tokens: "tok_40d4111...e5b"). An id field
 // (`*_id`) holding NUL, a bidi control or a non-character is kMalformed.
 Status check_strings(const payledger::v1::Envelope& event);
 // Whether `text` holds a PAN-like value.
 bool holds_pan(std::string_view text);
 // `text` with every PAN-like value masked: first 6 and last 4 digits kept, the digits
 // between replaced by '*', separators kept ("4111 11** **** 1111"). *found counts them.
+// The result holds no PAN-like value (holds_pan is false).
 std::string mask_pans(std::string_view text, size_t* found = nullptr);
 // Masks every PAN-like value in every string field, in place; returns how many.
 size_t mask_pans(google::protobuf::Message* message);

@@ -73,4 +73,8 @@ Result<Amount> parse_money(const payledger::v1::Money& money, bool present,
 // effects, whose entry is checked balanced, or a rejection with code and reason.
 Result<Effects> apply_event(const payledger::v1::Envelope& event, const LedgerView& view);
 
+// The rejections apply_event makes that no ledger state can change (amounts, currencies,
+// times, methods, ...), for checking input before it is logged (`append --dry-run`).
+Status check_without_state(const payledger::v1::Envelope& event);
+
 }  // namespace payledger::ledger

@@ -86,6 +86,40 @@ auth r1 p1 > "$work/good.ndjson"
 check "dry run of a clean file exits 0" \
   test "$(set +e; "$bin" append --dry-run "$work/good.ndjson" >/dev/null 2>&1; echo $?)" -eq 0
 
+# --dry-run applies every check that needs no ledger state, with the codes fold gives
+# (issue 8, left item 5): line N of amounts.ndjson must be rejected with code N.
+money() { ev "$1" "\"$2\":{\"payment_id\":\"p$1\",\"amount\":{\"currency\":\"$3\",\"amount\":\"$4\"}}"; }
+{ money m1 card_authorised EUR 1000000000000000000000000000000000000   # 10^36
+  money m2 card_authorised EUR -5.00
+  money m3 card_authorised EUR 0.00
+  money m4 card_authorised EUR 10.001   # EUR has 2 decimals
+  money m5 card_authorised EUR 1e3
+  money m6 card_authorised brl 5.00
+  money m7 card_captured EUR -5.00      # payment unknown to a dry run; the amount is not
+} > "$work/amounts.ndjson"
+want="overflow non_positive_amount non_positive_amount bad_amount bad_amount unknown_asset non_positive_amount"
+run "$bin" append --dry-run "$work/amounts.ndjson"
+check "dry run of bad amounts exits 1" test "$rc" -eq 1
+check "dry run rejects each bad amount with fold's code" \
+  test "$(sed -n 's/^.*amounts.ndjson:\([0-9]*\): \([a-z_]*\): .*/\2/p' <<<"$out" | tr '\n' ' ')" = "$want "
+"$bin" append --data "$work/amt" "$work/amounts.ndjson" > /dev/null
+"$bin" fold --data "$work/amt" -q > /dev/null || true
+check "fold rejects the same lines with the same codes" \
+  test "$("$bin" rejects --data "$work/amt" --json | python3 -c '
+import json,sys; print(" ".join(r["code"] for r in sorted(json.load(sys.stdin), key=lambda r: r["event_id"])))')" = "$want"
+# What only the ledger's state decides is left to the fold: a capture of a payment the file
+# does not hold, a payout, the end of a contract, a checkout outcome.
+{ ev s1 '"card_captured":{"payment_id":"p9","amount":{"currency":"EUR","amount":"5.00"}}'
+  ev s2 '"payout_sent":{"payout_id":"o1","amount":{"currency":"EUR","amount":"100.00"}}'
+  ev s3 '"merchant_contract_ended":{"method":"card"}'
+  ev s4 '"checkout_completed":{"checkout_id":"k1","payment_id":"p1"}'
+} > "$work/stateful.ndjson"
+run "$bin" append --dry-run "$work/stateful.ndjson"
+check "dry run leaves state-dependent rejects to the fold (exit 0)" test "$rc" -eq 0
+run bash -c "'$bin' generate --events 200000 --seed 7 | '$bin' append --dry-run -"
+check "the generator's events pass the dry run" test "$rc" -eq 0
+check "... with zero rejects" grep -q '200000 valid events, 0 lines would be rejected' <<<"$out"
+
 # Replayed rejects are marked resolved; replaying one twice is refused.
 ev c1 '"card_captured":{"payment_id":"p9","amount":{"currency":"EUR","amount":"5.00"}}' | "$bin" append --data "$work/c" - > /dev/null
 "$bin" fold --data "$work/c" -q > /dev/null
@@ -123,6 +157,34 @@ for pan in "4111 1111 1111 1111" "5555-5555-5555-4444" "378282246310005" "601111
            "u0036011111111111117"; do
   check "no '$pan' in the stored log, projections or rejects" \
     bash -c '! grep -rqaF -- "$1" "$2" && ! grep -qF -- "$1" <<<"$3"' _ "$pan" "$work/pan" "$rej"
+done
+
+# A card number inside a longer digit run or beside other digit groups (issue 8, left
+# item 1): rejected as pan_detected, masked in the dry run, the log, the rejects.
+embedded=("b7 4111111111111111" "4111111111111111 7" "order-12-4111111111111111"
+          "ref 2026 4111 1111 1111 1111" "1234 4111 1111 1111 1111" "4111 1111 1111 1111 12")
+: > "$work/embedded.ndjson"
+for i in "${!embedded[@]}"; do
+  ev "x$i" "\"card_authorised\":{\"payment_id\":\"p$i\",\"amount\":{\"currency\":\"EUR\",\"amount\":\"5.00\"},\"instrument_token\":\"${embedded[$i]}\"}" >> "$work/embedded.ndjson"
+done
+ev x6 '"card_voided":{"payment_id":"order-12-4111111111111111"}' >> "$work/embedded.ndjson"
+run "$bin" append --dry-run "$work/embedded.ndjson"
+check "dry run rejects all seven embedded card numbers" \
+  test "$(grep -c ': pan_detected: ' <<<"$out")" -eq 7
+check "dry run shows the masked forms" \
+  bash -c 'grep -qF "ref 2026 4111 11** **** 1111" <<<"$1" && grep -qF "4111 11** **** 1111 12" <<<"$1"' _ "$out"
+dry=$out
+run "$bin" append --data "$work/emb" "$work/embedded.ndjson"
+append_err=$err
+"$bin" fold --data "$work/emb" -q > /dev/null || true
+rej=$("$bin" rejects --data "$work/emb" --json)
+check "fold lists seven pan_detected rejects" \
+  test "$(grep -c '"code": "pan_detected"' <<<"$rej")" -eq 7
+check "the rejects show the masked form" grep -qF "order-12-411111******1111" <<<"$rej"
+for pan in "4111111111111111" "1111 1111 1111"; do
+  check "no '$pan' in the log, projections, rejects, dry run or append output" \
+    bash -c '! grep -rqaF -- "$1" "$2" && ! grep -qF -- "$1" <<<"$3"' _ "$pan" "$work/emb" \
+    "$rej$dry$append_err"
 done
 
 # ---- item 13: no silent no-ops.

@@ -161,6 +161,94 @@ TEST(Pan, MaskRecordValueMasksBinaryJsonAndEscapedDigits) {
   EXPECT_NE(json.find("411111******1111"), std::string::npos) << json;
 }
 
+// Issue 8 (left item 1): a card number inside a longer digit run or next to other digit
+// groups is still a card number. Each case with its masked form, written by hand: the PAN
+// 4111 1111 1111 1111 keeps its first 6 and last 4 digits. The whole runs are not Luhn-valid
+// (e.g. "4111 1111 1111 1111 12": 18 digits, sum 74), so only the PAN's digits are masked.
+struct EmbeddedPan {
+  const char* text;
+  const char* masked;
+};
+const EmbeddedPan kEmbeddedPans[] = {
+    {"b7 4111111111111111", "b7 411111******1111"},
+    {"4111111111111111 7", "411111******1111 7"},
+    {"order-12-4111111111111111", "order-12-411111******1111"},
+    {"ref 2026 4111 1111 1111 1111", "ref 2026 4111 11** **** 1111"},
+    {"1234 4111 1111 1111 1111", "1234 4111 11** **** 1111"},
+    {"4111 1111 1111 1111 12", "4111 11** **** 1111 12"},
+    // Inside one longer run: a PAN glued to its expiry (12/25), and one after a digit.
+    {"card 41111111111111111225", "card 411111******11111225"},
+    {"ref 74111111111111111", "ref 7411111******1111"},
+};
+
+TEST(Pan, CardNumberInsideLongerDigitRunsIsDetectedAndMasked) {
+  for (const auto& c : kEmbeddedPans) {
+    EXPECT_TRUE(events::holds_pan(c.text)) << c.text;
+    size_t found = 0;
+    EXPECT_EQ(events::mask_pans(c.text, &found), c.masked) << c.text;
+    EXPECT_GE(found, 1u) << c.text;
+    EXPECT_FALSE(events::holds_pan(c.masked)) << c.masked;
+  }
+}
+
+TEST(Pan, CardNumberInsideLongerDigitRunsIsRejectedNamingOnlyTheMask) {
+  for (const auto& c : kEmbeddedPans) {
+    v1::Envelope e = card_authorised("e1", "p1", "5.00");
+    e.mutable_card_authorised()->set_instrument_token(c.text);
+    EXPECT_TRUE(events::may_need_string_check(events::encode(e))) << c.text;
+    Status s = events::check_strings(e);
+    ASSERT_FALSE(s.ok()) << c.text;
+    EXPECT_EQ(s.error().code, Code::kPanDetected) << c.text;
+    EXPECT_NE(s.error().reason.find(c.masked), std::string::npos) << s.error().reason;
+    EXPECT_EQ(s.error().reason.find("4111111111111111"), std::string::npos) << s.error().reason;
+    EXPECT_EQ(s.error().reason.find("1111 1111 1111"), std::string::npos) << s.error().reason;
+  }
+}
+
+TEST(Pan, DigitRunsWithoutACardNumberPass) {
+  // No window of these is Luhn-valid with a card scheme's prefix (IIN): dates, amounts,
+  // long references starting with 0, 1, 7 or 9, a non-Luhn 16 digits among other groups.
+  for (const char* text : {"2026-01-01 12 00", "order 100000000000000000000001",
+                           "ref 0000 0000 0000 0000 0000", "7777777777777777777777",
+                           "12 4111111111111112", "tok_40d4111111111111111e5b",
+                           "tok_40d4111111111111111 7b"}) {
+    EXPECT_FALSE(events::holds_pan(text)) << text;
+    EXPECT_EQ(events::mask_pans(text), text);
+  }
+}
+
+TEST(Pan, SubsequencesOfARunNeedACardSchemePrefix) {
+  // 1234 5678 1234 5670 passes Luhn but starts with no scheme's IIN: as a whole run of
+  // 13-19 digits it is refused as before; inside a longer run it is just digits.
+  EXPECT_TRUE(events::holds_pan("1234 5678 1234 5670"));
+  EXPECT_FALSE(events::holds_pan("99 1234 5678 1234 5670"));
+}
+
+TEST(Pan, NoCardNumberSurvivesMasking) {
+  // Deterministic random strings of digits, separators and a few letters: whatever
+  // mask_pans leaves holds no PAN-like value any more.
+  uint64_t x = 88172645463325252ull;
+  auto next = [&] {
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    return x;
+  };
+  const char alphabet[] = "4444555566661234567890123456789      ----ab";
+  size_t found_total = 0;
+  for (int i = 0; i < 20000; ++i) {
+    std::string s;
+    size_t n = 13 + next() % 60;
+    for (size_t k = 0; k < n; ++k) s.push_back(alphabet[next() % (sizeof alphabet - 1)]);
+    size_t found = 0;
+    std::string masked = events::mask_pans(s, &found);
+    found_total += found;
+    EXPECT_EQ(found != 0, events::holds_pan(s)) << s;
+    ASSERT_FALSE(events::holds_pan(masked)) << s << " -> " << masked;
+  }
+  EXPECT_GT(found_total, 100u);  // the property was exercised on real hits
+}
+
 TEST(Parked, RoundTrips) {
   events::ParkedInput p;
   p.code = Code::kPanDetected;
@@ -181,6 +269,69 @@ TEST(Parked, RoundTrips) {
   EXPECT_EQ(back->kept, p.kept);
   EXPECT_TRUE(back->truncated);
   EXPECT_FALSE(events::decode_parked(bytes.substr(0, bytes.size() - 1)).ok());
+}
+
+// Issue 8 (left item 5): the checks the posting rules make that need no ledger state, as
+// `append --dry-run` runs them. Codes as the fold gives them (projections: same rules).
+struct BadMoney {
+  const char* currency;
+  const char* amount;
+  Code code;
+};
+const BadMoney kBadMoney[] = {
+    {"EUR", "1000000000000000000000000000000000000", Code::kOverflow},  // 10^36
+    {"EUR", "-5.00", Code::kNonPositiveAmount},
+    {"EUR", "0.00", Code::kNonPositiveAmount},
+    {"EUR", "10.001", Code::kBadAmount},  // EUR has 2 decimals
+    {"EUR", "1e3", Code::kBadAmount},
+    {"brl", "5.00", Code::kUnknownAsset},
+};
+
+TEST(StatelessChecks, AmountsTheFoldRefusesAreRefusedWithoutState) {
+  for (const auto& m : kBadMoney) {
+    Status s = ledger::check_without_state(card_authorised("e1", "p1", m.amount, m.currency));
+    ASSERT_FALSE(s.ok()) << m.amount << " " << m.currency;
+    EXPECT_EQ(s.error().code, m.code) << s.error().reason;
+    // A capture refers to a payment the dry run cannot know; its amount is checked anyway.
+    Status c = ledger::check_without_state(card_captured("e2", "p1", m.amount, m.currency));
+    ASSERT_FALSE(c.ok()) << m.amount << " " << m.currency;
+    EXPECT_EQ(c.error().code, m.code) << c.error().reason;
+  }
+  EXPECT_TRUE(ledger::check_without_state(card_authorised("e1", "p1", "10.00", "EUR")).ok());
+}
+
+TEST(StatelessChecks, OtherStateFreeRulesAreApplied) {
+  v1::Envelope auth = card_authorised("e1", "p1", "5.00");
+  auth.mutable_card_authorised()->mutable_expires_at()->set_seconds(
+      auth.occurred_at().seconds() - 1);
+  EXPECT_EQ(ledger::check_without_state(auth).error().code, Code::kExpired);
+  v1::Envelope voucher = json_event(
+      R"({"event_id":"v1","voucher_issued":{"payment_id":"p1","method":"VOUCHER_METHOD_BOLETO",)"
+      R"("amount":{"currency":"EUR","amount":"5.00"},"expires_on":"2026-01-05"}})");
+  EXPECT_EQ(ledger::check_without_state(voucher).error().code, Code::kCurrencyMismatch);
+}
+
+TEST(StatelessChecks, RejectionsThatDependOnTheLedgerAreNotMade) {
+  // Each is rejected by an empty ledger but may be fine on the real one.
+  EXPECT_TRUE(ledger::check_without_state(card_captured("e1", "p9", "5.00")).ok());
+  EXPECT_TRUE(ledger::check_without_state(card_voided("e2", "p9")).ok());
+  EXPECT_TRUE(ledger::check_without_state(payout("e3", "100.00")).ok());
+  EXPECT_TRUE(ledger::check_without_state(
+                  json_event(R"({"event_id":"c1","merchant_contract_ended":{"method":"card"}})"))
+                  .ok());
+  EXPECT_TRUE(ledger::check_without_state(
+                  json_event(R"({"event_id":"k1","checkout_completed":{"checkout_id":"k1",)"
+                             R"("payment_id":"p1"}})"))
+                  .ok());
+}
+
+TEST(StatelessChecks, TheFoldGivesTheSameCodes) {
+  for (const auto& m : kBadMoney) {
+    MemoryLedger books;
+    Status folded = books.apply(card_authorised("e1", "p1", m.amount, m.currency));
+    ASSERT_FALSE(folded.ok()) << m.amount;
+    EXPECT_EQ(folded.error().code, m.code) << folded.error().reason;
+  }
 }
 
 class FoldedLog {
@@ -246,6 +397,22 @@ TEST(FoldPan, RawJsonWithACardNumberIsParkedMasked) {
   ASSERT_EQ(rejects.size(), 1u);
   EXPECT_EQ(rejects[0].value.find("1111 1111 1111"), std::string::npos) << rejects[0].value;
   EXPECT_NE(rejects[0].value.find("4111 11** **** 1111"), std::string::npos);
+}
+
+TEST(FoldPan, CardNumberInsideALongerRunIsParkedMasked) {
+  FoldedLog books;
+  v1::Envelope e = card_authorised("e1", "p1", "5.00");
+  e.mutable_card_authorised()->set_instrument_token("ref 2026 4111 1111 1111 1111");
+  books.append("m1", events::encode(e), events::RecordFormat::kProtobuf);
+  books.fold();
+  auto rejects = books.rejects();
+  ASSERT_EQ(rejects.size(), 1u);
+  EXPECT_EQ(rejects[0].code, Code::kPanDetected);
+  EXPECT_EQ(rejects[0].value.find("1111 1111 1111"), std::string::npos);
+  EXPECT_EQ(rejects[0].reason.find("1111 1111 1111"), std::string::npos);
+  v1::Envelope kept;
+  ASSERT_TRUE(events::decode(rejects[0].value, &kept).ok());
+  EXPECT_EQ(kept.card_authorised().instrument_token(), "ref 2026 4111 11** **** 1111");
 }
 
 TEST(FoldParked, ParkedInputBecomesARejectNamingItsLine) {

@@ -27,6 +27,7 @@
 #include "events/embedded_log.h"
 #include "events/kafka_log.h"
 #include "ledger/account.h"
+#include "ledger/rules.h"
 #include "projections/fold.h"
 #include "projections/kafka_fold.h"
 #include "projections/queries.h"
@@ -562,7 +563,8 @@ std::string bounded_prefix(std::string_view text) {
 // One NDJSON line as append logs it: the event (binary Protobuf), or a parked record that
 // the fold turns into a reject with the reason found here and the line it came from. Bad
 // input is never dropped, and a card number is masked before anything is written.
-// `full` also runs the envelope checks the fold runs (for --dry-run).
+// `full` also runs the envelope checks and the posting rules' state-free checks the fold
+// runs (for --dry-run).
 events::AppendRecord to_record(const LineReader::Line& line, std::string_view text,
                                const std::string& source, bool full, v1::Envelope* scratch,
                                std::optional<events::ParkedInput>* parked) {
@@ -582,6 +584,7 @@ events::AppendRecord to_record(const LineReader::Line& line, std::string_view te
     Status s = events::from_json(text, scratch);
     if (s) s = events::check_strings(*scratch);
     if (s && full) s = events::validate(*scratch);
+    if (s && full) s = ledger::check_without_state(*scratch);
     if (s) {
       parked->reset();
       return events::AppendRecord{scratch->merchant_id(), events::encode(*scratch),
