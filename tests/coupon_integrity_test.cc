@@ -18,6 +18,7 @@
 #include "projections/records.h"
 #include "projections/store.h"
 #include "test_util.h"
+#include "tools/generator.h"
 
 namespace payledger::testing {
 namespace {
@@ -471,6 +472,36 @@ TEST(CouponIntegrity, AStoreOfTheFormatBeforeCouponFundersIsRefusedWithAdvice) {
     EXPECT_NE(reopened.error().reason.find("it has format 4"), std::string::npos)
         << reopened.error().reason;
     EXPECT_NE(reopened.error().reason.find("payledger rebuild"), std::string::npos);
+  }
+}
+
+// The demo and the benches run the rule: the generator couponed card, voucher, wallet,
+// pay-by-bank and BNPL payments, and some of them end or are refunded, giving coupons back.
+TEST(CouponIntegrity, TheGeneratorGivesCouponsBackOnVoidsExpiriesAndRefunds) {
+  tools::Generator gen({200000, 3, 40, ""});
+  MemoryLedger l;
+  std::map<std::string, int> returns;  // event kind -> events that gave a coupon back
+  v1::Envelope e;
+  while (gen.next(&e)) {
+    auto fx = ledger::apply_event(e, l);
+    ASSERT_TRUE(fx.ok()) << events::body_name(e) << ": " << fx.error().reason;
+    for (const auto& line : fx->entry.lines) {
+      bool funder = line.account == Chart::expense_marketing() ||
+                    line.account == Chart::receivable("partner-wallet-rewards");
+      if (funder && line.side == Side::kCredit) {
+        ++returns[std::string(events::body_name(e))];
+        break;
+      }
+    }
+    ASSERT_TRUE(l.apply(e).ok());
+  }
+  expect_trial_balance(l);
+  // 200,000 events span about 4.6 days of event time: vouchers (3 days) lapse too.
+  for (const char* kind :
+       {"card_voided", "card_refunded", "chargeback_opened", "ewallet_payment_voided",
+        "ewallet_payment_refunded", "voucher_expired", "pay_by_bank_failed", "bnpl_refunded",
+        "bnpl_order_cancelled"}) {
+    EXPECT_GT(returns[kind], 0) << kind;
   }
 }
 
