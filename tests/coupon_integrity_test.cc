@@ -272,6 +272,43 @@ TEST(CouponIntegrity, ManySmallRefundsNeverReturnMoreThanTheCoupon) {
   expect_trial_balance(l);
 }
 
+TEST(CouponIntegrity, ACouponAppliedAfterAPartialRefundStillComesBackExactlyOnTheFullRefund) {
+  MemoryLedger l;
+  ASSERT_EQ(apply_json(l, gcash("w1", "100.00")), "ok");
+  ASSERT_EQ(apply_json(l, gcash_refund("w1", "r1", "40.00")), "ok");
+  // room 100.00 - 40.00 refunded = 60.00 >= 30.00
+  ASSERT_EQ(apply_json(l, coupon("w1", "A", "PHP", "30.00", Funder::kPartner)), "ok");
+  ASSERT_EQ(apply_json(l, gcash_refund("w1", "r2", "60.00")), "ok");
+  // 40.00 + 60.00 = 100.00: all 30.00 back; payable 100.00 - 40.00 + 30.00 - 60.00 - 30.00
+  EXPECT_EQ(payable(l, "PHP"), "0.00");
+  EXPECT_EQ(partner(l, "PHP"), "0.00");
+  const ledger::PaymentState* p = l.find_payment("m1", "w1");
+  ASSERT_NE(p, nullptr);
+  ASSERT_EQ(p->coupon_funding.size(), 1u);
+  EXPECT_EQ(p->coupon_funding[0].applied, Int128(3000));
+  EXPECT_EQ(p->coupon_funding[0].returned, Int128(3000));
+  expect_trial_balance(l);
+}
+
+TEST(CouponIntegrity, ThePaymentRemembersWhatWentBackToEachFunder) {
+  MemoryLedger l;
+  ASSERT_EQ(apply_json(l, gcash("w1", "100.00")), "ok");
+  ASSERT_EQ(apply_json(l, coupon("w1", "P", "PHP", "33.33", Funder::kPsp)), "ok");
+  ASSERT_EQ(apply_json(l, coupon("w1", "W", "PHP", "33.34", Funder::kPartner)), "ok");
+  ASSERT_EQ(apply_json(l, coupon("w1", "M", "PHP", "10.00", Funder::kMerchant)), "ok");
+  ASSERT_EQ(apply_json(l, gcash_refund("w1", "r1", "33.33")), "ok");
+  const ledger::PaymentState* p = l.find_payment("m1", "w1");
+  ASSERT_NE(p, nullptr);
+  ASSERT_EQ(p->coupon_funding.size(), 3u);  // sorted: PSP, partner, merchant
+  // floor(3333 x 3333 / 10000) = 1110; floor(3334 x 3333 / 10000) = 1111;
+  // floor(1000 x 3333 / 10000) = 333 (the merchant's own: counted, nothing posted)
+  EXPECT_EQ(p->coupon_funding[0].returned, Int128(1110));
+  EXPECT_EQ(p->coupon_funding[1].returned, Int128(1111));
+  EXPECT_EQ(p->coupon_funding[1].partner, "promo");
+  EXPECT_EQ(p->coupon_funding[2].returned, Int128(333));
+  EXPECT_EQ(p->coupons, Int128(7667));  // 3333 + 3334 + 1000
+}
+
 // ------------------------------------------------------------------------ chargebacks
 
 std::string chargeback(const std::string& payment, const std::string& id,
