@@ -1,6 +1,7 @@
 #include "ledger/payment.h"
 
 #include <algorithm>
+#include <tuple>
 
 #include <fmt/format.h>
 
@@ -179,6 +180,61 @@ Int128 refund_fee_due(const PaymentState& state) {
   Int128 due = target - state.fee_returned;
   if (due.sign() <= 0) return 0;
   return due < remaining ? due : remaining;
+}
+
+std::string_view coupon_funder_name(CouponFunder funder) {
+  switch (funder) {
+    case CouponFunder::kPsp: return "psp";
+    case CouponFunder::kPartner: return "partner";
+    case CouponFunder::kMerchant: return "merchant";
+  }
+  return "unknown";
+}
+
+Int128 coupon_share_gone(const PaymentState& state) {
+  Int128 taken = state.refunded + state.charged_back;
+  switch (state.status) {
+    case PaymentStatus::kVoided:
+    case PaymentStatus::kExpired:
+      // A card void or expiry releases the hold; what was captured is still sold.
+      if (state.kind == PaymentKind::kCard) return state.authorised - state.captured + taken;
+      return state.authorised;
+    case PaymentStatus::kFailed:
+    case PaymentStatus::kReversed:
+    case PaymentStatus::kCancelled:
+    case PaymentStatus::kPaidLate:  // the money is the customer's, held for a refund
+      return state.authorised;
+    case PaymentStatus::kAuthorised:
+    case PaymentStatus::kCaptured:
+    case PaymentStatus::kSettled:
+    case PaymentStatus::kPending:
+    case PaymentStatus::kPaid:
+      return taken;
+  }
+  return taken;
+}
+
+Int128 coupon_return_target(const CouponFunding& f, const PaymentState& state) {
+  Int128 gone = coupon_share_gone(state);
+  PAYLEDGER_CHECK(gone.sign() >= 0 && gone <= state.authorised && state.authorised.sign() > 0,
+                  "the share of a sale gone lies within the sale");
+  if (gone == state.authorised) return f.applied;
+  // Both factors are below the amount ceiling: the product needs 256 bits.
+  return Int128((Int256(f.applied) * Int256(gone)) / Int256(state.authorised));
+}
+
+void add_coupon(PaymentState& state, CouponFunder funder, std::string_view partner,
+                const Int128& amount) {
+  PAYLEDGER_CHECK(amount.sign() > 0 && (funder == CouponFunder::kPartner) == !partner.empty(),
+                  "a coupon has an amount, and a partner exactly when a partner funds it");
+  auto key = [](const CouponFunding& f) { return std::tie(f.funder, f.partner); };
+  CouponFunding wanted{funder, std::string(partner), 0, 0};
+  auto& v = state.coupon_funding;
+  auto at = std::lower_bound(v.begin(), v.end(), wanted,
+                             [&](const auto& a, const auto& b) { return key(a) < key(b); });
+  if (at == v.end() || key(*at) != key(wanted)) at = v.insert(at, std::move(wanted));
+  at->applied = at->applied + amount;
+  state.coupons = state.coupons + amount;
 }
 
 Int128 PaymentState::held() const {

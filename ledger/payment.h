@@ -79,6 +79,20 @@ inline constexpr uint32_t kPaymentOperationsMax = 1000;
 // PIX refunds (devolucao) must be made within 90 days of receipt.
 inline constexpr int64_t kPixRefundWindowSeconds = 90 * 86400;
 
+// Who pays for a coupon: the PSP's marketing budget, a wallet partner, or the merchant (its
+// own discount, which moves no money).
+enum class CouponFunder : uint8_t { kPsp = 1, kPartner = 2, kMerchant = 3 };
+std::string_view coupon_funder_name(CouponFunder funder);
+
+// One funder's coupons on one payment.
+struct CouponFunding {
+  CouponFunder funder = CouponFunder::kPsp;
+  std::string partner = {};  // the wallet partner (kPartner only)
+  Int128 applied = 0;        // > 0
+  Int128 returned = 0;       // given back so far; 0 <= returned <= applied
+  friend bool operator==(const CouponFunding&, const CouponFunding&) = default;
+};
+
 struct PaymentState {
   PaymentKind kind = PaymentKind::kCard;
   PaymentStatus status = PaymentStatus::kAuthorised;
@@ -104,6 +118,9 @@ struct PaymentState {
   uint32_t instalments = 0;  // BNPL: instalment count (3 or 4)
   uint32_t instalments_collected = 0;
   Int128 coupons = 0;  // total of the coupons applied; coupons <= authorised
+  // The coupons per funder (their applied amounts sum to `coupons`) and what each was given
+  // back: docs/architecture.md, "Coupons on voids and refunds".
+  std::vector<CouponFunding> coupon_funding = {};
   // Business ids seen on this payment (capture, refund, chargeback and coupon ids), each as
   // its kind letter + id, sorted: a second event with one of them is a duplicate.
   std::vector<std::string> business_ids = {};
@@ -132,6 +149,21 @@ Status remember_business_id(PaymentState& state, BusinessId kind, std::string_vi
 // A payment coupons may still apply to: not voided, failed, expired, reversed, cancelled
 // or paid late.
 bool payment_live(const PaymentState& state);
+
+// Coupon policy: a coupon pays for part of a sale, so it follows the sale. The part of the
+// sale that no longer stands, out of `authorised`: everything once the payment ended without
+// happening (voided, failed, expired, reversed, cancelled, paid late); for a card voided or
+// expired after part captures, the released hold plus what was refunded or charged back;
+// otherwise what was refunded or charged back (a won dispute lowers it again).
+Int128 coupon_share_gone(const PaymentState& state);
+// What `f` should have had back by now: floor(applied x gone / authorised), cumulative, so
+// partial refunds never return more than one full one and a full one returns exactly
+// `applied`. 0 <= result <= f.applied.
+Int128 coupon_return_target(const CouponFunding& f, const PaymentState& state);
+// Adds `amount` of coupons funded by `funder` (`partner` for kPartner) to the payment,
+// keeping coupon_funding sorted by (funder, partner) with one entry per funder.
+void add_coupon(PaymentState& state, CouponFunder funder, std::string_view partner,
+                const Int128& amount);
 
 // Fee policy on reversals: the fee charged is what is returned, pro rata, never more.
 // After a refund has brought state.refunded to its current value, the fee now due back:

@@ -48,6 +48,13 @@ Result<Effects> finish(Effects effects) {
                     "refunds and disputes never exceed captured");
     PAYLEDGER_CHECK(p.fee_returned <= p.fee, "fee returned never exceeds fee charged");
     PAYLEDGER_CHECK(p.coupons <= p.authorised, "coupons never exceed the payment");
+    Int128 funded = 0;
+    for (const auto& f : p.coupon_funding) {
+      PAYLEDGER_CHECK(f.returned.sign() >= 0 && f.returned <= f.applied,
+                      "coupons returned to a funder never exceed what it funded");
+      funded = funded + f.applied;
+    }
+    PAYLEDGER_CHECK(funded == p.coupons, "every coupon has its funder");
   }
   return effects;
 }
@@ -252,6 +259,36 @@ Result<Effects> apply_fees(const v1::Envelope& e, const LedgerView& view, Effect
   return finish(std::move(fx));
 }
 
+// Coupon policy (docs/architecture.md, "Coupons on voids and refunds"): a coupon follows the
+// sale it paid for. Whenever an event changes the share of the sale that no longer stands
+// (a void, reversal, cancellation, expiry, failure, late voucher payment, refund or dispute),
+// each funder's returned total is brought to coupon_return_target in the same entry: the
+// difference goes back to the PSP or partner that paid it (or, after a won dispute, is paid
+// again). Cumulative targets: no rounding drift, a full refund returns exactly what applied.
+Result<Effects> apply_coupons(const v1::Envelope& e, const LedgerView& view, Effects fx) {
+  if (!fx.payment || fx.payment->state.coupon_funding.empty() || e.has_coupon_applied()) {
+    return fx;
+  }
+  PaymentState& after = fx.payment->state;
+  const PaymentState* before = view.find_payment(e.merchant_id(), fx.payment->payment_id);
+  if (before == nullptr || coupon_share_gone(*before) == coupon_share_gone(after)) return fx;
+  AccountId payable = Chart::merchant_payable(e.merchant_id());
+  for (CouponFunding& f : after.coupon_funding) {
+    Int128 target = coupon_return_target(f, after);
+    PAYLEDGER_CHECK(target.sign() >= 0 && target <= f.applied, "a coupon returns what applied");
+    Int128 delta = target - f.returned;
+    f.returned = target;
+    if (delta.is_zero() || f.funder == CouponFunder::kMerchant) continue;
+    AccountId funder = coupon_funder_account(f.funder, f.partner);
+    if (delta.sign() > 0) {
+      post(fx.entry, payable, funder, Amount::from_minor(after.asset, delta), Bucket::kPosted);
+    } else {
+      post(fx.entry, funder, payable, Amount::from_minor(after.asset, -delta), Bucket::kPosted);
+    }
+  }
+  return finish(std::move(fx));
+}
+
 }  // namespace
 }  // namespace internal
 
@@ -340,7 +377,9 @@ Result<Effects> apply_event(const v1::Envelope& event, const LedgerView& view) {
   try {
     auto fx = dispatch(event, view);
     if (!fx) return fx;
-    return internal::apply_fees(event, view, std::move(fx).value());
+    auto fees = internal::apply_fees(event, view, std::move(fx).value());
+    if (!fees) return fees;
+    return internal::apply_coupons(event, view, std::move(fees).value());
   } catch (const std::overflow_error& error) {
     return make_error(Code::kOverflow, fmt::format("arithmetic overflow: {}", error.what()));
   } catch (const std::range_error& error) {

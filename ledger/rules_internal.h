@@ -105,6 +105,14 @@ Result<Effects> refund_rule(const v1::Envelope& e, const LedgerView& view, const
   return finish(std::move(fx));
 }
 
+// The account a PSP- or partner-funded coupon is paid from (debited when it applies,
+// credited when it goes back): the PSP's marketing budget or the partner's receivable.
+inline AccountId coupon_funder_account(CouponFunder funder, std::string_view partner) {
+  PAYLEDGER_CHECK(funder != CouponFunder::kMerchant, "a merchant's own coupon posts nothing");
+  if (funder == CouponFunder::kPsp) return Chart::expense_marketing();
+  return Chart::receivable(fmt::format("partner-{}", partner));
+}
+
 // Card rules (rules_card.cc).
 Result<Effects> on_card_authorised(const v1::Envelope& e, const LedgerView& view);
 Result<Effects> on_card_captured(const v1::Envelope& e, const LedgerView& view);

@@ -312,29 +312,30 @@ Result<Effects> on_coupon_applied(const v1::Envelope& e, const LedgerView& view)
                                                 amount->asset().exponent()),
                                   amount->asset().code()));
   }
+  CouponFunder funder;
+  switch (b.funded_by()) {
+    case v1::COUPON_FUNDER_PSP: funder = CouponFunder::kPsp; break;
+    case v1::COUPON_FUNDER_WALLET_PARTNER:
+      if (Status s = valid_partner(b.partner(), "coupon_applied.partner"); !s) return s.error();
+      funder = CouponFunder::kPartner;
+      break;
+    case v1::COUPON_FUNDER_MERCHANT: funder = CouponFunder::kMerchant; break;
+    default: return missing("coupon_applied.funded_by");
+  }
   PaymentState next = before;
-  next.coupons = before.coupons + amount->minor();
+  // Each funder's coupons are kept apart: voids and refunds give each its own back.
+  add_coupon(next, funder, funder == CouponFunder::kPartner ? b.partner() : "", amount->minor());
   if (Status s = record_business_id(before, next, BusinessId::kCoupon, b.coupon_id(),
                                     "coupon_applied.coupon_id");
       !s) {
     return s.error();
   }
   PAYLEDGER_CHECK(next.coupons <= next.authorised, "coupons never exceed the payment");
-  AccountId payable = Chart::merchant_payable(e.merchant_id());
   Effects fx = with_payment(b.payment_id(), std::move(next));
-  switch (b.funded_by()) {
-    case v1::COUPON_FUNDER_PSP:
-      post(fx.entry, Chart::expense_marketing(), payable, *amount, Bucket::kPosted);
-      break;
-    case v1::COUPON_FUNDER_WALLET_PARTNER:
-      if (Status s = valid_partner(b.partner(), "coupon_applied.partner"); !s) return s.error();
-      post(fx.entry, Chart::receivable("partner-" + b.partner()), payable, *amount,
-           Bucket::kPosted);
-      break;
-    case v1::COUPON_FUNDER_MERCHANT:
-      break;  // accepted (and counted against the payment), nothing to post
-    default:
-      return missing("coupon_applied.funded_by");
+  // The merchant's own coupon is accepted (and counted against the payment), nothing posts.
+  if (funder != CouponFunder::kMerchant) {
+    post(fx.entry, coupon_funder_account(funder, b.partner()),
+         Chart::merchant_payable(e.merchant_id()), *amount, Bucket::kPosted);
   }
   return finish(std::move(fx));
 }

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <tuple>
 
 #include <openssl/evp.h>
 
@@ -174,7 +175,8 @@ std::string payment_key(uint32_t partition, std::string_view merchant,
 }
 
 // Payment record layout version; decode rejects others rather than misreading them.
-constexpr uint8_t kPaymentRecordVersion = 4;
+// 5: coupons per funder with what was returned to each.
+constexpr uint8_t kPaymentRecordVersion = 5;
 
 std::string encode_payment(const PaymentState& p) {
   std::string s;
@@ -202,10 +204,57 @@ std::string encode_payment(const PaymentState& p) {
   w.i128(p.fee_returned);
   w.u8(p.fee_refundable ? 1 : 0);
   w.i128(p.coupons);
+  w.be32(static_cast<uint32_t>(p.coupon_funding.size()));
+  for (const auto& f : p.coupon_funding) {
+    w.u8(static_cast<uint8_t>(f.funder));
+    w.str16(f.partner);
+    w.i128(f.applied);
+    w.i128(f.returned);
+  }
   w.be32(static_cast<uint32_t>(p.business_ids.size()));
   for (const auto& id : p.business_ids) w.str16(id);
   return s;
 }
+
+namespace {
+
+// Read-back pair of the rules' coupon checks: one entry per funder, sorted, a partner exactly
+// on partner entries, 0 <= returned <= applied, the applied amounts summing to `coupons`.
+Status decode_coupon_funding(Reader& r, PaymentState& p) {
+  uint32_t n = 0;
+  if (!r.be32(&n) || n > ledger::kPaymentBusinessIdsMax || p.coupons.sign() < 0) {
+    return corrupt("payment (coupons)");
+  }
+  Int128 funded = 0;
+  p.coupon_funding.reserve(n);
+  for (uint32_t i = 0; i < n; ++i) {
+    uint8_t funder = 0;
+    std::string_view partner;
+    ledger::CouponFunding f;
+    if (!r.u8(&funder) || funder < 1 || funder > 3 || !r.str16(&partner) ||
+        !r.i128(&f.applied) || !r.i128(&f.returned)) {
+      return corrupt("payment (coupons)");
+    }
+    f.funder = static_cast<ledger::CouponFunder>(funder);
+    f.partner = std::string(partner);
+    if ((f.funder == ledger::CouponFunder::kPartner) == partner.empty() ||
+        f.applied.sign() <= 0 || f.applied > p.coupons - funded || f.returned.sign() < 0 ||
+        f.returned > f.applied) {
+      return corrupt("payment (coupon amounts)");
+    }
+    if (!p.coupon_funding.empty() &&
+        !(std::tie(p.coupon_funding.back().funder, p.coupon_funding.back().partner) <
+          std::tie(f.funder, f.partner))) {
+      return corrupt("payment (coupon funders out of order)");
+    }
+    funded = funded + f.applied;
+    p.coupon_funding.push_back(std::move(f));
+  }
+  if (funded != p.coupons) return corrupt("payment (coupons without their funders)");
+  return Status::Ok();
+}
+
+}  // namespace
 
 Result<PaymentState> decode_payment(std::string_view bytes) {
   Reader r(bytes);
@@ -235,10 +284,11 @@ Result<PaymentState> decode_payment(std::string_view bytes) {
   uint8_t fee_refundable = 0;
   uint32_t ids = 0;
   if (!r.i128(&p.fee_fixed) || !r.i128(&p.fee_returned) || !r.u8(&fee_refundable) ||
-      fee_refundable > 1 || !r.i128(&p.coupons) || !r.be32(&ids) ||
-      ids > ledger::kPaymentBusinessIdsMax) {
+      fee_refundable > 1 || !r.i128(&p.coupons)) {
     return corrupt("payment");
   }
+  if (Status s = decode_coupon_funding(r, p); !s) return s.error();
+  if (!r.be32(&ids) || ids > ledger::kPaymentBusinessIdsMax) return corrupt("payment");
   p.fee_refundable = fee_refundable == 1;
   p.business_ids.reserve(ids);
   for (uint32_t i = 0; i < ids; ++i) {

@@ -16,7 +16,8 @@ namespace payledger::projections {
 // Layout version of the stored projections; bump when any stored encoding changes.
 // 4: business ids, last folded records, deadlines CF and watermarks, one dedupe key per event
 // with a 128-bit fingerprint of the canonical encoding.
-inline constexpr uint32_t kStoreFormat = 4;
+// 5: payment records v5 (coupons per funder and what went back to each).
+inline constexpr uint32_t kStoreFormat = 5;
 
 // The last record a fold folded from a partition: its offset and a fingerprint of its bytes
 // (record_fingerprint in fold.cc).

@@ -23,7 +23,12 @@ PaymentState sample() {
   p.fee_fixed = 30;
   p.fee_returned = 87;
   p.fee_refundable = true;
-  p.coupons = 500;
+  // Coupons 5.00 in all: 3.00 by the PSP, 2.00 by a wallet partner; 30 of 80 captured
+  // were refunded, so floor(300 x 30 / 100) = 90 and floor(200 x 30 / 100) = 60 went back.
+  ledger::add_coupon(p, ledger::CouponFunder::kPartner, "promo", 200);
+  ledger::add_coupon(p, ledger::CouponFunder::kPsp, "", 300);
+  p.coupon_funding[0].returned = 90;
+  p.coupon_funding[1].returned = 60;
   EXPECT_TRUE(ledger::remember_business_id(p, ledger::BusinessId::kRefund, "r-2").ok());
   EXPECT_TRUE(ledger::remember_business_id(p, ledger::BusinessId::kCapture, "cap-1").ok());
   EXPECT_TRUE(ledger::remember_business_id(p, ledger::BusinessId::kRefund, "r-1").ok());
@@ -52,6 +57,32 @@ TEST(PaymentRecord, MoreFeeReturnedThanChargedIsCorrupt) {
 TEST(PaymentRecord, CouponsAboveThePaymentAreCorrupt) {
   PaymentState p = sample();
   p.coupons = p.authorised + 1;
+  auto decoded = decode_payment(encode_payment(p));
+  ASSERT_FALSE(decoded.ok());
+  EXPECT_EQ(decoded.error().code, Code::kCorrupt);
+}
+
+TEST(PaymentRecord, CouponFundersRoundTripSortedAndTheirSumIsCoupons) {
+  PaymentState p = sample();
+  EXPECT_EQ(p.coupons, Int128(500));  // 300 + 200
+  ASSERT_EQ(p.coupon_funding.size(), 2u);
+  EXPECT_EQ(p.coupon_funding[0].funder, ledger::CouponFunder::kPsp);  // sorted by funder
+  auto decoded = decode_payment(encode_payment(p));
+  ASSERT_TRUE(decoded.ok()) << decoded.error().reason;
+  EXPECT_EQ(decoded->coupon_funding, p.coupon_funding);
+}
+
+TEST(PaymentRecord, MoreCouponReturnedThanFundedIsCorrupt) {
+  PaymentState p = sample();
+  p.coupon_funding[1].returned = 201;  // the partner funded 200
+  auto decoded = decode_payment(encode_payment(p));
+  ASSERT_FALSE(decoded.ok());
+  EXPECT_EQ(decoded.error().code, Code::kCorrupt);
+}
+
+TEST(PaymentRecord, CouponsWithoutTheirFundersAreCorrupt) {
+  PaymentState p = sample();
+  p.coupons = 600;  // funders hold 300 + 200 = 500
   auto decoded = decode_payment(encode_payment(p));
   ASSERT_FALSE(decoded.ok());
   EXPECT_EQ(decoded.error().code, Code::kCorrupt);

@@ -1111,6 +1111,21 @@ int cmd_payment(const Common& common, const std::string& merchant, const std::st
          {"coupons", scaled(p.coupons, x)},
          {"dispute", ledger::dispute_status_name(p.dispute)},
          {"created_at", iso_time(p.created_at_s)}};
+  if (!p.coupon_funding.empty()) {
+    // Per funder: what it paid and what voids, refunds and disputes gave back to it.
+    ledger::Int128 returned = 0;
+    json funders = json::array();
+    for (const auto& f : p.coupon_funding) {
+      json one{{"funder", ledger::coupon_funder_name(f.funder)},
+               {"applied", scaled(f.applied, x)},
+               {"returned", scaled(f.returned, x)}};
+      if (!f.partner.empty()) one["partner"] = f.partner;
+      funders.push_back(std::move(one));
+      returned = returned + f.returned;
+    }
+    j["coupons_returned"] = scaled(returned, x);
+    j["coupon_funders"] = std::move(funders);
+  }
   if (p.expires_at_s != 0) j["expires_at"] = iso_time(p.expires_at_s);
   if (p.instalments != 0) {
     j["instalments"] = p.instalments;

@@ -242,6 +242,7 @@ struct Generator::State {
     held[id] = amount;
     if (m.open.size() < kOpenPerMerchantMax) m.open.push_back({id, expires});
     schedule(expires + rng.between(0, 3600), Later::kAuthExpiry, m, id, 0);
+    maybe_coupon(m, id, amount, 5);
   }
 
   void bank_transfer(v1::Envelope* e, Merchant& m, const std::string& id, int64_t amount) {
@@ -286,6 +287,7 @@ struct Generator::State {
     } else {
       schedule(end + rng.between(0, 3600), Later::kVoucherExpiry, m, id, amount, fate < 73);
     }
+    maybe_coupon(m, id, amount, 10);
   }
 
   // E-wallet payments carry their fee; some are voided the same local day (then never
@@ -306,21 +308,27 @@ struct Generator::State {
     } else {
       add_refundable(m, {id, amount, RefundKind::kWallet, m.market->wallet == v1::WALLET_TRUEMONEY});
     }
-    if (rng.percent(20)) {
-      v1::Envelope c;
-      auto* cb = c.mutable_coupon_applied();
-      cb->set_payment_id(id);
-      cb->set_coupon_id(fmt::format("cpn-{}", produced));
-      int64_t coupon = std::max<int64_t>(1, amount / 10);
-      money(cb->mutable_amount(), m, coupon);
-      uint64_t funder = rng.below(3);
-      cb->set_funded_by(funder == 0 ? v1::COUPON_FUNDER_PSP
-                        : funder == 1 ? v1::COUPON_FUNDER_MERCHANT
-                                      : v1::COUPON_FUNDER_WALLET_PARTNER);
-      if (funder == 2) cb->set_partner("wallet-rewards");
-      if (funder != 1) m.available += coupon;  // the merchant is made whole
-      queued.emplace_back(&m, std::move(c));
-    }
+    maybe_coupon(m, id, amount, 20);
+  }
+
+  // A coupon right after `percent` of new payments, funded by the PSP, the merchant or a
+  // wallet partner. Voids, expiries, failures, refunds and disputes of these payments give
+  // the coupons back (docs/architecture.md, "Coupons on voids and refunds"). `available`
+  // leaves coupons out: until the payment's fate is known they may still go back, so the
+  // ledger's available balance is never below this estimate and payouts never bounce.
+  void maybe_coupon(Merchant& m, const std::string& id, int64_t amount, uint64_t percent) {
+    if (!rng.percent(percent)) return;
+    v1::Envelope c;
+    auto* cb = c.mutable_coupon_applied();
+    cb->set_payment_id(id);
+    cb->set_coupon_id(fmt::format("cpn-{}", produced));
+    money(cb->mutable_amount(), m, std::max<int64_t>(1, amount / 10));
+    uint64_t funder = rng.below(3);
+    cb->set_funded_by(funder == 0   ? v1::COUPON_FUNDER_PSP
+                      : funder == 1 ? v1::COUPON_FUNDER_MERCHANT
+                                    : v1::COUPON_FUNDER_WALLET_PARTNER);
+    if (funder == 2) cb->set_partner("wallet-rewards");
+    queued.emplace_back(&m, std::move(c));
   }
 
   void pay_by_bank(v1::Envelope* e, Merchant& m, const std::string& id, int64_t amount) {
@@ -329,6 +337,7 @@ struct Generator::State {
     money(b->mutable_amount(), m, amount);
     b->set_bank("bank-a");
     schedule(now_s + rng.between(10, 900), Later::kPayByBankOutcome, m, id, amount, rng.below(100));
+    maybe_coupon(m, id, amount, 5);
   }
 
   void bnpl(v1::Envelope* e, Merchant& m, const std::string& id, int64_t amount) {
@@ -349,6 +358,7 @@ struct Generator::State {
     } else if (fate < 15) {
       schedule(now_s + 2 * kDay, Later::kBnplRefund, m, id, 0);
     }
+    maybe_coupon(m, id, amount, 10);
   }
 
   void checkout(v1::Envelope* e, Merchant& m) {
@@ -660,7 +670,7 @@ struct Generator::State {
       *e = std::move(queued.front().second);
       queued.pop_front();
       stamp(e, *m);
-      if (e->has_fee_assessed()) {  // coupons adjusted `available` when they were queued
+      if (e->has_fee_assessed()) {  // coupons never count in `available`
         m->available -= static_cast<int64_t>(
             ledger::parse_scaled(e->fee_assessed().amount().amount(), m->asset.exponent()).value());
       }
