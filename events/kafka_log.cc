@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstring>
 #include <mutex>
+#include <optional>
 #include <set>
 
 #include <fmt/format.h>
@@ -765,6 +766,23 @@ struct KafkaGroupConsumer::Impl {
     self->assigned.clear();
   }
 
+  // If the consumer's fatal error is a fence of its static membership: what happened and
+  // what to do.
+  std::optional<Error> fenced_error() {
+    char fatal[512] = "";
+    if (rd_kafka_fatal_error(rk.get(), fatal, sizeof fatal) !=
+        RD_KAFKA_RESP_ERR_FENCED_INSTANCE_ID) {
+      return std::nullopt;
+    }
+    return make_error(
+        Code::kIo,
+        fmt::format("group '{}': this fold (--instance-id {}) was fenced: another consumer "
+                    "joined with the same instance id ({}). Give every running fold its own "
+                    "--instance-id; if none other runs (librdkafka can fence itself after a "
+                    "broker restart), run the fold again: its committed state is whole",
+                    group, instance_id, fatal));
+  }
+
   // The error a consumer message carries, named with its partition and offset.
   Error consumer_error(const rd_kafka_message_t* m) {
     std::string where = m->rkt != nullptr ? fmt::format("topic '{}' partition {} offset {}",
@@ -780,18 +798,8 @@ struct KafkaGroupConsumer::Impl {
       return out_of_range_error(options, static_cast<uint32_t>(m->partition), m->offset,
                                 {low, high});
     }
-    char fatal[512] = "";
-    if (m->err == RD_KAFKA_RESP_ERR__FATAL &&
-        rd_kafka_fatal_error(rk.get(), fatal, sizeof fatal) ==
-            RD_KAFKA_RESP_ERR_FENCED_INSTANCE_ID) {
-      return make_error(
-          Code::kIo,
-          fmt::format("group '{}': this fold (--instance-id {}) was fenced: another consumer "
-                      "joined with the same instance id ({}). Give every running fold its "
-                      "own --instance-id; if none other runs (librdkafka can fence itself "
-                      "after a broker restart), run the fold again: its committed state is "
-                      "whole",
-                      group, instance_id, fatal));
+    if (m->err == RD_KAFKA_RESP_ERR__FATAL) {
+      if (auto e = fenced_error()) return *e;
     }
     return make_error(Code::kIo, fmt::format("Kafka consumer error on {}: {} ({})", where,
                                              rd_kafka_message_errstr(m),
@@ -965,6 +973,9 @@ void KafkaGroupConsumer::abandon() {
 Status KafkaGroupConsumer::close() {
   rd_kafka_resp_err_t err = rd_kafka_consumer_close(impl_->rk.get());
   if (!impl_->callback_error.ok()) return impl_->callback_error;
+  if (err == RD_KAFKA_RESP_ERR__FATAL) {
+    if (auto e = impl_->fenced_error()) return *e;
+  }
   if (err != RD_KAFKA_RESP_ERR_NO_ERROR) return kafka_error("close consumer", err);
   return Status::Ok();
 }
