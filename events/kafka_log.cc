@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstring>
 #include <mutex>
+#include <optional>
 #include <set>
 
 #include <fmt/format.h>
@@ -187,6 +188,7 @@ constexpr std::pair<std::string_view, std::string_view> kGuardedProperties[] = {
     {"bootstrap.servers", "use --brokers"},
     {"metadata.broker.list", "use --brokers"},
     {"group.id", "use --group"},
+    {"group.instance.id", "use --instance-id"},
     {"transactional.id", "use --transactional-id"},
     {"isolation.level", "the fold reads committed records only (read_committed)"},
     {"enable.auto.commit", "positions live in the store, never auto-committed"},
@@ -252,6 +254,13 @@ Result<std::pair<std::string, std::string>> parse_kafka_property(std::string_vie
   std::pair<std::string, std::string> out(kv.substr(0, eq), kv.substr(eq + 1));
   if (Status s = check_kafka_property(out.first); !s) return s.error();
   return out;
+}
+
+bool valid_instance_id(std::string_view id) {
+  if (id.empty() || id.size() > 249) return false;
+  return std::all_of(id.begin(), id.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '.' || c == '_' || c == '-';
+  });
 }
 
 Status check_kafka_property(std::string_view key) {
@@ -688,6 +697,8 @@ Status KafkaDeadLetters::flush() {
 
 struct KafkaGroupConsumer::Impl {
   KafkaOptions options;
+  std::string group;
+  std::string instance_id;  // static membership, or empty
   KafkaHandle rk;
   OnAssign on_assign;
   OnRevoke on_revoke;
@@ -755,6 +766,23 @@ struct KafkaGroupConsumer::Impl {
     self->assigned.clear();
   }
 
+  // If the consumer's fatal error is a fence of its static membership: what happened and
+  // what to do.
+  std::optional<Error> fenced_error() {
+    char fatal[512] = "";
+    if (rd_kafka_fatal_error(rk.get(), fatal, sizeof fatal) !=
+        RD_KAFKA_RESP_ERR_FENCED_INSTANCE_ID) {
+      return std::nullopt;
+    }
+    return make_error(
+        Code::kIo,
+        fmt::format("group '{}': this fold (--instance-id {}) was fenced: another consumer "
+                    "joined with the same instance id ({}). Give every running fold its own "
+                    "--instance-id; if none other runs (librdkafka can fence itself after a "
+                    "broker restart), run the fold again: its committed state is whole",
+                    group, instance_id, fatal));
+  }
+
   // The error a consumer message carries, named with its partition and offset.
   Error consumer_error(const rd_kafka_message_t* m) {
     std::string where = m->rkt != nullptr ? fmt::format("topic '{}' partition {} offset {}",
@@ -770,6 +798,9 @@ struct KafkaGroupConsumer::Impl {
       return out_of_range_error(options, static_cast<uint32_t>(m->partition), m->offset,
                                 {low, high});
     }
+    if (m->err == RD_KAFKA_RESP_ERR__FATAL) {
+      if (auto e = fenced_error()) return *e;
+    }
     return make_error(Code::kIo, fmt::format("Kafka consumer error on {}: {} ({})", where,
                                              rd_kafka_message_errstr(m),
                                              rd_kafka_err2name(m->err)));
@@ -779,12 +810,19 @@ struct KafkaGroupConsumer::Impl {
 KafkaGroupConsumer::KafkaGroupConsumer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 KafkaGroupConsumer::~KafkaGroupConsumer() = default;
 
-Result<std::unique_ptr<KafkaGroupConsumer>> KafkaGroupConsumer::open(const KafkaOptions& options,
-                                                                     const std::string& group,
-                                                                     OnAssign on_assign,
-                                                                     OnRevoke on_revoke) {
+Result<std::unique_ptr<KafkaGroupConsumer>> KafkaGroupConsumer::open(
+    const KafkaOptions& options, const std::string& group, OnAssign on_assign,
+    OnRevoke on_revoke, const std::string& instance_id) {
+  if (!instance_id.empty() && !valid_instance_id(instance_id)) {
+    return make_error(Code::kInvalidArgument,
+                      fmt::format("group instance id '{}': use 1-249 characters of "
+                                  "A-Z a-z 0-9 . _ -",
+                                  instance_id));
+  }
   auto impl = std::make_unique<Impl>();
   impl->options = options;
+  impl->group = group;
+  impl->instance_id = instance_id;
   impl->on_assign = std::move(on_assign);
   impl->on_revoke = std::move(on_revoke);
   auto conf = make_conf(options, {{"group.id", group},
@@ -804,6 +842,14 @@ Result<std::unique_ptr<KafkaGroupConsumer>> KafkaGroupConsumer::open(const Kafka
                                   {"max.partition.fetch.bytes", "8388608"},
                                   {"queued.min.messages", "1000000"}});
   if (!conf) return conf.error();
+  if (!instance_id.empty()) {
+    char errstr[512];
+    if (rd_kafka_conf_set(*conf, "group.instance.id", instance_id.c_str(), errstr,
+                          sizeof errstr) != RD_KAFKA_CONF_OK) {
+      rd_kafka_conf_destroy(*conf);
+      return make_error(Code::kInvalidArgument, fmt::format("group.instance.id: {}", errstr));
+    }
+  }
   rd_kafka_conf_set_rebalance_cb(*conf, &Impl::on_rebalance);
   rd_kafka_conf_set_opaque(*conf, impl.get());
   auto rk = make_handle(RD_KAFKA_CONSUMER, *conf);
@@ -927,6 +973,9 @@ void KafkaGroupConsumer::abandon() {
 Status KafkaGroupConsumer::close() {
   rd_kafka_resp_err_t err = rd_kafka_consumer_close(impl_->rk.get());
   if (!impl_->callback_error.ok()) return impl_->callback_error;
+  if (err == RD_KAFKA_RESP_ERR__FATAL) {
+    if (auto e = impl_->fenced_error()) return *e;
+  }
   if (err != RD_KAFKA_RESP_ERR_NO_ERROR) return kafka_error("close consumer", err);
   return Status::Ok();
 }

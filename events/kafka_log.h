@@ -35,6 +35,10 @@ struct KafkaOptions {
   int timeout_ms = kKafkaTimeoutMsDefault;
 };
 
+// Whether `id` may be a group.instance.id: 1-249 characters of [A-Za-z0-9._-] (the broker's
+// rule).
+bool valid_instance_id(std::string_view id);
+
 // Parses "key=value" (the -X syntax); kInvalidArgument without '=', or for a key payledger
 // sets itself for correctness (check_kafka_property).
 Result<std::pair<std::string, std::string>> parse_kafka_property(std::string_view kv);
@@ -159,10 +163,15 @@ class KafkaGroupConsumer {
   // Called before partitions are taken away (commit their state now).
   using OnRevoke = std::function<Status(const std::vector<uint32_t>&)>;
 
+  // `instance_id` non-empty: a static group member (group.instance.id, KIP-345). A restart
+  // with the same id takes the member's partitions back at once, where a new dynamic member
+  // waits until the dead one's session times out; a second consumer with the same id fences
+  // the first (its poll() then fails, naming the id).
   static Result<std::unique_ptr<KafkaGroupConsumer>> open(const KafkaOptions& options,
                                                           const std::string& group,
                                                           OnAssign on_assign,
-                                                          OnRevoke on_revoke);
+                                                          OnRevoke on_revoke,
+                                                          const std::string& instance_id = "");
   ~KafkaGroupConsumer();
 
   // Fills `out` with up to max_records records (waiting at most timeout_ms for the first).

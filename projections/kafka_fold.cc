@@ -188,7 +188,8 @@ Result<FoldStats> fold_kafka(Store& store, const events::KafkaOptions& kafka,
   auto on_revoke = [&](const std::vector<uint32_t>&) {
     return failed.ok() ? folder.commit() : Status::Ok();
   };
-  auto made = events::KafkaGroupConsumer::open(kafka, options.group, on_assign, on_revoke);
+  auto made = events::KafkaGroupConsumer::open(kafka, options.group, on_assign, on_revoke,
+                                               options.instance_id);
   if (!made) return made.error();
   consumer = std::move(made).value();
 

@@ -29,6 +29,9 @@ namespace payledger::projections {
 struct KafkaFoldOptions {
   FoldOptions fold;  // fold.stop: finish the current batch, commit it and leave the group
   std::string group = "payledger-fold";
+  // Non-empty: a static group member with this group.instance.id, so a restart after a
+  // crash takes the partitions back at once instead of after the session timeout.
+  std::string instance_id;
   // Commit (and make visible) at least this often while records flow, for low latency.
   int commit_interval_ms = 50;
   // Stop once every assigned partition is read to its end (and committed).

@@ -23,7 +23,7 @@ refused() {  # refused COMMAND-WORDS... -- KEY=VALUE
 for kv in isolation.level=read_uncommitted enable.auto.commit=true enable.auto.offset.store=true \
           auto.offset.reset=earliest AUTO.OFFSET.RESET=latest topic.auto.offset.reset=smallest \
           partition.assignment.strategy=cooperative-sticky enable.partition.eof=false \
-          group.id=other bootstrap.servers=elsewhere:9092; do
+          group.id=other group.instance.id=m1 bootstrap.servers=elsewhere:9092; do
   refused fold --data "$work/f" --until-idle "$kv"
 done
 for kv in enable.idempotence=false acks=1 request.required.acks=0 transactional.id=x \
@@ -33,6 +33,15 @@ done
 check "no data directory was created" test ! -e "$work/f" -a ! -e "$work/a"
 out=$("$bin" fold --data "$work/f" --log kafka -X novalue 2>&1); rc=$?
 check "-X without '=' is a usage error ($rc)" test "$rc" -eq 2
+# --instance-id (static group membership) takes the broker's characters only, and the
+# Kafka log only.
+out=$("$bin" fold --data "$work/f" --log kafka --brokers "$brokers" --instance-id 'a b' 2>&1); rc=$?
+check "--instance-id with a space is a usage error ($rc)" test "$rc" -eq 2
+check "--instance-id: the message says which characters" grep -q "A-Z a-z 0-9" <<<"$out"
+out=$("$bin" fold --data "$work/f" --instance-id m1 2>&1); rc=$?
+check "--instance-id without --log kafka is a usage error ($rc)" test "$rc" -eq 2
+check "--instance-id without --log kafka: says so" grep -q "instance-id applies to the Kafka" <<<"$out"
+check "no data directory was created by a refused --instance-id" test ! -e "$work/f"
 # A setting that is not guarded still reaches librdkafka (it fails later on the broker).
 out=$("$bin" fold --data "$work/f" --log kafka --brokers "$brokers" -X fetch.wait.max.ms=50 \
   --until-idle 2>&1); rc=$?

@@ -270,5 +270,51 @@ TEST(KafkaMock, BrokersDownLongerThanTheBoundFailTheFoldWithANotice) {
   EXPECT_NE(notices.front().find("unreachable"), std::string::npos) << notices.front();
 }
 
+TEST(KafkaMock, AFencedStaticMemberFailsNamingItsInstanceIdAndWhatToDo) {
+  constexpr int16_t kApiHeartbeat = 12;
+  MockCluster mock;
+  auto o = mock.topic("mock.fenced", 2);
+  ASSERT_TRUE(events::KafkaProducer::open(o, 0).value()->append(records(100)).ok());
+  // The coordinator answers a heartbeat as it does when another consumer joined with this
+  // group.instance.id: librdkafka makes that a fatal consumer error.
+  rd_kafka_mock_push_request_errors(mock.get(), kApiHeartbeat, 1,
+                                    RD_KAFKA_RESP_ERR_FENCED_INSTANCE_ID);
+  auto consumer = events::KafkaGroupConsumer::open(
+                      o, o.topic + ".g",
+                      [](const std::vector<uint32_t>& parts) -> Result<std::vector<int64_t>> {
+                        return std::vector<int64_t>(parts.size(), 0);
+                      },
+                      [](const std::vector<uint32_t>&) { return Status::Ok(); }, "fold-7")
+                      .value();
+  events::ReadBatch batch;
+  Status polled = Status::Ok();
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (polled.ok() && std::chrono::steady_clock::now() < deadline) {
+    polled = consumer->poll(100, 100, &batch);
+  }
+  ASSERT_FALSE(polled.ok()) << "the fenced consumer went on";
+  EXPECT_EQ(polled.error().code, Code::kIo);
+  EXPECT_NE(polled.error().reason.find("(--instance-id fold-7) was fenced"), std::string::npos)
+      << polled.error().reason;
+  EXPECT_NE(polled.error().reason.find("run the fold again"), std::string::npos)
+      << polled.error().reason;
+  consumer->abandon();
+}
+
+TEST(KafkaMock, AnInstanceIdOutsideTheBrokersCharactersIsRefused) {
+  MockCluster mock;
+  auto o = mock.topic("mock.badid", 1);
+  auto consumer = events::KafkaGroupConsumer::open(
+      o, o.topic + ".g",
+      [](const std::vector<uint32_t>& parts) -> Result<std::vector<int64_t>> {
+        return std::vector<int64_t>(parts.size(), 0);
+      },
+      [](const std::vector<uint32_t>&) { return Status::Ok(); }, "host a/dir");
+  ASSERT_FALSE(consumer.ok());
+  EXPECT_EQ(consumer.error().code, Code::kInvalidArgument);
+  EXPECT_NE(consumer.error().reason.find("'host a/dir'"), std::string::npos)
+      << consumer.error().reason;
+}
+
 }  // namespace
 }  // namespace payledger::testing

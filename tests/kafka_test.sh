@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Process-level tests of payledger against a real Kafka broker: crash (kill -9) and resume,
 # two folds in one consumer group, SIGTERM, broker down at start, broker restart mid-fold,
-# kcat interoperability, a group member killed mid-way. Every test waits on observable
+# kcat interoperability, a group member killed mid-way, a static member restarted at once. Every test waits on observable
 # progress (the store's stored offsets, read-only, through payledger_store_offsets), never on
 # a bare sleep. Usage: kafka_test.sh PATH/TO/payledger PATH/TO/scripts/kafka
 #        PATH/TO/payledger_store_offsets
@@ -266,6 +266,33 @@ check "survivor: ... saying a partition is behind its log" grep -q "partition .*
 rc=0
 "$bin" digest --data "$work/va" --data "$work/vb" > /dev/null 2>&1 || rc=$?
 check "survivor: a merged digest of the short books exits 1 ($rc)" test "$rc" -eq 1
+
+# 8. Restart in the same group after kill -9. A dynamic member restarted in its group waits
+#    until the dead member's session times out (10 s) before it gets any partition; with
+#    --instance-id (static membership) the restart takes the dead member's place at once.
+t=$(topic static)
+pl topic create --brokers "$brokers" --topic "$t" --partitions 4 > /dev/null
+pl append --log kafka --brokers "$brokers" --topic "$t" "$work/events.ndjson" > /dev/null
+"$bin" fold --log kafka --brokers "$brokers" --topic "$t" --group "$t.g" --instance-id "$t.m1" \
+  --data "$work/st" --until-idle -q "${throttle[@]}" > /dev/null 2>&1 &
+pid=$!
+pids+=("$pid")
+check "static: the fold committed progress before the kill" wait_progress "$work/st" 0
+kill -9 "$pid" 2>/dev/null || true
+rc=0; wait "$pid" 2>/dev/null || rc=$?
+killed_at=$(next_sum "$work/st")
+check "static: the fold died of the kill mid-stream ($rc, $killed_at stored)" \
+  test "$rc" -eq 137 -a "$killed_at" -lt 150000
+start_ms=$(date +%s%3N)
+rc=0
+pl fold --log kafka --brokers "$brokers" --topic "$t" --group "$t.g" --instance-id "$t.m1" \
+  --data "$work/st" --until-idle -q > "$work/st.out" 2>&1 || rc=$?
+took_ms=$(( $(date +%s%3N) - start_ms ))
+check "static: the restart in the same group exits 0 ($rc)" test "$rc" -eq 0
+# The session timeout is 10 s: a restart that waited for it takes longer than that.
+check "static: the restart did not wait for the killed member's session ($took_ms ms)" \
+  test "$took_ms" -lt 8000
+check "static: same digest as the embedded fold" test "$(pl digest --data "$work/st")" = "$want"
 
 if [ "$fails" -ne 0 ]; then echo "$fails checks failed"; exit 1; fi
 echo "all kafka checks passed"

@@ -377,6 +377,7 @@ Result<projections::FoldStats> run_fold(const FoldArgs& args, Clock::duration* e
     projections::KafkaFoldOptions ko;
     ko.fold = options;
     ko.group = args.log.group;
+    ko.instance_id = args.log.instance_id;
     ko.until_idle = args.until_idle;
     ko.allow_partial_history = args.allow_partial_history;
     ko.on_notice = [&](const std::string& line) {

@@ -42,6 +42,7 @@ struct LogArgs {
   std::vector<std::string> properties;  // -X key=value, passed to librdkafka
   std::string transactional_id;         // append; default payledger-append.<topic>
   std::string group = "payledger-fold";  // fold
+  std::string instance_id;               // fold: static group membership (or empty)
   bool kafka() const { return kind == "kafka"; }
 };
 
