@@ -161,6 +161,9 @@ class Folder::Impl final : public ledger::LedgerView {
   size_t seen_per_partition_max_ = 0;
   std::vector<std::pair<std::string, std::string>> dedupe_writes_;  // this batch's ids
   std::string canonical_;                   // reused buffer for the canonical encoding
+  // The commit's WriteBatch, kept between commits so its buffer is not regrown (copies and
+  // fresh zeroed pages) every batch.
+  rocksdb::WriteBatch batch_;
   std::vector<std::pair<std::string, std::string>> rejects_;
   // Per partition: the event-time watermark (max occurred_at folded, INT64_MIN before the
   // first event), the payments with a deadline ahead ordered by (deadline, merchant,
@@ -705,7 +708,8 @@ Status Folder::Impl::commit() {
   std::sort(dirty_balances_.begin(), dirty_balances_.end(), by_key);
   std::sort(dirty_payments_.begin(), dirty_payments_.end(), by_key);
 
-  rocksdb::WriteBatch wb;
+  rocksdb::WriteBatch& wb = batch_;  // reused: keeps its ~16 MB buffer warm across commits
+  wb.Clear();
   std::string chunk_key;
   for (auto& [key, slot] : dirty_balances_) {
     wb.Put(store_.cf(Cf::kBalances), *key, encode_balance(slot->balance));
