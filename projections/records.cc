@@ -388,18 +388,25 @@ std::string dedupe_key(std::string_view merchant, std::string_view event_id) {
 }
 
 std::string dedupe_id_key(uint32_t partition, std::string_view dedupe_key) {
-  std::string k = be32_string(partition);
-  k.append(dedupe_key);
+  std::string k;
+  append_dedupe_id_key(&k, partition, dedupe_key);
   return k;
+}
+void append_dedupe_id_key(std::string* out, uint32_t partition, std::string_view dedupe_key) {
+  Writer(out).be32(partition);
+  out->append(dedupe_key);
 }
 
 std::string encode_dedupe_value(uint64_t offset, const Fingerprint& fingerprint) {
   std::string s;
-  Writer w(&s);
+  append_dedupe_value(&s, offset, fingerprint);
+  return s;
+}
+void append_dedupe_value(std::string* out, uint64_t offset, const Fingerprint& fingerprint) {
+  Writer w(out);
   w.be64(offset);
   w.be64(fingerprint.hi);
   w.be64(fingerprint.lo);
-  return s;
 }
 
 Result<Fingerprint> decode_dedupe_value(std::string_view bytes) {
