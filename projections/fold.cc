@@ -1,7 +1,6 @@
 #include "projections/fold.h"
 
 #include <algorithm>
-#include <deque>
 #include <limits>
 #include <map>
 #include <optional>
@@ -18,6 +17,7 @@
 #include "events/schema/check.h"
 #include "ledger/deadlines.h"
 #include "ledger/rules.h"
+#include "projections/dedupe_window.h"
 #include "projections/records.h"
 
 namespace payledger::projections {
@@ -108,7 +108,7 @@ class Folder::Impl final : public ledger::LedgerView {
   // After a commit: forgets the oldest ids of each partition beyond its in-memory share.
   void trim_dedupe_window();
   // Records an applied (or no-op) event id in the dedupe index and this batch's chunk.
-  void remember(const LogRecord& rec, std::string dkey, const Fingerprint& fingerprint);
+  void remember(const LogRecord& rec, std::string_view dkey, const Fingerprint& fingerprint);
   // Clock (docs/architecture.md, "Clock policy"): moves the partition's event-time watermark
   // to `at_s` and fires every deadline it reaches, booked at `rec`. O(1) when none is due.
   Status advance_clock(const LogRecord& rec, int64_t at_s);
@@ -152,15 +152,27 @@ class Folder::Impl final : public ledger::LedgerView {
   std::vector<std::pair<const std::string*, PaymentSlot*>> dirty_payments_;
   std::vector<std::pair<const std::string*, CheckoutSlot*>> dirty_checkouts_;
   // The most recently applied event ids (merchant \0 event_id) per partition, oldest first in
-  // seen_order_, at most dedupe_memory_ids_max / partitions each after a commit (plus the
+  // seen_, at most dedupe_memory_ids_max / partitions each after a commit (plus the
   // uncommitted batch). Older ids are on disk only: seen_partial_[p] says some exist, and
   // then a miss in memory costs a bloom-filtered RocksDB lookup.
-  std::vector<StringMap<Fingerprint>> seen_;  // dedupe key -> content fingerprint
-  std::vector<std::deque<const std::string*>> seen_order_;  // keys of seen_, oldest first
+  std::vector<DedupeWindow> seen_;  // dedupe key -> content fingerprint, oldest first
   std::vector<bool> seen_partial_;
   size_t seen_per_partition_max_ = 0;
-  std::vector<std::pair<std::string, std::string>> dedupe_writes_;  // this batch's ids
+  // This batch's applied ids (dedupe CF records); their keys are packed in dedupe_keys_ so a
+  // batch costs no allocation per id.
+  struct DedupeWrite {
+    size_t key_at = 0;
+    size_t key_size = 0;
+    uint64_t offset = 0;
+    Fingerprint fingerprint;
+  };
+  std::vector<DedupeWrite> dedupe_writes_;
+  std::string dedupe_keys_;
+  std::string dkey_;  // the dedupe key of the record being folded (reused buffer)
   std::string canonical_;                   // reused buffer for the canonical encoding
+  // The commit's WriteBatch, kept between commits so its buffer is not regrown (copies and
+  // fresh zeroed pages) every batch.
+  rocksdb::WriteBatch batch_;
   std::vector<std::pair<std::string, std::string>> rejects_;
   // Per partition: the event-time watermark (max occurred_at folded, INT64_MIN before the
   // first event), the payments with a deadline ahead ordered by (deadline, merchant,
@@ -446,8 +458,9 @@ void Folder::Impl::unschedule(uint32_t partition, const std::string& index_key) 
 
 Result<std::optional<Fingerprint>> Folder::Impl::applied_before(uint32_t partition,
                                                                std::string_view dkey) {
-  auto it = seen_[partition].find(dkey);
-  if (it != seen_[partition].end()) return std::optional<Fingerprint>(it->second);
+  if (const Fingerprint* held = seen_[partition].find(dkey)) {
+    return std::optional<Fingerprint>(*held);
+  }
   if (!seen_partial_[partition]) return std::optional<Fingerprint>();
   std::string value;
   rocksdb::Status s = store_.db()->Get(rocksdb::ReadOptions(), store_.cf(Cf::kDedupe),
@@ -461,10 +474,8 @@ Result<std::optional<Fingerprint>> Folder::Impl::applied_before(uint32_t partiti
 
 void Folder::Impl::trim_dedupe_window() {
   for (uint32_t p = 0; p < seen_.size(); ++p) {
-    auto& order = seen_order_[p];
-    while (order.size() > seen_per_partition_max_) {
-      seen_[p].erase(seen_[p].find(std::string_view(*order.front())));
-      order.pop_front();
+    while (seen_[p].size() > seen_per_partition_max_) {
+      seen_[p].pop_oldest();
       seen_partial_[p] = true;
     }
   }
@@ -556,7 +567,11 @@ Status Folder::Impl::process(const LogRecord& rec) {
     return Status::Ok();
   }
   if (Status s = advance_clock(rec, event_.occurred_at().seconds()); !s) return s;
-  std::string dkey = dedupe_key(event_.merchant_id(), event_.event_id());
+  // dedupe_key(merchant, event id), built in a reused buffer.
+  dkey_.assign(event_.merchant_id());
+  dkey_.push_back('\0');
+  dkey_.append(event_.event_id());
+  const std::string_view dkey = dkey_;
   canonical_encoding(event_, &canonical_);  // ours: stable across protobuf versions
   Fingerprint fingerprint = content_fingerprint(canonical_);
   auto before = applied_before(rec.partition, dkey);
@@ -578,7 +593,7 @@ Status Folder::Impl::process(const LogRecord& rec) {
     // The deadline (or an earlier expiry) already released it: a recorded no-op.
     if (!io_.ok()) return io_;
     ++stats_.expiries_noop;
-    remember(rec, std::move(dkey), fingerprint);
+    remember(rec, dkey, fingerprint);
     return Status::Ok();
   }
   if (!io_.ok()) return io_;
@@ -593,18 +608,18 @@ Status Folder::Impl::process(const LogRecord& rec) {
     reject(rec, applied.error(), &event_);
     return Status::Ok();
   }
-  remember(rec, std::move(dkey), fingerprint);
+  remember(rec, dkey, fingerprint);
   ++stats_.applied;
   return Status::Ok();
 }
 
-void Folder::Impl::remember(const LogRecord& rec, std::string dkey,
+void Folder::Impl::remember(const LogRecord& rec, std::string_view dkey,
                             const Fingerprint& fingerprint) {
-  dedupe_writes_.emplace_back(dedupe_id_key(rec.partition, dkey),
-                              encode_dedupe_value(rec.offset, fingerprint));
-  auto [it, inserted] = seen_[rec.partition].emplace(std::move(dkey), fingerprint);
-  PAYLEDGER_CHECK(inserted, "an event id was applied twice");
-  seen_order_[rec.partition].push_back(&it->first);  // node keys do not move on rehash
+  const size_t key_at = dedupe_keys_.size();
+  append_dedupe_id_key(&dedupe_keys_, rec.partition, dkey);
+  dedupe_writes_.push_back(
+      DedupeWrite{key_at, dedupe_keys_.size() - key_at, rec.offset, fingerprint});
+  seen_[rec.partition].push(dkey, fingerprint);  // checks the id was not applied before
 }
 
 Status Folder::Impl::apply(const LogRecord& rec, const v1::Envelope& event, ledger::Effects& fx) {
@@ -705,7 +720,8 @@ Status Folder::Impl::commit() {
   std::sort(dirty_balances_.begin(), dirty_balances_.end(), by_key);
   std::sort(dirty_payments_.begin(), dirty_payments_.end(), by_key);
 
-  rocksdb::WriteBatch wb;
+  rocksdb::WriteBatch& wb = batch_;  // reused: keeps its ~16 MB buffer warm across commits
+  wb.Clear();
   std::string chunk_key;
   for (auto& [key, slot] : dirty_balances_) {
     wb.Put(store_.cf(Cf::kBalances), *key, encode_balance(slot->balance));
@@ -731,8 +747,19 @@ Status Folder::Impl::commit() {
     wb.Put(store_.cf(Cf::kCheckouts), *key, encode_checkout(slot->state));
     slot->dirty = false;
   }
-  std::sort(dedupe_writes_.begin(), dedupe_writes_.end());
-  for (const auto& [key, value] : dedupe_writes_) wb.Put(store_.cf(Cf::kDedupe), key, value);
+  auto dedupe_key_of = [&](const DedupeWrite& w) {
+    return std::string_view(dedupe_keys_).substr(w.key_at, w.key_size);
+  };
+  std::sort(dedupe_writes_.begin(), dedupe_writes_.end(),
+            [&](const DedupeWrite& a, const DedupeWrite& b) {
+              return dedupe_key_of(a) < dedupe_key_of(b);
+            });
+  std::string dedupe_value;
+  for (const DedupeWrite& w : dedupe_writes_) {
+    dedupe_value.clear();
+    append_dedupe_value(&dedupe_value, w.offset, w.fingerprint);
+    wb.Put(store_.cf(Cf::kDedupe), dedupe_key_of(w), dedupe_value);
+  }
   for (const auto& [key, value] : rejects_) wb.Put(store_.cf(Cf::kRejects), key, value);
   std::sort(business_writes_.begin(), business_writes_.end());
   for (const auto& key : business_writes_) {
@@ -804,6 +831,7 @@ Status Folder::Impl::commit() {
   dirty_checkouts_.clear();
   dirty_contracts_.clear();
   dedupe_writes_.clear();
+  dedupe_keys_.clear();
   trim_dedupe_window();  // only committed ids leave memory: the store can answer for them
   rejects_.clear();
   deadline_writes_.clear();
@@ -855,7 +883,6 @@ Status Folder::Impl::start(uint32_t n) {
   last_records_.assign(n, std::nullopt);
   seen_.resize(n);
   business_ids_.resize(n);
-  seen_order_.resize(n);
   // Ids applied by earlier runs are on disk only; memory fills with this run's ids.
   seen_partial_ = owned_;
   seen_per_partition_max_ = std::max<size_t>(options_.dedupe_memory_ids_max / n, 1);

@@ -127,6 +127,9 @@ struct Fingerprint {
 // lookup) without keeping every id ever applied in memory.
 std::string dedupe_id_key(uint32_t partition, std::string_view dedupe_key);
 std::string encode_dedupe_value(uint64_t offset, const Fingerprint& fingerprint);
+// The same two encodings appended to *out (the fold builds them in reused buffers).
+void append_dedupe_id_key(std::string* out, uint32_t partition, std::string_view dedupe_key);
+void append_dedupe_value(std::string* out, uint64_t offset, const Fingerprint& fingerprint);
 Result<Fingerprint> decode_dedupe_value(std::string_view bytes);
 // The canonical encoding of a message (payledger canonical form v1), defined here rather than
 // borrowed from protobuf, whose serialized bytes are not promised stable across versions (nor

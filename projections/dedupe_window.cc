@@ -1,0 +1,96 @@
+#include "projections/dedupe_window.h"
+
+#include <functional>
+#include <utility>
+
+#include "events/schema/check.h"
+
+namespace payledger::projections {
+namespace {
+
+// First ring capacity; the index has twice as many slots.
+constexpr size_t kRingInitial = 1024;
+// Ring positions are stored + 1 in 32 bits.
+constexpr size_t kRingMax = size_t{1} << 31;
+
+}  // namespace
+
+uint64_t DedupeWindow::hash_of(std::string_view key) { return std::hash<std::string_view>{}(key); }
+
+const Fingerprint* DedupeWindow::find(std::string_view key) const {
+  if (size_ == 0) return nullptr;
+  const uint64_t h = hash_of(key);
+  const size_t mask = index_.size() - 1;
+  for (size_t i = h & mask;; i = (i + 1) & mask) {
+    const Slot& slot = index_[i];
+    if (slot.position_1 == 0) return nullptr;
+    if (slot.hash_lo != static_cast<uint32_t>(h)) continue;
+    const Entry& e = ring_[slot.position_1 - 1];
+    if (e.hash == h && e.key == key) return &e.fingerprint;
+  }
+}
+
+void DedupeWindow::index_insert(uint64_t hash, uint32_t position, std::string_view key) {
+  const size_t mask = index_.size() - 1;
+  for (size_t i = hash & mask;; i = (i + 1) & mask) {
+    Slot& slot = index_[i];
+    if (slot.position_1 == 0) {
+      slot = Slot{static_cast<uint32_t>(hash), position + 1};
+      return;
+    }
+    if (slot.hash_lo == static_cast<uint32_t>(hash)) {
+      const Entry& e = ring_[slot.position_1 - 1];
+      PAYLEDGER_CHECK(e.hash != hash || e.key != key, "an event id was applied twice");
+    }
+  }
+}
+
+void DedupeWindow::push(std::string_view key, const Fingerprint& fingerprint) {
+  if (size_ == ring_.size()) grow();
+  const size_t position = (head_ + size_) & (ring_.size() - 1);
+  const uint64_t h = hash_of(key);
+  index_insert(h, static_cast<uint32_t>(position), key);  // checks the key is new
+  Entry& e = ring_[position];
+  e.key.assign(key);  // reuses the slot's buffer
+  e.fingerprint = fingerprint;
+  e.hash = h;
+  ++size_;
+}
+
+void DedupeWindow::pop_oldest() {
+  PAYLEDGER_CHECK(size_ != 0, "pop from an empty dedupe window");
+  const size_t mask = index_.size() - 1;
+  const uint32_t position_1 = static_cast<uint32_t>(head_ + 1);
+  size_t i = ring_[head_].hash & mask;
+  while (index_[i].position_1 != position_1) {
+    PAYLEDGER_CHECK(index_[i].position_1 != 0, "dedupe window index lost an entry");
+    i = (i + 1) & mask;
+  }
+  // Backward-shift deletion (Knuth 6.4, algorithm R): move later members of the probe run
+  // into the hole unless that would put them before their home slot.
+  for (size_t j = (i + 1) & mask; index_[j].position_1 != 0; j = (j + 1) & mask) {
+    const size_t home = index_[j].hash_lo & mask;
+    const bool home_in_hole_to_j = i <= j ? (home > i && home <= j) : (home > i || home <= j);
+    if (home_in_hole_to_j) continue;
+    index_[i] = index_[j];
+    i = j;
+  }
+  index_[i] = Slot{};
+  head_ = (head_ + 1) & (ring_.size() - 1);
+  --size_;
+}
+
+void DedupeWindow::grow() {
+  const size_t capacity = ring_.empty() ? kRingInitial : ring_.size() * 2;
+  PAYLEDGER_CHECK(capacity <= kRingMax, "dedupe window above 2^31 ids");
+  std::vector<Entry> ring(capacity);
+  for (size_t k = 0; k < size_; ++k) ring[k] = std::move(ring_[(head_ + k) & (ring_.size() - 1)]);
+  ring_ = std::move(ring);
+  head_ = 0;
+  index_.assign(capacity * 2, Slot{});
+  for (size_t k = 0; k < size_; ++k) {
+    index_insert(ring_[k].hash, static_cast<uint32_t>(k), ring_[k].key);
+  }
+}
+
+}  // namespace payledger::projections
