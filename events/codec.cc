@@ -275,8 +275,8 @@ bool is_letter(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
 bool known_iin(const uint8_t* d) {
   const int two = d[0] * 10 + d[1];
   const int four = two * 100 + d[2] * 10 + d[3];
+  if (d[0] >= 4 && d[0] <= 6) return true;
   switch (d[0]) {
-    case 4: case 5: case 6: return true;
     case 3:
       return two == 34 || two == 36 || two == 37 || two == 38 || two == 39 ||
              (four >= 3000 && four <= 3059) || four == 3095 || (four >= 3528 && four <= 3589);
