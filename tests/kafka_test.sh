@@ -158,7 +158,8 @@ check "kcat reads our records with merchant keys ($seen keys)" test "$seen" -gt 
 first_key=$(kcat -C -b "$brokers" -t "$t" -p 0 -c 1 -e -q -f '%k' 2>/dev/null)
 check "kcat sees merchant ids as keys" grep -q '^m[0-9]' <<<"$first_key"
 pl fold --log kafka --brokers "$brokers" --topic "$t" --group "$t.g" --data "$work/kc" --until-idle -q > /dev/null
-before=$(pl balance --data "$work/kc" --account merchant:m77777-XX:payable --json)
+check "before the kcat event, its merchant is not in the books (exit 1)" \
+  test "$(exit_code pl balance --data "$work/kc" --account merchant:m77777-XX:payable)" = 1
 # A card authorisation encoded as binary Protobuf, produced by kcat with its own partitioner.
 printf '%s' '{"event_id":"kcat-1","merchant_id":"m77777-XX","schema_version":1,"occurred_at":"2026-01-01T00:00:00Z","card_authorised":{"payment_id":"kc1","amount":{"currency":"EUR","amount":"12.50"}}}' \
   > "$work/one.json"
