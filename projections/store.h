@@ -74,6 +74,12 @@ class Store {
   // none was noted.
   Result<std::vector<std::optional<FoldedRecord>>> load_last_records(uint32_t partitions);
 
+  // Flushes every column family's memtable to SST files, so the write-ahead log holds nothing
+  // live: RocksDB drops the obsolete WAL files, and the next open (every query opens the store)
+  // replays no WAL. Called when a fold ends; committed state is already durable in the WAL,
+  // so this changes no content, only where it lives.
+  Status flush();
+
   // Deletes the store directory (projections are disposable; the log is the truth).
   static Status destroy(const std::string& dir);
 
