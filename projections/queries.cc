@@ -94,6 +94,34 @@ Status merged_scan(const Stores& stores, const Owners& owners, Cf cf, F&& visit)
   return Status::Ok();
 }
 
+// The smallest key above every key that starts with `prefix` (empty: none is above all).
+std::string prefix_end(std::string prefix) {
+  while (!prefix.empty() && static_cast<unsigned char>(prefix.back()) == 0xff) prefix.pop_back();
+  if (!prefix.empty()) prefix.back() = static_cast<char>(prefix.back() + 1);
+  return prefix;
+}
+
+// Visits, per partition in order, the keys of `cf` in that partition's owning store that start
+// with partition | `prefix`: bounded seeks, so a query about one key reads only its keys.
+template <typename F>
+Status prefix_scan(const Stores& stores, const Owners& owners, Cf cf, std::string_view prefix,
+                   F&& visit) {
+  for (const auto& [p, owner] : owners) {
+    Store* st = stores[owner];
+    std::string from = partition_prefix(p) + std::string(prefix);
+    std::string to = prefix_end(from);
+    rocksdb::Slice upper(to);
+    rocksdb::ReadOptions ro = query_read_options();
+    if (!to.empty()) ro.iterate_upper_bound = &upper;
+    Iter it(st->db()->NewIterator(ro, st->cf(cf)));
+    for (it->Seek(from); it->Valid() && key_of(it).starts_with(from); it->Next()) {
+      if (Status s = visit(key_of(it), value_of(it)); !s) return s;
+    }
+    if (!it->status().ok()) return rocks_error("scan", it->status());
+  }
+  return Status::Ok();
+}
+
 }  // namespace
 
 namespace {
@@ -228,7 +256,10 @@ Result<std::vector<BalanceRow>> list_balances(const Stores& stores, std::string_
   if (!owners) return owners.error();
   std::map<std::pair<std::string, std::string>, ledger::Balance> merged;
   try {
-    Status s = merged_scan(stores, *owners, Cf::kBalances, [&](std::string_view key, std::string_view v) {
+    // Only the keys of accounts starting with `prefix`: one bounded seek per partition in its
+    // owning store, never the whole column family (one account: a few keys per partition).
+    Status s = prefix_scan(stores, *owners, Cf::kBalances, prefix,
+                           [&](std::string_view key, std::string_view v) {
       KeyParts parts;
       if (!split_key(key, &parts)) return Status(make_error(Code::kCorrupt, "bad balance key"));
       if (!parts.a.starts_with(prefix)) return Status::Ok();
@@ -260,9 +291,13 @@ Result<std::vector<StatementLine>> statement(const Stores& stores, std::string_v
   std::vector<StatementLine> lines;
   for (const auto& [p, owner] : *owners) {
     Store* st = stores[owner];
-    Iter it(st->db()->NewIterator(query_read_options(), st->cf(Cf::kEntries)));
+    std::string prefix = partition_prefix(p) + std::string(account) + '\0';
+    std::string to = prefix_end(prefix);  // never empty: the prefix ends in \0
+    rocksdb::Slice upper(to);
+    rocksdb::ReadOptions ro = query_read_options();
+    ro.iterate_upper_bound = &upper;
+    Iter it(st->db()->NewIterator(ro, st->cf(Cf::kEntries)));
     {
-      std::string prefix = partition_prefix(p) + std::string(account) + '\0';
       for (it->Seek(prefix); it->Valid() && key_of(it).starts_with(prefix); it->Next()) {
         KeyParts parts;
         uint64_t first = 0;
