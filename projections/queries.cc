@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <map>
+#include <optional>
 #include <tuple>
 #include <memory>
 
@@ -284,39 +285,105 @@ Result<std::vector<BalanceRow>> list_balances(const Stores& stores, std::string_
   return rows;
 }
 
+namespace {
+
+// Lines in an entry chunk, with the checks decode_entry_chunk makes, but without building them:
+// the lines past a statement's page are only counted.
+Result<size_t> count_entry_lines(std::string_view bytes) {
+  Reader r(bytes);
+  size_t n = 0;
+  uint64_t previous = 0;
+  while (!r.done()) {
+    uint64_t offset = 0, at = 0;
+    uint8_t side = 0, bucket = 0, body = 0;
+    Int128 amount;
+    std::string_view event_id;
+    if (!r.be64(&offset) || !r.u8(&side) || !r.u8(&bucket) || side > 1 || bucket > 1 ||
+        !r.i128(&amount) || !r.u8(&body) || !r.str16(&event_id) || !r.be64(&at) ||
+        amount.sign() <= 0 || (n > 0 && offset < previous)) {
+      return make_error(Code::kCorrupt, "stored entry chunk is damaged (run `payledger rebuild`)");
+    }
+    previous = offset;
+    ++n;
+  }
+  return n;
+}
+
+}  // namespace
+
 Result<std::vector<StatementLine>> statement(const Stores& stores, std::string_view account,
                                              size_t limit, size_t* total) {
   auto owners = partition_owners(stores);
   if (!owners) return owners.error();
-  std::vector<StatementLine> lines;
+  // One bounded iterator per partition over the account's chunks (keys: partition | account
+  // \0 asset \0 first offset, so each is ordered by asset, then offset). Walking them asset by
+  // asset, and within an asset partition by partition, visits lines in the statement's order
+  // (asset, partition, offset): only the first `limit` lines are decoded, the rest counted.
+  struct Cursor {
+    uint32_t partition = 0;
+    std::string prefix, end;
+    rocksdb::Slice upper;
+    Iter it;
+  };
+  std::vector<Cursor> cursors(owners->size());
+  size_t c = 0;
   for (const auto& [p, owner] : *owners) {
+    Cursor& cur = cursors[c++];
     Store* st = stores[owner];
-    std::string prefix = partition_prefix(p) + std::string(account) + '\0';
-    std::string to = prefix_end(prefix);  // never empty: the prefix ends in \0
-    rocksdb::Slice upper(to);
+    cur.partition = p;
+    cur.prefix = partition_prefix(p) + std::string(account) + '\0';
+    cur.end = prefix_end(cur.prefix);  // never empty: the prefix ends in \0
+    cur.upper = rocksdb::Slice(cur.end);
     rocksdb::ReadOptions ro = query_read_options();
-    ro.iterate_upper_bound = &upper;
-    Iter it(st->db()->NewIterator(ro, st->cf(Cf::kEntries)));
-    {
-      for (it->Seek(prefix); it->Valid() && key_of(it).starts_with(prefix); it->Next()) {
+    ro.iterate_upper_bound = &cur.upper;
+    cur.it.reset(st->db()->NewIterator(ro, st->cf(Cf::kEntries)));
+    cur.it->Seek(cur.prefix);
+  }
+  auto valid = [](const Cursor& cur) {
+    return cur.it->Valid() && key_of(cur.it).starts_with(cur.prefix);
+  };
+  std::vector<StatementLine> lines;
+  size_t counted = 0;
+  for (;;) {
+    // The smallest asset any partition still holds.
+    std::optional<std::string> asset;
+    for (const Cursor& cur : cursors) {
+      if (!valid(cur)) continue;
+      KeyParts parts;
+      uint64_t first = 0;
+      if (!split_entry_key(key_of(cur.it), &parts, &first)) {
+        return make_error(Code::kCorrupt, "entry key has the wrong shape");
+      }
+      if (!asset || parts.b < *asset) asset = std::string(parts.b);
+    }
+    if (!asset) break;
+    for (Cursor& cur : cursors) {
+      for (; valid(cur); cur.it->Next()) {
         KeyParts parts;
         uint64_t first = 0;
-        if (!split_entry_key(key_of(it), &parts, &first)) {
+        if (!split_entry_key(key_of(cur.it), &parts, &first)) {
           return make_error(Code::kCorrupt, "entry key has the wrong shape");
         }
-        auto chunk = decode_entry_chunk(value_of(it));
-        if (!chunk) return chunk.error();
-        for (auto& l : *chunk) lines.push_back({std::string(parts.b), p, std::move(l)});
+        if (parts.b != *asset) break;
+        if (limit == 0 || lines.size() < limit) {
+          auto chunk = decode_entry_chunk(value_of(cur.it));
+          if (!chunk) return chunk.error();
+          for (auto& l : *chunk) lines.push_back({*asset, cur.partition, std::move(l)});
+        } else {
+          auto n = count_entry_lines(value_of(cur.it));
+          if (!n) return n.error();
+          counted += *n;
+        }
       }
-      if (!it->status().ok()) return rocks_error("scan entries", it->status());
+      if (!cur.it->status().ok()) return rocks_error("scan entries", cur.it->status());
     }
   }
-  // Per asset, in log order: (partition, offset).
+  // Already in (asset, partition, offset) order; the sort only guards the walk above.
   std::stable_sort(lines.begin(), lines.end(), [](const StatementLine& a, const StatementLine& b) {
     return std::tie(a.asset, a.partition, a.line.offset) <
            std::tie(b.asset, b.partition, b.line.offset);
   });
-  if (total != nullptr) *total = lines.size();
+  if (total != nullptr) *total = lines.size() + counted;
   if (limit != 0 && lines.size() > limit) lines.resize(limit);
   return lines;
 }

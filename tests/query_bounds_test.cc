@@ -2,6 +2,8 @@
 // whole column families to answer about one key"), and answer what a full scan answered.
 #include <gtest/gtest.h>
 
+#include <tuple>
+
 #include <fmt/format.h>
 #include <rocksdb/perf_context.h>
 #include <rocksdb/perf_level.h>
@@ -11,12 +13,14 @@
 #include "projections/fold.h"
 #include "projections/queries.h"
 #include "test_util.h"
+#include "tools/generator.h"
 
 namespace payledger::testing {
 namespace {
 
 using projections::BalanceRow;
 using projections::Store;
+using projections::Stores;
 
 // 200 merchants m0..m199, one authorisation each, folded into one store.
 struct Books {
@@ -90,6 +94,49 @@ TEST(QueryBounds, APrefixMatchingNothingReadsNothing) {
   EXPECT_TRUE(rows.empty());
   // Only the partition offsets in `meta` (4 partitions, a step past each).
   EXPECT_LE(none_keys, 8u) << "of " << all_keys;
+}
+
+// A page of a statement is the first lines of the whole statement, in (asset, partition,
+// offset) order, and the total counts every line, for accounts spanning partitions and assets.
+TEST(QueryBounds, AStatementPageIsTheStartOfTheWholeStatement) {
+  TempDir dir;
+  events::EmbeddedLogOptions o;
+  o.partitions = 4;
+  o.sync = false;
+  auto log = events::EmbeddedLog::open(dir.path() + "/log", o).value();
+  tools::Generator gen({6000, 11, 30, ""});
+  std::vector<events::AppendRecord> records;
+  v1::Envelope e;
+  while (gen.next(&e)) records.push_back({e.merchant_id(), events::encode(e)});
+  ASSERT_TRUE(log->append(records).ok());
+  auto store = Store::open(dir.path() + "/projections", false).value();
+  projections::FoldOptions fo;
+  fo.sync = false;
+  fo.batch_events_max = 500;  // many chunks per account
+  ASSERT_TRUE(projections::fold(*store, *log, fo).ok());
+  size_t multi_asset = 0;
+  for (std::string account : {"psp:bank:operating", "psp:revenue:fees", "merchant:m00003-BH:payable"}) {
+    size_t all_total = 0, page_total = 0;
+    auto all = projections::statement(Stores{store.get()}, account, 0, &all_total).value();
+    auto page = projections::statement(Stores{store.get()}, account, 37, &page_total).value();
+    ASSERT_GT(all.size(), 37u) << account;
+    EXPECT_EQ(all_total, all.size()) << account;
+    EXPECT_EQ(page_total, all.size()) << account;
+    ASSERT_EQ(page.size(), 37u) << account;
+    for (size_t i = 0; i < page.size(); ++i) {
+      EXPECT_EQ(page[i].asset, all[i].asset) << account << " line " << i;
+      EXPECT_EQ(page[i].partition, all[i].partition) << account << " line " << i;
+      EXPECT_EQ(page[i].line.offset, all[i].line.offset) << account << " line " << i;
+      EXPECT_EQ(page[i].line.event_id, all[i].line.event_id) << account << " line " << i;
+    }
+    for (size_t i = 1; i < all.size(); ++i) {
+      EXPECT_LE(std::tie(all[i - 1].asset, all[i - 1].partition, all[i - 1].line.offset),
+                std::tie(all[i].asset, all[i].partition, all[i].line.offset))
+          << account << " line " << i;
+    }
+    if (all.front().asset != all.back().asset) ++multi_asset;
+  }
+  EXPECT_GT(multi_asset, 0u) << "no account spans assets: the test proves less than it says";
 }
 
 }  // namespace
