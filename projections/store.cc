@@ -84,6 +84,13 @@ Result<std::unique_ptr<Store>> Store::open(const std::string& dir, bool read_onl
   // over a second, at 1M events): past this size RocksDB flushes the column families that
   // pin the oldest WAL file. A fold that ends flushes everything (Store::flush).
   options.max_total_wal_size = 128 << 20;
+  // RocksDB opens the SST files of each column family on up to 16 threads made for the open:
+  // ~170 thread starts for a query that reads a few keys. One thread does the few files here.
+  if (read_only) options.max_file_opening_threads = 1;
+  // And it would open every SST file and read its index and bloom filter (12 MB for the dedupe
+  // keys of 10M events) before the first read; with a bounded table cache a query opens only
+  // the files it reads.
+  if (read_only) options.max_open_files = 64;
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
   descriptors.emplace_back(rocksdb::kDefaultColumnFamilyName, rocksdb::ColumnFamilyOptions());
   for (int i = 0; i < static_cast<int>(Cf::kCount); ++i) {
