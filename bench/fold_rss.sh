@@ -2,7 +2,10 @@
 # Whole-process fold numbers (issue 9): events/s, CPU seconds and peak RSS per 1M events of
 # `payledger fold` (or `rebuild`) over a generated log, pinned to one core. The log is the fold
 # bench's stream (seed 42, 500 merchants, every market, with merchant contracts).
-# Usage: bench/fold_rss.sh [EVENTS (default 1000000)] [fold|rebuild]
+# Usage: bench/fold_rss.sh [EVENTS (default 1000000)] [fold|rebuild|callgrind]
+#   callgrind: instructions per event of the whole `payledger fold` process under valgrind
+#   (perf stat has no hardware counters on this box); ~50x slower, so 100000 events is plenty.
+#   Needs valgrind (apt-get install valgrind; CI does not run it).
 # Env: PAYLEDGER=path/to/payledger (default build/tools/payledger), CPU=core to pin (default 1),
 #      CONTRACTS=0 for the stream without contracts, KEEP=1 to keep the data directory.
 # The data goes under $TMPDIR (default /tmp): set TMPDIR to a private directory on a shared box.
@@ -10,7 +13,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 events=${1:-1000000}
 mode=${2:-fold}
-case "$mode" in fold | rebuild) ;; *) echo "usage: bench/fold_rss.sh [EVENTS] [fold|rebuild]" >&2; exit 2 ;; esac
+case "$mode" in
+  fold | rebuild | callgrind) ;;
+  *) echo "usage: bench/fold_rss.sh [EVENTS] [fold|rebuild|callgrind]" >&2; exit 2 ;;
+esac
 bin=$(realpath "${PAYLEDGER:-build/tools/payledger}")
 cpu=${CPU:-1}
 [ -x "$bin" ] || { echo "no payledger at $bin: run scripts/build release" >&2; exit 2; }
@@ -23,6 +29,16 @@ gen_flags=()
 "$bin" generate --events "$events" --seed 42 --merchants 500 "${gen_flags[@]}" |
   "$bin" append --data "$data" --no-sync - > /dev/null
 if [ "$mode" = rebuild ]; then "$bin" fold --data "$data" -q > /dev/null; fi
+if [ "$mode" = callgrind ]; then
+  command -v valgrind > /dev/null || { echo "valgrind is missing (apt-get install valgrind)" >&2; exit 2; }
+  valgrind --tool=callgrind --callgrind-out-file="$data/callgrind.out" \
+    "$bin" fold --data "$data" -q > /dev/null 2> "$data/valgrind.txt"
+  ir=$(sed -n 's/^summary: //p' "$data/callgrind.out" | head -1)
+  awk -v n="$events" -v ir="$ir" 'BEGIN {
+    printf "payledger fold, %d events: %.0f instructions (callgrind Ir), %.0f per event\n", n, ir, ir / n }'
+  echo "(whole process: store open and close included; rerun with KEEP=1 and callgrind_annotate $data/callgrind.out for where)"
+  exit 0
+fi
 /usr/bin/time -v -o "$data/time.txt" taskset -c "$cpu" "$bin" "$mode" --data "$data" -q \
   > "$data/out.txt"
 field() { sed -n "s/^[[:space:]]*$1: //p" "$data/time.txt"; }
