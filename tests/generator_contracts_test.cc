@@ -126,10 +126,13 @@ TEST(GeneratorContracts, TheSameOptionsGiveTheSameEventsAndNoContractsGivesNone)
   EXPECT_EQ(stream(with), stream(with));
   tools::GeneratorOptions without = with;
   without.contracts = false;
-  tools::Generator gen([&] { auto o = without; o.events = 20000; return o; }());
+  without.events = 20000;
+  tools::Generator gen(without);
   int contracts = 0;
   v1::Envelope e;
-  while (gen.next(&e)) contracts += e.has_merchant_contract_set() || e.has_merchant_contract_ended();
+  while (gen.next(&e)) {
+    contracts += e.has_merchant_contract_set() || e.has_merchant_contract_ended();
+  }
   EXPECT_EQ(contracts, 0);
 }
 

@@ -156,7 +156,8 @@ struct Merchant {
   int64_t available = 0;  // posted payable, as the ledger will compute it
   bool onboarded = false;  // contracts decided (its first event, with contracts on)
   bool legacy = false;     // billed by explicit fee_assessed events, no contracts
-  std::map<std::string, ledger::Contract, std::less<>> contracts{};  // method -> the contract in force
+  // method -> the contract in force (none: never signed, or ended and not yet renewed)
+  std::map<std::string, ledger::Contract, std::less<>> contracts{};
 };
 
 // Events that happen later to an earlier payment (expiries, statuses, disputes).
