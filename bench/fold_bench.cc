@@ -1,6 +1,10 @@
 // Fold throughput from the embedded log into RocksDB for the generator's mix.
-// Events: PAYLEDGER_BENCH_EVENTS (default 1,000,000). Reports events/s (items_per_second)
-// and log bytes/s. The log is generated once; every iteration folds it into a fresh store.
+// Events: PAYLEDGER_BENCH_EVENTS (default 1,000,000). The generator's mix includes merchant
+// contracts (MDR on money in); PAYLEDGER_BENCH_CONTRACTS=0 folds the stream without them (the
+// workload before issue 9) for before/after comparisons on one binary. Reports events/s
+// (items_per_second), log bytes/s, and what the fold handed RocksDB per event
+// (rocksdb_keys_per_event, rocksdb_bytes_per_event: its WriteBatches' Count and DataSize).
+// The log is generated once; every iteration folds it into a fresh store.
 #include <benchmark/benchmark.h>
 
 #include <cstdlib>
@@ -23,6 +27,11 @@ uint64_t bench_events() {
   return env != nullptr ? std::strtoull(env, nullptr, 10) : 1'000'000;
 }
 
+bool bench_contracts() {
+  const char* env = std::getenv("PAYLEDGER_BENCH_CONTRACTS");
+  return env == nullptr || std::string(env) != "0";
+}
+
 struct Fixture {
   std::string dir;
   uint64_t events = 0;
@@ -35,7 +44,7 @@ struct Fixture {
     events::EmbeddedLogOptions o;
     o.sync = false;
     auto log = events::EmbeddedLog::open(dir + "/log", o).value();
-    tools::Generator gen({events, 42, 500, market});
+    tools::Generator gen({events, 42, 500, market, bench_contracts()});
     std::vector<events::AppendRecord> batch;
     payledger::v1::Envelope e;
     while (gen.next(&e)) {
@@ -68,6 +77,7 @@ void fold_fixture(benchmark::State& state, Fixture& f, size_t batch) {
   auto log = events::EmbeddedLog::open(f.dir + "/log", o).value();
   projections::FoldOptions options;
   options.batch_events_max = batch;
+  projections::FoldStats last;
   for (auto _ : state) {
     state.PauseTiming();
     std::filesystem::remove_all(f.dir + "/projections");
@@ -78,6 +88,7 @@ void fold_fixture(benchmark::State& state, Fixture& f, size_t batch) {
       state.SkipWithError("fold failed or rejected events");
       return;
     }
+    last = *stats;
     state.PauseTiming();
     store.reset();  // close outside the timed region
     state.ResumeTiming();
@@ -85,6 +96,9 @@ void fold_fixture(benchmark::State& state, Fixture& f, size_t batch) {
   state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * f.events));
   state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * f.bytes));
   state.counters["events"] = static_cast<double>(f.events);
+  double events = static_cast<double>(f.events);
+  state.counters["rocksdb_keys_per_event"] = static_cast<double>(last.keys_written) / events;
+  state.counters["rocksdb_bytes_per_event"] = static_cast<double>(last.bytes_written) / events;
 }
 BENCHMARK(BM_Fold)->Arg(10000)->Arg(50000)->Arg(200000)->Unit(benchmark::kMillisecond)->UseRealTime();
 

@@ -819,6 +819,8 @@ Status Folder::Impl::commit() {
   wo.disableWAL = false;
   rocksdb::Status s = store_.db()->Write(wo, &wb);
   if (!s.ok()) return rocks_error("commit fold batch", s);
+  stats_.keys_written += wb.Count();
+  stats_.bytes_written += wb.GetDataSize();
   committed_ = offsets_;
   last_records_.assign(last_records_.size(), std::nullopt);
   last_records_dirty_ = false;

@@ -67,6 +67,10 @@ struct FoldStats {
   uint64_t deadlines_fired = 0;   // expiries booked when the partition's watermark passed them
   uint64_t deadlines_failed = 0;  // deadlines that could not be booked (e.g. overflow)
   uint64_t expiries_noop = 0;     // explicit expiries of payments already expired: no-ops
+  // What the committed WriteBatches handed RocksDB (WriteBatch::Count and GetDataSize): the
+  // fold's write amplification per event before RocksDB's own (WAL framing, compaction).
+  uint64_t keys_written = 0;
+  uint64_t bytes_written = 0;
 };
 
 // The folding state of one process over one store: stored offsets, caches, the dedupe

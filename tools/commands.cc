@@ -649,7 +649,7 @@ int cmd_generate(const GenerateArgs& args) {
     if (!file) return fail(make_error(Code::kIo, fmt::format("cannot write {}", args.out)));
     out = &file;
   }
-  Generator gen({args.events, args.seed, args.merchants, args.market});
+  Generator gen({args.events, args.seed, args.merchants, args.market, !args.no_contracts});
   v1::Envelope e;
   uint64_t written = 0;
   while (!g_stop.load() && gen.next(&e)) {

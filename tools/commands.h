@@ -51,6 +51,7 @@ struct GenerateArgs {
   uint64_t seed = 1;
   uint32_t merchants = 100;
   std::string market;  // one market only (BR, IN, JP, MX, US, DE, GB, BH); empty = all
+  bool no_contracts = false;  // every fee an explicit fee_assessed (the pre-contract stream)
   std::string out = "-";
 };
 int cmd_generate(const GenerateArgs& args);

@@ -2,7 +2,9 @@
 
 #include <deque>
 #include <map>
+#include <optional>
 #include <queue>
+#include <span>
 #include <stdexcept>
 #include <string>
 #include <unordered_map>
@@ -12,6 +14,7 @@
 #include <fmt/format.h>
 
 #include "events/codec.h"
+#include "ledger/contract.h"
 #include "ledger/local_time.h"
 #include "ledger/payment.h"
 #include "ledger/rate.h"
@@ -87,6 +90,49 @@ constexpr uint64_t kSettlementEveryEvents = 2000;
 // House events (settlements) are keyed by this id: they touch no merchant account.
 constexpr const char* kHouseId = "psp-settlements";
 
+// Contract price points per method: a percentage plus a fixed fee of `fixed_times` x the
+// market's fee_fixed_minor (0: none). UPI is zero-MDR by regulation for most merchants;
+// vouchers are usually priced per payment; cards carry the classic "x % + fixed".
+struct Terms {
+  const char* percent;
+  int64_t fixed_times;
+};
+constexpr Terms kCardTerms[] = {{"2.9", 1}, {"2.5", 1}, {"3.4", 0}, {"1.99", 2}};
+constexpr Terms kPixTerms[] = {{"0.99", 0}, {"0", 1}, {"1.19", 0}};
+constexpr Terms kUpiTerms[] = {{"0", 0}, {"0.3", 0}};
+constexpr Terms kVoucherTerms[] = {{"0", 2}, {"3.5", 1}, {"2.9", 0}};
+constexpr Terms kWalletTerms[] = {{"2.5", 0}, {"1.5", 0}, {"2.8", 1}};
+constexpr Terms kPayByBankTerms[] = {{"0.5", 1}, {"0", 1}, {"1", 0}};
+constexpr uint64_t kLegacyBillingPercent = 20;  // merchants billed by fee_assessed events
+constexpr uint64_t kContractEndsPercent = 30;   // of contract changes; the rest reprice
+
+std::span<const Terms> terms_of(std::string_view method) {
+  if (method == "card") return kCardTerms;
+  if (method == "pix") return kPixTerms;
+  if (method == "upi") return kUpiTerms;
+  if (method == "konbini" || method == "boleto" || method == "oxxo") return kVoucherTerms;
+  if (method == "pay_by_bank") return kPayByBankTerms;
+  return kWalletTerms;
+}
+
+const char* rail_method(v1::BankRail rail) { return rail == v1::BANK_RAIL_PIX ? "pix" : "upi"; }
+
+const char* voucher_method(v1::VoucherMethod v) {
+  switch (v) {
+    case v1::VOUCHER_METHOD_BOLETO: return "boleto";
+    case v1::VOUCHER_METHOD_OXXO: return "oxxo";
+    default: return "konbini";
+  }
+}
+
+const char* wallet_method(v1::Wallet w) {
+  switch (w) {
+    case v1::WALLET_GCASH: return "gcash";
+    case v1::WALLET_DANA: return "dana";
+    default: return "truemoney";
+  }
+}
+
 // Generated amounts stay in int64 minor units: far below 2^63 by design.
 struct OpenAuth {
   std::string payment_id;
@@ -105,9 +151,13 @@ struct Merchant {
   const Market* market;
   Asset asset;
   uint64_t next_payment = 0;
-  std::vector<OpenAuth> open;
-  std::vector<Refundable> refundable;
+  std::vector<OpenAuth> open{};
+  std::vector<Refundable> refundable{};
   int64_t available = 0;  // posted payable, as the ledger will compute it
+  bool onboarded = false;  // contracts decided (its first event, with contracts on)
+  bool legacy = false;     // billed by explicit fee_assessed events, no contracts
+  // method -> the contract in force (none: never signed, or ended and not yet renewed)
+  std::map<std::string, ledger::Contract, std::less<>> contracts{};
 };
 
 // Events that happen later to an earlier payment (expiries, statuses, disputes).
@@ -115,6 +165,7 @@ enum class Later : uint8_t {
   kAuthExpiry, kUpiResolve, kUpiReverseSettled, kVoucherPay, kVoucherExpiry,
   kDisputeRepresent, kDisputeResolve,
   kWalletVoid, kPayByBankOutcome, kBnplInstalment, kBnplRefund, kBnplCancel, kCheckoutEnd,
+  kContractChange,  // payment_id holds the method
 };
 struct Scheduled {
   int64_t at;
@@ -159,7 +210,11 @@ struct Generator::State {
   std::vector<Merchant> merchants;
   std::deque<std::pair<Merchant*, v1::Envelope>> queued;  // fees that follow their payment
   std::priority_queue<Scheduled, std::vector<Scheduled>, std::greater<>> later;
-  std::unordered_map<std::string, int64_t> held;  // card payment id -> uncaptured hold
+  struct Hold {
+    int64_t remaining;  // uncaptured
+    bool captured;      // captured before: the contract's fixed fee is charged once
+  };
+  std::unordered_map<std::string, Hold> held;  // card payment id -> its hold
   std::unordered_set<std::string> disputed;        // one dispute per payment here
   struct BnplOrder {
     int64_t amount;
@@ -188,8 +243,10 @@ struct Generator::State {
     if (markets.empty()) throw std::invalid_argument("unknown market " + o.market);
     for (uint32_t i = 0; i < n; ++i) {
       const Market* m = markets[i % markets.size()];
-      merchants.push_back(Merchant{fmt::format("m{:05}-{}", i, m->country), m,
-                                   Asset::find(m->currency).value(), 0, {}, {}, 0});
+      Merchant merchant{.id = fmt::format("m{:05}-{}", i, m->country),
+                        .market = m,
+                        .asset = Asset::find(m->currency).value()};
+      merchants.push_back(std::move(merchant));
     }
   }
 
@@ -229,6 +286,81 @@ struct Generator::State {
     queued.emplace_back(&m, std::move(e));
   }
 
+  // Money in of `amount` on a payment: the merchant pays its fee. A merchant on contracts is
+  // charged the MDR of the method's contract in force by the ledger itself (nothing in the
+  // stream; nothing while an ended contract is not yet renewed); others get a fee_assessed.
+  void charge_fee(Merchant& m, const char* method, const std::string& payment_id,
+                  int64_t amount, bool first) {
+    if (!options.contracts || m.legacy) return queue_fee(m, payment_id, amount);
+    m.available -= contract_fee_minor(m, method, amount, first);
+  }
+
+  // What the ledger's contract step will charge (ledger::contract_fee, the same rounding).
+  int64_t contract_fee_minor(const Merchant& m, const char* method, int64_t amount, bool first) {
+    auto it = m.contracts.find(method);
+    if (it == m.contracts.end()) return 0;
+    auto fee = ledger::contract_fee(it->second, Amount::from_minor(m.asset, amount), first);
+    return static_cast<int64_t>(fee.value().minor());
+  }
+
+  // ------------------------------------------------------------------ contracts
+
+  // New terms for `method` (a first contract, a renewal or a repricing), drawn from the
+  // method's price points; the next change is scheduled 1-7 days later.
+  void set_contract(v1::Envelope* e, Merchant& m, const std::string& method) {
+    std::span<const Terms> terms = terms_of(method);
+    const Terms& t = terms[rng.below(terms.size())];
+    bool refund_fees = rng.percent(30);
+    auto* b = e->mutable_merchant_contract_set();
+    b->set_method(method);
+    b->set_percent(t.percent);
+    b->set_refund_fees(refund_fees);
+    std::optional<Amount> fixed;
+    if (t.fixed_times > 0) {
+      int64_t fixed_minor = t.fixed_times * m.market->fee_fixed_minor;
+      money(b->mutable_fixed(), m, fixed_minor);
+      fixed = Amount::from_minor(m.asset, fixed_minor);
+    }
+    m.contracts[method] = ledger::make_contract(t.percent, fixed, refund_fees).value();
+    schedule(now_s + rng.between(kDay, 7 * kDay), Later::kContractChange, m, method, 0,
+             rng.below(100));
+  }
+
+  // Repricing, or the contract ends; an ended contract is renewed 1-48 hours later. Money in
+  // between pays no MDR; refunds keep the fee terms they were charged under (the ledger's rule).
+  void change_contract(v1::Envelope* e, Merchant& m, const Scheduled& s) {
+    const std::string& method = s.payment_id;
+    if (m.contracts.count(method) == 0 || s.outcome >= kContractEndsPercent) {
+      return set_contract(e, m, method);
+    }
+    e->mutable_merchant_contract_ended()->set_method(method);
+    m.contracts.erase(method);
+    schedule(now_s + rng.between(3600, 2 * kDay), Later::kContractChange, m, method, 0, 0);
+  }
+
+  // A merchant's first event decides how it is billed: most sign a contract per payment
+  // method (this event and the next ones, before any payment of theirs); the rest are billed
+  // by fee_assessed events (false: nothing emitted, the caller makes a payment event).
+  bool onboard(v1::Envelope* e, Merchant& m) {
+    m.onboarded = true;
+    m.legacy = rng.percent(kLegacyBillingPercent);
+    if (m.legacy) return false;
+    const Market& k = *m.market;
+    std::vector<const char*> methods = {"card"};
+    if (k.rail != v1::BANK_RAIL_UNSPECIFIED) methods.push_back(rail_method(k.rail));
+    if (k.voucher != v1::VOUCHER_METHOD_UNSPECIFIED) methods.push_back(voucher_method(k.voucher));
+    if (k.wallet != v1::WALLET_UNSPECIFIED) methods.push_back(wallet_method(k.wallet));
+    if (k.pay_by_bank) methods.push_back("pay_by_bank");
+    stamp(e, m);
+    set_contract(e, m, methods[0]);
+    for (size_t i = 1; i < methods.size(); ++i) {
+      v1::Envelope c;
+      set_contract(&c, m, methods[i]);
+      queued.emplace_back(&m, std::move(c));
+    }
+    return true;
+  }
+
   // ------------------------------------------------------------------ new payments
 
   void card_auth(v1::Envelope* e, Merchant& m, const std::string& id, int64_t amount) {
@@ -239,7 +371,7 @@ struct Generator::State {
     b->set_instrument_token(fmt::format("tok_{:016x}", rng.next() | (uint64_t{0xf} << 60)));
     int64_t expires = now_s + kAuthValiditySeconds;
     b->mutable_expires_at()->set_seconds(expires);
-    held[id] = amount;
+    held[id] = Hold{amount, false};
     if (m.open.size() < kOpenPerMerchantMax) m.open.push_back({id, expires});
     schedule(expires + rng.between(0, 3600), Later::kAuthExpiry, m, id, 0);
     maybe_coupon(m, id, amount, 5);
@@ -263,7 +395,7 @@ struct Generator::State {
     money(b->mutable_amount(), m, amount);
     b->set_end_to_end_id(fmt::format("E2E{:029}", produced));
     m.available += amount;
-    queue_fee(m, id, amount);
+    charge_fee(m, rail_method(m.market->rail), id, amount, true);
     if (upi && rng.percent(2)) {
       // A reversal after settlement (payer repaid): hold it back from refunds and payouts.
       m.available -= amount;
@@ -297,8 +429,13 @@ struct Generator::State {
     b->set_payment_id(id);
     b->set_wallet(m.market->wallet);
     money(b->mutable_amount(), m, amount);
-    int64_t fee = amount / 50;  // 2%
-    money(b->mutable_fee(), m, fee);
+    // The wallet's own 2 % in the event, unless the merchant's wallet contract prices it.
+    int64_t fee = amount / 50;
+    if (!options.contracts || m.legacy) {
+      money(b->mutable_fee(), m, fee);
+    } else {
+      fee = contract_fee_minor(m, wallet_method(m.market->wallet), amount, true);
+    }
     m.available += amount - fee;
     int64_t offset = ledger::zone_offset_seconds(m.market->zone);
     int64_t local_second = ((now_s + offset) % kDay + kDay) % kDay;
@@ -400,7 +537,8 @@ struct Generator::State {
     if (m.open.empty()) return false;
     size_t i = rng.below(m.open.size());
     OpenAuth& auth = m.open[i];
-    int64_t& remaining = held.at(auth.payment_id);
+    Hold& hold = held.at(auth.payment_id);
+    int64_t& remaining = hold.remaining;
     int64_t amount = rng.below(10) < 7 ? remaining : std::max<int64_t>(1, remaining / 2);
     stamp(e, m);
     auto* b = e->mutable_card_captured();
@@ -409,7 +547,8 @@ struct Generator::State {
     money(b->mutable_amount(), m, amount);
     m.available += amount;
     scheme_owes[m.market->currency] += amount;
-    queue_fee(m, auth.payment_id, amount);
+    charge_fee(m, "card", auth.payment_id, amount, !hold.captured);
+    hold.captured = true;
     add_refundable(m, {auth.payment_id, amount, RefundKind::kCard});
     remaining -= amount;
     if (remaining == 0) {
@@ -520,7 +659,7 @@ struct Generator::State {
         if (s.outcome < 80) {
           b->set_outcome(v1::UPI_OUTCOME_SUCCESS);
           m.available += s.amount;
-          queue_fee(m, s.payment_id, s.amount);
+          charge_fee(m, "upi", s.payment_id, s.amount, true);
         } else {
           b->set_outcome(s.outcome < 90 ? v1::UPI_OUTCOME_FAILED : v1::UPI_OUTCOME_REVERSED);
         }
@@ -537,7 +676,7 @@ struct Generator::State {
         collector_owes[{m.market->voucher, m.market->currency}] += voucher_amount(s);
         if (s.outcome == 0) {  // in time: the merchant's money (late: the customer's)
           m.available += s.amount;
-          queue_fee(m, s.payment_id, s.amount);
+          charge_fee(m, voucher_method(m.market->voucher), s.payment_id, s.amount, true);
         }
         return true;
       case Later::kVoucherExpiry:
@@ -558,7 +697,7 @@ struct Generator::State {
         if (s.outcome < 85) {
           e->mutable_pay_by_bank_completed()->set_payment_id(s.payment_id);
           m.available += s.amount;
-          queue_fee(m, s.payment_id, s.amount);
+          charge_fee(m, "pay_by_bank", s.payment_id, s.amount, true);
           add_refundable(m, {s.payment_id, s.amount, RefundKind::kPayByBank});
         } else if (s.outcome < 95) {
           auto* b = e->mutable_pay_by_bank_failed();
@@ -609,6 +748,9 @@ struct Generator::State {
           b->set_checkout_id(s.payment_id);
           b->set_payment_id("pay-" + s.payment_id);
         }
+        return true;
+      case Later::kContractChange:
+        change_contract(e, m, s);
         return true;
       case Later::kDisputeResolve: {
         auto* b = e->mutable_chargeback_resolved();
@@ -683,6 +825,7 @@ struct Generator::State {
       e->Clear();
     }
     Merchant& m = merchants[rng.below(merchants.size())];
+    if (options.contracts && !m.onboarded && onboard(e, m)) return;
     uint64_t r = rng.below(1000);
     bool done = false;
     if (r < 300) {

@@ -1,6 +1,7 @@
 // The demo workload generator: a seeded, realistic stream of payment events for many
 // merchants in several markets (cards with partial captures, voids and refunds; PIX and
-// UPI transfers; fees; payouts). Same options => same events, on any machine.
+// UPI transfers; merchant contracts (MDR) set, repriced and ended; fees; payouts). Same
+// options => same events, on any machine.
 #pragma once
 
 #include <cstdint>
@@ -18,6 +19,11 @@ struct GeneratorOptions {
   // Only merchants of this market ("BR": cards, PIX, Boleto; "IN": cards, UPI; "JP": cards,
   // Konbini; "MX": cards, OXXO; "US", "DE", "GB", "BH": cards). Empty: all eight markets.
   std::string market;
+  // Merchant contracts: most merchants are priced by contracts per payment method (the
+  // ledger charges their MDR on money-in), repriced or ended and later renewed as time
+  // goes on; the rest are billed by explicit fee_assessed events. false: no contracts, every
+  // fee explicit (the stream generated before contracts were added, byte for byte).
+  bool contracts = true;
 };
 
 class Generator {

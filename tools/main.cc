@@ -188,6 +188,9 @@ int main(int argc, char** argv) {
                        "JP (cards, Konbini), MX (cards, OXXO), PH/ID/TH (cards, GCash/DANA/TrueMoney), "
                        "US (cards, BNPL), DE (cards, pay-by-bank, BNPL), GB (cards, pay-by-bank), BH")
       ->check(CLI::IsMember({"BR", "IN", "JP", "MX", "US", "DE", "GB", "BH", "PH", "ID", "TH"}));
+  generate->add_flag("--no-contracts", gen.no_contracts,
+                     "No merchant contracts: every fee an explicit fee_assessed event (the "
+                     "stream generated before contracts, byte for byte)");
   generate->add_option("--out,-o", gen.out, "Output file ('-' = stdout)")->capture_default_str();
 
   AppendArgs append;

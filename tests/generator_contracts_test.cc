@@ -1,0 +1,172 @@
+// The generator emits merchant contracts (issue 9: MDR must run in the demo and the fold
+// benches): contracts are set per payment method with several price points, repriced, ended
+// and renewed; money in under a contract carries the ledger's MDR posting, money in while a
+// contract has ended carries none, and the stream folds with no rejects and balanced books.
+#include <gtest/gtest.h>
+
+#include <map>
+#include <set>
+#include <string>
+
+#include "events/codec.h"
+#include "events/embedded_log.h"
+#include "ledger/rules.h"
+#include "projections/fold.h"
+#include "projections/queries.h"
+#include "projections/store.h"
+#include "test_util.h"
+#include "tools/generator.h"
+
+namespace payledger::testing {
+namespace {
+
+using ledger::Chart;
+using ledger::Int128;
+using ledger::Side;
+
+// `payledger generate --events 200000 --seed 7` (100 merchants, every market).
+tools::GeneratorOptions cli_stream() { return {200000, 7, 100, "", true}; }
+
+// The contract fee (MDR) a money-in event posted: its credits to the fee revenue account.
+// Events that carry a fee of their own (fee_assessed, a wallet payment with `fee`, a
+// chargeback's dispute fee) are not money in under a contract: 0. Minor units.
+Int128 contract_fee_posted(const v1::Envelope& e, const ledger::Effects& fx) {
+  Int128 fee = 0;
+  bool money_in = e.has_card_captured() || e.has_bank_transfer_received() ||
+                  e.has_upi_payment_resolved() || e.has_voucher_paid() ||
+                  e.has_pay_by_bank_completed() ||
+                  (e.has_ewallet_payment_completed() && !e.ewallet_payment_completed().has_fee());
+  if (!money_in) return fee;
+  for (const auto& line : fx.entry.lines) {
+    if (line.account == Chart::revenue_fees() && line.side == Side::kCredit) {
+      fee += line.amount_minor;
+    }
+  }
+  return fee;
+}
+
+// Per asset and bucket, debits equal credits over all accounts.
+void expect_trial_balance(const MemoryLedger& l) {
+  std::map<std::string, Int128> net;
+  for (const auto& [key, b] : l.balances) {
+    std::string asset = key.substr(key.find('\0') + 1);
+    net[asset + "/posted"] += b.posted_debit - b.posted_credit;
+    net[asset + "/pending"] += b.pending_debit - b.pending_credit;
+  }
+  EXPECT_FALSE(net.empty());
+  for (const auto& [k, v] : net) EXPECT_EQ(v, Int128(0)) << k;
+}
+
+TEST(GeneratorContracts, ContractsAreSetRepricedEndedAndRenewedAndChargeMdrWithoutRejects) {
+  tools::Generator gen(cli_stream());
+  MemoryLedger l;
+  std::map<std::string, int> kinds;
+  std::set<std::string> percents;  // price points seen
+  std::set<std::string> ended;     // merchant \0 method with an ended contract
+  int renewals = 0;                // contracts set again after one ended
+  int money_in_charged = 0;        // money-in events with a contract MDR posting
+  std::map<std::string, Int128> fee_of;  // hand-checked event id -> contract fee posted
+  v1::Envelope e;
+  while (gen.next(&e)) {
+    auto fx = ledger::apply_event(e, l);
+    ASSERT_TRUE(fx.ok()) << e.event_id() << " " << events::body_name(e) << ": "
+                         << code_name(fx.error().code) << ": " << fx.error().reason;
+    ++kinds[std::string(events::body_name(e))];
+    if (e.has_merchant_contract_set()) {
+      percents.insert(e.merchant_contract_set().percent());
+      renewals += ended.erase(e.merchant_id() + '\0' + e.merchant_contract_set().method());
+    }
+    if (e.has_merchant_contract_ended()) {
+      ended.insert(e.merchant_id() + '\0' + e.merchant_contract_ended().method());
+    }
+    Int128 fee = contract_fee_posted(e, *fx);
+    if (fee.sign() > 0) ++money_in_charged;
+    fee_of[e.event_id()] = fee;
+    ASSERT_TRUE(l.apply(e).ok());
+  }
+  expect_trial_balance(l);
+  // Several price points, repricings, ends and renewals within 200,000 events (4.6 days).
+  EXPECT_GE(percents.size(), 8u);  // 13 in the tables: 2.9 2.5 3.4 1.99 0.99 0 1.19 0.3 ...
+  EXPECT_GT(kinds["merchant_contract_set"], 200);
+  EXPECT_GT(kinds["merchant_contract_ended"], 10);
+  EXPECT_GT(renewals, 5);
+  EXPECT_GT(money_in_charged, 20000);
+  // Merchants billed outside contracts still get explicit fees.
+  EXPECT_GT(kinds["fee_assessed"], 1000);
+
+  // Hand-checked postings (contract terms from the merchant_contract_set events before them):
+  // evt 182, m00085-PH card 1.99 % + 20.00 PHP, first capture of pay-m00085-PH-1, 11225.38:
+  // 11225.38 x 0.0199 = 223.385062 -> 223.39 (half-even), + 20.00 fixed = 243.39.
+  EXPECT_EQ(fee_of["evt-0000000182"], Int128(24339));
+  // evt 554, m00076-TH card 1.99 % + 10.00 THB, a second capture of pay-m00076-TH-3, 488.07:
+  // 488.07 x 0.0199 = 9.712593 -> 9.71; the fixed fee went with the first capture.
+  EXPECT_EQ(fee_of["evt-0000000554"], Int128(971));
+  // evt 76, m00043-TH TrueMoney 2.5 % (no fee in the event: the contract prices it), 1758.20:
+  // 175820 x 0.025 = 4395.5 minor -> 4396 (half-even: 4395 is odd).
+  EXPECT_EQ(fee_of["evt-0000000076"], Int128(4396));
+  // evt 77, m00009-ID DANA 2.8 % + 2000.00 IDR, 2316568.26: 2316568.26 x 0.028 =
+  // 64863.91128 -> 64863.91, + 2000.00 = 66863.91.
+  EXPECT_EQ(fee_of["evt-0000000077"], Int128(6686391));
+  // evt 50850, m00097-ID captures 151646.33 IDR after its card contract ended (evt 50753) and
+  // before the renewal (evt 135875): no contract, no MDR.
+  EXPECT_EQ(fee_of["evt-0000050850"], Int128(0));
+  ASSERT_TRUE(fee_of.count("evt-0000050850"));
+}
+
+TEST(GeneratorContracts, TheSameOptionsGiveTheSameEventsAndNoContractsGivesNone) {
+  auto stream = [](tools::GeneratorOptions o) {
+    o.events = 20000;
+    tools::Generator gen(o);
+    std::string all;
+    v1::Envelope e;
+    while (gen.next(&e)) all += events::encode(e);
+    return all;
+  };
+  tools::GeneratorOptions with = cli_stream();
+  EXPECT_EQ(stream(with), stream(with));
+  tools::GeneratorOptions without = with;
+  without.contracts = false;
+  without.events = 20000;
+  tools::Generator gen(without);
+  int contracts = 0;
+  v1::Envelope e;
+  while (gen.next(&e)) {
+    contracts += e.has_merchant_contract_set() || e.has_merchant_contract_ended();
+  }
+  EXPECT_EQ(contracts, 0);
+}
+
+// The real fold (RocksDB store, embedded log of 4 partitions) of the CLI's stream: every
+// event applies and the trial balance of the store balances per asset.
+TEST(GeneratorContracts, TheGeneratedStreamFoldsIntoAStoreWithNoRejects) {
+  TempDir dir;
+  events::EmbeddedLogOptions lo;
+  lo.partitions = 4;
+  lo.sync = false;
+  auto log = events::EmbeddedLog::open(dir.path() + "/log", lo).value();
+  tools::Generator gen(cli_stream());
+  std::vector<events::AppendRecord> records;
+  v1::Envelope e;
+  uint64_t contract_events = 0;
+  while (gen.next(&e)) {
+    contract_events += e.has_merchant_contract_set() || e.has_merchant_contract_ended();
+    records.push_back({e.merchant_id(), events::encode(e)});
+  }
+  ASSERT_TRUE(log->append(records).ok());
+  ASSERT_GT(contract_events, 200u);
+  auto store = projections::Store::open(dir.path() + "/projections", false).value();
+  projections::FoldOptions o;
+  o.sync = false;
+  auto stats = projections::fold(*store, *log, o);
+  ASSERT_TRUE(stats.ok()) << stats.error().reason;
+  EXPECT_EQ(stats->records, 200000u);
+  EXPECT_EQ(stats->rejected, 0u);
+  EXPECT_EQ(stats->applied + stats->expiries_noop, 200000u);
+  auto tb = projections::trial_balance(*store);
+  ASSERT_TRUE(tb.ok()) << tb.error().reason;
+  EXPECT_GE(tb->assets.size(), 11u);  // the eleven market currencies
+  EXPECT_TRUE(tb->balanced());
+}
+
+}  // namespace
+}  // namespace payledger::testing
