@@ -4,6 +4,7 @@
 // contract has ended carries none, and the stream folds with no rejects and balanced books.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <map>
 #include <set>
 #include <string>
@@ -166,6 +167,38 @@ TEST(GeneratorContracts, TheGeneratedStreamFoldsIntoAStoreWithNoRejects) {
   ASSERT_TRUE(tb.ok()) << tb.error().reason;
   EXPECT_GE(tb->assets.size(), 11u);  // the eleven market currencies
   EXPECT_TRUE(tb->balanced());
+}
+
+// PIX refunds are refused after 90 days. With event time sped up (0..19,999 s per event,
+// ~10,000 s on average: 90 days = 7,776,000 s ≈ 780 events), a BR stream of 20,000 events
+// spans ~6.3 years, so the generator meets many PIX payments past their window; it must
+// stop refunding them rather than emit refunds the ledger refuses (it did: a 10M-event
+// stream at normal speed had thousands of refund_window_expired rejects).
+TEST(GeneratorWindows, NoPixRefundIsGeneratedPastItsNinetyDayWindow) {
+  tools::GeneratorOptions go{20000, 11, 20, "BR", false};  // no contracts: their repricing
+  // (every 1-7 days of event time) would crowd out everything else at this clock speed
+  go.max_seconds_between_events = 20000;
+  tools::Generator gen(go);
+  std::map<std::string, int64_t> received_at;  // merchant|payment -> seconds
+  v1::Envelope e;
+  uint64_t pix_refunds = 0, late_refunds = 0;
+  int64_t oldest_refunded_days = 0;
+  while (gen.next(&e)) {
+    const std::string key_prefix = e.merchant_id() + "|";
+    if (e.has_bank_transfer_received()) {
+      received_at[key_prefix + e.bank_transfer_received().payment_id()] =
+          e.occurred_at().seconds();
+    } else if (e.has_bank_transfer_refunded()) {
+      ++pix_refunds;
+      auto it = received_at.find(key_prefix + e.bank_transfer_refunded().payment_id());
+      ASSERT_NE(it, received_at.end());
+      int64_t age = e.occurred_at().seconds() - it->second;
+      oldest_refunded_days = std::max(oldest_refunded_days, age / 86400);
+      if (age > 90 * 86400) ++late_refunds;
+    }
+  }
+  EXPECT_GT(pix_refunds, 100u);  // the rule was exercised
+  EXPECT_EQ(late_refunds, 0u) << "oldest PIX refund: " << oldest_refunded_days << " days";
 }
 
 }  // namespace

@@ -83,6 +83,9 @@ constexpr Market kMarkets[] = {
 constexpr int64_t kEpochSeconds = 1767225600;  // 2026-01-01T00:00:00Z
 constexpr int64_t kDay = 86400;
 constexpr int64_t kAuthValiditySeconds = 7 * kDay;  // card-not-present authorisation
+// PIX refunds are refused after 90 days (ledger::kPixRefundWindowSeconds); the generator
+// stops refunding a PIX payment a day before that.
+constexpr int64_t kPixRefundLastSecond = ledger::kPixRefundWindowSeconds - kDay;
 constexpr size_t kOpenPerMerchantMax = 64;
 constexpr size_t kRefundablePerMerchantMax = 256;
 // Every this many events, the schemes and voucher collectors settle what they owe.
@@ -144,6 +147,7 @@ struct Refundable {
   int64_t remaining;  // captured - refunded - charged back
   RefundKind kind;
   bool full_only = false;  // TrueMoney refunds the whole payment only
+  int64_t received_s = 0;  // PIX: when the money came in (its refund window runs from then)
 };
 
 struct Merchant {
@@ -402,7 +406,9 @@ struct Generator::State {
       schedule(now_s + rng.between(kDay, 2 * kDay), Later::kUpiReverseSettled, m, id, amount);
       return;
     }
-    add_refundable(m, {id, amount, m.market->rail == v1::BANK_RAIL_PIX ? RefundKind::kPix : RefundKind::kNone});
+    add_refundable(m, {id, amount,
+                      m.market->rail == v1::BANK_RAIL_PIX ? RefundKind::kPix : RefundKind::kNone,
+                      false, now_s});
   }
 
   void voucher(v1::Envelope* e, Merchant& m, const std::string& id, int64_t amount) {
@@ -573,6 +579,10 @@ struct Generator::State {
     size_t i = rng.below(m.refundable.size());
     Refundable& r = m.refundable[i];
     if (r.kind == RefundKind::kNone) return false;
+    if (r.kind == RefundKind::kPix && now_s - r.received_s >= kPixRefundLastSecond) {
+      take_at(m.refundable, i);  // past PIX's 90-day devolucao window: the ledger would refuse
+      return false;
+    }
     int64_t amount =
         r.full_only || rng.below(2) == 0 ? r.remaining : rng.between(1, r.remaining);
     stamp(e, m);
@@ -796,7 +806,7 @@ struct Generator::State {
   }
 
   void next(v1::Envelope* e) {
-    now_s += static_cast<int64_t>(rng.below(5));
+    now_s += static_cast<int64_t>(rng.below(options.max_seconds_between_events));
     if (produced % kSettlementEveryEvents == kSettlementEveryEvents - 1) queue_settlements();
     if (!house.empty()) {
       *e = std::move(house.front());

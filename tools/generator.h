@@ -24,6 +24,10 @@ struct GeneratorOptions {
   // goes on; the rest are billed by explicit fee_assessed events. false: no contracts, every
   // fee explicit (the stream generated before contracts were added, byte for byte).
   bool contracts = true;
+  // Event time advances by 0..N-1 seconds per event (default 5: ~2 s on average, so 90 days
+  // of event time take ~3.9M events). Tests raise it to reach long windows (PIX's 90-day
+  // refund limit) in a few thousand events; the CLI keeps the default.
+  uint32_t max_seconds_between_events = 5;
 };
 
 class Generator {
