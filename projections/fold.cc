@@ -698,7 +698,8 @@ Status Folder::Impl::apply(const LogRecord& rec, const v1::Envelope& event, ledg
     make_key(&key_scratch_, rec.partition, event.merchant_id(), fx.checkout->checkout_id);
     auto* node = checkouts_.find(key_scratch_);
     if (node == nullptr) {
-      node = checkouts_.try_emplace(key_scratch_, CheckoutSlot{std::move(fx.checkout->state), false})
+      node = checkouts_
+                 .try_emplace(key_scratch_, CheckoutSlot{std::move(fx.checkout->state), false})
                  .first;
     } else {
       node->value.state = std::move(fx.checkout->state);
