@@ -170,18 +170,18 @@ std::string balance_key(uint32_t partition, std::string_view account, std::strin
 std::string encode_balance(const Balance& b) {
   std::string s;
   Writer w(&s);
-  w.i128(b.posted_debit);
-  w.i128(b.posted_credit);
-  w.i128(b.pending_debit);
-  w.i128(b.pending_credit);
+  w.i128_compact(b.posted_debit);
+  w.i128_compact(b.posted_credit);
+  w.i128_compact(b.pending_debit);
+  w.i128_compact(b.pending_credit);
   return s;
 }
 
 Result<Balance> decode_balance(std::string_view bytes) {
   Balance b;
   Reader r(bytes);
-  if (!r.i128(&b.posted_debit) || !r.i128(&b.posted_credit) || !r.i128(&b.pending_debit) ||
-      !r.i128(&b.pending_credit) || !r.done()) {
+  if (!r.i128_compact(&b.posted_debit) || !r.i128_compact(&b.posted_credit) ||
+      !r.i128_compact(&b.pending_debit) || !r.i128_compact(&b.pending_credit) || !r.done()) {
     return corrupt("balance");
   }
   // Read-back invariant: totals of lines are never negative.
@@ -426,7 +426,7 @@ void append_entry_line(std::string* chunk, uint64_t offset, ledger::Side side,
   w.be64(offset);
   w.u8(static_cast<uint8_t>(side));
   w.u8(static_cast<uint8_t>(bucket));
-  w.i128(amount_minor);
+  w.i128_compact(amount_minor);
   w.u8(body_case);
   w.str16(event_id);
   w.be64(static_cast<uint64_t>(occurred_at_s));
@@ -441,7 +441,8 @@ Result<std::vector<EntryLine>> decode_entry_chunk(std::string_view bytes) {
     std::string_view event_id;
     uint64_t at;
     if (!r.be64(&l.offset) || !r.u8(&side) || !r.u8(&bucket) || side > 1 || bucket > 1 ||
-        !r.i128(&l.amount_minor) || !r.u8(&l.body_case) || !r.str16(&event_id) || !r.be64(&at)) {
+        !r.i128_compact(&l.amount_minor) || !r.u8(&l.body_case) || !r.str16(&event_id) ||
+        !r.be64(&at)) {
       return corrupt("entry chunk");
     }
     if (l.amount_minor.sign() <= 0) return corrupt("entry chunk (non-positive line)");

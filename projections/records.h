@@ -69,6 +69,7 @@ struct KeyParts {
 bool split_key(std::string_view key, KeyParts* out);
 std::string partition_prefix(uint32_t partition);
 
+// Amounts in balances, entry lines and payment records use the compact i128 form.
 // balances CF: partition | account \0 asset -> Balance (the partition's share of the
 // account: all of it for a merchant account, one partition's part for a house account)
 std::string balance_key(uint32_t partition, std::string_view account, std::string_view asset);
