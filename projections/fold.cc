@@ -18,6 +18,7 @@
 #include "ledger/deadlines.h"
 #include "ledger/rules.h"
 #include "projections/dedupe_window.h"
+#include "projections/flat_string_map.h"
 #include "projections/records.h"
 
 namespace payledger::projections {
@@ -127,7 +128,7 @@ class Folder::Impl final : public ledger::LedgerView {
   Status load_caches();
   BalanceSlot* balance_slot(std::string_view key) const;
   template <typename Slot, typename Decode>
-  const decltype(Slot::state)* read_through(StringMap<Slot>& cache, Cf cf, bool complete,
+  const decltype(Slot::state)* read_through(FlatStringMap<Slot>& cache, Cf cf, bool complete,
                                             Decode decode) const;
 
   Store& store_;
@@ -137,9 +138,9 @@ class Folder::Impl final : public ledger::LedgerView {
   uint32_t partition_ = 0;  // of the record being folded
   v1::Envelope event_;      // reused: avoids an allocation per record
 
-  mutable StringMap<BalanceSlot> balances_;
-  mutable StringMap<PaymentSlot> payments_;
-  mutable StringMap<CheckoutSlot> checkouts_;  // read-through cache, dropped with payments_
+  mutable FlatStringMap<BalanceSlot> balances_;
+  mutable FlatStringMap<PaymentSlot> payments_;
+  mutable FlatStringMap<CheckoutSlot> checkouts_;  // read-through cache, dropped with payments_
   // Every contract (they are few: merchants x methods), loaded at start.
   StringMap<ledger::Contract> contracts_;
   std::vector<std::string> dirty_contracts_;
@@ -210,10 +211,9 @@ class Folder::Impl final : public ledger::LedgerView {
 };
 
 BalanceSlot* Folder::Impl::balance_slot(std::string_view key) const {
-  auto it = balances_.find(key);
-  if (it != balances_.end()) return &it->second;
+  if (auto* node = balances_.find(key)) return &node->value;
   BalanceSlot slot;
-  if (balances_complete_) return &balances_.emplace(std::string(key), std::move(slot)).first->second;
+  if (balances_complete_) return &balances_.try_emplace(key, std::move(slot)).first->value;
   std::string value;
   rocksdb::Status s = store_.db()->Get(rocksdb::ReadOptions(), store_.cf(Cf::kBalances),
                                        rocksdb::Slice(key.data(), key.size()), &value);
@@ -228,7 +228,7 @@ BalanceSlot* Folder::Impl::balance_slot(std::string_view key) const {
     if (io_.ok()) io_ = rocks_error("read balance", s);
     return nullptr;
   }
-  return &balances_.emplace(std::string(key), std::move(slot)).first->second;
+  return &balances_.try_emplace(key, std::move(slot)).first->value;
 }
 
 Balance Folder::Impl::balance(const AccountId& account, Asset asset) const {
@@ -240,10 +240,9 @@ Balance Folder::Impl::balance(const AccountId& account, Asset asset) const {
 // Read-through lookup of key_scratch_ in `cache`, then in `cf` (unless the cache is known
 // to hold the whole column family). nullptr if absent; store errors are kept in io_.
 template <typename Slot, typename Decode>
-const decltype(Slot::state)* Folder::Impl::read_through(StringMap<Slot>& cache, Cf cf,
+const decltype(Slot::state)* Folder::Impl::read_through(FlatStringMap<Slot>& cache, Cf cf,
                                                        bool complete, Decode decode) const {
-  auto it = cache.find(std::string_view(key_scratch_));
-  if (it != cache.end()) return &it->second.state;
+  if (auto* node = cache.find(key_scratch_)) return &node->value.state;
   if (complete) return nullptr;
   std::string value;
   rocksdb::Status s = store_.db()->Get(rocksdb::ReadOptions(), store_.cf(cf), key_scratch_, &value);
@@ -257,7 +256,8 @@ const decltype(Slot::state)* Folder::Impl::read_through(StringMap<Slot>& cache, 
     if (io_.ok()) io_ = decoded.error();
     return nullptr;
   }
-  return &cache.emplace(key_scratch_, Slot{std::move(decoded).value(), false}).first->second.state;
+  return &cache.try_emplace(key_scratch_, Slot{std::move(decoded).value(), false})
+              .first->value.state;
 }
 
 const PaymentState* Folder::Impl::find_payment(std::string_view merchant_id,
@@ -321,7 +321,7 @@ Status Folder::Impl::load_caches() {
   auto balances = load(Cf::kBalances, [&](std::string_view key, std::string_view value) {
     auto b = decode_balance(value);
     if (!b) return Status(b.error());
-    balances_.emplace(std::string(key), BalanceSlot{*b, false, 0, {}});
+    balances_.try_emplace(key, BalanceSlot{*b, false, 0, {}});
     return Status::Ok();
   });
   if (!balances) return balances.error();
@@ -329,7 +329,7 @@ Status Folder::Impl::load_caches() {
   auto payments = load(Cf::kPayments, [&](std::string_view key, std::string_view value) {
     auto p = decode_payment(value);
     if (!p) return Status(p.error());
-    payments_.emplace(std::string(key), PaymentSlot{*p, false});
+    payments_.try_emplace(key, PaymentSlot{*p, false});
     return Status::Ok();
   });
   if (!payments) return payments.error();
@@ -665,7 +665,7 @@ Status Folder::Impl::apply(const LogRecord& rec, const v1::Envelope& event, ledg
       slot->dirty = true;
       slot->chunk_first_offset = rec.offset;
       make_key(&key_scratch_, rec.partition, line.account.name(), line.asset.code());
-      dirty_balances_.emplace_back(&balances_.find(std::string_view(key_scratch_))->first, slot);
+      dirty_balances_.emplace_back(&balances_.find(key_scratch_)->key, slot);
     }
     append_entry_line(&slot->chunk, rec.offset, line.side, line.bucket, line.amount_minor,
                       static_cast<uint8_t>(event.body_case()), event.event_id(),
@@ -673,20 +673,21 @@ Status Folder::Impl::apply(const LogRecord& rec, const v1::Envelope& event, ledg
   }
   if (fx.payment) {
     make_key(&key_scratch_, rec.partition, event.merchant_id(), fx.payment->payment_id);
-    auto it = payments_.find(std::string_view(key_scratch_));
+    auto* node = payments_.find(key_scratch_);
     std::optional<ledger::Deadline> was =
-        it == payments_.end() ? std::nullopt : ledger::deadline_of(it->second.state);
+        node == nullptr ? std::nullopt : ledger::deadline_of(node->value.state);
     std::optional<ledger::Deadline> now = ledger::deadline_of(fx.payment->state);
     if (was != now) {
       reschedule(rec.partition, event.merchant_id(), fx.payment->payment_id, was, now);
     }
-    if (it == payments_.end()) {
-      it = payments_.emplace(key_scratch_, PaymentSlot{std::move(fx.payment->state), false}).first;
+    if (node == nullptr) {
+      node = payments_.try_emplace(key_scratch_, PaymentSlot{std::move(fx.payment->state), false})
+                 .first;
     } else {
-      it->second.state = std::move(fx.payment->state);
+      node->value.state = std::move(fx.payment->state);
     }
-    if (!it->second.dirty) dirty_payments_.emplace_back(&it->first, &it->second);
-    it->second.dirty = true;
+    if (!node->value.dirty) dirty_payments_.emplace_back(&node->key, &node->value);
+    node->value.dirty = true;
   }
   if (fx.contract) {
     make_key(&key_scratch_, rec.partition, event.merchant_id(), fx.contract->method);
@@ -695,14 +696,16 @@ Status Folder::Impl::apply(const LogRecord& rec, const v1::Envelope& event, ledg
   }
   if (fx.checkout) {
     make_key(&key_scratch_, rec.partition, event.merchant_id(), fx.checkout->checkout_id);
-    auto it = checkouts_.find(std::string_view(key_scratch_));
-    if (it == checkouts_.end()) {
-      it = checkouts_.emplace(key_scratch_, CheckoutSlot{std::move(fx.checkout->state), false}).first;
+    auto* node = checkouts_.find(key_scratch_);
+    if (node == nullptr) {
+      node = checkouts_
+                 .try_emplace(key_scratch_, CheckoutSlot{std::move(fx.checkout->state), false})
+                 .first;
     } else {
-      it->second.state = std::move(fx.checkout->state);
+      node->value.state = std::move(fx.checkout->state);
     }
-    if (!it->second.dirty) dirty_checkouts_.emplace_back(&it->first, &it->second);
-    it->second.dirty = true;
+    if (!node->value.dirty) dirty_checkouts_.emplace_back(&node->key, &node->value);
+    node->value.dirty = true;
   }
   if (fx.merchant_business_id) {
     // One key per id: they are rare (payouts, fees, settlements), unlike event ids.

@@ -39,6 +39,16 @@ void Writer::i128(const Int128& v) {
   for (int i = 0; i < 16; ++i) b[1 + i] = static_cast<char>((mag >> (8 * (15 - i))) & 0xff);
   out_->append(b, sizeof b);
 }
+void Writer::i128_compact(const Int128& v) {
+  const unsigned __int128 mag = ledger::int128_magnitude(v);
+  const uint64_t hi = static_cast<uint64_t>(mag >> 64), lo = static_cast<uint64_t>(mag);
+  const int bits = hi != 0 ? 128 - __builtin_clzll(hi) : lo != 0 ? 64 - __builtin_clzll(lo) : 0;
+  const int n = (bits + 7) / 8;
+  char b[17];
+  b[0] = static_cast<char>((mag != 0 && ledger::int128_negative(v) ? 0x80 : 0) | n);
+  for (int i = 0; i < n; ++i) b[1 + i] = static_cast<char>((mag >> (8 * (n - 1 - i))) & 0xff);
+  out_->append(b, 1 + n);
+}
 void Writer::str16(std::string_view s) {
   PAYLEDGER_CHECK(s.size() <= 0xffff);
   u8(static_cast<uint8_t>(s.size() >> 8));
@@ -81,6 +91,19 @@ bool Reader::i128(Int128* v) {
   uint64_t hi, lo;
   if (!u8(&sign) || sign > 1 || !be64(&hi) || !be64(&lo)) return false;
   *v = ledger::int128_from(sign != 0, (static_cast<unsigned __int128>(hi) << 64) | lo);
+  return true;
+}
+bool Reader::i128_compact(Int128* v) {
+  uint8_t head;
+  const char* p;
+  if (!u8(&head)) return false;
+  const bool negative = (head & 0x80) != 0;
+  const size_t n = head & 0x7f;
+  if (n > 16 || (n == 0 && negative) || !take(n, &p)) return false;
+  if (n != 0 && p[0] == 0) return false;  // not minimal
+  unsigned __int128 mag = 0;
+  for (size_t i = 0; i < n; ++i) mag = (mag << 8) | static_cast<unsigned char>(p[i]);
+  *v = ledger::int128_from(negative, mag);
   return true;
 }
 bool Reader::str16(std::string_view* s) {
@@ -147,18 +170,18 @@ std::string balance_key(uint32_t partition, std::string_view account, std::strin
 std::string encode_balance(const Balance& b) {
   std::string s;
   Writer w(&s);
-  w.i128(b.posted_debit);
-  w.i128(b.posted_credit);
-  w.i128(b.pending_debit);
-  w.i128(b.pending_credit);
+  w.i128_compact(b.posted_debit);
+  w.i128_compact(b.posted_credit);
+  w.i128_compact(b.pending_debit);
+  w.i128_compact(b.pending_credit);
   return s;
 }
 
 Result<Balance> decode_balance(std::string_view bytes) {
   Balance b;
   Reader r(bytes);
-  if (!r.i128(&b.posted_debit) || !r.i128(&b.posted_credit) || !r.i128(&b.pending_debit) ||
-      !r.i128(&b.pending_credit) || !r.done()) {
+  if (!r.i128_compact(&b.posted_debit) || !r.i128_compact(&b.posted_credit) ||
+      !r.i128_compact(&b.pending_debit) || !r.i128_compact(&b.pending_credit) || !r.done()) {
     return corrupt("balance");
   }
   // Read-back invariant: totals of lines are never negative.
@@ -176,10 +199,11 @@ std::string payment_key(uint32_t partition, std::string_view merchant,
 
 // Payment record layout version; decode rejects others rather than misreading them.
 // 5: coupons per funder with what was returned to each.
-constexpr uint8_t kPaymentRecordVersion = 5;
+constexpr uint8_t kPaymentRecordVersion = 6;
 
 std::string encode_payment(const PaymentState& p) {
   std::string s;
+  s.reserve(96);  // a typical record (~60-80 bytes) without regrowing
   Writer w(&s);
   w.u8(kPaymentRecordVersion);
   w.u8(static_cast<uint8_t>(p.kind));
@@ -187,29 +211,29 @@ std::string encode_payment(const PaymentState& p) {
   w.u8(static_cast<uint8_t>(p.method));
   w.u8(static_cast<uint8_t>(p.dispute));
   w.str16(p.asset.code());
-  w.i128(p.authorised);
-  w.i128(p.captured);
-  w.i128(p.refunded);
-  w.i128(p.charged_back);
-  w.i128(p.dispute_amount);
+  w.i128_compact(p.authorised);
+  w.i128_compact(p.captured);
+  w.i128_compact(p.refunded);
+  w.i128_compact(p.charged_back);
+  w.i128_compact(p.dispute_amount);
   w.be32(p.captures);
   w.be32(p.refunds);
   w.be32(p.disputes);
   w.be64(static_cast<uint64_t>(p.created_at_s));
   w.be64(static_cast<uint64_t>(p.expires_at_s));
-  w.i128(p.fee);
+  w.i128_compact(p.fee);
   w.be32(p.instalments);
   w.be32(p.instalments_collected);
-  w.i128(p.fee_fixed);
-  w.i128(p.fee_returned);
+  w.i128_compact(p.fee_fixed);
+  w.i128_compact(p.fee_returned);
   w.u8(p.fee_refundable ? 1 : 0);
-  w.i128(p.coupons);
+  w.i128_compact(p.coupons);
   w.be32(static_cast<uint32_t>(p.coupon_funding.size()));
   for (const auto& f : p.coupon_funding) {
     w.u8(static_cast<uint8_t>(f.funder));
     w.str16(f.partner);
-    w.i128(f.applied);
-    w.i128(f.returned);
+    w.i128_compact(f.applied);
+    w.i128_compact(f.returned);
   }
   w.be32(static_cast<uint32_t>(p.business_ids.size()));
   for (const auto& id : p.business_ids) w.str16(id);
@@ -232,7 +256,7 @@ Status decode_coupon_funding(Reader& r, PaymentState& p) {
     std::string_view partner;
     ledger::CouponFunding f;
     if (!r.u8(&funder) || funder < 1 || funder > 3 || !r.str16(&partner) ||
-        !r.i128(&f.applied) || !r.i128(&f.returned)) {
+        !r.i128_compact(&f.applied) || !r.i128_compact(&f.returned)) {
       return corrupt("payment (coupons)");
     }
     f.funder = static_cast<ledger::CouponFunder>(funder);
@@ -275,16 +299,17 @@ Result<PaymentState> decode_payment(std::string_view bytes) {
                  .method = static_cast<ledger::Method>(method),
                  .dispute = static_cast<ledger::DisputeStatus>(dispute)};
   uint64_t created = 0, expires = 0;
-  if (!r.i128(&p.authorised) || !r.i128(&p.captured) || !r.i128(&p.refunded) ||
-      !r.i128(&p.charged_back) || !r.i128(&p.dispute_amount) || !r.be32(&p.captures) ||
-      !r.be32(&p.refunds) || !r.be32(&p.disputes) || !r.be64(&created) || !r.be64(&expires) ||
-      !r.i128(&p.fee) || !r.be32(&p.instalments) || !r.be32(&p.instalments_collected)) {
+  if (!r.i128_compact(&p.authorised) || !r.i128_compact(&p.captured) ||
+      !r.i128_compact(&p.refunded) || !r.i128_compact(&p.charged_back) ||
+      !r.i128_compact(&p.dispute_amount) || !r.be32(&p.captures) || !r.be32(&p.refunds) ||
+      !r.be32(&p.disputes) || !r.be64(&created) || !r.be64(&expires) ||
+      !r.i128_compact(&p.fee) || !r.be32(&p.instalments) || !r.be32(&p.instalments_collected)) {
     return corrupt("payment");
   }
   uint8_t fee_refundable = 0;
   uint32_t ids = 0;
-  if (!r.i128(&p.fee_fixed) || !r.i128(&p.fee_returned) || !r.u8(&fee_refundable) ||
-      fee_refundable > 1 || !r.i128(&p.coupons)) {
+  if (!r.i128_compact(&p.fee_fixed) || !r.i128_compact(&p.fee_returned) ||
+      !r.u8(&fee_refundable) || fee_refundable > 1 || !r.i128_compact(&p.coupons)) {
     return corrupt("payment");
   }
   if (Status s = decode_coupon_funding(r, p); !s) return s.error();
@@ -401,7 +426,7 @@ void append_entry_line(std::string* chunk, uint64_t offset, ledger::Side side,
   w.be64(offset);
   w.u8(static_cast<uint8_t>(side));
   w.u8(static_cast<uint8_t>(bucket));
-  w.i128(amount_minor);
+  w.i128_compact(amount_minor);
   w.u8(body_case);
   w.str16(event_id);
   w.be64(static_cast<uint64_t>(occurred_at_s));
@@ -416,7 +441,8 @@ Result<std::vector<EntryLine>> decode_entry_chunk(std::string_view bytes) {
     std::string_view event_id;
     uint64_t at;
     if (!r.be64(&l.offset) || !r.u8(&side) || !r.u8(&bucket) || side > 1 || bucket > 1 ||
-        !r.i128(&l.amount_minor) || !r.u8(&l.body_case) || !r.str16(&event_id) || !r.be64(&at)) {
+        !r.i128_compact(&l.amount_minor) || !r.u8(&l.body_case) || !r.str16(&event_id) ||
+        !r.be64(&at)) {
       return corrupt("entry chunk");
     }
     if (l.amount_minor.sign() <= 0) return corrupt("entry chunk (non-positive line)");

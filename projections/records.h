@@ -29,6 +29,9 @@ class Writer {
   void be32(uint32_t v);
   void be64(uint64_t v);
   void i128(const Int128& v);  // 17 bytes: sign, 16-byte big-endian magnitude
+  // 1-17 bytes: u8 sign (0x80) | magnitude length n (0-16), then the n-byte big-endian
+  // magnitude without leading zeros (0 is one byte). For amounts, which are mostly small.
+  void i128_compact(const Int128& v);
   void str16(std::string_view s);  // u16 length + bytes
   void str32(std::string_view s);  // u32 length + bytes
 
@@ -43,6 +46,7 @@ class Reader {
   bool be32(uint32_t* v);
   bool be64(uint64_t* v);
   bool i128(Int128* v);
+  bool i128_compact(Int128* v);  // refuses non-minimal forms (one encoding per value)
   bool str16(std::string_view* s);
   bool str32(std::string_view* s);
   bool done() const { return pos_ == in_.size(); }
@@ -65,13 +69,15 @@ struct KeyParts {
 bool split_key(std::string_view key, KeyParts* out);
 std::string partition_prefix(uint32_t partition);
 
+// Amounts in balances, entry lines and payment records use the compact i128 form.
 // balances CF: partition | account \0 asset -> Balance (the partition's share of the
 // account: all of it for a merchant account, one partition's part for a house account)
 std::string balance_key(uint32_t partition, std::string_view account, std::string_view asset);
 std::string encode_balance(const ledger::Balance& b);
 Result<ledger::Balance> decode_balance(std::string_view bytes);
 
-// payments CF: partition | merchant \0 payment_id -> PaymentState
+// payments CF: partition | merchant \0 payment_id -> PaymentState (record v6: amounts in the
+// compact i128 form)
 std::string payment_key(uint32_t partition, std::string_view merchant,
                         std::string_view payment_id);
 std::string encode_payment(const ledger::PaymentState& s);

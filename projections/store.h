@@ -17,7 +17,10 @@ namespace payledger::projections {
 // 4: business ids, last folded records, deadlines CF and watermarks, one dedupe key per event
 // with a 128-bit fingerprint of the canonical encoding.
 // 5: payment records v5 (coupons per funder and what went back to each).
-inline constexpr uint32_t kStoreFormat = 5;
+// 6: amounts of payment records (v6), balances and entry lines in the compact i128 form
+//    (1-17 bytes instead of 17): fewer bytes written per event (docs/architecture.md, "Fold
+//    performance").
+inline constexpr uint32_t kStoreFormat = 6;
 
 // The last record a fold folded from a partition: its offset and a fingerprint of its bytes
 // (record_fingerprint in fold.cc).
