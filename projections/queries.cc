@@ -285,32 +285,6 @@ Result<std::vector<BalanceRow>> list_balances(const Stores& stores, std::string_
   return rows;
 }
 
-namespace {
-
-// Lines in an entry chunk, with the checks decode_entry_chunk makes, but without building them:
-// the lines past a statement's page are only counted.
-Result<size_t> count_entry_lines(std::string_view bytes) {
-  Reader r(bytes);
-  size_t n = 0;
-  uint64_t previous = 0;
-  while (!r.done()) {
-    uint64_t offset = 0, at = 0;
-    uint8_t side = 0, bucket = 0, body = 0;
-    Int128 amount;
-    std::string_view event_id;
-    if (!r.be64(&offset) || !r.u8(&side) || !r.u8(&bucket) || side > 1 || bucket > 1 ||
-        !r.i128(&amount) || !r.u8(&body) || !r.str16(&event_id) || !r.be64(&at) ||
-        amount.sign() <= 0 || (n > 0 && offset < previous)) {
-      return make_error(Code::kCorrupt, "stored entry chunk is damaged (run `payledger rebuild`)");
-    }
-    previous = offset;
-    ++n;
-  }
-  return n;
-}
-
-}  // namespace
-
 Result<std::vector<StatementLine>> statement(const Stores& stores, std::string_view account,
                                              size_t limit, size_t* total) {
   auto owners = partition_owners(stores);
@@ -370,7 +344,7 @@ Result<std::vector<StatementLine>> statement(const Stores& stores, std::string_v
           if (!chunk) return chunk.error();
           for (auto& l : *chunk) lines.push_back({*asset, cur.partition, std::move(l)});
         } else {
-          auto n = count_entry_lines(value_of(cur.it));
+          auto n = count_entry_chunk(value_of(cur.it));
           if (!n) return n.error();
           counted += *n;
         }

@@ -432,28 +432,65 @@ void append_entry_line(std::string* chunk, uint64_t offset, ledger::Side side,
   w.be64(static_cast<uint64_t>(occurred_at_s));
 }
 
+namespace {
+
+// One entry line as stored, checked, its event id still pointing into the chunk. Shared by
+// decode_entry_chunk and count_entry_chunk so the two can never disagree about the layout.
+struct RawEntryLine {
+  uint64_t offset = 0;
+  uint8_t side = 0, bucket = 0, body_case = 0;
+  Int128 amount_minor;
+  std::string_view event_id;
+  uint64_t at = 0;
+};
+
+Status read_entry_line(Reader& r, const uint64_t* previous_offset, RawEntryLine* l) {
+  if (!r.be64(&l->offset) || !r.u8(&l->side) || !r.u8(&l->bucket) || l->side > 1 ||
+      l->bucket > 1 || !r.i128_compact(&l->amount_minor) || !r.u8(&l->body_case) ||
+      !r.str16(&l->event_id) || !r.be64(&l->at)) {
+    return corrupt("entry chunk");
+  }
+  if (l->amount_minor.sign() <= 0) return corrupt("entry chunk (non-positive line)");
+  if (previous_offset != nullptr && l->offset < *previous_offset) {
+    return corrupt("entry chunk (order)");
+  }
+  return {};
+}
+
+}  // namespace
+
 Result<std::vector<EntryLine>> decode_entry_chunk(std::string_view bytes) {
   std::vector<EntryLine> lines;
   Reader r(bytes);
   while (!r.done()) {
-    EntryLine l;
-    uint8_t side, bucket;
-    std::string_view event_id;
-    uint64_t at;
-    if (!r.be64(&l.offset) || !r.u8(&side) || !r.u8(&bucket) || side > 1 || bucket > 1 ||
-        !r.i128_compact(&l.amount_minor) || !r.u8(&l.body_case) || !r.str16(&event_id) ||
-        !r.be64(&at)) {
-      return corrupt("entry chunk");
+    RawEntryLine raw;
+    if (Status s = read_entry_line(r, lines.empty() ? nullptr : &lines.back().offset, &raw); !s) {
+      return s.error();
     }
-    if (l.amount_minor.sign() <= 0) return corrupt("entry chunk (non-positive line)");
-    if (!lines.empty() && l.offset < lines.back().offset) return corrupt("entry chunk (order)");
-    l.side = static_cast<ledger::Side>(side);
-    l.bucket = static_cast<ledger::Bucket>(bucket);
-    l.event_id = std::string(event_id);
-    l.occurred_at_s = static_cast<int64_t>(at);
+    EntryLine l;
+    l.offset = raw.offset;
+    l.amount_minor = raw.amount_minor;
+    l.body_case = raw.body_case;
+    l.side = static_cast<ledger::Side>(raw.side);
+    l.bucket = static_cast<ledger::Bucket>(raw.bucket);
+    l.event_id = std::string(raw.event_id);
+    l.occurred_at_s = static_cast<int64_t>(raw.at);
     lines.push_back(std::move(l));
   }
   return lines;
+}
+
+Result<size_t> count_entry_chunk(std::string_view bytes) {
+  Reader r(bytes);
+  size_t n = 0;
+  uint64_t previous = 0;
+  while (!r.done()) {
+    RawEntryLine raw;
+    if (Status s = read_entry_line(r, n == 0 ? nullptr : &previous, &raw); !s) return s.error();
+    previous = raw.offset;
+    ++n;
+  }
+  return n;
 }
 
 std::string dedupe_key(std::string_view merchant, std::string_view event_id) {

@@ -118,6 +118,8 @@ void append_entry_line(std::string* chunk, uint64_t offset, ledger::Side side,
                        ledger::Bucket bucket, const Int128& amount_minor, uint8_t body_case,
                        std::string_view event_id, int64_t occurred_at_s);
 Result<std::vector<EntryLine>> decode_entry_chunk(std::string_view bytes);
+// The number of lines in a chunk, with every check decode_entry_chunk makes, building none.
+Result<size_t> count_entry_chunk(std::string_view bytes);
 
 // Dedupe identity of an event: merchant \0 event_id (event ids are unique per merchant).
 std::string dedupe_key(std::string_view merchant, std::string_view event_id);
