@@ -11,25 +11,15 @@ namespace {
 namespace v1 = payledger::v1;
 
 // The one payment a deadline concerns, as the expiry rules see it. Expiries read no
-// balance and charge no fee, so the view holds nothing else.
-class OnePayment final : public LedgerView {
+// balance, charge no fee and book no merchant-level business id, so the view holds nothing
+// else.
+class OnePayment final : public EmptyLedgerView {
  public:
   OnePayment(std::string_view merchant_id, std::string_view payment_id, const PaymentState& s)
       : merchant_id_(merchant_id), payment_id_(payment_id), state_(s) {}
   const PaymentState* find_payment(std::string_view merchant_id,
                                    std::string_view payment_id) const override {
     return merchant_id == merchant_id_ && payment_id == payment_id_ ? &state_ : nullptr;
-  }
-  Balance balance(const AccountId&, Asset) const override { return Balance{}; }
-  const CheckoutState* find_checkout(std::string_view, std::string_view) const override {
-    return nullptr;
-  }
-  const Contract* find_contract(std::string_view, std::string_view) const override {
-    return nullptr;
-  }
-  // An expiry books no merchant-level business id (payouts, fees, settlements).
-  bool merchant_business_id_seen(std::string_view, std::string_view) const override {
-    return false;
   }
 
  private:

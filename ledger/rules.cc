@@ -389,26 +389,6 @@ Result<Effects> apply_event(const v1::Envelope& event, const LedgerView& view) {
 
 namespace {
 
-// A ledger with nothing in it: no payment, checkout, contract or business id; every balance
-// zero. Against it the rules run every check that needs no state, and for lack of state
-// reject only with the codes of needs_state().
-class EmptyLedger final : public LedgerView {
- public:
-  const PaymentState* find_payment(std::string_view, std::string_view) const override {
-    return nullptr;
-  }
-  Balance balance(const AccountId&, Asset) const override { return Balance{}; }
-  const CheckoutState* find_checkout(std::string_view, std::string_view) const override {
-    return nullptr;
-  }
-  const Contract* find_contract(std::string_view, std::string_view) const override {
-    return nullptr;
-  }
-  bool merchant_business_id_seen(std::string_view, std::string_view) const override {
-    return false;
-  }
-};
-
 // Rejections an empty ledger explains and a real one may not make: the payment or checkout
 // is not there yet (existing(), checkout_outcome()), no money to pay out (on_payout), no
 // contract to end (on_contract_ended; every other transition needs a payment found first).
@@ -423,7 +403,8 @@ bool needs_state(Code code) {
 // empty ledger, less what only the empty ledger explains. Misses what a real ledger rejects
 // first (a payment id already taken, a duplicate business id), which only the fold knows.
 Status check_without_state(const v1::Envelope& event) {
-  static const EmptyLedger empty;
+  static const EmptyLedgerView empty;  // every check that needs no state; rejects for lack of
+                                       // state are the codes of needs_state()
   auto fx = apply_event(event, empty);
   if (fx || needs_state(fx.error().code)) return Status::Ok();
   return fx.error();

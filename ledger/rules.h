@@ -36,6 +36,26 @@ class LedgerView {
                                          std::string_view key) const = 0;
 };
 
+// A ledger with nothing in it: no payment, checkout, contract or business id; every balance
+// zero. The base of views that hold one thing (an expiry's one payment) and the ledger
+// check_without_state runs the rules against.
+class EmptyLedgerView : public LedgerView {
+ public:
+  const PaymentState* find_payment(std::string_view, std::string_view) const override {
+    return nullptr;
+  }
+  Balance balance(const AccountId&, Asset) const override { return Balance{}; }
+  const CheckoutState* find_checkout(std::string_view, std::string_view) const override {
+    return nullptr;
+  }
+  const Contract* find_contract(std::string_view, std::string_view) const override {
+    return nullptr;
+  }
+  bool merchant_business_id_seen(std::string_view, std::string_view) const override {
+    return false;
+  }
+};
+
 struct PaymentUpdate {
   std::string payment_id;
   PaymentState state;

@@ -28,13 +28,6 @@ using ledger::Chart;
 using ledger::Int128;
 using ledger::Side;
 
-// Posted balance of `account` on its normal side (credit for payables, debit for
-// receivables and expenses), as a decimal string.
-std::string posted(const MemoryLedger& l, const ledger::AccountId& account,
-                   const std::string& currency, Side normal = Side::kCredit) {
-  Asset asset = Asset::find(currency).value();
-  return ledger::format_scaled(l.balance(account, asset).posted_net(normal), asset.exponent());
-}
 std::string pending(const MemoryLedger& l, const ledger::AccountId& account,
                     const std::string& currency) {
   Asset asset = Asset::find(currency).value();

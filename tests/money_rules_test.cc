@@ -31,13 +31,6 @@ using ledger::Chart;
 using ledger::Int128;
 using ledger::Side;
 
-// Posted balance of `account` in `currency` on its normal side (credit for payables and
-// revenue, debit for receivables and expenses), as a decimal string.
-std::string posted(const MemoryLedger& l, const ledger::AccountId& account,
-                   const std::string& currency, Side normal = Side::kCredit) {
-  Asset asset = Asset::find(currency).value();
-  return ledger::format_scaled(l.balance(account, asset).posted_net(normal), asset.exponent());
-}
 
 std::string payable(const MemoryLedger& l, const std::string& currency) {
   return posted(l, Chart::merchant_payable("m1"), currency);

@@ -170,4 +170,10 @@ TempDir::~TempDir() {
   std::filesystem::remove_all(path_, ec);
 }
 
+std::string posted(const MemoryLedger& l, const ledger::AccountId& account,
+                   const std::string& currency, ledger::Side normal) {
+  ledger::Asset asset = ledger::Asset::find(currency).value();
+  return ledger::format_scaled(l.balance(account, asset).posted_net(normal), asset.exponent());
+}
+
 }  // namespace payledger::testing

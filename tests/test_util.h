@@ -50,6 +50,11 @@ class MemoryLedger : public ledger::LedgerView {
   std::set<std::string> business_ids;                      // merchant \0 kind + id
 };
 
+// Posted balance of `account` in `currency` on its normal side (credit for payables and
+// revenue, debit for receivables and expenses), as a decimal string ("12.50").
+std::string posted(const MemoryLedger& l, const ledger::AccountId& account,
+                   const std::string& currency, ledger::Side normal = ledger::Side::kCredit);
+
 // The projection digest of `records` folded from a fresh embedded log of `partitions`: the
 // reference other backends must match.
 std::string embedded_digest(const std::vector<events::AppendRecord>& records,
