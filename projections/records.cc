@@ -4,11 +4,13 @@
 #include <cstring>
 #include <tuple>
 
+#include <google/protobuf/timestamp.pb.h>
 #include <openssl/evp.h>
 
 #include <fmt/format.h>
 
 #include "events/schema/check.h"
+#include "payledger/v1/events.pb.h"
 
 namespace payledger::projections {
 namespace {
@@ -661,6 +663,375 @@ Fingerprint content_fingerprint(std::string_view bytes) {
   for (int i = 0; i < 8; ++i) f.hi = (f.hi << 8) | digest[i];
   for (int i = 8; i < 16; ++i) f.lo = (f.lo << 8) | digest[i];
   return f;
+}
+
+namespace {
+
+// The canonical encoding without reflection (see canonical_encoding(Envelope) in records.h):
+// the same bytes, written from the generated accessors. "Set" follows Reflection::ListFields
+// for proto3: a string, number, enum or bool is set when not empty/zero; a message field when
+// has_x(); a oneof member when its case is selected (even if empty).
+class Enc {
+ public:
+  explicit Enc(std::string* out) : out_(out) {}
+  void str(uint32_t number, const std::string& v) {
+    if (v.empty()) return;
+    head(number, 's');
+    put32(static_cast<uint32_t>(v.size()));
+    out_->append(v);
+  }
+  void i(uint32_t number, int64_t v) {
+    if (v == 0) return;
+    head(number, 'i');
+    put64(static_cast<uint64_t>(v));
+  }
+  void u(uint32_t number, uint64_t v) {
+    if (v == 0) return;
+    head(number, 'u');
+    put64(v);
+  }
+  void b(uint32_t number, bool v) {
+    if (!v) return;
+    head(number, 'b');
+    out_->push_back(1);
+  }
+  template <typename M>
+  void msg(uint32_t number, bool has, const M& m) {
+    if (!has) return;
+    head(number, 'm');
+    body(m);
+  }
+  // A message's fields, its unknown fields and the terminating be32(0).
+  template <typename M>
+  void body(const M& m);
+
+ private:
+  void head(uint32_t number, char type) {
+    char b[5] = {static_cast<char>(number >> 24), static_cast<char>(number >> 16),
+                 static_cast<char>(number >> 8), static_cast<char>(number), type};
+    out_->append(b, sizeof b);
+  }
+  void put32(uint32_t v) {
+    char b[4] = {static_cast<char>(v >> 24), static_cast<char>(v >> 16),
+                 static_cast<char>(v >> 8), static_cast<char>(v)};
+    out_->append(b, sizeof b);
+  }
+  void put64(uint64_t v) {
+    put32(static_cast<uint32_t>(v >> 32));
+    put32(static_cast<uint32_t>(v));
+  }
+  std::string* out_;
+};
+
+void fields(Enc& e, const pb::Timestamp& m) {
+  e.i(1, m.seconds());
+  e.i(2, m.nanos());
+}
+void fields(Enc& e, const v1::Money& m) {
+  e.str(1, m.currency());
+  e.str(2, m.amount());
+}
+void fields(Enc& e, const v1::CardAuthorised& m) {
+  e.str(1, m.payment_id());
+  e.msg(2, m.has_amount(), m.amount());
+  e.str(3, m.instrument_token());
+  e.msg(4, m.has_expires_at(), m.expires_at());
+}
+void fields(Enc& e, const v1::CardAuthorisationExpired& m) {
+  e.str(1, m.payment_id());
+}
+void fields(Enc& e, const v1::ChargebackOpened& m) {
+  e.str(1, m.payment_id());
+  e.str(2, m.chargeback_id());
+  e.msg(3, m.has_amount(), m.amount());
+  e.msg(4, m.has_fee(), m.fee());
+}
+void fields(Enc& e, const v1::ChargebackRepresented& m) {
+  e.str(1, m.payment_id());
+}
+void fields(Enc& e, const v1::ChargebackResolved& m) {
+  e.str(1, m.payment_id());
+  e.b(2, m.won());
+}
+void fields(Enc& e, const v1::CardSchemeSettlementReceived& m) {
+  e.str(1, m.settlement_id());
+  e.str(2, m.scheme());
+  e.msg(3, m.has_amount(), m.amount());
+}
+void fields(Enc& e, const v1::CardCaptured& m) {
+  e.str(1, m.payment_id());
+  e.str(2, m.capture_id());
+  e.msg(3, m.has_amount(), m.amount());
+}
+void fields(Enc& e, const v1::CardVoided& m) {
+  e.str(1, m.payment_id());
+}
+void fields(Enc& e, const v1::CardRefunded& m) {
+  e.str(1, m.payment_id());
+  e.str(2, m.refund_id());
+  e.msg(3, m.has_amount(), m.amount());
+}
+void fields(Enc& e, const v1::BankTransferReceived& m) {
+  e.str(1, m.payment_id());
+  e.i(2, m.rail());
+  e.msg(3, m.has_amount(), m.amount());
+  e.str(4, m.end_to_end_id());
+}
+void fields(Enc& e, const v1::BankTransferRefunded& m) {
+  e.str(1, m.payment_id());
+  e.str(2, m.refund_id());
+  e.msg(3, m.has_amount(), m.amount());
+}
+void fields(Enc& e, const v1::UpiPaymentPending& m) {
+  e.str(1, m.payment_id());
+  e.msg(2, m.has_amount(), m.amount());
+  e.str(3, m.npci_code());
+}
+void fields(Enc& e, const v1::UpiPaymentResolved& m) {
+  e.str(1, m.payment_id());
+  e.i(2, m.outcome());
+}
+void fields(Enc& e, const v1::VoucherIssued& m) {
+  e.str(1, m.payment_id());
+  e.i(2, m.method());
+  e.msg(3, m.has_amount(), m.amount());
+  e.str(4, m.expires_on());
+}
+void fields(Enc& e, const v1::VoucherPaid& m) {
+  e.str(1, m.payment_id());
+}
+void fields(Enc& e, const v1::VoucherExpired& m) {
+  e.str(1, m.payment_id());
+}
+void fields(Enc& e, const v1::VoucherCollectorSettled& m) {
+  e.str(1, m.settlement_id());
+  e.i(2, m.method());
+  e.msg(3, m.has_amount(), m.amount());
+}
+void fields(Enc& e, const v1::FeeAssessed& m) {
+  e.str(1, m.fee_id());
+  e.str(2, m.payment_id());
+  e.msg(3, m.has_amount(), m.amount());
+  e.str(4, m.kind());
+}
+void fields(Enc& e, const v1::PayoutSent& m) {
+  e.str(1, m.payout_id());
+  e.msg(2, m.has_amount(), m.amount());
+  e.str(3, m.destination());
+}
+void fields(Enc& e, const v1::EWalletPaymentCompleted& m) {
+  e.str(1, m.payment_id());
+  e.i(2, m.wallet());
+  e.msg(3, m.has_amount(), m.amount());
+  e.msg(4, m.has_fee(), m.fee());
+}
+void fields(Enc& e, const v1::EWalletPaymentVoided& m) {
+  e.str(1, m.payment_id());
+}
+void fields(Enc& e, const v1::EWalletPaymentRefunded& m) {
+  e.str(1, m.payment_id());
+  e.str(2, m.refund_id());
+  e.msg(3, m.has_amount(), m.amount());
+}
+void fields(Enc& e, const v1::PayByBankInitiated& m) {
+  e.str(1, m.payment_id());
+  e.msg(2, m.has_amount(), m.amount());
+  e.str(3, m.bank());
+}
+void fields(Enc& e, const v1::PayByBankCompleted& m) {
+  e.str(1, m.payment_id());
+}
+void fields(Enc& e, const v1::PayByBankFailed& m) {
+  e.str(1, m.payment_id());
+  e.str(2, m.reason());
+}
+void fields(Enc& e, const v1::PayByBankExpired& m) {
+  e.str(1, m.payment_id());
+}
+void fields(Enc& e, const v1::PayByBankRefundSent& m) {
+  e.str(1, m.payment_id());
+  e.str(2, m.refund_id());
+  e.msg(3, m.has_amount(), m.amount());
+}
+void fields(Enc& e, const v1::BnplOrderApproved& m) {
+  e.str(1, m.payment_id());
+  e.str(2, m.provider());
+  e.msg(3, m.has_amount(), m.amount());
+  e.msg(4, m.has_fee(), m.fee());
+  e.u(5, m.instalments());
+}
+void fields(Enc& e, const v1::BnplInstalmentCollected& m) {
+  e.str(1, m.payment_id());
+  e.u(2, m.number());
+  e.msg(3, m.has_amount(), m.amount());
+}
+void fields(Enc& e, const v1::BnplOrderCancelled& m) {
+  e.str(1, m.payment_id());
+}
+void fields(Enc& e, const v1::BnplRefunded& m) {
+  e.str(1, m.payment_id());
+  e.str(2, m.refund_id());
+  e.msg(3, m.has_amount(), m.amount());
+}
+void fields(Enc& e, const v1::CouponApplied& m) {
+  e.str(1, m.payment_id());
+  e.str(2, m.coupon_id());
+  e.msg(3, m.has_amount(), m.amount());
+  e.i(4, m.funded_by());
+  e.str(5, m.partner());
+}
+void fields(Enc& e, const v1::CheckoutStarted& m) {
+  e.str(1, m.checkout_id());
+  e.str(2, m.method());
+  e.str(3, m.market());
+}
+void fields(Enc& e, const v1::CheckoutCompleted& m) {
+  e.str(1, m.checkout_id());
+  e.str(2, m.payment_id());
+}
+void fields(Enc& e, const v1::CheckoutAbandoned& m) {
+  e.str(1, m.checkout_id());
+}
+void fields(Enc& e, const v1::MerchantContractSet& m) {
+  e.str(1, m.method());
+  e.str(2, m.percent());
+  e.msg(3, m.has_fixed(), m.fixed());
+  e.b(4, m.refund_fees());
+}
+void fields(Enc& e, const v1::MerchantContractEnded& m) {
+  e.str(1, m.method());
+}
+
+#define PAYLEDGER_BODIES(BODY) \
+    BODY(CardAuthorised, card_authorised) \
+    BODY(CardCaptured, card_captured) \
+    BODY(CardVoided, card_voided) \
+    BODY(CardRefunded, card_refunded) \
+    BODY(BankTransferReceived, bank_transfer_received) \
+    BODY(FeeAssessed, fee_assessed) \
+    BODY(PayoutSent, payout_sent) \
+    BODY(CardAuthorisationExpired, card_authorisation_expired) \
+    BODY(ChargebackOpened, chargeback_opened) \
+    BODY(ChargebackRepresented, chargeback_represented) \
+    BODY(ChargebackResolved, chargeback_resolved) \
+    BODY(CardSchemeSettlementReceived, card_scheme_settlement_received) \
+    BODY(BankTransferRefunded, bank_transfer_refunded) \
+    BODY(UpiPaymentPending, upi_payment_pending) \
+    BODY(UpiPaymentResolved, upi_payment_resolved) \
+    BODY(VoucherIssued, voucher_issued) \
+    BODY(VoucherPaid, voucher_paid) \
+    BODY(VoucherExpired, voucher_expired) \
+    BODY(VoucherCollectorSettled, voucher_collector_settled) \
+    BODY(EwalletPaymentCompleted, ewallet_payment_completed) \
+    BODY(EwalletPaymentVoided, ewallet_payment_voided) \
+    BODY(EwalletPaymentRefunded, ewallet_payment_refunded) \
+    BODY(PayByBankInitiated, pay_by_bank_initiated) \
+    BODY(PayByBankCompleted, pay_by_bank_completed) \
+    BODY(PayByBankFailed, pay_by_bank_failed) \
+    BODY(PayByBankExpired, pay_by_bank_expired) \
+    BODY(PayByBankRefundSent, pay_by_bank_refund_sent) \
+    BODY(BnplOrderApproved, bnpl_order_approved) \
+    BODY(BnplInstalmentCollected, bnpl_instalment_collected) \
+    BODY(BnplOrderCancelled, bnpl_order_cancelled) \
+    BODY(BnplRefunded, bnpl_refunded) \
+    BODY(CouponApplied, coupon_applied) \
+    BODY(CheckoutStarted, checkout_started) \
+    BODY(CheckoutCompleted, checkout_completed) \
+    BODY(CheckoutAbandoned, checkout_abandoned) \
+    BODY(MerchantContractSet, merchant_contract_set) \
+    BODY(MerchantContractEnded, merchant_contract_ended)
+
+void fields(Enc& e, const v1::Envelope& m) {
+  e.str(1, m.event_id());
+  e.str(2, m.merchant_id());
+  e.msg(3, m.has_occurred_at(), m.occurred_at());
+  e.u(4, m.schema_version());
+  e.str(5, m.correlation_id());
+  e.str(6, m.causation_id());
+  switch (m.body_case()) {
+#define PAYLEDGER_BODY_CASE(Case, field) \
+  case v1::Envelope::k##Case:            \
+    e.msg(v1::Envelope::k##Case, true, m.field()); \
+    break;
+    PAYLEDGER_BODIES(PAYLEDGER_BODY_CASE)
+#undef PAYLEDGER_BODY_CASE
+#undef PAYLEDGER_BODIES
+    case v1::Envelope::BODY_NOT_SET:
+      break;
+  }
+}
+
+template <typename M>
+void Enc::body(const M& m) {
+  fields(*this, m);
+  const pb::UnknownFieldSet& unknown = m.GetReflection()->GetUnknownFields(m);
+  if (!unknown.empty()) {
+    Writer w(out_);
+    canonical_unknown(unknown, w);
+  }
+  put32(0);
+}
+
+// Sets every field of `m` (and of its message fields, one level down) to a value that is not
+// the default, so that a field the reflection-free encoder misses shows in its bytes.
+void fill_every_field(pb::Message* m, int depth) {
+  using F = pb::FieldDescriptor;
+  const pb::Descriptor* d = m->GetDescriptor();
+  const pb::Reflection* r = m->GetReflection();
+  for (int k = 0; k < d->field_count(); ++k) {
+    const F* f = d->field(k);
+    if (f->containing_oneof() != nullptr || f->is_repeated()) continue;
+    const int n = f->number();
+    switch (f->cpp_type()) {
+      case F::CPPTYPE_INT32: r->SetInt32(m, f, -n); break;
+      case F::CPPTYPE_INT64: r->SetInt64(m, f, -int64_t{n} * 1000003); break;
+      case F::CPPTYPE_UINT32: r->SetUInt32(m, f, static_cast<uint32_t>(n) + 7); break;
+      case F::CPPTYPE_UINT64: r->SetUInt64(m, f, static_cast<uint64_t>(n) + 7); break;
+      case F::CPPTYPE_BOOL: r->SetBool(m, f, true); break;
+      case F::CPPTYPE_FLOAT: r->SetFloat(m, f, 1.5f); break;
+      case F::CPPTYPE_DOUBLE: r->SetDouble(m, f, 2.5); break;
+      case F::CPPTYPE_ENUM: r->SetEnumValue(m, f, n + 1); break;
+      case F::CPPTYPE_STRING: r->SetString(m, f, fmt::format("{}-{}", f->name(), n)); break;
+      case F::CPPTYPE_MESSAGE:
+        if (depth < 3) fill_every_field(r->MutableMessage(m, f), depth + 1);
+        break;
+    }
+  }
+}
+
+// Whether the reflection-free encoder gives the reflection encoder's bytes for every body,
+// each with every field set: checked once per process, so a field added to the schema but
+// not to fields() above sends the fold back to reflection (same bytes, slower) rather than
+// to other fingerprints. The test suite asserts it holds.
+bool fast_path_matches() {
+  const pb::Descriptor* d = v1::Envelope::descriptor();
+  std::string slow, fast;
+  for (int k = 0; k < d->field_count(); ++k) {
+    const pb::FieldDescriptor* f = d->field(k);
+    if (f->containing_oneof() == nullptr) continue;
+    v1::Envelope e;
+    fill_every_field(&e, 0);
+    fill_every_field(e.GetReflection()->MutableMessage(&e, f), 1);
+    canonical_encoding(static_cast<const pb::Message&>(e), &slow);
+    fast.assign("plc1");
+    Enc(&fast).body(e);
+    if (fast != slow) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+void canonical_encoding(const v1::Envelope& event, std::string* out) {
+  static const bool fast = fast_path_matches();
+  if (!fast) return canonical_encoding(static_cast<const google::protobuf::Message&>(event), out);
+  out->assign("plc1");
+  Enc(out).body(event);
+}
+
+bool canonical_encoding_fast_path() {
+  static const bool fast = fast_path_matches();
+  return fast;
 }
 
 std::string offset_key(uint32_t partition) { return "offset/" + be32_string(partition); }
