@@ -1,5 +1,6 @@
 #include "projections/dedupe_window.h"
 
+#include <cstring>
 #include <functional>
 #include <utility>
 
@@ -15,6 +16,16 @@ constexpr size_t kRingMax = size_t{1} << 31;
 
 }  // namespace
 
+void DedupeWindow::Entry::set_key(std::string_view k) {
+  size = static_cast<uint32_t>(k.size());
+  if (k.size() <= kInlineKey) {
+    if (!k.empty()) std::memcpy(inline_key, k.data(), k.size());
+    if (!long_key.empty()) std::string().swap(long_key);
+  } else {
+    long_key.assign(k);
+  }
+}
+
 uint64_t DedupeWindow::hash_of(std::string_view key) { return std::hash<std::string_view>{}(key); }
 
 const Fingerprint* DedupeWindow::find(std::string_view key) const {
@@ -26,7 +37,7 @@ const Fingerprint* DedupeWindow::find(std::string_view key) const {
     if (slot.position_1 == 0) return nullptr;
     if (slot.hash_lo != static_cast<uint32_t>(h)) continue;
     const Entry& e = ring_[slot.position_1 - 1];
-    if (e.hash == h && e.key == key) return &e.fingerprint;
+    if (e.hash == h && e.key() == key) return &e.fingerprint;
   }
 }
 
@@ -40,7 +51,7 @@ void DedupeWindow::index_insert(uint64_t hash, uint32_t position, std::string_vi
     }
     if (slot.hash_lo == static_cast<uint32_t>(hash)) {
       const Entry& e = ring_[slot.position_1 - 1];
-      PAYLEDGER_CHECK(e.hash != hash || e.key != key, "an event id was applied twice");
+      PAYLEDGER_CHECK(e.hash != hash || e.key() != key, "an event id was applied twice");
     }
   }
 }
@@ -51,7 +62,7 @@ void DedupeWindow::push(std::string_view key, const Fingerprint& fingerprint) {
   const uint64_t h = hash_of(key);
   index_insert(h, static_cast<uint32_t>(position), key);  // checks the key is new
   Entry& e = ring_[position];
-  e.key.assign(key);  // reuses the slot's buffer
+  e.set_key(key);  // no allocation unless the key is longer than kInlineKey
   e.fingerprint = fingerprint;
   e.hash = h;
   ++size_;
@@ -89,7 +100,7 @@ void DedupeWindow::grow() {
   head_ = 0;
   index_.assign(capacity * 2, Slot{});
   for (size_t k = 0; k < size_; ++k) {
-    index_insert(ring_[k].hash, static_cast<uint32_t>(k), ring_[k].key);
+    index_insert(ring_[k].hash, static_cast<uint32_t>(k), ring_[k].key());
   }
 }
 

@@ -30,10 +30,20 @@ class DedupeWindow {
   size_t size() const { return size_; }
 
  private:
+  // Keys of up to kInlineKey bytes (every generated merchant \0 event id) are held in the
+  // entry itself: no heap string per id, so dropping a window of 262k ids frees one array
+  // instead of 262k strings. Longer keys spill into `long_key`.
+  static constexpr size_t kInlineKey = 40;
   struct Entry {
-    std::string key;
+    std::string_view key() const {
+      return size <= kInlineKey ? std::string_view(inline_key, size) : std::string_view(long_key);
+    }
+    void set_key(std::string_view k);
     Fingerprint fingerprint;
     uint64_t hash = 0;
+    uint32_t size = 0;
+    char inline_key[kInlineKey];
+    std::string long_key;
   };
   // One index slot: the low 32 bits of the key's hash (its home slot and a quick reject) and
   // the entry's ring position + 1 (0 = empty).

@@ -4,11 +4,17 @@
 // slot line and, only on a full hash match, the node; std::unordered_map walks a bucket
 // array, the node before the match and the node (docs/architecture.md, "Fold performance").
 // No erase: the caches only grow, or are dropped whole with clear().
+// Keys live in an arena of large blocks, not one heap string each: an insert allocates
+// nothing for its key, and dropping the map (clear(), or the fold's exit) frees a few blocks
+// instead of one allocation per key (destroying the caches was ~6% of a 500k-event fold).
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
+#include <cstring>
 #include <deque>
 #include <functional>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -22,7 +28,7 @@ template <typename V>
 class FlatStringMap {
  public:
   struct Node {
-    std::string key;
+    std::string_view key;  // in the map's key arena: valid until clear() or destruction
     V value;
   };
 
@@ -52,7 +58,7 @@ class FlatStringMap {
       if (s.hash == h && nodes_[s.node - 1].key == key) return {&nodes_[s.node - 1], false};
     }
     PAYLEDGER_CHECK(nodes_.size() < UINT32_MAX - 1, "flat map full");
-    nodes_.push_back(Node{std::string(key), std::move(value)});
+    nodes_.push_back(Node{store_key(key), std::move(value)});
     slots_[i] = Slot{h, static_cast<uint32_t>(nodes_.size())};
     return {&nodes_.back(), true};
   }
@@ -60,6 +66,8 @@ class FlatStringMap {
   size_t size() const { return nodes_.size(); }
   void clear() {
     nodes_.clear();
+    blocks_.clear();
+    block_used_ = block_size_ = 0;
     slots_.clear();
     slots_.shrink_to_fit();
     mask_ = 0;
@@ -84,6 +92,24 @@ class FlatStringMap {
     }
   }
 
+  // Copies `key` into the arena (a new block when the current one is full).
+  std::string_view store_key(std::string_view key) {
+    if (key.empty()) return {};
+    if (block_size_ - block_used_ < key.size()) {
+      block_size_ = std::max(kBlockBytes, key.size());
+      blocks_.push_back(std::make_unique_for_overwrite<char[]>(block_size_));
+      block_used_ = 0;
+    }
+    char* at = blocks_.back().get() + block_used_;
+    std::memcpy(at, key.data(), key.size());
+    block_used_ += key.size();
+    return std::string_view(at, key.size());
+  }
+
+  static constexpr size_t kBlockBytes = size_t{256} << 10;
+  std::vector<std::unique_ptr<char[]>> blocks_;  // the key arena
+  size_t block_used_ = 0;
+  size_t block_size_ = 0;
   std::vector<Slot> slots_;  // power-of-two size, at most half full
   size_t mask_ = 0;
   std::deque<Node> nodes_;

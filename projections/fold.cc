@@ -149,9 +149,9 @@ class Folder::Impl final : public ledger::LedgerView {
   bool balances_complete_ = false;
   bool payments_complete_ = false;
   mutable Status io_;  // first store error met inside a const lookup; aborts the fold
-  std::vector<std::pair<const std::string*, BalanceSlot*>> dirty_balances_;
-  std::vector<std::pair<const std::string*, PaymentSlot*>> dirty_payments_;
-  std::vector<std::pair<const std::string*, CheckoutSlot*>> dirty_checkouts_;
+  std::vector<std::pair<const std::string_view*, BalanceSlot*>> dirty_balances_;
+  std::vector<std::pair<const std::string_view*, PaymentSlot*>> dirty_payments_;
+  std::vector<std::pair<const std::string_view*, CheckoutSlot*>> dirty_checkouts_;
   // The most recently applied event ids (merchant \0 event_id) per partition, oldest first in
   // seen_, at most dedupe_memory_ids_max / partitions each after a commit (plus the
   // uncommitted batch). Older ids are on disk only: seen_partial_[p] says some exist, and
