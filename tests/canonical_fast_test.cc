@@ -6,6 +6,7 @@
 
 #include <set>
 #include <string>
+#include <thread>
 
 #include <google/protobuf/unknown_field_set.h>
 
@@ -145,6 +146,19 @@ TEST(CanonicalFast, SameBytesAsReflectionOnEdgeCases) {
   }
   // The hand-made first case, written out: "plc1" then the envelope's terminating be32(0).
   EXPECT_EQ(fast(cases[0]), std::string("plc1\0\0\0\0", 8));
+}
+
+// The fingerprint is the first 128 bits of SHA-256 (FIPS 180-2 test vector: SHA-256("abc") =
+// ba7816bf8f01cfea 414140de5dae2223 ...), the same on every call of a thread (the digest
+// context is reused across calls) and on another thread.
+TEST(CanonicalFast, FingerprintIsSha256PrefixOnEveryCallAndThread) {
+  const projections::Fingerprint abc{0xba7816bf8f01cfeaULL, 0x414140de5dae2223ULL};
+  EXPECT_EQ(projections::content_fingerprint("abc"), abc);
+  EXPECT_NE(projections::content_fingerprint("abd"), abc);
+  EXPECT_EQ(projections::content_fingerprint("abc"), abc);
+  projections::Fingerprint other;
+  std::thread([&] { other = projections::content_fingerprint("abc"); }).join();
+  EXPECT_EQ(other, abc);
 }
 
 }  // namespace
