@@ -198,6 +198,7 @@ class KafkaFold {
   std::unique_ptr<events::KafkaGroupConsumer> consumer_;
   std::unique_ptr<LogEndWatch> watch_;  // after consumer_: stopped before it goes
   Clock::time_point last_commit_ = Clock::now();
+  Clock::duration commit_cost_{};  // how long the last commit took
   // After a failure nothing more is committed: the revoke that closing triggers must not
   // write a batch that met an error.
   Status failed_ = Status::Ok();
@@ -292,11 +293,15 @@ Status KafkaFold::fold_batch(const events::ReadBatch& batch) {
 
 // Commit as soon as the consumer has nothing more buffered (a poll that returned fewer
 // records than asked for drained it): whatever arrived is made visible at once instead of
-// waiting for more. While records keep flowing, at least every commit_interval_ms.
+// waiting for more. But at most half the time goes to commits: when a commit (its fsync)
+// took longer than the time since the last one, a drained queue waits that long (group
+// commit), else a fold that falls behind commits ever smaller batches and never catches
+// up. While records keep flowing, at least every commit_interval_ms.
 bool KafkaFold::commit_due(const events::ReadBatch& batch) const {
   bool drained = batch.records.size() < options_.fold.read_records_max;
+  bool paced = Clock::now() - last_commit_ >= commit_cost_;
   return folder_->uncommitted() > 0 &&
-         (drained || elapsed(last_commit_, options_.commit_interval_ms));
+         ((drained && paced) || elapsed(last_commit_, options_.commit_interval_ms));
 }
 
 // Notes every partition's log end (all of them: the merged queries compare each
@@ -333,8 +338,10 @@ Status KafkaFold::commit(bool final_commit) {
     auto noted = note_log_ends(watch_->check());
     if (!noted) return noted.error();
   }
+  auto started = Clock::now();
   if (Status s = folder_->commit(); !s) return s;
   last_commit_ = Clock::now();
+  commit_cost_ = last_commit_ - started;
   std::vector<std::pair<uint32_t, uint64_t>> next;
   for (uint32_t p : consumer_->assignment()) {
     if (p < partitions_ && folder_->has_state(p)) next.emplace_back(p, folder_->next_offset(p));
