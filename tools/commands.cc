@@ -357,6 +357,47 @@ json stats_json(const projections::FoldStats& s, uint64_t events_per_s, int64_t 
 
 // Folds the log (embedded DIR/log, or the Kafka topic as a group member) into DIR's
 // projections, with a progress display unless quiet.
+// `fold --log kafka`: the brokers are reached before DIR is touched (a broker that is down
+// leaves no partial state), then the group member folds until stopped or idle.
+Result<projections::FoldStats> run_fold_kafka(const FoldArgs& args,
+                                              const projections::FoldOptions& options,
+                                              Clock::time_point start, Clock::duration* elapsed) {
+  const Common& common = args.common;
+  bool show = !common.quiet && !common.json && stderr_is_tty();
+  auto kafka = kafka_options(args.log);
+  if (!kafka) return kafka.error();
+  auto partitions = events::topic_partitions(*kafka);
+  if (!partitions) return partitions.error();
+  if (Status s = take_fold_lock(common.data); !s) return s.error();
+  auto store = open_store(common.data, /*read_only=*/false);
+  if (!store) return store.error();
+  projections::KafkaFoldOptions ko;
+  ko.fold = options;
+  ko.group = args.log.group;
+  ko.instance_id = args.log.instance_id;
+  ko.until_idle = args.until_idle;
+  ko.allow_partial_history = args.allow_partial_history;
+  ko.on_notice = [&](const std::string& line) {
+    if (show) fmt::print(stderr, "\n");
+    fmt::print(stderr, "payledger: {}\n", line);
+  };
+  auto last_shown = Clock::now();
+  ko.on_commit = [&](const projections::Folder& folder) {
+    const projections::FoldStats& s = folder.stats();
+    if (!show || Clock::now() - last_shown < std::chrono::milliseconds(250)) return;
+    last_shown = Clock::now();
+    fmt::print(stderr, "\r  folding from kafka: {} records ({} applied, {} rejected)   ",
+               s.records, s.applied, s.rejected);
+  };
+  auto stats = projections::fold_kafka(**store, *kafka, ko);
+  if (stats) {
+    if (Status s = (*store)->flush(); !s) return s.error();
+  }
+  *elapsed = Clock::now() - start;
+  if (show) fmt::print(stderr, "\n");
+  return stats;
+}
+
 Result<projections::FoldStats> run_fold(const FoldArgs& args, Clock::duration* elapsed) {
   const Common& common = args.common;
   bool show = !common.quiet && !common.json && stderr_is_tty();
@@ -365,41 +406,7 @@ Result<projections::FoldStats> run_fold(const FoldArgs& args, Clock::duration* e
   options.sync = args.sync;
   options.stop = &g_stop;
   auto start = Clock::now();
-  if (args.log.kafka()) {
-    auto kafka = kafka_options(args.log);
-    if (!kafka) return kafka.error();
-    // Reach the brokers before touching DIR: a broker that is down leaves no partial state.
-    auto partitions = events::topic_partitions(*kafka);
-    if (!partitions) return partitions.error();
-    if (Status s = take_fold_lock(common.data); !s) return s.error();
-    auto store = open_store(common.data, /*read_only=*/false);
-    if (!store) return store.error();
-    projections::KafkaFoldOptions ko;
-    ko.fold = options;
-    ko.group = args.log.group;
-    ko.instance_id = args.log.instance_id;
-    ko.until_idle = args.until_idle;
-    ko.allow_partial_history = args.allow_partial_history;
-    ko.on_notice = [&](const std::string& line) {
-      if (show) fmt::print(stderr, "\n");
-      fmt::print(stderr, "payledger: {}\n", line);
-    };
-    auto last_shown = Clock::now();
-    ko.on_commit = [&](const projections::Folder& folder) {
-      const projections::FoldStats& s = folder.stats();
-      if (!show || Clock::now() - last_shown < std::chrono::milliseconds(250)) return;
-      last_shown = Clock::now();
-      fmt::print(stderr, "\r  folding from kafka: {} records ({} applied, {} rejected)   ",
-                 s.records, s.applied, s.rejected);
-    };
-    auto stats = projections::fold_kafka(**store, *kafka, ko);
-    if (stats) {
-      if (Status s = (*store)->flush(); !s) return s.error();
-    }
-    *elapsed = Clock::now() - start;
-    if (show) fmt::print(stderr, "\n");
-    return stats;
-  }
+  if (args.log.kafka()) return run_fold_kafka(args, options, start, elapsed);
   auto log = open_log(common.data, /*writer=*/false, 0, false);
   if (!log) return log.error();
   // The store records which log it folds; a log from before identities gets one now.
