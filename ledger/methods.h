@@ -65,14 +65,21 @@ struct MethodFacts {
   // Voids are accepted the same local day until this local second; 0 = no same-day void
   // window (Xendit's e-wallets: 23:50).
   int64_t void_until_local_s = 0;
+  // A payment still pending this long after it began lapses by itself (deadlines.h); 0 = only
+  // an explicit event ends it (UPI: NPCI resolves; vouchers: their own expiry date). Cards:
+  // the schemes' card-not-present authorisation validity, used when expires_at is not given;
+  // pay-by-bank: consents are authorised within minutes, a day covers bank outages.
+  int64_t pending_timeout_s = 0;
 };
 
 inline constexpr int64_t kPixRefundWindowDays = 90;
 inline constexpr int64_t kEWalletVoidUntil = 23 * 3600 + 50 * 60;  // 23:50 local
+inline constexpr int64_t kCardAuthorisationDays = 7;
 
 // Indexed by Method's value (checked in methods.cc).
 inline constexpr std::array<MethodFacts, 11> kMethodFacts = {{
-    {Method::kCard, "card", "card", PaymentKind::kCard, "", std::nullopt},
+    {Method::kCard, "card", "card", PaymentKind::kCard, "", std::nullopt, true, true, 0, 0,
+     kCardAuthorisationDays * kDaySeconds},
     {Method::kPix, "pix", "PIX", PaymentKind::kBankTransfer, "BRL", Zone::kAmericaSaoPaulo, true,
      true, kPixRefundWindowDays * kDaySeconds},
     {Method::kUpi, "upi", "UPI", PaymentKind::kBankTransfer, "INR", std::nullopt},
@@ -86,7 +93,7 @@ inline constexpr std::array<MethodFacts, 11> kMethodFacts = {{
     {Method::kTrueMoney, "truemoney", "TrueMoney", PaymentKind::kEWallet, "THB",
      Zone::kAsiaBangkok, true, false, 0, kEWalletVoidUntil},
     {Method::kPayByBank, "pay_by_bank", "pay-by-bank", PaymentKind::kPayByBank, "",
-     std::nullopt},
+     std::nullopt, true, true, 0, 0, kDaySeconds},
     {Method::kBnpl, "bnpl", "BNPL", PaymentKind::kBnpl, "", std::nullopt, false},
 }};
 

@@ -30,7 +30,9 @@ Result<Effects> on_bank_transfer_refunded(const v1::Envelope& e, const LedgerVie
   return refund_rule(
       e, view, b, "bank_transfer_refunded",
       [at](const PaymentState& s, const Amount& a) { return pix_refund(s, a, at); },
-      [](const PaymentState&) -> Result<AccountId> { return Chart::bank_rail(method_name(Method::kPix)); });
+      [](const PaymentState&) -> Result<AccountId> {
+        return Chart::bank_rail(method_name(Method::kPix));
+      });
 }
 
 // A UPI payment with an unknown outcome is money that may arrive: pending only.
@@ -45,8 +47,8 @@ Result<Effects> on_upi_pending(const v1::Envelope& e, const LedgerView& view) {
     return s.error();
   }
   Effects fx = with_payment(b.payment_id(), upi_pending(*amount, event_time(e)));
-  post(fx.entry, Chart::bank_rail(method_name(Method::kUpi)), Chart::merchant_payable(e.merchant_id()), *amount,
-       Bucket::kPending);
+  post(fx.entry, Chart::bank_rail(method_name(Method::kUpi)),
+       Chart::merchant_payable(e.merchant_id()), *amount, Bucket::kPending);
   return finish(std::move(fx));
 }
 

@@ -139,6 +139,10 @@ inline AccountId coupon_funder_account(CouponFunder funder, std::string_view par
   return Chart::receivable(fmt::format("partner-{}", partner));
 }
 
+// The rules. Each posts only the event's own money and returns the payment it changed;
+// apply_event (rules.cc) then runs the same steps after every rule: charge_mdr (money-in
+// pays the merchant's contract), return_fees (refunds and reversals give their share back),
+// apply_coupons. A rule never charges or returns a contract fee itself.
 // Card rules (rules_card.cc).
 Result<Effects> on_card_authorised(const v1::Envelope& e, const LedgerView& view);
 Result<Effects> on_card_captured(const v1::Envelope& e, const LedgerView& view);

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "ledger/asset.h"
+#include "ledger/deadlines.h"
 #include "ledger/local_time.h"
 #include "ledger/methods.h"
 #include "ledger/payment.h"
@@ -108,6 +109,16 @@ TEST(MethodFacts, WindowsAndFeePolicy) {
     EXPECT_EQ(f.partial_refunds, f.method != Method::kTrueMoney) << f.name;
     EXPECT_EQ(f.contract_fees, f.method != Method::kBnpl) << f.name;
   }
+  // Pending payments lapse: card authorisations after 7 days = 604,800 s, pay-by-bank after
+  // 1 day = 86,400 s; the deadlines read these.
+  for (const MethodFacts& f : ledger::kMethodFacts) {
+    int64_t expected = f.method == Method::kCard        ? 604800
+                       : f.method == Method::kPayByBank ? 86400
+                                                        : 0;
+    EXPECT_EQ(f.pending_timeout_s, expected) << f.name;
+  }
+  EXPECT_EQ(ledger::kCardAuthorisationDefaultSeconds, 604800);
+  EXPECT_EQ(ledger::kPayByBankTimeoutSeconds, 86400);
 }
 
 TEST(MethodFacts, EventEnumsNameTheirMethod) {

@@ -82,7 +82,8 @@ constexpr Market kMarkets[] = {
 
 constexpr int64_t kEpochSeconds = 1767225600;  // 2026-01-01T00:00:00Z
 constexpr int64_t kDay = 86400;
-constexpr int64_t kAuthValiditySeconds = 7 * kDay;  // card-not-present authorisation
+// Card-not-present authorisations are valid for the card's pending timeout (7 days).
+const int64_t kAuthValiditySeconds = ledger::method_facts(ledger::Method::kCard).pending_timeout_s;
 // PIX refunds are refused after its refund window (ledger::MethodFacts::refund_window_s);
 // the generator stops refunding a PIX payment a day before that.
 const int64_t kPixRefundLastSecond =
@@ -298,7 +299,8 @@ struct Generator::State {
   }
 
   // What the ledger's contract step will charge (ledger::contract_fee, the same rounding).
-  int64_t contract_fee_minor(const Merchant& m, std::string_view method, int64_t amount, bool first) {
+  int64_t contract_fee_minor(const Merchant& m, std::string_view method, int64_t amount,
+                             bool first) {
     auto it = m.contracts.find(method);
     if (it == m.contracts.end()) return 0;
     auto fee = ledger::contract_fee(it->second, Amount::from_minor(m.asset, amount), first);
@@ -505,9 +507,8 @@ struct Generator::State {
   }
 
   void checkout(v1::Envelope* e, Merchant& m) {
-    static constexpr ledger::Method kMethods[] = {ledger::Method::kCard,    ledger::Method::kPix,
-                                                  ledger::Method::kUpi,     ledger::Method::kKonbini,
-                                                  ledger::Method::kGcash,   ledger::Method::kBnpl};
+    using M = ledger::Method;
+    static constexpr M kMethods[] = {M::kCard, M::kPix, M::kUpi, M::kKonbini, M::kGcash, M::kBnpl};
     std::string id = fmt::format("co-{}", produced);
     stamp(e, m);
     auto* b = e->mutable_checkout_started();
