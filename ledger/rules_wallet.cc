@@ -151,7 +151,7 @@ Result<Effects> on_pay_by_bank_refund(const v1::Envelope& e, const LedgerView& v
 // One receivable for all providers: the provider is in each event (and the merchant's
 // statement); what the PSP is owed by BNPL providers is one balance per currency.
 const AccountId& bnpl_receivable() {
-  static const AccountId account = Chart::receivable("bnpl");
+  static const AccountId account = Chart::receivable(method_name(Method::kBnpl));
   return account;
 }
 
