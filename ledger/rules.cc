@@ -216,15 +216,15 @@ Int128 money_in(const v1::Envelope& e, const PaymentState* before, const Payment
 // MDR: money-in pays the merchant's contract for the method (percentage of the amount, plus
 // the fixed part with the payment's first money-in): Dr merchant payable / Cr fee revenue,
 // recorded in the payment with the contract's refund terms.
-Result<Effects> charge_mdr(const v1::Envelope& e, const LedgerView& view, Effects fx) {
-  if (!fx.payment) return fx;
+// Both steps change `fx` (with a payment of a method with contract fees) in place; `before`
+// is the payment as it was before the event (nullptr if new).
+Status charge_mdr(const v1::Envelope& e, const LedgerView& view, const PaymentState* before,
+                  Effects& fx) {
   PaymentState& after = fx.payment->state;
-  if (!method_facts(after.method).contract_fees) return fx;
-  const PaymentState* before = view.find_payment(e.merchant_id(), fx.payment->payment_id);
   Int128 received = money_in(e, before, after);
-  if (received.is_zero()) return fx;
+  if (received.is_zero()) return Status::Ok();
   const Contract* contract = view.find_contract(e.merchant_id(), method_name(after.method));
-  if (contract == nullptr || contract->ended) return fx;
+  if (contract == nullptr || contract->ended) return Status::Ok();
   bool first = before == nullptr || before->captured.is_zero();
   auto fee = contract_fee(*contract, Amount::from_minor(after.asset, received), first);
   if (!fee) return fee.error();
@@ -236,16 +236,13 @@ Result<Effects> charge_mdr(const v1::Envelope& e, const LedgerView& view, Effect
          Bucket::kPosted);
     after.fee = after.fee + fee->minor();
   }
-  return fx;
+  return Status::Ok();
 }
 
 // Refunds and full reversals give back their share of the fee charged (Dr fee revenue / Cr
 // merchant payable).
-Result<Effects> return_fees(const v1::Envelope& e, const LedgerView& view, Effects fx) {
-  if (!fx.payment) return fx;
+void return_fees(const v1::Envelope& e, const PaymentState* before, Effects& fx) {
   PaymentState& after = fx.payment->state;
-  if (!method_facts(after.method).contract_fees) return fx;
-  const PaymentState* before = view.find_payment(e.merchant_id(), fx.payment->payment_id);
   Int128 refunded_before = before != nullptr ? before->refunded : Int128(0);
   bool reversal = before != nullptr && after.kind != PaymentKind::kCard &&
                   before->status == PaymentStatus::kSettled &&
@@ -261,6 +258,14 @@ Result<Effects> return_fees(const v1::Envelope& e, const LedgerView& view, Effec
   }
   PAYLEDGER_CHECK(after.fee_returned <= after.fee, "fee returned never exceeds fee charged");
   PAYLEDGER_CHECK(after.fee_fixed <= after.fee, "the fixed fee is part of the fee charged");
+}
+
+// The fee steps, for an event that changed a payment of a method with contract fees.
+Result<Effects> apply_fees(const v1::Envelope& e, const LedgerView& view, Effects fx) {
+  if (!fx.payment || !method_facts(fx.payment->state.method).contract_fees) return fx;
+  const PaymentState* before = view.find_payment(e.merchant_id(), fx.payment->payment_id);
+  if (Status s = charge_mdr(e, view, before, fx); !s) return s.error();
+  return_fees(e, before, fx);
   return finish(std::move(fx));
 }
 
@@ -381,13 +386,11 @@ Result<Effects> apply_event(const v1::Envelope& event, const LedgerView& view) {
   // The rules are pure: a rejection leaves nothing half-applied.
   try {
     // Every rule runs the same steps: the event's own rule (dispatch), then what follows
-    // from the payment it changed: the MDR on money-in, fees given back on refunds and
-    // reversals, coupons following the sale.
+    // from the payment it changed: the MDR on money-in (charge_mdr), fees given back on
+    // refunds and reversals (return_fees), coupons following the sale (apply_coupons).
     auto fx = dispatch(event, view);
     if (!fx) return fx;
-    fx = internal::charge_mdr(event, view, std::move(fx).value());
-    if (!fx) return fx;
-    fx = internal::return_fees(event, view, std::move(fx).value());
+    fx = internal::apply_fees(event, view, std::move(fx).value());  // charge_mdr, return_fees
     if (!fx) return fx;
     return internal::apply_coupons(event, view, std::move(fx).value());
   } catch (const std::overflow_error& error) {
