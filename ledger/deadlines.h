@@ -22,12 +22,14 @@ enum class DeadlineKind : uint8_t {
 };
 std::string_view deadline_kind_name(DeadlineKind kind);
 
-// A card authorisation without expires_at lapses after 7 days (card-not-present validity of
-// the schemes), so no hold stays pending forever.
-inline constexpr int64_t kCardAuthorisationDefaultSeconds = 7 * 86400;
-// Pay-by-bank payments still pending 24 hours after initiation expire: Open Banking consents
-// are authorised within minutes; a day covers bank outages without holding money for long.
-inline constexpr int64_t kPayByBankTimeoutSeconds = 86400;
+// A card authorisation without expires_at lapses after the card's pending_timeout_s (7 days,
+// methods.h), so no hold stays pending forever.
+inline constexpr int64_t kCardAuthorisationDefaultSeconds =
+    kMethodFacts[static_cast<size_t>(Method::kCard)].pending_timeout_s;
+// Pay-by-bank payments still pending after pay_by_bank's pending_timeout_s (24 hours,
+// methods.h) expire.
+inline constexpr int64_t kPayByBankTimeoutSeconds =
+    kMethodFacts[static_cast<size_t>(Method::kPayByBank)].pending_timeout_s;
 // UPI pending/deemed payments have no deadline: NPCI resolves them (success, failure or
 // reversal) by an explicit event, which can come days later.
 

@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 
+#include "events/schema/check.h"
 #include "events/schema/ids.h"
 
 namespace payledger::ledger {
@@ -81,23 +82,6 @@ std::string_view dispute_status_name(DisputeStatus status) {
     case DisputeStatus::kRepresented: return "represented";
     case DisputeStatus::kWon: return "won";
     case DisputeStatus::kLost: return "lost";
-  }
-  return "unknown";
-}
-
-std::string_view method_name(Method method) {
-  switch (method) {
-    case Method::kCard: return "card";
-    case Method::kPix: return "pix";
-    case Method::kUpi: return "upi";
-    case Method::kKonbini: return "konbini";
-    case Method::kBoleto: return "boleto";
-    case Method::kOxxo: return "oxxo";
-    case Method::kGcash: return "gcash";
-    case Method::kDana: return "dana";
-    case Method::kTrueMoney: return "truemoney";
-    case Method::kPayByBank: return "pay_by_bank";
-    case Method::kBnpl: return "bnpl";
   }
   return "unknown";
 }
@@ -374,10 +358,12 @@ PaymentState bank_transfer_received(const Amount& amount, Method rail, int64_t a
 
 Result<PaymentState> pix_refund(const PaymentState& state, const Amount& amount, int64_t at_s) {
   if (Status s = require_method(state, Method::kPix, "PIX refund"); !s) return s.error();
-  if (at_s - state.created_at_s > kPixRefundWindowSeconds) {
+  const int64_t window = method_facts(Method::kPix).refund_window_s;
+  if (at_s - state.created_at_s > window) {
     return make_error(Code::kRefundWindowExpired,
-                      fmt::format("PIX refund {} days after receipt; the limit is 90",
-                                  (at_s - state.created_at_s) / 86400));
+                      fmt::format("PIX refund {} days after receipt; the limit is {}",
+                                  (at_s - state.created_at_s) / kDaySeconds,
+                                  window / kDaySeconds));
   }
   return payment_refund(state, amount);
 }
@@ -426,9 +412,6 @@ Result<PaymentState> upi_reverse(const PaymentState& state) {
 
 // -------------------------------------------------------------------------------- e-wallet
 
-// Xendit: e-wallet voids are accepted the same local day until 23:50.
-constexpr int64_t kEWalletVoidCutoffSeconds = 23 * 3600 + 50 * 60;
-
 PaymentState ewallet_complete(const Amount& amount, Method wallet, int64_t at_s,
                               const Int128& fee) {
   PaymentState s = base(PaymentKind::kEWallet, PaymentStatus::kSettled, amount, wallet, at_s);
@@ -437,16 +420,23 @@ PaymentState ewallet_complete(const Amount& amount, Method wallet, int64_t at_s,
   return s;
 }
 
-Result<PaymentState> ewallet_void(const PaymentState& state, int64_t at_s, int64_t zone_offset_s) {
+Result<PaymentState> ewallet_void(const PaymentState& state, int64_t at_s) {
   if (Status s = require_kind(state, PaymentKind::kEWallet, "e-wallet void"); !s) return s.error();
+  const MethodFacts& facts = method_facts(state.method);
+  PAYLEDGER_CHECK(facts.zone && facts.void_until_local_s > 0, "an e-wallet has a void window");
+  const int64_t zone_offset_s = zone_offset_seconds(*facts.zone);
   if (state.status != PaymentStatus::kSettled) {
     return illegal(fmt::format("void of a {} e-wallet payment", payment_status_name(state.status)));
   }
   if (!state.refunded.is_zero()) return illegal("void after a refund: voids are full only");
-  auto local_day = [&](int64_t t) { return (t + zone_offset_s) / 86400; };
-  int64_t local_second = (at_s + zone_offset_s) % 86400;
-  if (local_day(at_s) != local_day(state.created_at_s) || local_second >= kEWalletVoidCutoffSeconds) {
-    return make_error(Code::kExpired, "e-wallet voids are same-day only (before 23:50 local)");
+  auto local_day = [&](int64_t t) { return (t + zone_offset_s) / kDaySeconds; };
+  int64_t local_second = (at_s + zone_offset_s) % kDaySeconds;
+  if (local_day(at_s) != local_day(state.created_at_s) ||
+      local_second >= facts.void_until_local_s) {
+    return make_error(Code::kExpired,
+                      fmt::format("e-wallet voids are same-day only (before {:02}:{:02} local)",
+                                  facts.void_until_local_s / 3600,
+                                  facts.void_until_local_s % 3600 / 60));
   }
   PaymentState next = state;
   next.status = PaymentStatus::kVoided;
@@ -458,8 +448,9 @@ Result<PaymentState> ewallet_refund(const PaymentState& state, const Amount& amo
   if (state.status != PaymentStatus::kSettled) {
     return illegal(fmt::format("refund of a {} e-wallet payment", payment_status_name(state.status)));
   }
-  if (state.method == Method::kTrueMoney && amount.minor() != state.refundable()) {
-    return illegal("TrueMoney refunds are full only");
+  if (const MethodFacts& facts = method_facts(state.method);
+      !facts.partial_refunds && amount.minor() != state.refundable()) {
+    return illegal(fmt::format("{} refunds are full only", facts.display));
   }
   return payment_refund(state, amount);
 }

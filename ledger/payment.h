@@ -28,17 +28,10 @@
 
 #include "events/schema/result.h"
 #include "ledger/amount.h"
+#include "ledger/methods.h"
 
 namespace payledger::ledger {
 
-enum class PaymentKind : uint8_t {
-  kCard = 1,
-  kBankTransfer = 2,
-  kVoucher = 3,
-  kEWallet = 4,
-  kPayByBank = 5,
-  kBnpl = 6,
-};
 enum class PaymentStatus : uint8_t {
   kAuthorised = 1,  // card: hold in place, nothing captured yet
   kCaptured = 2,    // card: at least one capture; more may follow while a hold remains
@@ -54,30 +47,12 @@ enum class PaymentStatus : uint8_t {
 };
 enum class DisputeStatus : uint8_t { kNone = 0, kOpen = 1, kRepresented = 2, kWon = 3, kLost = 4 };
 
-// Rails and voucher methods, stored in PaymentState::method.
-enum class Method : uint8_t {
-  kCard = 0,
-  kPix = 1,
-  kUpi = 2,
-  kKonbini = 3,
-  kBoleto = 4,
-  kOxxo = 5,
-  kGcash = 6,
-  kDana = 7,
-  kTrueMoney = 8,
-  kPayByBank = 9,
-  kBnpl = 10,
-};
-
 std::string_view payment_kind_name(PaymentKind kind);
 std::string_view payment_status_name(PaymentStatus status);
 std::string_view dispute_status_name(DisputeStatus status);
-std::string_view method_name(Method method);
 
 // Most captures, refunds or disputes one payment may have: bounds state and catches loops.
 inline constexpr uint32_t kPaymentOperationsMax = 1000;
-// PIX refunds (devolucao) must be made within 90 days of receipt.
-inline constexpr int64_t kPixRefundWindowSeconds = 90 * 86400;
 
 // Who pays for a coupon: the PSP's marketing budget, a wallet partner, or the merchant (its
 // own discount, which moves no money).
@@ -200,7 +175,8 @@ Result<PaymentState> upi_reverse(const PaymentState& state);
 // E-wallets. `zone_offset_s`: the wallet's time zone, for the same-day void rule.
 PaymentState ewallet_complete(const Amount& amount, Method wallet, int64_t at_s,
                               const Int128& fee);
-Result<PaymentState> ewallet_void(const PaymentState& state, int64_t at_s, int64_t zone_offset_s);
+// Same local day (the wallet's zone) until its void_until_local_s (methods.h).
+Result<PaymentState> ewallet_void(const PaymentState& state, int64_t at_s);
 Result<PaymentState> ewallet_refund(const PaymentState& state, const Amount& amount);
 
 // Pay-by-bank.

@@ -136,24 +136,10 @@ Result<Effects> on_payout(const v1::Envelope& e, const LedgerView& view) {
 
 }  // namespace
 
-// The currency a payment method settles in, or empty for multi-currency methods.
-std::string_view method_currency(std::string_view method) {
-  static constexpr std::pair<std::string_view, std::string_view> kCurrencies[] = {
-      {"pix", "BRL"},  {"upi", "INR"},   {"konbini", "JPY"}, {"boleto", "BRL"},
-      {"oxxo", "MXN"}, {"gcash", "PHP"}, {"dana", "IDR"},    {"truemoney", "THB"}};
-  for (const auto& [m, currency] : kCurrencies) {
-    if (m == method) return currency;
-  }
-  return {};
-}
-
-Status contract_method(std::string_view method, std::string_view field) {
-  static constexpr std::string_view kMethods[] = {"card",   "pix",  "upi",       "konbini",
-                                                  "boleto", "oxxo", "gcash",     "dana",
-                                                  "truemoney", "pay_by_bank"};
-  if (std::find(std::begin(kMethods), std::end(kMethods), method) != std::end(kMethods)) {
-    return Status::Ok();
-  }
+// The method a contract names: one the table knows whose fees are the contract's.
+Result<const MethodFacts*> contract_method(std::string_view method, std::string_view field) {
+  const MethodFacts* facts = find_method(method);
+  if (facts != nullptr && facts->contract_fees) return facts;
   return make_error(Code::kMalformed,
                     fmt::format("{} '{}' is not a payment method", field, method));
 }
@@ -163,14 +149,13 @@ Status contract_method(std::string_view method, std::string_view field) {
 // contract time, rather than skipped on every payment.
 Result<Effects> on_contract_set(const v1::Envelope& e, const LedgerView&) {
   const auto& b = e.merchant_contract_set();
-  if (Status s = contract_method(b.method(), "merchant_contract_set.method"); !s) {
-    return s.error();
-  }
+  auto method = contract_method(b.method(), "merchant_contract_set.method");
+  if (!method) return method.error();
   std::optional<Amount> fixed;
   if (b.has_fixed()) {
     auto f = parse_money(b.fixed(), true, "merchant_contract_set.fixed");
     if (!f) return f.error();
-    std::string_view currency = method_currency(b.method());
+    std::string_view currency = (*method)->currency;
     if (!currency.empty() && f->asset().code() != currency) {
       return make_error(Code::kCurrencyMismatch,
                         fmt::format("merchant_contract_set.fixed is in {} but {} payments are in "
@@ -190,8 +175,8 @@ Result<Effects> on_contract_set(const v1::Envelope& e, const LedgerView&) {
 // Ending a contract keeps a tombstone (ended) so the end is part of the books.
 Result<Effects> on_contract_ended(const v1::Envelope& e, const LedgerView& view) {
   const auto& b = e.merchant_contract_ended();
-  if (Status s = contract_method(b.method(), "merchant_contract_ended.method"); !s) {
-    return s.error();
+  if (auto method = contract_method(b.method(), "merchant_contract_ended.method"); !method) {
+    return method.error();
   }
   const Contract* current = view.find_contract(e.merchant_id(), b.method());
   if (current == nullptr || current->ended) {
@@ -209,39 +194,56 @@ Result<Effects> on_contract_ended(const v1::Envelope& e, const LedgerView& view)
 namespace {
 
 // Fee policy: the fee charged is what is returned, pro rata, never more (docs/architecture.md,
-// "Money rules"). Money-in charges the merchant's contract (percentage of the amount, plus
-// the fixed part with the payment's first money-in) and records it in the payment with the
-// contract's refund terms; refunds then return refund_fee_due() of what was charged, full
-// reversals reversal_fee_due(), whatever today's contract says. BNPL fees are the
-// provider's and handled by the BNPL rules; card voids release holds on which no fee was
+// "Money rules"). Money-in charges the merchant's contract (charge_mdr); refunds then return
+// refund_fee_due() of what was charged, full reversals reversal_fee_due(), whatever today's
+// contract says (return_fees). BNPL fees are the provider's (the method takes no contract,
+// methods.h) and handled by the BNPL rules; card voids release holds on which no fee was
 // charged, so they return nothing.
-Result<Effects> apply_fees(const v1::Envelope& e, const LedgerView& view, Effects fx) {
-  if (!fx.payment) return fx;
-  PaymentState& after = fx.payment->state;
-  if (after.kind == PaymentKind::kBnpl) return fx;
-  const PaymentState* before = view.find_payment(e.merchant_id(), fx.payment->payment_id);
+
+// The amount of money this event brought into the payment that a contract prices, or zero:
+// none for a late voucher payment (the customer's money) or an e-wallet payment that carries
+// its own fee.
+Int128 money_in(const v1::Envelope& e, const PaymentState* before, const PaymentState& after) {
   Int128 captured_before = before != nullptr ? before->captured : Int128(0);
-  Int128 refunded_before = before != nullptr ? before->refunded : Int128(0);
   bool explicit_fee = e.has_ewallet_payment_completed() && e.ewallet_payment_completed().has_fee();
-  bool money_in = after.captured > captured_before && after.status != PaymentStatus::kPaidLate &&
-                  !explicit_fee;
-  AccountId payable = Chart::merchant_payable(e.merchant_id());
-  if (money_in) {
-    const Contract* contract = view.find_contract(e.merchant_id(), method_name(after.method));
-    if (contract != nullptr && !contract->ended) {
-      bool first = captured_before.is_zero();
-      Amount received = Amount::from_minor(after.asset, after.captured - captured_before);
-      auto fee = contract_fee(*contract, received, first);
-      if (!fee) return fee.error();
-      // The refund terms are those of the first money-in charged under a contract.
-      if (after.fee.is_zero()) after.fee_refundable = contract->refund_fees;
-      if (first && contract->fixed) after.fee_fixed = contract->fixed->minor();
-      if (fee->sign() > 0) {
-        post(fx.entry, payable, Chart::revenue_fees(), *fee, Bucket::kPosted);
-        after.fee = after.fee + fee->minor();
-      }
-    }
+  if (after.captured <= captured_before || after.status == PaymentStatus::kPaidLate ||
+      explicit_fee) {
+    return 0;
   }
+  return after.captured - captured_before;
+}
+
+// MDR: money-in pays the merchant's contract for the method (percentage of the amount, plus
+// the fixed part with the payment's first money-in): Dr merchant payable / Cr fee revenue,
+// recorded in the payment with the contract's refund terms.
+// Both steps change `fx` (with a payment of a method with contract fees) in place; `before`
+// is the payment as it was before the event (nullptr if new).
+Status charge_mdr(const v1::Envelope& e, const LedgerView& view, const PaymentState* before,
+                  Effects& fx) {
+  PaymentState& after = fx.payment->state;
+  Int128 received = money_in(e, before, after);
+  if (received.is_zero()) return Status::Ok();
+  const Contract* contract = view.find_contract(e.merchant_id(), method_name(after.method));
+  if (contract == nullptr || contract->ended) return Status::Ok();
+  bool first = before == nullptr || before->captured.is_zero();
+  auto fee = contract_fee(*contract, Amount::from_minor(after.asset, received), first);
+  if (!fee) return fee.error();
+  // The refund terms are those of the first money-in charged under a contract.
+  if (after.fee.is_zero()) after.fee_refundable = contract->refund_fees;
+  if (first && contract->fixed) after.fee_fixed = contract->fixed->minor();
+  if (fee->sign() > 0) {
+    post(fx.entry, Chart::merchant_payable(e.merchant_id()), Chart::revenue_fees(), *fee,
+         Bucket::kPosted);
+    after.fee = after.fee + fee->minor();
+  }
+  return Status::Ok();
+}
+
+// Refunds and full reversals give back their share of the fee charged (Dr fee revenue / Cr
+// merchant payable).
+void return_fees(const v1::Envelope& e, const PaymentState* before, Effects& fx) {
+  PaymentState& after = fx.payment->state;
+  Int128 refunded_before = before != nullptr ? before->refunded : Int128(0);
   bool reversal = before != nullptr && after.kind != PaymentKind::kCard &&
                   before->status == PaymentStatus::kSettled &&
                   (after.status == PaymentStatus::kReversed ||
@@ -250,12 +252,20 @@ Result<Effects> apply_fees(const v1::Envelope& e, const LedgerView& view, Effect
                 : after.refunded > refunded_before ? refund_fee_due(after)
                                                    : Int128(0);
   if (back.sign() > 0) {
-    post(fx.entry, Chart::revenue_fees(), payable, Amount::from_minor(after.asset, back),
-         Bucket::kPosted);
+    post(fx.entry, Chart::revenue_fees(), Chart::merchant_payable(e.merchant_id()),
+         Amount::from_minor(after.asset, back), Bucket::kPosted);
     after.fee_returned = after.fee_returned + back;
   }
   PAYLEDGER_CHECK(after.fee_returned <= after.fee, "fee returned never exceeds fee charged");
   PAYLEDGER_CHECK(after.fee_fixed <= after.fee, "the fixed fee is part of the fee charged");
+}
+
+// The fee steps, for an event that changed a payment of a method with contract fees.
+Result<Effects> apply_fees(const v1::Envelope& e, const LedgerView& view, Effects fx) {
+  if (!fx.payment || !method_facts(fx.payment->state.method).contract_fees) return fx;
+  const PaymentState* before = view.find_payment(e.merchant_id(), fx.payment->payment_id);
+  if (Status s = charge_mdr(e, view, before, fx); !s) return s.error();
+  return_fees(e, before, fx);
   return finish(std::move(fx));
 }
 
@@ -375,11 +385,14 @@ Result<Effects> apply_event(const v1::Envelope& event, const LedgerView& view) {
   // of an exception out of the fold (which would stop it on this event at every restart).
   // The rules are pure: a rejection leaves nothing half-applied.
   try {
+    // Every rule runs the same steps: the event's own rule (dispatch), then what follows
+    // from the payment it changed: the MDR on money-in (charge_mdr), fees given back on
+    // refunds and reversals (return_fees), coupons following the sale (apply_coupons).
     auto fx = dispatch(event, view);
     if (!fx) return fx;
-    auto fees = internal::apply_fees(event, view, std::move(fx).value());
-    if (!fees) return fees;
-    return internal::apply_coupons(event, view, std::move(fees).value());
+    fx = internal::apply_fees(event, view, std::move(fx).value());  // charge_mdr, return_fees
+    if (!fx) return fx;
+    return internal::apply_coupons(event, view, std::move(fx).value());
   } catch (const std::overflow_error& error) {
     return make_error(Code::kOverflow, fmt::format("arithmetic overflow: {}", error.what()));
   } catch (const std::range_error& error) {

@@ -3,42 +3,21 @@
 #include "ledger/rules_internal.h"
 
 namespace payledger::ledger::internal {
-namespace {
-
-struct Rail {
-  Method method;
-  std::string_view name;
-  std::string_view currency;
-};
-
-constexpr Rail kPix{Method::kPix, "pix", "BRL"};
-constexpr Rail kUpi{Method::kUpi, "upi", "INR"};
-
-Status rail_currency(const Rail& rail, const Amount& amount) {
-  if (amount.asset().code() == rail.currency) return Status::Ok();
-  return make_error(Code::kCurrencyMismatch, fmt::format("{} settles in {} only, not {}",
-                                                         rail.name, rail.currency,
-                                                         amount.asset().code()));
-}
-
-}  // namespace
 
 // PIX and UPI settle instantly: cash is in the PSP's rail account and owed to the merchant.
 Result<Effects> on_bank_transfer(const v1::Envelope& e, const LedgerView& view) {
   const auto& b = e.bank_transfer_received();
   auto amount = parse_money(b.amount(), b.has_amount(), "bank_transfer_received.amount");
   if (!amount) return amount.error();
-  const Rail* rail = b.rail() == v1::BANK_RAIL_PIX   ? &kPix
-                     : b.rail() == v1::BANK_RAIL_UPI ? &kUpi
-                                                     : nullptr;
-  if (rail == nullptr) return missing("bank_transfer_received.rail");
-  if (Status s = rail_currency(*rail, *amount); !s) return s.error();
+  auto rail = named_method(b.rail(), "bank_transfer_received.rail");
+  if (!rail) return rail.error();
+  if (Status s = method_currency(**rail, *amount, "settles in"); !s) return s.error();
   if (Status s = fresh(view, e, b.payment_id(), "bank_transfer_received.payment_id"); !s) {
     return s.error();
   }
   Effects fx = with_payment(b.payment_id(),
-                            bank_transfer_received(*amount, rail->method, event_time(e)));
-  post(fx.entry, Chart::bank_rail(rail->name), Chart::merchant_payable(e.merchant_id()), *amount,
+                            bank_transfer_received(*amount, (*rail)->method, event_time(e)));
+  post(fx.entry, Chart::bank_rail((*rail)->name), Chart::merchant_payable(e.merchant_id()), *amount,
        Bucket::kPosted);
   return finish(std::move(fx));
 }
@@ -51,7 +30,9 @@ Result<Effects> on_bank_transfer_refunded(const v1::Envelope& e, const LedgerVie
   return refund_rule(
       e, view, b, "bank_transfer_refunded",
       [at](const PaymentState& s, const Amount& a) { return pix_refund(s, a, at); },
-      [](const PaymentState&) -> Result<AccountId> { return Chart::bank_rail(kPix.name); });
+      [](const PaymentState&) -> Result<AccountId> {
+        return Chart::bank_rail(method_name(Method::kPix));
+      });
 }
 
 // A UPI payment with an unknown outcome is money that may arrive: pending only.
@@ -59,13 +40,15 @@ Result<Effects> on_upi_pending(const v1::Envelope& e, const LedgerView& view) {
   const auto& b = e.upi_payment_pending();
   auto amount = parse_money(b.amount(), b.has_amount(), "upi_payment_pending.amount");
   if (!amount) return amount.error();
-  if (Status s = rail_currency(kUpi, *amount); !s) return s.error();
+  if (Status s = method_currency(method_facts(Method::kUpi), *amount, "settles in"); !s) {
+    return s.error();
+  }
   if (Status s = fresh(view, e, b.payment_id(), "upi_payment_pending.payment_id"); !s) {
     return s.error();
   }
   Effects fx = with_payment(b.payment_id(), upi_pending(*amount, event_time(e)));
-  post(fx.entry, Chart::bank_rail(kUpi.name), Chart::merchant_payable(e.merchant_id()), *amount,
-       Bucket::kPending);
+  post(fx.entry, Chart::bank_rail(method_name(Method::kUpi)),
+       Chart::merchant_payable(e.merchant_id()), *amount, Bucket::kPending);
   return finish(std::move(fx));
 }
 
@@ -85,7 +68,7 @@ Result<Effects> on_upi_resolved(const v1::Envelope& e, const LedgerView& view) {
   }
   if (!next) return next.error();
   Amount amount = Amount::from_minor(before.asset, before.authorised);
-  AccountId bank = Chart::bank_rail(kUpi.name);
+  AccountId bank = Chart::bank_rail(method_name(Method::kUpi));
   AccountId payable = Chart::merchant_payable(e.merchant_id());
   bool was_pending = before.status == PaymentStatus::kPending;
   Effects fx = with_payment(b.payment_id(), std::move(next).value());

@@ -6,6 +6,7 @@
 
 #include <fmt/format.h>
 
+#include "ledger/methods.h"
 #include "ledger/rules.h"
 
 namespace payledger::ledger::internal {
@@ -41,6 +42,31 @@ Status fresh(const LedgerView& view, const v1::Envelope& e, const std::string& p
 Result<Effects> finish(Effects effects);
 // Effects that update a payment.
 Effects with_payment(std::string payment_id, PaymentState state);
+
+// Method facts (methods.h) as the rules need them. The method an event's enum field names
+// (a BankRail, VoucherMethod or Wallet), or kMissingField naming `field`.
+template <typename MethodEnum>
+Result<const MethodFacts*> named_method(MethodEnum value, std::string_view field) {
+  std::optional<Method> method = method_of(value);
+  if (!method) return missing(field);
+  return &method_facts(*method);
+}
+// The facts of an existing payment's method if it is of `kind`; else kIllegalTransition
+// `not_kind` (the event is for another family's payment).
+inline Result<const MethodFacts*> method_of_kind(Method method, PaymentKind kind,
+                                                 std::string_view not_kind) {
+  const MethodFacts& facts = method_facts(method);
+  if (facts.kind != kind) return make_error(Code::kIllegalTransition, std::string(not_kind));
+  return &facts;
+}
+// kCurrencyMismatch unless `amount` is in the method's one currency; the reason reads
+// "<method> <what> <currency> only, not <amount's currency>".
+inline Status method_currency(const MethodFacts& facts, const Amount& amount,
+                              std::string_view what) {
+  if (facts.currency.empty() || amount.asset().code() == facts.currency) return Status::Ok();
+  return make_error(Code::kCurrencyMismatch, fmt::format("{} {} {} only, not {}", facts.name, what,
+                                                         facts.currency, amount.asset().code()));
+}
 
 // A business id (refund, capture, chargeback, coupon id) new on the payment, recorded in
 // `next`: kDuplicateBusinessId if the payment has seen it. Empty ids (optional keys) pass.
@@ -113,6 +139,10 @@ inline AccountId coupon_funder_account(CouponFunder funder, std::string_view par
   return Chart::receivable(fmt::format("partner-{}", partner));
 }
 
+// The rules. Each posts only the event's own money and returns the payment it changed;
+// apply_event (rules.cc) then runs the same steps after every rule: charge_mdr (money-in
+// pays the merchant's contract), return_fees (refunds and reversals give their share back),
+// apply_coupons. A rule never charges or returns a contract fee itself.
 // Card rules (rules_card.cc).
 Result<Effects> on_card_authorised(const v1::Envelope& e, const LedgerView& view);
 Result<Effects> on_card_captured(const v1::Envelope& e, const LedgerView& view);

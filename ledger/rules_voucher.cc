@@ -1,61 +1,37 @@
 // Posting rules for cash vouchers (Konbini, Boleto, OXXO): issued = a pending receivable;
 // paid in time = owed to the merchant, receivable from the collector; paid late = the
 // customer's money in suspense; the collector's settlement is a separate, later step.
-#include "ledger/local_time.h"
 #include "ledger/rules_internal.h"
 
 namespace payledger::ledger::internal {
 namespace {
 
-struct VoucherMethodInfo {
-  Method method;
-  std::string_view name;
-  std::string_view currency;
-  Zone zone;
-};
-
-Result<VoucherMethodInfo> voucher_method(v1::VoucherMethod m, std::string_view field) {
-  switch (m) {
-    case v1::VOUCHER_METHOD_KONBINI: return VoucherMethodInfo{Method::kKonbini, "konbini", "JPY", Zone::kAsiaTokyo};
-    case v1::VOUCHER_METHOD_BOLETO: return VoucherMethodInfo{Method::kBoleto, "boleto", "BRL", Zone::kAmericaSaoPaulo};
-    case v1::VOUCHER_METHOD_OXXO: return VoucherMethodInfo{Method::kOxxo, "oxxo", "MXN", Zone::kAmericaMexicoCity};
-    default: return missing(field);
-  }
-}
-
-Result<VoucherMethodInfo> voucher_method(Method m) {
-  switch (m) {
-    case Method::kKonbini: return voucher_method(v1::VOUCHER_METHOD_KONBINI, "");
-    case Method::kBoleto: return voucher_method(v1::VOUCHER_METHOD_BOLETO, "");
-    case Method::kOxxo: return voucher_method(v1::VOUCHER_METHOD_OXXO, "");
-    default: return make_error(Code::kIllegalTransition, "not a voucher payment");
-  }
+// The voucher method of an existing payment, or kIllegalTransition.
+Result<const MethodFacts*> voucher_method(Method m) {
+  return method_of_kind(m, PaymentKind::kVoucher, "not a voucher payment");
 }
 
 }  // namespace
 
 Result<Effects> on_voucher_issued(const v1::Envelope& e, const LedgerView& view) {
   const auto& b = e.voucher_issued();
-  auto info = voucher_method(b.method(), "voucher_issued.method");
+  auto info = named_method(b.method(), "voucher_issued.method");
   if (!info) return info.error();
+  const MethodFacts& method = **info;
   auto amount = parse_money(b.amount(), b.has_amount(), "voucher_issued.amount");
   if (!amount) return amount.error();
-  if (amount->asset().code() != info->currency) {
-    return make_error(Code::kCurrencyMismatch, fmt::format("{} vouchers are in {} only, not {}",
-                                                           info->name, info->currency,
-                                                           amount->asset().code()));
-  }
+  if (Status s = method_currency(method, *amount, "vouchers are in"); !s) return s.error();
   if (b.expires_on().empty()) return missing("voucher_issued.expires_on");
-  auto expires = end_of_local_day(b.expires_on(), info->zone);
+  auto expires = end_of_local_day(b.expires_on(), *method.zone);
   if (!expires) return make_error(Code::kMalformed, "voucher_issued.expires_on: " + expires.error().reason);
   if (*expires <= event_time(e)) {
     return make_error(Code::kExpired, fmt::format("voucher expires ({} {}) before it was issued",
-                                                  b.expires_on(), zone_name(info->zone)));
+                                                  b.expires_on(), zone_name(*method.zone)));
   }
   if (Status s = fresh(view, e, b.payment_id(), "voucher_issued.payment_id"); !s) return s.error();
   Effects fx = with_payment(b.payment_id(),
-                            voucher_issue(*amount, info->method, event_time(e), *expires));
-  post(fx.entry, Chart::receivable(info->name), Chart::merchant_payable(e.merchant_id()), *amount,
+                            voucher_issue(*amount, method.method, event_time(e), *expires));
+  post(fx.entry, Chart::receivable(method.name), Chart::merchant_payable(e.merchant_id()), *amount,
        Bucket::kPending);
   return finish(std::move(fx));
 }
@@ -69,11 +45,12 @@ Result<Effects> on_voucher_paid(const v1::Envelope& e, const LedgerView& view) {
   const PaymentState& before = **state;
   auto info = voucher_method(before.method);
   if (!info) return info.error();
+  const MethodFacts& method = **info;
   auto next = voucher_pay(before, event_time(e));
   if (!next) return next.error();
   bool late = next->status == PaymentStatus::kPaidLate;
   Amount amount = Amount::from_minor(before.asset, before.authorised);
-  AccountId receivable = Chart::receivable(info->name);
+  AccountId receivable = Chart::receivable(method.name);
   AccountId payable = Chart::merchant_payable(e.merchant_id());
   Effects fx = with_payment(b.payment_id(), std::move(next).value());
   if (before.status == PaymentStatus::kPending) release(fx.entry, receivable, payable, amount);
@@ -90,10 +67,11 @@ Result<Effects> on_voucher_expired(const v1::Envelope& e, const LedgerView& view
   const PaymentState& before = **state;
   auto info = voucher_method(before.method);
   if (!info) return info.error();
+  const MethodFacts& method = **info;
   auto next = voucher_expire(before, event_time(e));
   if (!next) return next.error();
   Effects fx = with_payment(b.payment_id(), std::move(next).value());
-  release(fx.entry, Chart::receivable(info->name), Chart::merchant_payable(e.merchant_id()),
+  release(fx.entry, Chart::receivable(method.name), Chart::merchant_payable(e.merchant_id()),
           Amount::from_minor(before.asset, before.authorised));
   return finish(std::move(fx));
 }
@@ -102,8 +80,9 @@ Result<Effects> on_voucher_expired(const v1::Envelope& e, const LedgerView& view
 Result<Effects> on_voucher_settled(const v1::Envelope& e, const LedgerView& view) {
   const auto& b = e.voucher_collector_settled();
   if (b.settlement_id().empty()) return missing("voucher_collector_settled.settlement_id");
-  auto info = voucher_method(b.method(), "voucher_collector_settled.method");
+  auto info = named_method(b.method(), "voucher_collector_settled.method");
   if (!info) return info.error();
+  const MethodFacts& method = **info;
   auto amount = parse_money(b.amount(), b.has_amount(), "voucher_collector_settled.amount");
   if (!amount) return amount.error();
   Effects fx;
@@ -112,7 +91,7 @@ Result<Effects> on_voucher_settled(const v1::Envelope& e, const LedgerView& view
       !s) {
     return s.error();
   }
-  post(fx.entry, Chart::bank_operating(), Chart::receivable(info->name), *amount, Bucket::kPosted);
+  post(fx.entry, Chart::bank_operating(), Chart::receivable(method.name), *amount, Bucket::kPosted);
   return finish(std::move(fx));
 }
 

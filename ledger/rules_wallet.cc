@@ -1,35 +1,14 @@
 // Posting rules for e-wallets, pay-by-bank (Open Banking A2A), buy-now-pay-later and
 // coupons applied at checkout.
-#include "ledger/local_time.h"
 #include "events/schema/ids.h"
 #include "ledger/rules_internal.h"
 
 namespace payledger::ledger::internal {
 namespace {
 
-struct WalletInfo {
-  Method method;
-  std::string_view name;
-  std::string_view currency;
-  Zone zone;
-};
-
-Result<WalletInfo> wallet_info(v1::Wallet w) {
-  switch (w) {
-    case v1::WALLET_GCASH: return WalletInfo{Method::kGcash, "gcash", "PHP", Zone::kAsiaManila};
-    case v1::WALLET_DANA: return WalletInfo{Method::kDana, "dana", "IDR", Zone::kAsiaJakarta};
-    case v1::WALLET_TRUEMONEY: return WalletInfo{Method::kTrueMoney, "truemoney", "THB", Zone::kAsiaBangkok};
-    default: return missing("ewallet_payment_completed.wallet");
-  }
-}
-
-Result<WalletInfo> wallet_info(Method m) {
-  switch (m) {
-    case Method::kGcash: return wallet_info(v1::WALLET_GCASH);
-    case Method::kDana: return wallet_info(v1::WALLET_DANA);
-    case Method::kTrueMoney: return wallet_info(v1::WALLET_TRUEMONEY);
-    default: return make_error(Code::kIllegalTransition, "not an e-wallet payment");
-  }
+// The wallet of an existing payment, or kIllegalTransition.
+Result<const MethodFacts*> wallet_method(Method m) {
+  return method_of_kind(m, PaymentKind::kEWallet, "not an e-wallet payment");
 }
 
 const AccountId& open_banking() {
@@ -50,15 +29,12 @@ Status valid_partner(std::string_view id, std::string_view field) {
 // The wallet owes the PSP (receivable), the PSP owes the merchant; the fee is earned now.
 Result<Effects> on_ewallet_completed(const v1::Envelope& e, const LedgerView& view) {
   const auto& b = e.ewallet_payment_completed();
-  auto info = wallet_info(b.wallet());
+  auto info = named_method(b.wallet(), "ewallet_payment_completed.wallet");
   if (!info) return info.error();
+  const MethodFacts& method = **info;
   auto amount = parse_money(b.amount(), b.has_amount(), "ewallet_payment_completed.amount");
   if (!amount) return amount.error();
-  if (amount->asset().code() != info->currency) {
-    return make_error(Code::kCurrencyMismatch, fmt::format("{} pays in {} only, not {}",
-                                                           info->name, info->currency,
-                                                           amount->asset().code()));
-  }
+  if (Status s = method_currency(method, *amount, "pays in"); !s) return s.error();
   Amount fee = Amount::zero(amount->asset());
   if (b.has_fee()) {
     auto f = parse_money(b.fee(), true, "ewallet_payment_completed.fee");
@@ -72,10 +48,10 @@ Result<Effects> on_ewallet_completed(const v1::Envelope& e, const LedgerView& vi
   if (Status s = fresh(view, e, b.payment_id(), "ewallet_payment_completed.payment_id"); !s) {
     return s.error();
   }
-  Effects fx = with_payment(b.payment_id(), ewallet_complete(*amount, info->method,
+  Effects fx = with_payment(b.payment_id(), ewallet_complete(*amount, method.method,
                                                              event_time(e), fee.minor()));
   AccountId payable = Chart::merchant_payable(e.merchant_id());
-  post(fx.entry, Chart::receivable(info->name), payable, *amount, Bucket::kPosted);
+  post(fx.entry, Chart::receivable(method.name), payable, *amount, Bucket::kPosted);
   if (!fee.is_zero()) post(fx.entry, payable, Chart::revenue_fees(), fee, Bucket::kPosted);
   return finish(std::move(fx));
 }
@@ -86,14 +62,15 @@ Result<Effects> on_ewallet_voided(const v1::Envelope& e, const LedgerView& view)
   auto state = existing(view, e, b.payment_id(), "ewallet_payment_voided.payment_id");
   if (!state) return state.error();
   const PaymentState& before = **state;
-  auto info = wallet_info(before.method);
+  auto info = wallet_method(before.method);
   if (!info) return info.error();
-  auto next = ewallet_void(before, event_time(e), zone_offset_seconds(info->zone));
+  const MethodFacts& method = **info;
+  auto next = ewallet_void(before, event_time(e));
   if (!next) return next.error();
   Effects fx = with_payment(b.payment_id(), std::move(next).value());
   AccountId payable = Chart::merchant_payable(e.merchant_id());
   // The fee comes back by the common reversal policy (rules.cc apply_fees).
-  post(fx.entry, payable, Chart::receivable(info->name),
+  post(fx.entry, payable, Chart::receivable(method.name),
        Amount::from_minor(before.asset, before.captured), Bucket::kPosted);
   return finish(std::move(fx));
 }
@@ -104,9 +81,10 @@ Result<Effects> on_ewallet_refunded(const v1::Envelope& e, const LedgerView& vie
   return refund_rule(
       e, view, b, "ewallet_payment_refunded", ewallet_refund,
       [](const PaymentState& s) -> Result<AccountId> {
-        auto info = wallet_info(s.method);
+        auto info = wallet_method(s.method);
         if (!info) return info.error();
-        return Chart::receivable(info->name);
+        const MethodFacts& method = **info;
+        return Chart::receivable(method.name);
       });
 }
 
@@ -173,7 +151,7 @@ Result<Effects> on_pay_by_bank_refund(const v1::Envelope& e, const LedgerView& v
 // One receivable for all providers: the provider is in each event (and the merchant's
 // statement); what the PSP is owed by BNPL providers is one balance per currency.
 const AccountId& bnpl_receivable() {
-  static const AccountId account = Chart::receivable("bnpl");
+  static const AccountId account = Chart::receivable(method_name(Method::kBnpl));
   return account;
 }
 

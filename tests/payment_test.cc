@@ -210,12 +210,11 @@ TEST(Instalments, SplitExactlyWithTheRemainderOnTheFirst) {
 
 TEST(EWalletVoid, IsSameLocalDayBefore2350Only) {
   Amount php = Amount::parse("10.00", Asset::find("PHP").value()).value();
-  int64_t manila = 8 * 3600;
-  // Completed 2026-02-01 23:00 local (15:00Z).
+  // GCash counts days in Manila (UTC+8): completed 2026-02-01 23:00 local (15:00Z).
   PaymentState s = ewallet_complete(php, Method::kGcash, 1769958000, 0);
-  EXPECT_TRUE(ewallet_void(s, 1769958000 + 49 * 60 + 59, manila).ok());        // 23:49:59
-  EXPECT_EQ(ewallet_void(s, 1769958000 + 50 * 60, manila).error().code, Code::kExpired);  // 23:50
-  EXPECT_EQ(ewallet_void(s, 1769958000 + 3600, manila).error().code, Code::kExpired);  // next day
+  EXPECT_TRUE(ewallet_void(s, 1769958000 + 49 * 60 + 59).ok());        // 23:49:59
+  EXPECT_EQ(ewallet_void(s, 1769958000 + 50 * 60).error().code, Code::kExpired);  // 23:50
+  EXPECT_EQ(ewallet_void(s, 1769958000 + 3600).error().code, Code::kExpired);  // next day
 }
 
 }  // namespace

@@ -1305,119 +1305,181 @@ int cmd_topic_create(const TopicArgs& args) {
   return kExitOk;
 }
 
-int cmd_demo(const DemoArgs& args) {
-  Common common = args.common;
+namespace {
+
+// The demo's data directory: --data if it holds no log yet, else a fresh one under /tmp.
+// Returns the exit code if there is none to use.
+Result<std::string> demo_data_dir(const Common& common) {
   if (common.data.empty()) {
     char tmpl[] = "/tmp/payledger-demo-XXXXXX";
-    if (::mkdtemp(tmpl) == nullptr) return fail(make_error(Code::kIo, "cannot create a temp dir"));
-    common.data = tmpl;
-  } else if (std::filesystem::exists(log_dir(common.data))) {
-    return usage(fmt::format("{} already holds an event log; give a new --data dir",
-                             common.data));
+    if (::mkdtemp(tmpl) == nullptr) return make_error(Code::kIo, "cannot create a temp dir");
+    return std::string(tmpl);
   }
-  bool human = !common.json;
-  if (human) {
-    fmt::print("payledger demo: {} events, {} merchants, seed {}, data in {}\n", args.events,
-               args.merchants, args.seed, common.data);
+  if (std::filesystem::exists(log_dir(common.data))) {
+    return make_error(Code::kInvalidArgument,
+                      fmt::format("{} already holds an event log; give a new --data dir",
+                                  common.data));
   }
-  // 1. generate + append (binary Protobuf records, keyed by merchant)
+  return common.data;
+}
+
+// The fold the demo runs; on Kafka, a fresh topic and group per demo, named after its data
+// directory. `batch_max` is set to the records per append (per transaction on Kafka).
+Result<FoldArgs> demo_fold_args(const DemoArgs& args, const Common& common, size_t* batch_max) {
   FoldArgs fold;
   fold.common = common;
   fold.log = args.log;
   fold.until_idle = true;
-  size_t batch_max = kAppendBatchMax;
-  if (args.log.kafka()) {
-    // A fresh topic and group per demo, named after its data directory.
-    std::string suffix = std::filesystem::path(common.data).filename().string();
-    fold.log.topic = args.log.topic + "." + suffix;
-    fold.log.group = "payledger-demo." + suffix;
-    auto o = kafka_options(fold.log);
-    if (!o) return fail(o.error());
-    if (Status s = events::create_topic(*o, args.partitions, 1); !s) return fail(s.error());
-    if (human) fmt::print("kafka topic {} on {}\n", fold.log.topic, fold.log.brokers);
-    batch_max = 10000;  // records per transaction
-  }
+  *batch_max = kAppendBatchMax;
+  if (!args.log.kafka()) return fold;
+  std::string suffix = std::filesystem::path(common.data).filename().string();
+  fold.log.topic = args.log.topic + "." + suffix;
+  fold.log.group = "payledger-demo." + suffix;
+  auto o = kafka_options(fold.log);
+  if (!o) return o.error();
+  if (Status s = events::create_topic(*o, args.partitions, 1); !s) return s.error();
+  if (!common.json) fmt::print("kafka topic {} on {}\n", fold.log.topic, fold.log.brokers);
+  *batch_max = 10000;
+  return fold;
+}
+
+// Generates the demo's events and appends them (binary Protobuf records, keyed by merchant)
+// until done or asked to stop; returns how many were appended.
+Result<uint64_t> append_generated(const DemoArgs& args, const Common& common,
+                                  const FoldArgs& fold, size_t batch_max) {
   auto log = open_append_log(common, fold.log, args.partitions, true);
-  if (!log) return fail(log.error());
-  Progress gen_progress("appending", human && !common.quiet && stderr_is_tty());
-  auto t0 = Clock::now();
+  if (!log) return log.error();
+  Progress progress("appending", !common.json && !common.quiet && stderr_is_tty());
   Generator gen({args.events, args.seed, args.merchants, ""});
   std::vector<events::AppendRecord> batch;
   v1::Envelope e;
   uint64_t appended = 0;
+  auto flush = [&]() -> Status {
+    if (Status s = (*log)->append(batch); !s) return s;
+    appended += batch.size();
+    batch.clear();
+    return Status::Ok();
+  };
   while (!g_stop.load() && gen.next(&e)) {
     batch.push_back({e.merchant_id(), events::encode(e), events::RecordFormat::kProtobuf});
-    if (batch.size() >= batch_max) {
-      if (Status s = (*log)->append(batch); !s) return fail(s.error());
-      appended += batch.size();
-      batch.clear();
-      gen_progress.update(appended, args.events);
-    }
+    if (batch.size() < batch_max) continue;
+    if (Status s = flush(); !s) return s.error();
+    progress.update(appended, args.events);
   }
-  if (Status s = (*log)->append(batch); !s) return fail(s.error());
-  appended += batch.size();
-  gen_progress.finish(appended, args.events);
-  auto append_elapsed = Clock::now() - t0;
-  log->reset();
-  // 2. fold
+  if (Status s = flush(); !s) return s.error();
+  progress.finish(appended, args.events);
+  return appended;
+}
+
+// What the demo reports: the books after the fold, and how fast each step went.
+struct DemoSummary {
+  std::string data;
+  uint64_t appended = 0;
+  Clock::duration append_elapsed{};
+  projections::FoldStats stats;
   Clock::duration fold_elapsed{};
-  auto stats = run_fold(fold, &fold_elapsed);
-  if (!stats) return fail(stats.error());
-  if (g_stop.load()) {
-    fmt::print(stderr,
-               "payledger: demo interrupted: {} events appended, {} folded; rerun `payledger "
-               "fold --data {}` to finish the books\n",
-               appended, stats->records, common.data);
-    return interrupted_exit();
+  projections::TrialBalance tb;
+  std::vector<projections::BalanceRow> house;
+  std::string digest;
+};
+
+void print_demo_json(const DemoSummary& d) {
+  json tbj = json::array();
+  for (const auto& r : d.tb.assets) {
+    tbj.push_back(json{{"asset", r.asset}, {"debit", scaled(r.debit, r.exponent)},
+                       {"credit", scaled(r.credit, r.exponent)}, {"balanced", r.balanced()}});
   }
-  // 3. summary
-  auto store = open_store(common.data, true);
-  if (!store) return fail(store.error());
-  auto tb = projections::trial_balance(**store);
-  if (!tb) return fail(tb.error());
-  auto house = projections::list_balances(**store, "psp:");
-  if (!house) return fail(house.error());
-  auto digest = projections::projection_digest(**store);
-  if (!digest) return fail(digest.error());
-  uint64_t fold_rate = per_second(stats->records, fold_elapsed);
-  if (common.json) {
-    json tbj = json::array();
-    for (const auto& r : tb->assets) {
-      tbj.push_back(json{{"asset", r.asset}, {"debit", scaled(r.debit, r.exponent)},
-                         {"credit", scaled(r.credit, r.exponent)}, {"balanced", r.balanced()}});
-    }
-    print_json(json{{"data", common.data},
-                    {"appended", appended},
-                    {"append_events_per_s", per_second(appended, append_elapsed)},
-                    {"fold", stats_json(*stats, fold_rate,
-                                        std::chrono::duration_cast<std::chrono::milliseconds>(
-                                            fold_elapsed)
-                                            .count())},
-                    {"balanced", tb->balanced()},
-                    {"trial_balance", tbj},
-                    {"digest", *digest}});
-    return tb->balanced() ? kExitOk : kExitFailed;
-  }
-  fmt::print("\ngenerated and appended {} events ({} events/s)\n", appended,
-             per_second(appended, append_elapsed));
-  print_fold_summary(*stats, fold_elapsed);
+  auto fold_ms = std::chrono::duration_cast<std::chrono::milliseconds>(d.fold_elapsed).count();
+  print_json(json{{"data", d.data},
+                  {"appended", d.appended},
+                  {"append_events_per_s", per_second(d.appended, d.append_elapsed)},
+                  {"fold", stats_json(d.stats, per_second(d.stats.records, d.fold_elapsed),
+                                      fold_ms)},
+                  {"balanced", d.tb.balanced()},
+                  {"trial_balance", tbj},
+                  {"digest", d.digest}});
+}
+
+void print_demo_text(const DemoSummary& d) {
+  fmt::print("\ngenerated and appended {} events ({} events/s)\n", d.appended,
+             per_second(d.appended, d.append_elapsed));
+  print_fold_summary(d.stats, d.fold_elapsed);
   fmt::print("\nhouse accounts (posted / pending):\n");
-  for (const auto& r : *house) {
+  for (const auto& r : d.house) {
     fmt::print("  {:<22} {:>20} {:>20} {}\n", r.account,
                scaled(r.balance.posted_net(r.normal), r.exponent),
                scaled(r.balance.pending_net(r.normal), r.exponent), r.asset);
   }
   fmt::print("\ntrial balance: {} across {} assets and {} account balances\n",
-             tb->balanced() ? "BALANCED" : "NOT BALANCED", tb->assets.size(), tb->accounts);
-  for (const auto& r : tb->assets) {
+             d.tb.balanced() ? "BALANCED" : "NOT BALANCED", d.tb.assets.size(), d.tb.accounts);
+  for (const auto& r : d.tb.assets) {
     fmt::print("  {:<6} debit {:>22}  credit {:>22}  {}\n", r.asset, scaled(r.debit, r.exponent),
                scaled(r.credit, r.exponent), r.balanced() ? "ok" : "UNBALANCED");
   }
-  fmt::print("\nprojection digest: {}\n", *digest);
-  fmt::print("\nexplore: payledger balance --data {} --account merchant:\n", common.data);
+  fmt::print("\nprojection digest: {}\n", d.digest);
+  fmt::print("\nexplore: payledger balance --data {} --account merchant:\n", d.data);
   fmt::print("         payledger statement --data {} --account psp:revenue:fees --limit 20\n",
-             common.data);
-  return tb->balanced() ? kExitOk : kExitFailed;
+             d.data);
+}
+
+// Reads the books the demo folded: trial balance, house accounts, digest.
+Status read_demo_books(DemoSummary* d) {
+  auto store = open_store(d->data, true);
+  if (!store) return store.error();
+  auto tb = projections::trial_balance(**store);
+  if (!tb) return tb.error();
+  auto house = projections::list_balances(**store, "psp:");
+  if (!house) return house.error();
+  auto digest = projections::projection_digest(**store);
+  if (!digest) return digest.error();
+  d->tb = std::move(tb).value();
+  d->house = std::move(house).value();
+  d->digest = std::move(digest).value();
+  return Status::Ok();
+}
+
+}  // namespace
+
+// generate + append, fold, summary.
+int cmd_demo(const DemoArgs& args) {
+  auto data = demo_data_dir(args.common);
+  if (!data) {
+    return data.error().code == Code::kInvalidArgument ? usage(data.error().reason)
+                                                        : fail(data.error());
+  }
+  Common common = args.common;
+  common.data = *data;
+  if (!common.json) {
+    fmt::print("payledger demo: {} events, {} merchants, seed {}, data in {}\n", args.events,
+               args.merchants, args.seed, common.data);
+  }
+  size_t batch_max = 0;
+  auto fold = demo_fold_args(args, common, &batch_max);
+  if (!fold) return fail(fold.error());
+  DemoSummary d;
+  d.data = common.data;
+  auto t0 = Clock::now();
+  auto appended = append_generated(args, common, *fold, batch_max);
+  if (!appended) return fail(appended.error());
+  d.appended = *appended;
+  d.append_elapsed = Clock::now() - t0;
+  auto stats = run_fold(*fold, &d.fold_elapsed);
+  if (!stats) return fail(stats.error());
+  if (g_stop.load()) {
+    fmt::print(stderr,
+               "payledger: demo interrupted: {} events appended, {} folded; rerun `payledger "
+               "fold --data {}` to finish the books\n",
+               d.appended, stats->records, common.data);
+    return interrupted_exit();
+  }
+  d.stats = *stats;
+  if (Status s = read_demo_books(&d); !s) return fail(s.error());
+  if (common.json) {
+    print_demo_json(d);
+  } else {
+    print_demo_text(d);
+  }
+  return d.tb.balanced() ? kExitOk : kExitFailed;
 }
 
 }  // namespace payledger::tools

@@ -16,6 +16,7 @@
 #include "events/codec.h"
 #include "ledger/contract.h"
 #include "ledger/local_time.h"
+#include "ledger/methods.h"
 #include "ledger/payment.h"
 #include "ledger/rate.h"
 
@@ -59,7 +60,6 @@ struct Market {
   int64_t fee_fixed_minor;
   v1::BankRail rail;             // real-time rail of the market, if any
   v1::VoucherMethod voucher;     // cash voucher of the market, if any
-  ledger::Zone zone;             // for voucher expiry dates and same-day wallet voids
   v1::Wallet wallet = v1::WALLET_UNSPECIFIED;  // e-wallet of the market, if any
   bool pay_by_bank = false;      // Open Banking A2A payments
   bool bnpl = false;             // buy now, pay later
@@ -67,25 +67,27 @@ struct Market {
 
 // A spread of exponents: BRL/INR/USD/EUR/GBP/MXN (2), JPY (0), BHD (3).
 constexpr Market kMarkets[] = {
-    {"BR", "BRL", 1000, 200000, 50, v1::BANK_RAIL_PIX, v1::VOUCHER_METHOD_BOLETO, ledger::Zone::kAmericaSaoPaulo},
-    {"IN", "INR", 10000, 5000000, 300, v1::BANK_RAIL_UPI, v1::VOUCHER_METHOD_UNSPECIFIED, ledger::Zone::kAsiaTokyo},
-    {"JP", "JPY", 500, 100000, 30, v1::BANK_RAIL_UNSPECIFIED, v1::VOUCHER_METHOD_KONBINI, ledger::Zone::kAsiaTokyo},
-    {"BH", "BHD", 1000, 500000, 100, v1::BANK_RAIL_UNSPECIFIED, v1::VOUCHER_METHOD_UNSPECIFIED, ledger::Zone::kAsiaTokyo},
-    {"US", "USD", 500, 150000, 30, v1::BANK_RAIL_UNSPECIFIED, v1::VOUCHER_METHOD_UNSPECIFIED, ledger::Zone::kAsiaTokyo, v1::WALLET_UNSPECIFIED, false, true},
-    {"DE", "EUR", 500, 150000, 25, v1::BANK_RAIL_UNSPECIFIED, v1::VOUCHER_METHOD_UNSPECIFIED, ledger::Zone::kAsiaTokyo, v1::WALLET_UNSPECIFIED, true, true},
-    {"GB", "GBP", 500, 150000, 20, v1::BANK_RAIL_UNSPECIFIED, v1::VOUCHER_METHOD_UNSPECIFIED, ledger::Zone::kAsiaTokyo, v1::WALLET_UNSPECIFIED, true, false},
-    {"MX", "MXN", 5000, 2000000, 300, v1::BANK_RAIL_UNSPECIFIED, v1::VOUCHER_METHOD_OXXO, ledger::Zone::kAmericaMexicoCity},
-    {"PH", "PHP", 10000, 2000000, 1000, v1::BANK_RAIL_UNSPECIFIED, v1::VOUCHER_METHOD_UNSPECIFIED, ledger::Zone::kAsiaManila, v1::WALLET_GCASH},
-    {"ID", "IDR", 1000000, 500000000, 200000, v1::BANK_RAIL_UNSPECIFIED, v1::VOUCHER_METHOD_UNSPECIFIED, ledger::Zone::kAsiaJakarta, v1::WALLET_DANA},
-    {"TH", "THB", 5000, 1000000, 500, v1::BANK_RAIL_UNSPECIFIED, v1::VOUCHER_METHOD_UNSPECIFIED, ledger::Zone::kAsiaBangkok, v1::WALLET_TRUEMONEY},
+    {"BR", "BRL", 1000, 200000, 50, v1::BANK_RAIL_PIX, v1::VOUCHER_METHOD_BOLETO},
+    {"IN", "INR", 10000, 5000000, 300, v1::BANK_RAIL_UPI, v1::VOUCHER_METHOD_UNSPECIFIED},
+    {"JP", "JPY", 500, 100000, 30, v1::BANK_RAIL_UNSPECIFIED, v1::VOUCHER_METHOD_KONBINI},
+    {"BH", "BHD", 1000, 500000, 100, v1::BANK_RAIL_UNSPECIFIED, v1::VOUCHER_METHOD_UNSPECIFIED},
+    {"US", "USD", 500, 150000, 30, v1::BANK_RAIL_UNSPECIFIED, v1::VOUCHER_METHOD_UNSPECIFIED, v1::WALLET_UNSPECIFIED, false, true},
+    {"DE", "EUR", 500, 150000, 25, v1::BANK_RAIL_UNSPECIFIED, v1::VOUCHER_METHOD_UNSPECIFIED, v1::WALLET_UNSPECIFIED, true, true},
+    {"GB", "GBP", 500, 150000, 20, v1::BANK_RAIL_UNSPECIFIED, v1::VOUCHER_METHOD_UNSPECIFIED, v1::WALLET_UNSPECIFIED, true, false},
+    {"MX", "MXN", 5000, 2000000, 300, v1::BANK_RAIL_UNSPECIFIED, v1::VOUCHER_METHOD_OXXO},
+    {"PH", "PHP", 10000, 2000000, 1000, v1::BANK_RAIL_UNSPECIFIED, v1::VOUCHER_METHOD_UNSPECIFIED, v1::WALLET_GCASH},
+    {"ID", "IDR", 1000000, 500000000, 200000, v1::BANK_RAIL_UNSPECIFIED, v1::VOUCHER_METHOD_UNSPECIFIED, v1::WALLET_DANA},
+    {"TH", "THB", 5000, 1000000, 500, v1::BANK_RAIL_UNSPECIFIED, v1::VOUCHER_METHOD_UNSPECIFIED, v1::WALLET_TRUEMONEY},
 };
 
 constexpr int64_t kEpochSeconds = 1767225600;  // 2026-01-01T00:00:00Z
 constexpr int64_t kDay = 86400;
-constexpr int64_t kAuthValiditySeconds = 7 * kDay;  // card-not-present authorisation
-// PIX refunds are refused after 90 days (ledger::kPixRefundWindowSeconds); the generator
-// stops refunding a PIX payment a day before that.
-constexpr int64_t kPixRefundLastSecond = ledger::kPixRefundWindowSeconds - kDay;
+// Card-not-present authorisations are valid for the card's pending timeout (7 days).
+const int64_t kAuthValiditySeconds = ledger::method_facts(ledger::Method::kCard).pending_timeout_s;
+// PIX refunds are refused after its refund window (ledger::MethodFacts::refund_window_s);
+// the generator stops refunding a PIX payment a day before that.
+const int64_t kPixRefundLastSecond =
+    ledger::method_facts(ledger::Method::kPix).refund_window_s - kDay;
 constexpr size_t kOpenPerMerchantMax = 64;
 constexpr size_t kRefundablePerMerchantMax = 256;
 // Every this many events, the schemes and voucher collectors settle what they owe.
@@ -110,31 +112,28 @@ constexpr uint64_t kLegacyBillingPercent = 20;  // merchants billed by fee_asses
 constexpr uint64_t kContractEndsPercent = 30;   // of contract changes; the rest reprice
 
 std::span<const Terms> terms_of(std::string_view method) {
-  if (method == "card") return kCardTerms;
-  if (method == "pix") return kPixTerms;
-  if (method == "upi") return kUpiTerms;
-  if (method == "konbini" || method == "boleto" || method == "oxxo") return kVoucherTerms;
-  if (method == "pay_by_bank") return kPayByBankTerms;
-  return kWalletTerms;
-}
-
-const char* rail_method(v1::BankRail rail) { return rail == v1::BANK_RAIL_PIX ? "pix" : "upi"; }
-
-const char* voucher_method(v1::VoucherMethod v) {
-  switch (v) {
-    case v1::VOUCHER_METHOD_BOLETO: return "boleto";
-    case v1::VOUCHER_METHOD_OXXO: return "oxxo";
-    default: return "konbini";
+  const ledger::MethodFacts* facts = ledger::find_method(method);
+  if (facts == nullptr) throw std::logic_error(fmt::format("no method '{}'", method));
+  switch (facts->method) {
+    case ledger::Method::kCard: return kCardTerms;
+    case ledger::Method::kPix: return kPixTerms;
+    case ledger::Method::kUpi: return kUpiTerms;
+    case ledger::Method::kPayByBank: return kPayByBankTerms;
+    default: return facts->kind == ledger::PaymentKind::kVoucher ? kVoucherTerms : kWalletTerms;
   }
 }
 
-const char* wallet_method(v1::Wallet w) {
-  switch (w) {
-    case v1::WALLET_GCASH: return "gcash";
-    case v1::WALLET_DANA: return "dana";
-    default: return "truemoney";
-  }
+// The facts of the method a market's rail, voucher method or wallet names (set: callers
+// check the market has one).
+template <typename MethodEnum>
+const ledger::MethodFacts& facts_of(MethodEnum value) {
+  return ledger::method_facts(ledger::method_of(value).value());
 }
+template <typename MethodEnum>
+std::string_view method_of(MethodEnum value) {
+  return facts_of(value).name;
+}
+std::string_view name_of(ledger::Method method) { return ledger::method_name(method); }
 
 // Generated amounts stay in int64 minor units: far below 2^63 by design.
 struct OpenAuth {
@@ -146,7 +145,7 @@ struct Refundable {
   std::string payment_id;
   int64_t remaining;  // captured - refunded - charged back
   RefundKind kind;
-  bool full_only = false;  // TrueMoney refunds the whole payment only
+  bool full_only = false;  // the wallet refunds whole payments only (TrueMoney)
   int64_t received_s = 0;  // PIX: when the money came in (its refund window runs from then)
 };
 
@@ -293,14 +292,15 @@ struct Generator::State {
   // Money in of `amount` on a payment: the merchant pays its fee. A merchant on contracts is
   // charged the MDR of the method's contract in force by the ledger itself (nothing in the
   // stream; nothing while an ended contract is not yet renewed); others get a fee_assessed.
-  void charge_fee(Merchant& m, const char* method, const std::string& payment_id,
+  void charge_fee(Merchant& m, std::string_view method, const std::string& payment_id,
                   int64_t amount, bool first) {
     if (!options.contracts || m.legacy) return queue_fee(m, payment_id, amount);
     m.available -= contract_fee_minor(m, method, amount, first);
   }
 
   // What the ledger's contract step will charge (ledger::contract_fee, the same rounding).
-  int64_t contract_fee_minor(const Merchant& m, const char* method, int64_t amount, bool first) {
+  int64_t contract_fee_minor(const Merchant& m, std::string_view method, int64_t amount,
+                             bool first) {
     auto it = m.contracts.find(method);
     if (it == m.contracts.end()) return 0;
     auto fee = ledger::contract_fee(it->second, Amount::from_minor(m.asset, amount), first);
@@ -350,11 +350,11 @@ struct Generator::State {
     m.legacy = rng.percent(kLegacyBillingPercent);
     if (m.legacy) return false;
     const Market& k = *m.market;
-    std::vector<const char*> methods = {"card"};
-    if (k.rail != v1::BANK_RAIL_UNSPECIFIED) methods.push_back(rail_method(k.rail));
-    if (k.voucher != v1::VOUCHER_METHOD_UNSPECIFIED) methods.push_back(voucher_method(k.voucher));
-    if (k.wallet != v1::WALLET_UNSPECIFIED) methods.push_back(wallet_method(k.wallet));
-    if (k.pay_by_bank) methods.push_back("pay_by_bank");
+    std::vector<std::string> methods = {std::string(name_of(ledger::Method::kCard))};
+    if (k.rail != v1::BANK_RAIL_UNSPECIFIED) methods.emplace_back(method_of(k.rail));
+    if (k.voucher != v1::VOUCHER_METHOD_UNSPECIFIED) methods.emplace_back(method_of(k.voucher));
+    if (k.wallet != v1::WALLET_UNSPECIFIED) methods.emplace_back(method_of(k.wallet));
+    if (k.pay_by_bank) methods.emplace_back(name_of(ledger::Method::kPayByBank));
     stamp(e, m);
     set_contract(e, m, methods[0]);
     for (size_t i = 1; i < methods.size(); ++i) {
@@ -399,7 +399,7 @@ struct Generator::State {
     money(b->mutable_amount(), m, amount);
     b->set_end_to_end_id(fmt::format("E2E{:029}", produced));
     m.available += amount;
-    charge_fee(m, rail_method(m.market->rail), id, amount, true);
+    charge_fee(m, method_of(m.market->rail), id, amount, true);
     if (upi && rng.percent(2)) {
       // A reversal after settlement (payer repaid): hold it back from refunds and payouts.
       m.available -= amount;
@@ -416,9 +416,10 @@ struct Generator::State {
     b->set_payment_id(id);
     b->set_method(m.market->voucher);
     money(b->mutable_amount(), m, amount);
-    std::string due = date_of(now_s + 3 * kDay, m.market->zone);
+    ledger::Zone zone = facts_of(m.market->voucher).zone.value();
+    std::string due = date_of(now_s + 3 * kDay, zone);
     b->set_expires_on(due);
-    int64_t end = ledger::end_of_local_day(due, m.market->zone).value();
+    int64_t end = ledger::end_of_local_day(due, zone).value();
     uint64_t fate = rng.below(100);  // <70 paid in time, <73 paid late, else expires unpaid
     if (fate < 70) {
       schedule(rng.between(now_s + 60, end - 1), Later::kVoucherPay, m, id, amount, 0);
@@ -440,16 +441,17 @@ struct Generator::State {
     if (!options.contracts || m.legacy) {
       money(b->mutable_fee(), m, fee);
     } else {
-      fee = contract_fee_minor(m, wallet_method(m.market->wallet), amount, true);
+      fee = contract_fee_minor(m, method_of(m.market->wallet), amount, true);
     }
     m.available += amount - fee;
-    int64_t offset = ledger::zone_offset_seconds(m.market->zone);
+    const ledger::MethodFacts& wallet = facts_of(m.market->wallet);
+    int64_t offset = ledger::zone_offset_seconds(wallet.zone.value());
     int64_t local_second = ((now_s + offset) % kDay + kDay) % kDay;
-    if (rng.percent(4) && local_second + 3600 < 23 * 3600 + 50 * 60) {
+    if (rng.percent(4) && local_second + 3600 < wallet.void_until_local_s) {
       m.available -= amount - fee;  // the void will undo it
       schedule(now_s + rng.between(60, 3600), Later::kWalletVoid, m, id, amount);
     } else {
-      add_refundable(m, {id, amount, RefundKind::kWallet, m.market->wallet == v1::WALLET_TRUEMONEY});
+      add_refundable(m, {id, amount, RefundKind::kWallet, !wallet.partial_refunds});
     }
     maybe_coupon(m, id, amount, 20);
   }
@@ -505,12 +507,13 @@ struct Generator::State {
   }
 
   void checkout(v1::Envelope* e, Merchant& m) {
-    static constexpr const char* kMethods[] = {"card", "pix", "upi", "konbini", "gcash", "bnpl"};
+    using M = ledger::Method;
+    static constexpr M kMethods[] = {M::kCard, M::kPix, M::kUpi, M::kKonbini, M::kGcash, M::kBnpl};
     std::string id = fmt::format("co-{}", produced);
     stamp(e, m);
     auto* b = e->mutable_checkout_started();
     b->set_checkout_id(id);
-    b->set_method(kMethods[rng.below(std::size(kMethods))]);
+    b->set_method(std::string(name_of(kMethods[rng.below(std::size(kMethods))])));
     b->set_market(m.market->country);
     // Industry surveys put online cart abandonment near 70%.
     schedule(now_s + rng.between(60, 3600), Later::kCheckoutEnd, m, id, 0, rng.percent(70));
@@ -553,7 +556,7 @@ struct Generator::State {
     money(b->mutable_amount(), m, amount);
     m.available += amount;
     scheme_owes[m.market->currency] += amount;
-    charge_fee(m, "card", auth.payment_id, amount, !hold.captured);
+    charge_fee(m, name_of(ledger::Method::kCard), auth.payment_id, amount, !hold.captured);
     hold.captured = true;
     add_refundable(m, {auth.payment_id, amount, RefundKind::kCard});
     remaining -= amount;
@@ -669,7 +672,7 @@ struct Generator::State {
         if (s.outcome < 80) {
           b->set_outcome(v1::UPI_OUTCOME_SUCCESS);
           m.available += s.amount;
-          charge_fee(m, "upi", s.payment_id, s.amount, true);
+          charge_fee(m, name_of(ledger::Method::kUpi), s.payment_id, s.amount, true);
         } else {
           b->set_outcome(s.outcome < 90 ? v1::UPI_OUTCOME_FAILED : v1::UPI_OUTCOME_REVERSED);
         }
@@ -686,7 +689,7 @@ struct Generator::State {
         collector_owes[{m.market->voucher, m.market->currency}] += voucher_amount(s);
         if (s.outcome == 0) {  // in time: the merchant's money (late: the customer's)
           m.available += s.amount;
-          charge_fee(m, voucher_method(m.market->voucher), s.payment_id, s.amount, true);
+          charge_fee(m, method_of(m.market->voucher), s.payment_id, s.amount, true);
         }
         return true;
       case Later::kVoucherExpiry:
@@ -707,7 +710,7 @@ struct Generator::State {
         if (s.outcome < 85) {
           e->mutable_pay_by_bank_completed()->set_payment_id(s.payment_id);
           m.available += s.amount;
-          charge_fee(m, "pay_by_bank", s.payment_id, s.amount, true);
+          charge_fee(m, name_of(ledger::Method::kPayByBank), s.payment_id, s.amount, true);
           add_refundable(m, {s.payment_id, s.amount, RefundKind::kPayByBank});
         } else if (s.outcome < 95) {
           auto* b = e->mutable_pay_by_bank_failed();

@@ -161,20 +161,39 @@ void install_signal_handlers() {
   sigaction(SIGTERM, &sa, nullptr);
 }
 
-}  // namespace
+// A query command's --data dirs and the arguments every query shares.
+struct Query {
+  Common common;
+  std::vector<std::string> dirs;
+  CLI::App* cmd = nullptr;
+};
 
-int main(int argc, char** argv) {
-  CLI::App app{
-      "payledger - an event-sourced payments ledger.\n"
-      "Events are appended to a partitioned log and folded into RocksDB projections:\n"
-      "balances (posted and pending), statements, payment states, a projection digest.\n"
-      "Exit codes: 0 ok, 1 rejected input or failed check, 2 usage error."};
-  app.require_subcommand(1);
-  app.set_version_flag("--version", "payledger 0.1.0");
-
+// Every command's arguments, filled in by parsing, and its subcommand.
+struct Commands {
   GenerateArgs gen;
-  auto* generate = app.add_subcommand(
+  CLI::App* generate = nullptr;
+  AppendArgs append;
+  CLI::App* append_cmd = nullptr;
+  CLI::Option* append_partitions = nullptr;
+  FoldArgs fold, rebuild;
+  CLI::App* fold_cmd = nullptr;
+  CLI::App* rebuild_cmd = nullptr;
+  DemoArgs demo;
+  CLI::App* demo_cmd = nullptr;
+  Query balance, statement, tb, digest, rejects, payment, report_checkout;
+  std::string prefix, account, payment_merchant, payment_id;
+  uint64_t statement_limit = 0, rejects_limit = 0;
+  ReplayArgs replay;
+  CLI::App* replay_cmd = nullptr;
+  TopicArgs topic;
+  CLI::App* topic_create = nullptr;
+};
+
+void add_generate(CLI::App& app, Commands& c) {
+  GenerateArgs& gen = c.gen;
+  c.generate = app.add_subcommand(
       "generate", "Write a seeded, realistic stream of payment events as NDJSON");
+  CLI::App* generate = c.generate;
   generate->add_option("--events,-n", gen.events, "Number of events")
       ->check(kCountNotNegative)
       ->capture_default_str();
@@ -192,14 +211,17 @@ int main(int argc, char** argv) {
                      "No merchant contracts: every fee an explicit fee_assessed event (the "
                      "stream generated before contracts, byte for byte)");
   generate->add_option("--out,-o", gen.out, "Output file ('-' = stdout)")->capture_default_str();
+}
 
-  AppendArgs append;
-  auto* append_cmd = app.add_subcommand(
+void add_append(CLI::App& app, Commands& c) {
+  AppendArgs& append = c.append;
+  c.append_cmd = app.add_subcommand(
       "append", "Append NDJSON events (payledger.v1 JSON mapping) to the embedded log");
+  CLI::App* append_cmd = c.append_cmd;
   add_common(append_cmd, &append.common, true, /*required=*/false);
   append_cmd->add_option("input", append.input, "NDJSON file ('-' = stdin)")
       ->capture_default_str();
-  auto* append_partitions =
+  c.append_partitions =
       append_cmd
           ->add_option("--partitions", append.partitions,
                        "Partitions when the log is created (keyed by merchant); on an existing "
@@ -218,20 +240,20 @@ int main(int argc, char** argv) {
                          "Records per append batch: per Kafka transaction (default 10000), or "
                          "per write + fdatasync of the embedded log (default 50000)")
       ->check(CLI::Range(uint64_t{1}, uint64_t{1000000}));
+}
 
-  FoldArgs fold;
-  auto* fold_cmd = app.add_subcommand(
+void add_fold_and_demo(CLI::App& app, Commands& c) {
+  c.fold_cmd = app.add_subcommand(
       "fold", "Fold new log records into the projections (exactly once; resumable)");
-  add_fold_options(fold_cmd, &fold);
-
-  FoldArgs rebuild;
-  auto* rebuild_cmd = app.add_subcommand(
+  add_fold_options(c.fold_cmd, &c.fold);
+  c.rebuild_cmd = app.add_subcommand(
       "rebuild", "Drop the projections and refold the whole log from offset 0");
-  add_fold_options(rebuild_cmd, &rebuild);
+  add_fold_options(c.rebuild_cmd, &c.rebuild);
 
-  DemoArgs demo;
-  auto* demo_cmd = app.add_subcommand(
+  DemoArgs& demo = c.demo;
+  c.demo_cmd = app.add_subcommand(
       "demo", "Generate events, append them, fold them and summarise the books");
+  CLI::App* demo_cmd = c.demo_cmd;
   demo_cmd->add_option("--events,-n", demo.events, "Number of events")
       ->check(kCountNotNegative)
       ->capture_default_str();
@@ -247,78 +269,67 @@ int main(int argc, char** argv) {
   demo_cmd->add_flag("--json", demo.common.json, "Print the summary as JSON");
   add_log_options(demo_cmd, &demo.log);
   demo_cmd->add_flag("--quiet,-q", demo.common.quiet, "No progress bars");
+}
 
-  Common balance_common;
-  std::vector<std::string> balance_dirs;
-  std::string prefix;
-  auto* balance = app.add_subcommand(
-      "balance", "Show balances (posted = available, pending = holds) by account prefix");
-  add_query_common(balance, &balance_dirs, &balance_common);
-  balance->add_option("--account", prefix, "Account name prefix, e.g. merchant:m00001-BR:");
+// A query command over one or more --data dirs.
+CLI::App* add_query(CLI::App* parent, Query& q, const std::string& name,
+                    const std::string& description) {
+  q.cmd = parent->add_subcommand(name, description);
+  add_query_common(q.cmd, &q.dirs, &q.common);
+  return q.cmd;
+}
 
-  Common statement_common;
-  std::vector<std::string> statement_dirs;
-  std::string account;
-  uint64_t statement_limit = 0;
-  auto* statement = app.add_subcommand("statement", "List every line posted to one account");
-  add_query_common(statement, &statement_dirs, &statement_common);
-  statement->add_option("--account", account, "Full account name, e.g. psp:revenue:fees")
+void add_book_queries(CLI::App& app, Commands& c) {
+  add_query(&app, c.balance, "balance",
+            "Show balances (posted = available, pending = holds) by account prefix")
+      ->add_option("--account", c.prefix, "Account name prefix, e.g. merchant:m00001-BR:");
+  CLI::App* statement =
+      add_query(&app, c.statement, "statement", "List every line posted to one account");
+  statement->add_option("--account", c.account, "Full account name, e.g. psp:revenue:fees")
       ->required();
-  statement->add_option("--limit", statement_limit, "At most this many lines (0 = all)")
+  statement->add_option("--limit", c.statement_limit, "At most this many lines (0 = all)")
+      ->capture_default_str()
+      ->check(kCount);
+  add_query(&app, c.tb, "trial-balance",
+            "Check debits equal credits per asset (exit 1 if they do not)");
+  add_query(&app, c.digest, "digest",
+            "Print the SHA-256 digest of the books (same log => same digest)");
+}
+
+void add_reject_and_report_commands(CLI::App& app, Commands& c) {
+  add_query(&app, c.rejects, "rejects",
+            "List events the fold rejected, with code, reason and original record")
+      ->add_option("--limit", c.rejects_limit, "At most this many (0 = all)")
       ->capture_default_str()
       ->check(kCount);
 
-  Common tb_common;
-  std::vector<std::string> tb_dirs;
-  auto* tb = app.add_subcommand(
-      "trial-balance", "Check debits equal credits per asset (exit 1 if they do not)");
-  add_query_common(tb, &tb_dirs, &tb_common);
-
-  Common digest_common;
-  std::vector<std::string> digest_dirs;
-  auto* digest = app.add_subcommand(
-      "digest", "Print the SHA-256 digest of the books (same log => same digest)");
-  add_query_common(digest, &digest_dirs, &digest_common);
-
-  Common rejects_common;
-  std::vector<std::string> rejects_dirs;
-  uint64_t rejects_limit = 0;
-  auto* rejects = app.add_subcommand(
-      "rejects", "List events the fold rejected, with code, reason and original record");
-  add_query_common(rejects, &rejects_dirs, &rejects_common);
-  rejects->add_option("--limit", rejects_limit, "At most this many (0 = all)")
-      ->capture_default_str()
-      ->check(kCount);
-
-  ReplayArgs replay;
-  auto* replay_cmd = app.add_subcommand(
+  c.replay_cmd = app.add_subcommand(
       "replay", "Append rejected events again (after fixing their cause) for the next fold");
-  add_common(replay_cmd, &replay.common);
-  replay_cmd->add_option("--code", replay.code, "Only rejects with this code, e.g. unknown_payment");
-  replay_cmd->add_option("--at", replay.at, "Only the reject at this log position, e.g. p2/1500");
+  add_common(c.replay_cmd, &c.replay.common);
+  c.replay_cmd->add_option("--code", c.replay.code,
+                           "Only rejects with this code, e.g. unknown_payment");
+  c.replay_cmd->add_option("--at", c.replay.at,
+                           "Only the reject at this log position, e.g. p2/1500");
 
-  Common payment_common;
-  std::vector<std::string> payment_dirs;
-  std::string payment_merchant, payment_id;
-  auto* payment_cmd = app.add_subcommand(
-      "payment", "Show one payment's state machine: status, amounts, hold, dispute, expiry");
-  add_query_common(payment_cmd, &payment_dirs, &payment_common);
-  payment_cmd->add_option("--merchant", payment_merchant, "Merchant id")->required();
-  payment_cmd->add_option("--id", payment_id, "Payment id")->required();
+  CLI::App* payment = add_query(
+      &app, c.payment, "payment",
+      "Show one payment's state machine: status, amounts, hold, dispute, expiry");
+  payment->add_option("--merchant", c.payment_merchant, "Merchant id")->required();
+  payment->add_option("--id", c.payment_id, "Payment id")->required();
 
-  Common report_common;
-  std::vector<std::string> report_dirs;
   auto* report = app.add_subcommand("report", "Business reports over the projections");
   report->require_subcommand(1);
-  auto* report_checkout = report->add_subcommand(
-      "checkout", "Checkout conversion: abandonment rate by payment method and market");
-  add_query_common(report_checkout, &report_dirs, &report_common);
+  add_query(report, c.report_checkout, "checkout",
+            "Checkout conversion: abandonment rate by payment method and market");
+}
 
-  TopicArgs topic;
+void add_topic(CLI::App& app, Commands& c) {
+  TopicArgs& topic = c.topic;
   auto* topic_cmd = app.add_subcommand("topic", "Manage the Kafka topic");
   topic_cmd->require_subcommand(1);
-  auto* topic_create = topic_cmd->add_subcommand(
+  c.topic_create = topic_cmd->add_subcommand(
       "create", "Create the topic with a chosen partition count (ok if it exists as asked)");
+  CLI::App* topic_create = c.topic_create;
   topic_create->add_option("--brokers", topic.log.brokers, "Kafka bootstrap servers")
       ->capture_default_str();
   topic_create->add_option("--topic", topic.log.topic, "Topic name")->capture_default_str();
@@ -331,7 +342,10 @@ int main(int argc, char** argv) {
   topic_create->add_option("-X", topic.log.properties, "librdkafka property key=value")
       ->check(kafka_property_validator());
   topic_create->add_flag("--json", topic.json, "Print the result as JSON");
+}
 
+// Parses the command line: -1 to go on, or the exit code (help, version, usage error).
+int parse(CLI::App& app, int argc, char** argv) {
   if (int code = check_command(app, argc, argv); code >= 0) return code;
   try {
     app.parse(argc, argv);
@@ -345,20 +359,15 @@ int main(int argc, char** argv) {
     app.exit(e);
     return kExitUsage;
   }
+  return -1;
+}
 
-  split_dirs(balance_dirs, &balance_common);
-  split_dirs(statement_dirs, &statement_common);
-  split_dirs(tb_dirs, &tb_common);
-  split_dirs(digest_dirs, &digest_common);
-  split_dirs(rejects_dirs, &rejects_common);
-  split_dirs(report_dirs, &report_common);
-  split_dirs(payment_dirs, &payment_common);
-  install_signal_handlers();
-  append.partitions_given = append_partitions->count() > 0;
-  // Kafka-only options on an embedded fold would be silently ignored: refuse them.
-  for (auto [cmd, kafka] : {std::pair{fold_cmd, fold.log.kafka()},
-                            std::pair{rebuild_cmd, rebuild.log.kafka()},
-                            std::pair{append_cmd, append.log.kafka()}}) {
+// Kafka-only options on an embedded fold would be silently ignored: refuse them (usage
+// error). Returns -1 if none is given.
+int refuse_kafka_only_options(const Commands& c) {
+  for (auto [cmd, kafka] : {std::pair{c.fold_cmd, c.fold.log.kafka()},
+                            std::pair{c.rebuild_cmd, c.rebuild.log.kafka()},
+                            std::pair{c.append_cmd, c.append.log.kafka()}}) {
     if (!*cmd || kafka) continue;
     for (const char* kafka_only : {"--group", "--until-idle", "--topic", "--brokers", "-X",
                                    "--transactional-id", "--allow-partial-history",
@@ -371,25 +380,57 @@ int main(int argc, char** argv) {
       }
     }
   }
+  return -1;
+}
 
+int run(const Commands& c) {
+  if (*c.generate) return cmd_generate(c.gen);
+  if (*c.topic_create) return cmd_topic_create(c.topic);
+  if (*c.append_cmd) return cmd_append(c.append);
+  if (*c.fold_cmd) return cmd_fold(c.fold);
+  if (*c.rebuild_cmd) return cmd_rebuild(c.rebuild);
+  if (*c.demo_cmd) return cmd_demo(c.demo);
+  if (*c.balance.cmd) return cmd_balance(c.balance.common, c.prefix);
+  if (*c.statement.cmd) return cmd_statement(c.statement.common, c.account, c.statement_limit);
+  if (*c.tb.cmd) return cmd_trial_balance(c.tb.common);
+  if (*c.digest.cmd) return cmd_digest(c.digest.common);
+  if (*c.rejects.cmd) return cmd_rejects(c.rejects.common, c.rejects_limit);
+  if (*c.replay_cmd) return cmd_replay(c.replay);
+  if (*c.report_checkout.cmd) return cmd_report_checkout(c.report_checkout.common);
+  if (*c.payment.cmd) return cmd_payment(c.payment.common, c.payment_merchant, c.payment_id);
+  return kExitUsage;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{
+      "payledger - an event-sourced payments ledger.\n"
+      "Events are appended to a partitioned log and folded into RocksDB projections:\n"
+      "balances (posted and pending), statements, payment states, a projection digest.\n"
+      "Exit codes: 0 ok, 1 rejected input or failed check, 2 usage error."};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "payledger 0.1.0");
+  Commands c;
+  add_generate(app, c);
+  add_append(app, c);
+  add_fold_and_demo(app, c);
+  add_book_queries(app, c);
+  add_reject_and_report_commands(app, c);
+  add_topic(app, c);
+  if (int code = parse(app, argc, argv); code >= 0) return code;
+
+  for (Query* q : {&c.balance, &c.statement, &c.tb, &c.digest, &c.rejects, &c.report_checkout,
+                   &c.payment}) {
+    split_dirs(q->dirs, &q->common);
+  }
+  install_signal_handlers();
+  c.append.partitions_given = c.append_partitions->count() > 0;
+  if (int code = refuse_kafka_only_options(c); code >= 0) return code;
   try {
-    if (*generate) return cmd_generate(gen);
-    if (*topic_create) return cmd_topic_create(topic);
-    if (*append_cmd) return cmd_append(append);
-    if (*fold_cmd) return cmd_fold(fold);
-    if (*rebuild_cmd) return cmd_rebuild(rebuild);
-    if (*demo_cmd) return cmd_demo(demo);
-    if (*balance) return cmd_balance(balance_common, prefix);
-    if (*statement) return cmd_statement(statement_common, account, statement_limit);
-    if (*tb) return cmd_trial_balance(tb_common);
-    if (*digest) return cmd_digest(digest_common);
-    if (*rejects) return cmd_rejects(rejects_common, rejects_limit);
-    if (*replay_cmd) return cmd_replay(replay);
-    if (*report_checkout) return cmd_report_checkout(report_common);
-    if (*payment_cmd) return cmd_payment(payment_common, payment_merchant, payment_id);
+    return run(c);
   } catch (const std::exception& e) {
     fprintf(stderr, "payledger: internal error: %s\n", e.what());
     return kExitFailed;
   }
-  return kExitUsage;
 }
