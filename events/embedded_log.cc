@@ -105,6 +105,21 @@ std::string partition_path(const std::string& dir, uint32_t index) {
 
 std::string synced_name(uint32_t index) { return fmt::format("p-{:04}.synced", index); }
 
+std::string tail_path(const std::string& dir, uint32_t index) {
+  return fmt::format("{}/p-{:04}.tail", dir, index);
+}
+
+constexpr size_t kTailBytes = 32;  // u64 synced | u64 count | u64 last start | u32 crc | u32 0
+
+void put_u64(std::string& out, uint64_t v) {
+  put_u32(out, static_cast<uint32_t>(v & 0xffffffffu));
+  put_u32(out, static_cast<uint32_t>(v >> 32));
+}
+
+uint64_t get_u64(const char* p) {
+  return static_cast<uint64_t>(get_u32(p)) | (static_cast<uint64_t>(get_u32(p + 4)) << 32);
+}
+
 // The partition count of a log never changes (a merchant's partition is its key's hash modulo
 // the count): checks that `dir`/partitions still says what the partition files say, so an
 // edited count is refused instead of a writer creating partitions silently (records of old
@@ -198,6 +213,7 @@ EmbeddedLog::~EmbeddedLog() {
   for (auto& p : parts_) {
     if (p.fd >= 0) ::close(p.fd);
     if (p.synced_fd >= 0) ::close(p.synced_fd);
+    if (p.tail_fd >= 0) ::close(p.tail_fd);
   }
   if (lock_fd_ >= 0) ::close(lock_fd_);
 }
@@ -354,9 +370,16 @@ Status EmbeddedLog::open_partition(uint32_t index) {
   if (!existed && options_.writer) {
     if (Status s = fsync_directory(dir_); !s) return s;
   }
+  if (!options_.writer && options_.trust_tail) {
+    part.indexed = false;  // end_offset/read use the tail hint, or index on first need
+    return Status::Ok();
+  }
   Scan scan;
   if (Status s = scan_tail(index, &scan); !s) return s;
   if (!options_.writer) return Status::Ok();
+  std::string tail = tail_path(dir_, index);
+  part.tail_fd = ::open(tail.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (part.tail_fd < 0) return io_error("open", tail);
   if (scan.torn_at) {
     // The unfinished last append of a crash: never acknowledged, so cut it.
     PAYLEDGER_CHECK(*scan.torn_at == part.end && part.end >= part.synced);
@@ -367,14 +390,77 @@ Status EmbeddedLog::open_partition(uint32_t index) {
     if (::fdatasync(part.fd) != 0) return io_error("fdatasync", path);
     std::string slots = synced_slot(part.end) + synced_slot(part.end);
     if (Status s = replace_file_durably(dir_, synced_name(index), slots); !s) return s;
-    return load_synced(index);
+    if (Status s = load_synced(index); !s) return s;
+    return store_tail(index);
   }
   if (part.end != part.synced || scan.torn_at) {
     // Whole frames of an append that crashed before recording them as synced are kept.
     if (::fdatasync(part.fd) != 0) return io_error("fdatasync", path);
-    return store_synced(index);
+    if (Status s = store_synced(index); !s) return s;
+  }
+  return store_tail(index);
+}
+
+Status EmbeddedLog::store_tail(uint32_t index) {
+  Partition& part = parts_[index];
+  PAYLEDGER_CHECK(part.synced == part.end, "a tail hint is written only for the synced size");
+  std::string hint;
+  put_u64(hint, part.synced);
+  put_u64(hint, part.positions.size());
+  put_u64(hint, part.positions.empty() ? 0 : part.positions.back());
+  put_u32(hint, crc_of(hint.data(), hint.size()));
+  put_u32(hint, 0);
+  PAYLEDGER_CHECK(hint.size() == kTailBytes);
+  if (::pwrite(part.tail_fd, hint.data(), hint.size(), 0) != static_cast<ssize_t>(hint.size())) {
+    return io_error("write", tail_path(dir_, index));
   }
   return Status::Ok();
+}
+
+Result<std::optional<EmbeddedLog::Tail>> EmbeddedLog::trusted_tail(uint32_t index) {
+  Partition& part = parts_[index];
+  if (part.fd < 0) return std::optional<Tail>();
+  // The synced size first, as the scan does: the bytes it covers are already written.
+  if (Status s = load_synced(index); !s) return s.error();
+  if (part.synced_fd < 0) return std::optional<Tail>();  // a log from before synced sizes
+  std::string path = tail_path(dir_, index);
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return std::optional<Tail>();  // a log from before hints: index it
+  char hint[kTailBytes] = {};
+  ssize_t got = ::pread(fd, hint, sizeof hint, 0);
+  ::close(fd);
+  if (got != static_cast<ssize_t>(kTailBytes) || get_u32(hint + 24) != crc_of(hint, 24) ||
+      get_u32(hint + 28) != 0) {
+    return std::optional<Tail>();
+  }
+  Tail tail{get_u64(hint + 8), get_u64(hint + 16), get_u64(hint)};
+  // A hint of another synced size is stale (a writer between its two writes, or a crash).
+  if (tail.synced != part.synced) return std::optional<Tail>();
+  struct stat st {};
+  if (::fstat(part.fd, &st) != 0) return io_error("stat", partition_path(dir_, index));
+  // A file shorter than its synced size lost bytes: the full scan names the damage.
+  if (static_cast<uint64_t>(st.st_size) < tail.synced) return std::optional<Tail>();
+  if (tail.count == 0) {
+    if (tail.synced != 0) return std::optional<Tail>();
+    return std::optional<Tail>(tail);
+  }
+  // The last frame must end exactly at the synced size and check out.
+  if (tail.last_start + kHeaderBytes + kBodyPrefixBytes > tail.synced ||
+      tail.synced - tail.last_start - kHeaderBytes > kRecordBodyMax) {
+    return std::optional<Tail>();
+  }
+  std::string frame(static_cast<size_t>(tail.synced - tail.last_start), '\0');
+  if (Status s = pread_all(part.fd, frame.data(), frame.size(), tail.last_start,
+                           partition_path(dir_, index));
+      !s) {
+    return s.error();
+  }
+  uint32_t len = get_u32(frame.data());
+  if (len + kHeaderBytes != frame.size() ||
+      get_u32(frame.data() + 4) != crc_of(frame.data() + kHeaderBytes, len)) {
+    return std::optional<Tail>();
+  }
+  return std::optional<Tail>(tail);
 }
 
 Status EmbeddedLog::scan_tail(uint32_t index, Scan* scan) {
@@ -478,6 +564,7 @@ Status EmbeddedLog::append(std::span<const AppendRecord> records) {
     }
     // Only now, after the data is durable, does the synced size cover it.
     if (Status s = store_synced(p); !s) return s;
+    if (Status s = store_tail(p); !s) return s;
   }
   return Status::Ok();
 }
@@ -491,6 +578,18 @@ Status EmbeddedLog::read(uint32_t partition, uint64_t from_offset, size_t max_re
   Partition& part = parts_[partition];
   if (part.fd < 0) {  // a reader opened before the writer created this partition
     if (Status s = open_partition(partition); !s) return s;
+  }
+  if (!part.indexed) {
+    auto tail = trusted_tail(partition);
+    if (!tail) return tail.error();
+    if (*tail && from_offset >= (*tail)->count) return Status::Ok();
+    if (*tail && from_offset + 1 == (*tail)->count && max_records > 0) {
+      // The last record (what a query checks against the books): one read, no scan.
+      const uint64_t at = (*tail)->last_start;
+      return decode_frames(partition, from_offset, std::span<const uint64_t>(&at, 1),
+                           (*tail)->synced, out);
+    }
+    part.indexed = true;  // any other record: index the partition (the full scan)
   }
   if (from_offset >= part.positions.size()) {
     Scan scan;
@@ -507,13 +606,25 @@ Status EmbeddedLog::read(uint32_t partition, uint64_t from_offset, size_t max_re
     last = from_offset + (last - from_offset) / 2;
   }
   uint64_t end = last == part.positions.size() ? part.end : part.positions[last];
+  return decode_frames(
+      partition, from_offset,
+      std::span<const uint64_t>(part.positions.data() + from_offset, last - from_offset), end,
+      out);
+}
+
+Status EmbeddedLog::decode_frames(uint32_t partition, uint64_t from_offset,
+                                  std::span<const uint64_t> positions, uint64_t end,
+                                  ReadBatch* out) {
+  Partition& part = parts_[partition];
+  const uint64_t first = positions.front();
   std::string path = partition_path(dir_, partition);
   char* base = out->reserve(end - first);
   if (Status s = pread_all(part.fd, base, end - first, first, path); !s) return s;
-  out->records.reserve(last - from_offset);
-  for (uint64_t off = from_offset; off < last; ++off) {
-    uint64_t at = part.positions[off];
-    uint64_t next = off + 1 == part.positions.size() ? part.end : part.positions[off + 1];
+  out->records.reserve(positions.size());
+  for (size_t i = 0; i < positions.size(); ++i) {
+    uint64_t off = from_offset + i;
+    uint64_t at = positions[i];
+    uint64_t next = i + 1 == positions.size() ? end : positions[i + 1];
     const char* p = base + (at - first);
     uint32_t len = get_u32(p);
     const char* body = p + kHeaderBytes;
@@ -546,6 +657,12 @@ Result<uint64_t> EmbeddedLog::end_offset(uint32_t partition) {
   Partition& part = parts_[partition];
   if (part.fd < 0) {
     if (Status s = open_partition(partition); !s) return s.error();
+  }
+  if (!part.indexed) {
+    auto tail = trusted_tail(partition);
+    if (!tail) return tail.error();
+    if (*tail) return (*tail)->count;
+    part.indexed = true;  // no usable hint: index the partition (the full scan)
   }
   Scan scan;
   if (Status s = scan_tail(partition, &scan); !s) return s.error();

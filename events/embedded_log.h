@@ -15,6 +15,17 @@
 // log, when first opened by a writer or ensure_identity()), so projections can tell logs
 // apart. Metadata files are written to a temp file, fsynced and renamed/linked into place,
 // then the directory is fsynced. One writer at a time (flock); readers may run beside it.
+//
+// Tail hint: the writer also keeps p-NNNN.tail (u64 synced bytes | u64 record count | u64
+// position of the last record | u32 crc32 of those 24 bytes | u32 zero), rewritten after each
+// append's synced size, not fsynced. A `trust_tail` reader (the CLI queries) opens without
+// scanning: it takes a partition's end offset from the hint, and reads its last record from
+// the hint's position, only when the hint names exactly the synced size, the file is at least
+// that long, and the frame at the position ends at the synced size with a good CRC. Anything
+// else (no hint, a stale or damaged one, a read of another record) indexes the partition with
+// the full scan, which names any damage as before. So a trust_tail reader checks the
+// synced-size files, the file length and the last record, but not the CRC of every record:
+// that is left to the full scan (fold, rebuild, digest, trial-balance, and every writer).
 #pragma once
 
 #include <memory>
@@ -30,6 +41,7 @@ struct EmbeddedLogOptions {
   uint32_t partitions = 4;  // used only when the log is created
   bool sync = true;         // fdatasync after every append (durable across power loss)
   bool writer = true;       // take the writer lock and repair a torn tail
+  bool trust_tail = false;  // reader: no scan on open, use the tail hint (see above)
 };
 
 class EmbeddedLog final : public EventLog {
@@ -60,6 +72,14 @@ class EmbeddedLog final : public EventLog {
     uint64_t end = 0;                 // file position after the last whole record
     uint64_t synced = 0;              // bytes an acknowledged append made durable
     int next_slot = 0;                // slot of p-NNNN.synced the next append writes
+    int tail_fd = -1;                 // p-NNNN.tail (writer only)
+    bool indexed = true;              // positions/end cover the synced size (full scan done)
+  };
+  // A tail hint that checked out against the synced size and the last frame.
+  struct Tail {
+    uint64_t count = 0;       // records up to the synced size: the end offset
+    uint64_t last_start = 0;  // position of record count - 1
+    uint64_t synced = 0;      // the byte after it
   };
   // Where the scan of a partition stopped.
   struct Scan {
@@ -76,6 +96,15 @@ class EmbeddedLog final : public EventLog {
   // for readers; kCorrupt for a bad frame that is not a torn tail.
   Status scan_tail(uint32_t index, Scan* scan);
   Status load_identity();
+  // Writes p-NNNN.tail for the partition as it is now (writer; not fsynced: a hint).
+  Status store_tail(uint32_t index);
+  // The partition's tail hint if it can be trusted right now, else nullopt (then the caller
+  // indexes the partition with the full scan); errors only for I/O and a bad synced size.
+  Result<std::optional<Tail>> trusted_tail(uint32_t index);
+  // Decodes the frames at `positions` (records from_offset, from_offset + 1, ...; the last one
+  // ends at `end`) into `out`, rechecking each frame's length and CRC.
+  Status decode_frames(uint32_t partition, uint64_t from_offset,
+                       std::span<const uint64_t> positions, uint64_t end, ReadBatch* out);
 
   std::string dir_;
   EmbeddedLogOptions options_;
