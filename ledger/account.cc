@@ -54,18 +54,29 @@ AccountType AccountId::type() const {
   return AccountType::kAsset;  // psp:clearing:*, psp:bank:*
 }
 
+namespace {
+// prefix + segment + suffix in one allocation: the rules name an account or two per event, and
+// fmt::format's parsing of the format string was ~1,000 instructions per event of a fold.
+std::string joined(std::string_view prefix, std::string_view segment, std::string_view suffix) {
+  std::string s;
+  s.reserve(prefix.size() + segment.size() + suffix.size());
+  s.append(prefix).append(segment).append(suffix);
+  return s;
+}
+}  // namespace
+
 AccountId Chart::merchant_payable(std::string_view merchant_id) {
-  return AccountId(fmt::format("merchant:{}:payable", merchant_id));
+  return AccountId(joined("merchant:", merchant_id, ":payable"));
 }
 AccountId Chart::clearing_card() { return AccountId("psp:clearing:card"); }
 AccountId Chart::bank_rail(std::string_view rail) {
-  return AccountId(fmt::format("psp:bank:{}", rail));
+  return AccountId(joined("psp:bank:", rail, ""));
 }
 AccountId Chart::bank_operating() { return AccountId("psp:bank:operating"); }
 AccountId Chart::revenue_fees() { return AccountId("psp:revenue:fees"); }
 AccountId Chart::revenue_dispute_fees() { return AccountId("psp:revenue:dispute-fees"); }
 AccountId Chart::receivable(std::string_view method) {
-  return AccountId(fmt::format("psp:receivable:{}", method));
+  return AccountId(joined("psp:receivable:", method, ""));
 }
 AccountId Chart::suspense_voucher_refunds() { return AccountId("psp:suspense:voucher-refunds"); }
 AccountId Chart::expense_marketing() { return AccountId("psp:expense:marketing"); }
