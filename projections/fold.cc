@@ -1,11 +1,14 @@
 #include "projections/fold.h"
 
 #include <algorithm>
+#include <condition_variable>
 #include <cstring>
 #include <limits>
 #include <map>
+#include <mutex>
 #include <optional>
 #include <set>
+#include <thread>
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
@@ -109,6 +112,74 @@ Error rocks_error(std::string_view what, const rocksdb::Status& s) {
   return make_error(Code::kIo, fmt::format("{}: {}", what, s.ToString()));
 }
 
+// Writes one WriteBatch at a time on a thread of its own (FoldOptions::write_behind), so the
+// fold folds the next batch while RocksDB inserts (and syncs) the last one. Reads of the
+// store meanwhile are safe: every key of the batch in flight is also in the fold's memory
+// (caches, dedupe window, business ids, deadline index) until the write is done.
+class BatchWriter {
+ public:
+  BatchWriter(rocksdb::DB* db, bool when_waited)
+      : db_(db), when_waited_(when_waited), thread_([this] { run(); }) {}
+  // Finishes the write in flight, if any: a handed-off batch is always written whole.
+  ~BatchWriter() {
+    {
+      std::lock_guard lock(mu_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    thread_.join();
+  }
+  void submit(rocksdb::WriteBatch* batch, const rocksdb::WriteOptions& options) {
+    std::lock_guard lock(mu_);
+    PAYLEDGER_CHECK(batch_ == nullptr && !done_, "a batch is already being written");
+    batch_ = batch;
+    options_ = options;
+    cv_.notify_all();
+  }
+  // Waits for the submitted batch; the status of its write.
+  rocksdb::Status wait() {
+    std::unique_lock lock(mu_);
+    waiting_ = true;
+    cv_.notify_all();
+    cv_.wait(lock, [&] { return done_; });
+    waiting_ = false;
+    done_ = false;
+    return status_;
+  }
+
+ private:
+  void run() {
+    std::unique_lock lock(mu_);
+    for (;;) {
+      cv_.wait(lock, [&] {
+        return stop_ || (batch_ != nullptr && (!when_waited_ || waiting_));
+      });
+      if (batch_ == nullptr) return;
+      rocksdb::WriteBatch* batch = batch_;
+      rocksdb::WriteOptions options = options_;
+      lock.unlock();
+      rocksdb::Status s = db_->Write(options, batch);
+      lock.lock();
+      status_ = s;
+      batch_ = nullptr;
+      done_ = true;
+      cv_.notify_all();
+    }
+  }
+
+  rocksdb::DB* db_;
+  const bool when_waited_;  // FoldOptions::write_behind_when_waited
+  bool waiting_ = false;    // the fold is in wait()
+  std::mutex mu_;
+  std::condition_variable cv_;
+  rocksdb::WriteBatch* batch_ = nullptr;  // submitted, not yet written
+  rocksdb::WriteOptions options_;
+  rocksdb::Status status_;
+  bool done_ = false;  // written, not yet collected by wait()
+  bool stop_ = false;
+  std::thread thread_;  // last: starts after the members it uses
+};
+
 }  // namespace
 
 class Folder::Impl final : public ledger::LedgerView {
@@ -118,7 +189,9 @@ class Folder::Impl final : public ledger::LedgerView {
   Status start(uint32_t partitions);
   // Folds one record: applies it, parks it as a reject, or skips it as a duplicate.
   Status fold_record(const LogRecord& rec);
-  Status commit();
+  Status commit(bool wait);
+  // Waits for the batch handed to the writer thread, if any (FoldOptions::write_behind).
+  Status settle();
 
   // LedgerView, scoped to the partition of the event being folded: a merchant's accounts
   // and payments all live in its partition.
@@ -145,15 +218,21 @@ class Folder::Impl final : public ledger::LedgerView {
 
  private:
   Status process(const LogRecord& rec);
+  std::optional<Error> decode_checked(const LogRecord& rec, const v1::Envelope** decoded);
+  std::optional<Error> clock_skew(const LogRecord& rec) const;
+  Status admit(const LogRecord& rec);
   void reject(const LogRecord& rec, const Error& error, const v1::Envelope* event);
   // Applies the effects to the in-memory state; kOverflow leaves everything unchanged.
   Status apply(const LogRecord& rec, const v1::Envelope& event, ledger::Effects& fx);
+  Status post_lines(const LogRecord& rec, const v1::Envelope& event,
+                    const ledger::JournalEntry& entry);
+  void keep_payment(uint32_t partition, std::string_view merchant, ledger::PaymentUpdate& update);
+  void keep_checkout(uint32_t partition, std::string_view merchant,
+                     ledger::CheckoutUpdate& update);
   // Idempotency window (docs/architecture.md, "Idempotency policy"): the fingerprint of the
   // event id `dkey` applied before in `partition`, from memory or, for ids that left the
   // in-memory window, from the dedupe column family; nullopt if never applied.
   Result<std::optional<Fingerprint>> applied_before(uint32_t partition, std::string_view dkey);
-  // After a commit: forgets the oldest ids of each partition beyond its in-memory share.
-  void trim_dedupe_window();
   // Records an applied (or no-op) event id in the dedupe index and this batch's chunk.
   void remember(const LogRecord& rec, std::string_view dkey, const Fingerprint& fingerprint);
   // Clock (docs/architecture.md, "Clock policy"): moves the partition's event-time watermark
@@ -165,6 +244,15 @@ class Folder::Impl final : public ledger::LedgerView {
                   const std::optional<ledger::Deadline>& was,
                   const std::optional<ledger::Deadline>& now);
   void unschedule(uint32_t partition, const DeadlineKey& key);
+  // The steps of commit(): each adds one kind of state to the batch.
+  void write_balances(rocksdb::WriteBatch& wb);
+  void write_states(rocksdb::WriteBatch& wb);
+  void write_ids(rocksdb::WriteBatch& wb);
+  void write_deadlines(rocksdb::WriteBatch& wb);
+  void write_meta(rocksdb::WriteBatch& wb);
+  void end_batch();
+  void written();
+  bool caches_over_budget() const;
   // Loads the watermarks (meta CF) and the deadline index (deadlines CF).
   Status load_clock();
   // Loads every applied merchant-level business id into business_ids_.
@@ -217,9 +305,16 @@ class Folder::Impl final : public ledger::LedgerView {
   std::string dedupe_keys_;
   std::string dkey_;  // the dedupe key of the record being folded (reused buffer)
   std::string canonical_;                   // reused buffer for the canonical encoding
-  // The commit's WriteBatch, kept between commits so its buffer is not regrown (copies and
-  // fresh zeroed pages) every batch.
-  rocksdb::WriteBatch batch_;
+  // The commits' WriteBatches, kept between commits so their buffers are not regrown (copies
+  // and fresh zeroed pages) every batch; two, so that one is written while the next fills.
+  rocksdb::WriteBatch batches_[2];
+  int next_batch_ = 0;
+  // Per partition: ids in seen_ not yet in the store (the newest ones), and how many of them
+  // the batch being written holds. Only written ids may leave the window.
+  std::vector<size_t> unwritten_ids_;
+  std::vector<size_t> writing_ids_;
+  std::unique_ptr<BatchWriter> writer_;  // FoldOptions::write_behind; destroyed first
+  bool in_flight_ = false;               // writer_ holds a batch
   std::vector<std::pair<std::string, std::string>> rejects_;
   // Per partition: the event-time watermark (max occurred_at folded, INT64_MIN before the
   // first event), the payments with a deadline ahead ordered by (deadline, merchant,
@@ -524,15 +619,6 @@ Result<std::optional<Fingerprint>> Folder::Impl::applied_before(uint32_t partiti
   return std::optional<Fingerprint>(*fp);
 }
 
-void Folder::Impl::trim_dedupe_window() {
-  for (uint32_t p = 0; p < seen_.size(); ++p) {
-    while (seen_[p].size() > seen_per_partition_max_) {
-      seen_[p].pop_oldest();
-      seen_partial_[p] = true;
-    }
-  }
-}
-
 void Folder::Impl::reject(const LogRecord& rec, const Error& error, const v1::Envelope* event) {
   Reject r;
   r.partition = rec.partition;
@@ -555,112 +641,113 @@ void Folder::Impl::reject(const LogRecord& rec, const Error& error, const v1::En
   if (options_.on_reject) options_.on_reject(r);
 }
 
+// One record: the pure checks, the partition's clock, then dedupe and the rules. A record
+// that fails a check is parked as a reject (Ok); an error is I/O or corruption.
 Status Folder::Impl::process(const LogRecord& rec) {
+  const v1::Envelope* decoded = nullptr;
+  if (std::optional<Error> refused = decode_checked(rec, &decoded)) {
+    reject(rec, *refused, decoded);
+    return Status::Ok();
+  }
+  if (std::optional<Error> skew = clock_skew(rec)) {
+    reject(rec, *skew, &event_);
+    return Status::Ok();
+  }
+  if (Status s = advance_clock(rec, event_.occurred_at().seconds()); !s) return s;
+  return admit(rec);
+}
+
+// Checks that read no fold state: parked input, decode, card numbers and id text, the schema,
+// the record's place (partition and key). Returns why the record is refused; *decoded is set
+// once the event decoded (the reject then names its id and merchant).
+std::optional<Error> Folder::Impl::decode_checked(const LogRecord& rec,
+                                                  const v1::Envelope** decoded) {
   if (rec.format == events::RecordFormat::kRawJson && events::is_parked(rec.value)) {
     // Input `append` could not turn into an event: parked with the reason found there.
     auto parked = events::decode_parked(rec.value);
-    reject(rec,
-           parked ? make_error(parked->code, fmt::format("{}: {}", parked->source, parked->reason))
-                  : parked.error(),
-           nullptr);
-    return Status::Ok();
+    if (!parked) return parked.error();
+    return make_error(parked->code, fmt::format("{}: {}", parked->source, parked->reason));
   }
   event_.Clear();
-  Status decoded = rec.format == events::RecordFormat::kRawJson
-                       ? events::from_json(rec.value, &event_)
-                       : events::decode(rec.value, &event_);
-  if (!decoded) {
-    reject(rec, decoded.error(), nullptr);
-    return Status::Ok();
-  }
+  Status s = rec.format == events::RecordFormat::kRawJson ? events::from_json(rec.value, &event_)
+                                                          : events::decode(rec.value, &event_);
+  if (!s) return s.error();
+  *decoded = &event_;
   // Card numbers and unsafe id text; the byte pre-filter keeps this off the hot path.
   if (rec.format == events::RecordFormat::kRawJson || events::may_need_string_check(rec.value)) {
-    if (Status strings = events::check_strings(event_); !strings) {
-      reject(rec, strings.error(), &event_);
-      return Status::Ok();
-    }
+    if (Status strings = events::check_strings(event_); !strings) return strings.error();
   }
-  if (Status valid = events::validate(event_); !valid) {
-    reject(rec, valid.error(), &event_);
-    return Status::Ok();
-  }
+  if (Status valid = events::validate(event_); !valid) return valid.error();
   if (uint32_t home = events::partition_for_key(rec.key, static_cast<uint32_t>(offsets_.size()));
       home != rec.partition) {
     // A merchant's events must all be in its partition, in order: a record placed by
     // another partitioner would be folded apart from its payments and balances.
-    reject(rec,
-           make_error(Code::kMalformed,
+    return make_error(Code::kMalformed,
                       fmt::format("record keyed '{}' is in partition {} but belongs in {} "
                                   "(producer used another partitioner?)",
-                                  rec.key, rec.partition, home)),
-           &event_);
-    return Status::Ok();
+                                  rec.key, rec.partition, home));
   }
   if (rec.key != event_.merchant_id()) {
     // The record sits in the partition of its key; a mismatch would fold a merchant's
     // events out of order with each other.
-    reject(rec,
-           make_error(Code::kMalformed, fmt::format("record key '{}' is not merchant_id '{}'",
-                                                    rec.key, event_.merchant_id())),
-           &event_);
-    return Status::Ok();
+    return make_error(Code::kMalformed, fmt::format("record key '{}' is not merchant_id '{}'",
+                                                    rec.key, event_.merchant_id()));
   }
-  if (int64_t at_s = event_.occurred_at().seconds(), watermark = watermarks_[rec.partition];
-      watermark != std::numeric_limits<int64_t>::min() && at_s - watermark > kClockSkewMaxS) {
-    // One mistyped year would otherwise move the partition's clock past every deadline in it
-    // for good (the log is append-only): refused, and the clock stays where it is.
-    reject(rec,
-           make_error(Code::kClockSkew,
-                      fmt::format("occurred_at is {} days after the latest event of partition {} "
-                                  "(more than the {}-day bound): check the producer's clock",
-                                  (at_s - watermark) / 86400, rec.partition,
-                                  kClockSkewMaxS / 86400)),
-           &event_);
-    return Status::Ok();
+  return std::nullopt;
+}
+
+// One mistyped year would otherwise move the partition's clock past every deadline in it for
+// good (the log is append-only): refused, and the clock stays where it is.
+std::optional<Error> Folder::Impl::clock_skew(const LogRecord& rec) const {
+  const int64_t at_s = event_.occurred_at().seconds(), watermark = watermarks_[rec.partition];
+  if (watermark == std::numeric_limits<int64_t>::min() || at_s - watermark <= kClockSkewMaxS) {
+    return std::nullopt;
   }
-  if (Status s = advance_clock(rec, event_.occurred_at().seconds()); !s) return s;
-  // dedupe_key(merchant, event id), built in a reused buffer.
-  dkey_.assign(event_.merchant_id());
+  return make_error(Code::kClockSkew,
+                    fmt::format("occurred_at is {} days after the latest event of partition {} "
+                                "(more than the {}-day bound): check the producer's clock",
+                                (at_s - watermark) / 86400, rec.partition, kClockSkewMaxS / 86400));
+}
+
+// Dedupe by (merchant, event id) and content fingerprint, then the rules and their effects:
+// applied, a no-op (retry, or an expiry already done), or parked.
+Status Folder::Impl::admit(const LogRecord& rec) {
+  dkey_.assign(event_.merchant_id());  // dedupe_key(merchant, event id), in a reused buffer
   dkey_.push_back('\0');
   dkey_.append(event_.event_id());
-  const std::string_view dkey = dkey_;
   canonical_encoding(event_, &canonical_);  // ours: stable across protobuf versions
-  Fingerprint fingerprint = content_fingerprint(canonical_);
-  auto before = applied_before(rec.partition, dkey);
+  const Fingerprint fingerprint = content_fingerprint(canonical_);
+  auto before = applied_before(rec.partition, dkey_);
   if (!before) return before.error();
   if (*before) {
-    if (**before != fingerprint) {
-      // Same id, different event: not a retry. Park it rather than drop it silently.
+    if (**before == fingerprint) {
+      ++stats_.duplicates;
+    } else {  // same id, different event: not a retry. Parked rather than dropped silently.
       reject(rec,
              make_error(Code::kConflictingDuplicate,
                         fmt::format("event id '{}' was already applied with different content",
                                     event_.event_id())),
              &event_);
-      return Status::Ok();
     }
-    ++stats_.duplicates;
     return Status::Ok();
   }
   if (ledger::expiry_already_done(event_, *this)) {
     // The deadline (or an earlier expiry) already released it: a recorded no-op.
     if (!io_.ok()) return io_;
     ++stats_.expiries_noop;
-    remember(rec, dkey, fingerprint);
+    remember(rec, dkey_, fingerprint);
     return Status::Ok();
   }
   if (!io_.ok()) return io_;
   auto fx = ledger::apply_event(event_, *this);
   if (!io_.ok()) return io_;
-  if (!fx) {
-    reject(rec, fx.error(), &event_);
-    return Status::Ok();
-  }
-  if (Status applied = apply(rec, event_, *fx); !applied) {
-    if (!io_.ok()) return io_;
+  Status applied = fx ? apply(rec, event_, *fx) : Status(fx.error());
+  if (!io_.ok()) return io_;
+  if (!applied) {
     reject(rec, applied.error(), &event_);
     return Status::Ok();
   }
-  remember(rec, dkey, fingerprint);
+  remember(rec, dkey_, fingerprint);
   ++stats_.applied;
   return Status::Ok();
 }
@@ -672,27 +759,50 @@ void Folder::Impl::remember(const LogRecord& rec, std::string_view dkey,
   dedupe_writes_.push_back(
       DedupeWrite{key_at, dedupe_keys_.size() - key_at, rec.offset, fingerprint});
   seen_[rec.partition].push(dkey, fingerprint);  // checks the id was not applied before
+  ++unwritten_ids_[rec.partition];
 }
 
+// The effects of one event on the in-memory state: its lines on the balances (all or
+// nothing), then the payment, contract, checkout and business id it changed.
 Status Folder::Impl::apply(const LogRecord& rec, const v1::Envelope& event, ledger::Effects& fx) {
-  // Stage every new balance first so an overflow on any line changes nothing.
+  if (Status s = post_lines(rec, event, fx.entry); !s) return s;
+  if (fx.payment) keep_payment(rec.partition, event.merchant_id(), *fx.payment);
+  if (fx.contract) {
+    make_key(&key_scratch_, rec.partition, event.merchant_id(), fx.contract->method);
+    contracts_.insert_or_assign(key_scratch_, std::move(fx.contract->contract));
+    dirty_contracts_.push_back(key_scratch_);
+  }
+  if (fx.checkout) keep_checkout(rec.partition, event.merchant_id(), *fx.checkout);
+  if (fx.merchant_business_id) {
+    // One key per id: they are rare (payouts, fees, settlements), unlike event ids.
+    std::string key = dedupe_key(event.merchant_id(), *fx.merchant_business_id);
+    business_writes_.push_back(be32_string(rec.partition) + key);
+    business_ids_[rec.partition].emplace(std::move(key));
+  }
+  return Status::Ok();
+}
+
+// Posts an entry's lines to the partition's balances. Every new balance is staged first, so
+// an overflow on any line (kOverflow) changes nothing.
+Status Folder::Impl::post_lines(const LogRecord& rec, const v1::Envelope& event,
+                                const ledger::JournalEntry& entry) {
   struct Staged {
     BalanceSlot* slot;
     Balance next;
   };
-  const size_t n = fx.entry.lines.size();
+  const size_t n = entry.lines.size();
   PAYLEDGER_CHECK(n <= ledger::kEntryLinesMax);
   // The rules promise a balanced entry; re-check it here, where it is about to be booked
   // (pair assertion: the rules check it when they build it, the fold before it commits).
   if (n != 0) {
-    Status balanced = ledger::check_balanced(fx.entry);
+    Status balanced = ledger::check_balanced(entry);
     PAYLEDGER_CHECK(balanced.ok(), balanced.ok() ? std::string() : balanced.error().reason);
   }
   BalanceSlot* slots[ledger::kEntryLinesMax];
   Staged staged[ledger::kEntryLinesMax];
   size_t staged_count = 0;
   for (size_t i = 0; i < n; ++i) {
-    const auto& line = fx.entry.lines[i];
+    const auto& line = entry.lines[i];
     make_key(&key_scratch_, rec.partition, line.account.name(), line.asset.code());
     slots[i] = balance_slot(key_scratch_);
     if (slots[i] == nullptr) return io_;
@@ -711,7 +821,7 @@ Status Folder::Impl::apply(const LogRecord& rec, const v1::Envelope& event, ledg
   }
   for (size_t j = 0; j < staged_count; ++j) staged[j].slot->balance = staged[j].next;
   for (size_t i = 0; i < n; ++i) {
-    const auto& line = fx.entry.lines[i];
+    const auto& line = entry.lines[i];
     BalanceSlot* slot = slots[i];
     if (!slot->dirty) {
       slot->dirty = true;
@@ -723,60 +833,120 @@ Status Folder::Impl::apply(const LogRecord& rec, const v1::Envelope& event, ledg
                       static_cast<uint8_t>(event.body_case()), event.event_id(),
                       event.occurred_at().seconds());
   }
-  if (fx.payment) {
-    make_key(&key_scratch_, rec.partition, event.merchant_id(), fx.payment->payment_id);
-    auto* node = payments_.find(key_scratch_);
-    std::optional<ledger::Deadline> was =
-        node == nullptr ? std::nullopt : ledger::deadline_of(node->value.state);
-    std::optional<ledger::Deadline> now = ledger::deadline_of(fx.payment->state);
-    if (was != now) {
-      reschedule(rec.partition, event.merchant_id(), fx.payment->payment_id, was, now);
-    }
-    if (node == nullptr) {
-      node = payments_.try_emplace(key_scratch_, PaymentSlot{std::move(fx.payment->state), false})
-                 .first;
-    } else {
-      node->value.state = std::move(fx.payment->state);
-    }
-    if (!node->value.dirty) dirty_payments_.emplace_back(&node->key, &node->value);
-    node->value.dirty = true;
+  return Status::Ok();
+}
+
+// The payment's new state, in the cache and marked for the batch; its deadline follows it.
+void Folder::Impl::keep_payment(uint32_t partition, std::string_view merchant,
+                                ledger::PaymentUpdate& update) {
+  make_key(&key_scratch_, partition, merchant, update.payment_id);
+  auto* node = payments_.find(key_scratch_);
+  std::optional<ledger::Deadline> was =
+      node == nullptr ? std::nullopt : ledger::deadline_of(node->value.state);
+  std::optional<ledger::Deadline> now = ledger::deadline_of(update.state);
+  if (was != now) reschedule(partition, merchant, update.payment_id, was, now);
+  if (node == nullptr) {
+    node = payments_.try_emplace(key_scratch_, PaymentSlot{std::move(update.state), false}).first;
+  } else {
+    node->value.state = std::move(update.state);
   }
-  if (fx.contract) {
-    make_key(&key_scratch_, rec.partition, event.merchant_id(), fx.contract->method);
-    contracts_.insert_or_assign(key_scratch_, std::move(fx.contract->contract));
-    dirty_contracts_.push_back(key_scratch_);
+  if (!node->value.dirty) dirty_payments_.emplace_back(&node->key, &node->value);
+  node->value.dirty = true;
+}
+
+void Folder::Impl::keep_checkout(uint32_t partition, std::string_view merchant,
+                                 ledger::CheckoutUpdate& update) {
+  make_key(&key_scratch_, partition, merchant, update.checkout_id);
+  auto* node = checkouts_.find(key_scratch_);
+  if (node == nullptr) {
+    node = checkouts_.try_emplace(key_scratch_, CheckoutSlot{std::move(update.state), false})
+               .first;
+  } else {
+    node->value.state = std::move(update.state);
   }
-  if (fx.checkout) {
-    make_key(&key_scratch_, rec.partition, event.merchant_id(), fx.checkout->checkout_id);
-    auto* node = checkouts_.find(key_scratch_);
-    if (node == nullptr) {
-      node = checkouts_
-                 .try_emplace(key_scratch_, CheckoutSlot{std::move(fx.checkout->state), false})
-                 .first;
-    } else {
-      node->value.state = std::move(fx.checkout->state);
-    }
-    if (!node->value.dirty) dirty_checkouts_.emplace_back(&node->key, &node->value);
-    node->value.dirty = true;
+  if (!node->value.dirty) dirty_checkouts_.emplace_back(&node->key, &node->value);
+  node->value.dirty = true;
+}
+
+// Writes everything folded since the last commit, with the offsets, in one WriteBatch. With
+// wait=false and FoldOptions::write_behind the batch goes to the writer thread and the fold
+// goes on while RocksDB inserts (and syncs) it; the next commit waits for it first.
+Status Folder::Impl::commit(bool wait) {
+  if (Status s = settle(); !s) return s;
+  rocksdb::WriteBatch& wb = batches_[next_batch_];  // reused: buffers stay warm across commits
+  next_batch_ ^= 1;
+  wb.Clear();
+  write_balances(wb);
+  write_states(wb);
+  write_ids(wb);
+  write_deadlines(wb);
+  write_meta(wb);
+  if (options_.before_commit) {
+    if (Status s = options_.before_commit(); !s) return s;
   }
-  if (fx.merchant_business_id) {
-    // One key per id: they are rare (payouts, fees, settlements), unlike event ids.
-    std::string key = dedupe_key(event.merchant_id(), *fx.merchant_business_id);
-    business_writes_.push_back(be32_string(rec.partition) + key);
-    business_ids_[rec.partition].emplace(std::move(key));
+  stats_.keys_written += wb.Count();
+  stats_.bytes_written += wb.GetDataSize();
+  end_batch();
+  rocksdb::WriteOptions wo;
+  wo.sync = options_.sync;
+  if (!wait && writer_ != nullptr && !caches_over_budget()) {
+    writer_->submit(&wb, wo);
+    in_flight_ = true;
+    return Status::Ok();
+  }
+  rocksdb::Status s = store_.db()->Write(wo, &wb);
+  if (!s.ok()) return rocks_error("commit fold batch", s);
+  written();
+  if (caches_over_budget()) {  // every entry is clean and in the store: drop them all
+    payments_.clear();
+    checkouts_.clear();
+    payments_complete_ = false;
   }
   return Status::Ok();
 }
 
-Status Folder::Impl::commit() {
-  // Keys go in sorted per column family: RocksDB's skiplist memtable inserts sorted runs
-  // far faster (it reuses the previous insert's position).
-  auto by_key = [](const auto& a, const auto& b) { return *a.first < *b.first; };
-  std::sort(dirty_balances_.begin(), dirty_balances_.end(), by_key);
-  std::sort(dirty_payments_.begin(), dirty_payments_.end(), by_key);
+// Waits for the batch the writer thread holds, if any.
+Status Folder::Impl::settle() {
+  if (!in_flight_) return Status::Ok();
+  in_flight_ = false;
+  rocksdb::Status s = writer_->wait();
+  if (!s.ok()) return rocks_error("commit fold batch", s);
+  written();
+  return Status::Ok();
+}
 
-  rocksdb::WriteBatch& wb = batch_;  // reused: keeps its ~16 MB buffer warm across commits
-  wb.Clear();
+// After a batch is in the store: its ids may leave memory (the store answers for them now).
+// (The caches are dropped only by a commit that wrote its batch itself: the next batch's
+// dirty entries are in them while a handed-off batch is written.)
+void Folder::Impl::written() {
+  for (uint32_t p = 0; p < seen_.size(); ++p) {
+    unwritten_ids_[p] -= writing_ids_[p];
+    writing_ids_[p] = 0;
+    while (seen_[p].size() > seen_per_partition_max_ && seen_[p].size() > unwritten_ids_[p]) {
+      seen_[p].pop_oldest();
+      seen_partial_[p] = true;
+    }
+  }
+}
+
+bool Folder::Impl::caches_over_budget() const {
+  return payments_.size() + checkouts_.size() > options_.payment_cache_max;
+}
+
+namespace {
+// Keys go in sorted per column family: RocksDB's skiplist memtable inserts sorted runs far
+// faster (it reuses the previous insert's position).
+template <typename Dirty>
+void sort_by_key(Dirty& dirty) {
+  std::sort(dirty.begin(), dirty.end(), [](const auto& a, const auto& b) {
+    return *a.first < *b.first;
+  });
+}
+}  // namespace
+
+// Touched balances and the batch's entry lines (one value per account, asset and partition).
+void Folder::Impl::write_balances(rocksdb::WriteBatch& wb) {
+  sort_by_key(dirty_balances_);
   std::string chunk_key;
   for (auto& [key, slot] : dirty_balances_) {
     wb.Put(store_.cf(Cf::kBalances), *key, encode_balance(slot->balance));
@@ -787,6 +957,11 @@ Status Folder::Impl::commit() {
     slot->chunk.clear();
     slot->dirty = false;
   }
+}
+
+// Touched payments, contracts and checkouts, once each.
+void Folder::Impl::write_states(rocksdb::WriteBatch& wb) {
+  sort_by_key(dirty_payments_);
   for (auto& [key, slot] : dirty_payments_) {
     wb.Put(store_.cf(Cf::kPayments), *key, encode_payment(slot->state));
     slot->dirty = false;
@@ -797,11 +972,15 @@ Status Folder::Impl::commit() {
   for (const auto& key : dirty_contracts_) {
     wb.Put(store_.cf(Cf::kContracts), key, encode_contract(contracts_.at(key)));
   }
-  std::sort(dirty_checkouts_.begin(), dirty_checkouts_.end(), by_key);
+  sort_by_key(dirty_checkouts_);
   for (auto& [key, slot] : dirty_checkouts_) {
     wb.Put(store_.cf(Cf::kCheckouts), *key, encode_checkout(slot->state));
     slot->dirty = false;
   }
+}
+
+// The batch's applied event ids (dedupe CF), business ids and rejects.
+void Folder::Impl::write_ids(rocksdb::WriteBatch& wb) {
   auto dedupe_key_of = [&](const DedupeWrite& w) {
     return std::string_view(dedupe_keys_).substr(w.key_at, w.key_size);
   };
@@ -815,11 +994,14 @@ Status Folder::Impl::commit() {
     append_dedupe_value(&dedupe_value, w.offset, w.fingerprint);
     wb.Put(store_.cf(Cf::kDedupe), dedupe_key_of(w), dedupe_value);
   }
-  for (const auto& [key, value] : rejects_) wb.Put(store_.cf(Cf::kRejects), key, value);
   std::sort(business_writes_.begin(), business_writes_.end());
   for (const auto& key : business_writes_) {
     wb.Put(store_.cf(Cf::kBusinessIds), key, std::string_view());
   }
+  for (const auto& [key, value] : rejects_) wb.Put(store_.cf(Cf::kRejects), key, value);
+}
+
+void Folder::Impl::write_deadlines(rocksdb::WriteBatch& wb) {
   for (const auto& [key, put] : deadline_writes_) {
     if (put) {
       wb.Put(store_.cf(Cf::kDeadlines), key, std::string_view());
@@ -827,6 +1009,10 @@ Status Folder::Impl::commit() {
       wb.Delete(store_.cf(Cf::kDeadlines), key);
     }
   }
+}
+
+// Watermarks, next offsets, partition count, log identity, log ends and last records.
+void Folder::Impl::write_meta(rocksdb::WriteBatch& wb) {
   if (watermarks_dirty_) {
     for (uint32_t p = 0; p < watermarks_.size(); ++p) {
       if (watermarks_[p] != std::numeric_limits<int64_t>::min()) {
@@ -866,17 +1052,12 @@ Status Folder::Impl::commit() {
              be64_string(last_records_[p]->offset) + be64_string(last_records_[p]->fingerprint));
     }
   }
-  if (options_.before_commit) {
-    if (Status s = options_.before_commit(); !s) return s;
-  }
-  rocksdb::WriteOptions wo;
-  wo.sync = options_.sync;
-  wo.disableWAL = false;
-  rocksdb::Status s = store_.db()->Write(wo, &wb);
-  if (!s.ok()) return rocks_error("commit fold batch", s);
-  stats_.keys_written += wb.Count();
-  stats_.bytes_written += wb.GetDataSize();
+}
+
+// The batch is in a WriteBatch: start the next one.
+void Folder::Impl::end_batch() {
   committed_ = offsets_;
+  writing_ids_ = unwritten_ids_;
   last_records_.assign(last_records_.size(), std::nullopt);
   last_records_dirty_ = false;
   record_partitions_ = false;
@@ -889,19 +1070,12 @@ Status Folder::Impl::commit() {
   dirty_contracts_.clear();
   dedupe_writes_.clear();
   dedupe_keys_.clear();
-  trim_dedupe_window();  // only committed ids leave memory: the store can answer for them
   rejects_.clear();
   deadline_writes_.clear();
   watermarks_dirty_ = false;
   business_writes_.clear();
   batch_records_ = 0;
   ++stats_.batches;
-  if (payments_.size() + checkouts_.size() > options_.payment_cache_max) {
-    payments_.clear();  // all clean now
-    checkouts_.clear();
-    payments_complete_ = false;
-  }
-  return Status::Ok();
 }
 
 Status Folder::Impl::start(uint32_t n) {
@@ -943,6 +1117,11 @@ Status Folder::Impl::start(uint32_t n) {
   // Ids applied by earlier runs are on disk only; memory fills with this run's ids.
   seen_partial_ = owned_;
   seen_per_partition_max_ = std::max<size_t>(options_.dedupe_memory_ids_max / n, 1);
+  unwritten_ids_.assign(n, 0);
+  writing_ids_.assign(n, 0);
+  if (options_.write_behind) {
+    writer_ = std::make_unique<BatchWriter>(store_.db(), options_.write_behind_when_waited);
+  }
   if (Status s = load_caches(); !s) return s;
   if (Status s = load_clock(); !s) return s;
   return load_business_ids();
@@ -964,7 +1143,7 @@ Status Folder::Impl::fold_record(const LogRecord& rec) {
   owned_[rec.partition] = true;
   offsets_dirty_ = true;
   ++stats_.records;
-  if (++batch_records_ >= options_.batch_events_max) return commit();
+  if (++batch_records_ >= options_.batch_events_max) return commit(/*wait=*/false);
   return Status::Ok();
 }
 
@@ -1008,8 +1187,8 @@ void Folder::advance_to(uint32_t partition, uint64_t next_offset) {
 }
 Status Folder::commit() {
   if (!broken_.ok()) return broken_;
-  if (impl_->batch_records_ == 0 && !impl_->pending_meta()) return Status::Ok();
-  Status s = impl_->commit();
+  Status s = impl_->batch_records_ == 0 && !impl_->pending_meta() ? impl_->settle()
+                                                                  : impl_->commit(/*wait=*/true);
   if (!s.ok()) broken_ = s;
   return s;
 }

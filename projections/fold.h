@@ -34,6 +34,13 @@ struct FoldOptions {
   size_t read_records_max = 4096;
   // fsync the WAL at every batch commit (durable against power loss, not just crashes).
   bool sync = true;
+  // Write each full batch on a second thread while the next one folds (Folder::commit and
+  // the end of fold() still wait for every write). Uses a second core; the one-core bench
+  // runs without it.
+  bool write_behind = false;
+  // Tests: the writer thread starts each write only when the fold waits for it, the latest a
+  // write can land, so a test proves the fold never reads the store for the batch in flight.
+  bool write_behind_when_waited = false;
   // Balances and payment states are loaded whole at start when each column family holds
   // at most this many (a cache miss then costs no store read); the payment cache is
   // dropped (all clean) after a batch once it grows past this.
