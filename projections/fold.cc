@@ -2,11 +2,13 @@
 
 #include <algorithm>
 #include <condition_variable>
+#include <deque>
 #include <cstring>
 #include <limits>
 #include <map>
 #include <mutex>
 #include <optional>
+#include <pthread.h>
 #include <set>
 #include <thread>
 #include <string>
@@ -149,6 +151,7 @@ class BatchWriter {
 
  private:
   void run() {
+    pthread_setname_np(pthread_self(), "fold-write");  // for top -H and perf
     std::unique_lock lock(mu_);
     for (;;) {
       cv_.wait(lock, [&] {
@@ -180,7 +183,57 @@ class BatchWriter {
   std::thread thread_;  // last: starts after the members it uses
 };
 
+// Why prepare_record refuses `rec`, if it does; out->decoded once the event decoded (the reject
+// then names its id and merchant).
+std::optional<Error> prepare_checks(const LogRecord& rec, uint32_t partitions,
+                                    PreparedRecord* out) {
+  if (rec.format == events::RecordFormat::kRawJson && events::is_parked(rec.value)) {
+    // Input `append` could not turn into an event: parked with the reason found there.
+    auto parked = events::decode_parked(rec.value);
+    if (!parked) return parked.error();
+    return make_error(parked->code, fmt::format("{}: {}", parked->source, parked->reason));
+  }
+  v1::Envelope& event = out->event;
+  event.Clear();
+  Status s = rec.format == events::RecordFormat::kRawJson ? events::from_json(rec.value, &event)
+                                                          : events::decode(rec.value, &event);
+  if (!s) return s.error();
+  out->decoded = true;
+  // Card numbers and unsafe id text; the byte pre-filter keeps this off the hot path.
+  if (rec.format == events::RecordFormat::kRawJson || events::may_need_string_check(rec.value)) {
+    if (Status strings = events::check_strings(event); !strings) return strings.error();
+  }
+  if (Status valid = events::validate(event); !valid) return valid.error();
+  if (uint32_t home = events::partition_for_key(rec.key, partitions); home != rec.partition) {
+    // A merchant's events must all be in its partition, in order: a record placed by
+    // another partitioner would be folded apart from its payments and balances.
+    return make_error(Code::kMalformed,
+                      fmt::format("record keyed '{}' is in partition {} but belongs in {} "
+                                  "(producer used another partitioner?)",
+                                  rec.key, rec.partition, home));
+  }
+  if (rec.key != event.merchant_id()) {
+    // The record sits in the partition of its key; a mismatch would fold a merchant's
+    // events out of order with each other.
+    return make_error(Code::kMalformed, fmt::format("record key '{}' is not merchant_id '{}'",
+                                                    rec.key, event.merchant_id()));
+  }
+  return std::nullopt;
+}
+
 }  // namespace
+
+// Checks that read no fold state: parked input, decode, card numbers and id text, the schema,
+// the record's place (partition and key); then the content fingerprint of what decoded.
+void prepare_record(const LogRecord& rec, uint32_t partitions, PreparedRecord* out) {
+  out->rec = rec;
+  out->decoded = false;
+  out->refused = prepare_checks(rec, partitions, out);
+  if (out->refused) return;
+  thread_local std::string canonical;  // reused buffer
+  canonical_encoding(out->event, &canonical);  // ours: stable across protobuf versions
+  out->fingerprint = content_fingerprint(canonical);
+}
 
 class Folder::Impl final : public ledger::LedgerView {
  public:
@@ -189,6 +242,7 @@ class Folder::Impl final : public ledger::LedgerView {
   Status start(uint32_t partitions);
   // Folds one record: applies it, parks it as a reject, or skips it as a duplicate.
   Status fold_record(const LogRecord& rec);
+  Status fold_prepared(const PreparedRecord& p);
   Status commit(bool wait);
   // Waits for the batch handed to the writer thread, if any (FoldOptions::write_behind).
   Status settle();
@@ -217,10 +271,9 @@ class Folder::Impl final : public ledger::LedgerView {
   size_t batch_records_ = 0;
 
  private:
-  Status process(const LogRecord& rec);
-  std::optional<Error> decode_checked(const LogRecord& rec, const v1::Envelope** decoded);
-  std::optional<Error> clock_skew(const LogRecord& rec) const;
-  Status admit(const LogRecord& rec);
+  Status process(const PreparedRecord& p);
+  std::optional<Error> clock_skew(const LogRecord& rec, const v1::Envelope& event) const;
+  Status admit(const LogRecord& rec, const v1::Envelope& event, const Fingerprint& fingerprint);
   void reject(const LogRecord& rec, const Error& error, const v1::Envelope* event);
   // Applies the effects to the in-memory state; kOverflow leaves everything unchanged.
   Status apply(const LogRecord& rec, const v1::Envelope& event, ledger::Effects& fx);
@@ -270,7 +323,7 @@ class Folder::Impl final : public ledger::LedgerView {
   bool record_partitions_ = false;
   bool offsets_dirty_ = false;
   uint32_t partition_ = 0;  // of the record being folded
-  v1::Envelope event_;      // reused: avoids an allocation per record
+  PreparedRecord prepared_;  // fold_record's, reused: avoids allocations per record
 
   mutable FlatStringMap<BalanceSlot> balances_;
   mutable FlatStringMap<PaymentSlot> payments_;
@@ -304,7 +357,6 @@ class Folder::Impl final : public ledger::LedgerView {
   std::vector<DedupeWrite> dedupe_writes_;
   std::string dedupe_keys_;
   std::string dkey_;  // the dedupe key of the record being folded (reused buffer)
-  std::string canonical_;                   // reused buffer for the canonical encoding
   // The commits' WriteBatches, kept between commits so their buffers are not regrown (copies
   // and fresh zeroed pages) every batch; two, so that one is written while the next fills.
   rocksdb::WriteBatch batches_[2];
@@ -641,65 +693,28 @@ void Folder::Impl::reject(const LogRecord& rec, const Error& error, const v1::En
   if (options_.on_reject) options_.on_reject(r);
 }
 
-// One record: the pure checks, the partition's clock, then dedupe and the rules. A record
-// that fails a check is parked as a reject (Ok); an error is I/O or corruption.
-Status Folder::Impl::process(const LogRecord& rec) {
-  const v1::Envelope* decoded = nullptr;
-  if (std::optional<Error> refused = decode_checked(rec, &decoded)) {
-    reject(rec, *refused, decoded);
+// One prepared record: parked if a check refused it, else the partition's clock, then dedupe
+// and the rules. A record that fails a check is parked as a reject (Ok); an error is I/O or
+// corruption.
+Status Folder::Impl::process(const PreparedRecord& p) {
+  const LogRecord& rec = p.rec;
+  if (p.refused) {
+    reject(rec, *p.refused, p.decoded ? &p.event : nullptr);
     return Status::Ok();
   }
-  if (std::optional<Error> skew = clock_skew(rec)) {
-    reject(rec, *skew, &event_);
+  if (std::optional<Error> skew = clock_skew(rec, p.event)) {
+    reject(rec, *skew, &p.event);
     return Status::Ok();
   }
-  if (Status s = advance_clock(rec, event_.occurred_at().seconds()); !s) return s;
-  return admit(rec);
-}
-
-// Checks that read no fold state: parked input, decode, card numbers and id text, the schema,
-// the record's place (partition and key). Returns why the record is refused; *decoded is set
-// once the event decoded (the reject then names its id and merchant).
-std::optional<Error> Folder::Impl::decode_checked(const LogRecord& rec,
-                                                  const v1::Envelope** decoded) {
-  if (rec.format == events::RecordFormat::kRawJson && events::is_parked(rec.value)) {
-    // Input `append` could not turn into an event: parked with the reason found there.
-    auto parked = events::decode_parked(rec.value);
-    if (!parked) return parked.error();
-    return make_error(parked->code, fmt::format("{}: {}", parked->source, parked->reason));
-  }
-  event_.Clear();
-  Status s = rec.format == events::RecordFormat::kRawJson ? events::from_json(rec.value, &event_)
-                                                          : events::decode(rec.value, &event_);
-  if (!s) return s.error();
-  *decoded = &event_;
-  // Card numbers and unsafe id text; the byte pre-filter keeps this off the hot path.
-  if (rec.format == events::RecordFormat::kRawJson || events::may_need_string_check(rec.value)) {
-    if (Status strings = events::check_strings(event_); !strings) return strings.error();
-  }
-  if (Status valid = events::validate(event_); !valid) return valid.error();
-  if (uint32_t home = events::partition_for_key(rec.key, static_cast<uint32_t>(offsets_.size()));
-      home != rec.partition) {
-    // A merchant's events must all be in its partition, in order: a record placed by
-    // another partitioner would be folded apart from its payments and balances.
-    return make_error(Code::kMalformed,
-                      fmt::format("record keyed '{}' is in partition {} but belongs in {} "
-                                  "(producer used another partitioner?)",
-                                  rec.key, rec.partition, home));
-  }
-  if (rec.key != event_.merchant_id()) {
-    // The record sits in the partition of its key; a mismatch would fold a merchant's
-    // events out of order with each other.
-    return make_error(Code::kMalformed, fmt::format("record key '{}' is not merchant_id '{}'",
-                                                    rec.key, event_.merchant_id()));
-  }
-  return std::nullopt;
+  if (Status s = advance_clock(rec, p.event.occurred_at().seconds()); !s) return s;
+  return admit(rec, p.event, p.fingerprint);
 }
 
 // One mistyped year would otherwise move the partition's clock past every deadline in it for
 // good (the log is append-only): refused, and the clock stays where it is.
-std::optional<Error> Folder::Impl::clock_skew(const LogRecord& rec) const {
-  const int64_t at_s = event_.occurred_at().seconds(), watermark = watermarks_[rec.partition];
+std::optional<Error> Folder::Impl::clock_skew(const LogRecord& rec,
+                                              const v1::Envelope& event) const {
+  const int64_t at_s = event.occurred_at().seconds(), watermark = watermarks_[rec.partition];
   if (watermark == std::numeric_limits<int64_t>::min() || at_s - watermark <= kClockSkewMaxS) {
     return std::nullopt;
   }
@@ -711,12 +726,11 @@ std::optional<Error> Folder::Impl::clock_skew(const LogRecord& rec) const {
 
 // Dedupe by (merchant, event id) and content fingerprint, then the rules and their effects:
 // applied, a no-op (retry, or an expiry already done), or parked.
-Status Folder::Impl::admit(const LogRecord& rec) {
-  dkey_.assign(event_.merchant_id());  // dedupe_key(merchant, event id), in a reused buffer
+Status Folder::Impl::admit(const LogRecord& rec, const v1::Envelope& event,
+                           const Fingerprint& fingerprint) {
+  dkey_.assign(event.merchant_id());  // dedupe_key(merchant, event id), in a reused buffer
   dkey_.push_back('\0');
-  dkey_.append(event_.event_id());
-  canonical_encoding(event_, &canonical_);  // ours: stable across protobuf versions
-  const Fingerprint fingerprint = content_fingerprint(canonical_);
+  dkey_.append(event.event_id());
   auto before = applied_before(rec.partition, dkey_);
   if (!before) return before.error();
   if (*before) {
@@ -726,12 +740,12 @@ Status Folder::Impl::admit(const LogRecord& rec) {
       reject(rec,
              make_error(Code::kConflictingDuplicate,
                         fmt::format("event id '{}' was already applied with different content",
-                                    event_.event_id())),
-             &event_);
+                                    event.event_id())),
+             &event);
     }
     return Status::Ok();
   }
-  if (ledger::expiry_already_done(event_, *this)) {
+  if (ledger::expiry_already_done(event, *this)) {
     // The deadline (or an earlier expiry) already released it: a recorded no-op.
     if (!io_.ok()) return io_;
     ++stats_.expiries_noop;
@@ -739,12 +753,12 @@ Status Folder::Impl::admit(const LogRecord& rec) {
     return Status::Ok();
   }
   if (!io_.ok()) return io_;
-  auto fx = ledger::apply_event(event_, *this);
+  auto fx = ledger::apply_event(event, *this);
   if (!io_.ok()) return io_;
-  Status applied = fx ? apply(rec, event_, *fx) : Status(fx.error());
+  Status applied = fx ? apply(rec, event, *fx) : Status(fx.error());
   if (!io_.ok()) return io_;
   if (!applied) {
-    reject(rec, applied.error(), &event_);
+    reject(rec, applied.error(), &event);
     return Status::Ok();
   }
   remember(rec, dkey_, fingerprint);
@@ -1128,6 +1142,12 @@ Status Folder::Impl::start(uint32_t n) {
 }
 
 Status Folder::Impl::fold_record(const LogRecord& rec) {
+  prepare_record(rec, static_cast<uint32_t>(offsets_.size()), &prepared_);
+  return fold_prepared(prepared_);
+}
+
+Status Folder::Impl::fold_prepared(const PreparedRecord& p) {
+  const LogRecord& rec = p.rec;
   if (rec.partition >= offsets_.size()) {
     return make_error(Code::kInvalidArgument,
                       fmt::format("record of partition {}; the log has {}", rec.partition,
@@ -1138,7 +1158,7 @@ Status Folder::Impl::fold_record(const LogRecord& rec) {
                   fmt::format("partition {} offset {} is behind the next offset {}", rec.partition,
                               rec.offset, offsets_[rec.partition]));
   partition_ = rec.partition;
-  if (Status s = process(rec); !s) return s;
+  if (Status s = process(p); !s) return s;
   offsets_[rec.partition] = rec.offset + 1;
   owned_[rec.partition] = true;
   offsets_dirty_ = true;
@@ -1167,6 +1187,12 @@ size_t Folder::uncommitted() const { return impl_->batch_records_; }
 Status Folder::fold_record(const events::LogRecord& rec) {
   if (!broken_.ok()) return broken_;
   Status s = impl_->fold_record(rec);
+  if (!s.ok()) broken_ = s;
+  return s;
+}
+Status Folder::fold_prepared(const PreparedRecord& p) {
+  if (!broken_.ok()) return broken_;
+  Status s = impl_->fold_prepared(p);
   if (!s.ok()) broken_ = s;
   return s;
 }
@@ -1264,6 +1290,186 @@ Status check_log_holds_folded(Store& store, events::EventLog& log) {
   return Status::Ok();
 }
 
+namespace {
+
+// Reads the log on a thread of its own, in the order fold() reads it (partitions round robin,
+// read_records_max records per read, until a round reads nothing), and prepares every record
+// (prepare_record) while the fold applies the chunks before it (FoldOptions::read_ahead).
+class ReadAhead {
+ public:
+  struct Chunk {
+    events::ReadBatch batch;
+    std::vector<PreparedRecord> prepared;  // reused: their Envelopes keep their allocations
+    Status status;                          // a failed read: the fold stops here
+  };
+
+  ReadAhead(events::EventLog& log, std::vector<uint64_t> next, const FoldOptions& options)
+      : log_(log), next_(std::move(next)), options_(options), chunks_(kChunks) {
+    for (auto& c : chunks_) free_.push_back(&c);
+    thread_ = std::thread([this] { run(); });
+  }
+  ~ReadAhead() {
+    {
+      std::lock_guard lock(mu_);
+      quit_ = true;
+    }
+    cv_.notify_all();
+    thread_.join();
+  }
+  // The next chunk in log order, or nullptr once the reads are done.
+  Chunk* next() {
+    std::unique_lock lock(mu_);
+    cv_.wait(lock, [&] { return !ready_.empty() || done_; });
+    if (ready_.empty()) return nullptr;
+    Chunk* c = ready_.front();
+    ready_.pop_front();
+    return c;
+  }
+  void release(Chunk* c) {
+    {
+      std::lock_guard lock(mu_);
+      free_.push_back(c);
+    }
+    cv_.notify_all();
+  }
+
+ private:
+  static constexpr size_t kChunks = 4;
+
+  Chunk* take_free() {
+    std::unique_lock lock(mu_);
+    cv_.wait(lock, [&] { return !free_.empty() || quit_; });
+    if (quit_) return nullptr;
+    Chunk* c = free_.back();
+    free_.pop_back();
+    return c;
+  }
+  void hand_over(Chunk* c) {
+    {
+      std::lock_guard lock(mu_);
+      ready_.push_back(c);
+    }
+    cv_.notify_all();
+  }
+  bool stopped() const { return options_.stop != nullptr && options_.stop->load(); }
+  // false: stop reading (a failed read, or quit).
+  bool read_one(uint32_t p, uint64_t* read, bool* any) {
+    size_t want = options_.read_records_max;
+    if (options_.records_max != 0) want = std::min<uint64_t>(want, options_.records_max - *read);
+    Chunk* c = take_free();
+    if (c == nullptr) return false;
+    c->status = log_.read(p, next_[p], want, &c->batch);
+    const auto& records = c->batch.records;
+    if (c->status.ok()) {
+      if (c->prepared.size() < records.size()) c->prepared.resize(records.size());
+      const auto n = static_cast<uint32_t>(next_.size());
+      for (size_t i = 0; i < records.size(); ++i) prepare_record(records[i], n, &c->prepared[i]);
+      if (!records.empty()) next_[p] = records.back().offset + 1;
+      *read += records.size();
+      *any = *any || !records.empty();
+    }
+    const bool ok = c->status.ok();
+    hand_over(c);
+    return ok;
+  }
+  void run() {
+    pthread_setname_np(pthread_self(), "fold-read");  // for top -H and perf
+    uint64_t read = 0;
+    bool more = true, limit_hit = false;
+    while (more && !limit_hit && !stopped()) {
+      more = false;
+      for (uint32_t p = 0; p < next_.size() && !limit_hit && !stopped(); ++p) {
+        if (!read_one(p, &read, &more)) {
+          more = false;
+          break;
+        }
+        limit_hit = options_.records_max != 0 && read >= options_.records_max;
+      }
+    }
+    {
+      std::lock_guard lock(mu_);
+      done_ = true;
+    }
+    cv_.notify_all();
+  }
+
+  events::EventLog& log_;
+  std::vector<uint64_t> next_;  // per partition, the next offset to read
+  const FoldOptions& options_;
+  std::vector<Chunk> chunks_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<Chunk*> free_;
+  std::deque<Chunk*> ready_;
+  bool done_ = false;  // the reader has handed over its last chunk
+  bool quit_ = false;  // the fold no longer wants chunks
+  std::thread thread_;
+};
+
+// The records of one read, folded in order. The record a commit stores as its partition's last
+// is the last of the read, or one whose fold fills the batch (fold_record then commits).
+template <typename Fold>
+Status fold_read(Folder& folder, const std::vector<LogRecord>& records, size_t batch_max,
+                 Fold&& fold_one) {
+  for (size_t i = 0; i < records.size(); ++i) {
+    if (i + 1 == records.size() || folder.uncommitted() + 1 >= batch_max) {
+      folder.note_last_record(records[i]);
+    }
+    if (Status s = fold_one(i); !s) return s;
+  }
+  return Status::Ok();
+}
+
+// fold()'s loop with FoldOptions::read_ahead: the reads and per-record checks on the reader
+// thread, the rest here.
+Status fold_read_ahead(Folder& folder, events::EventLog& log, const FoldOptions& options,
+                       FoldProgress& progress) {
+  std::vector<uint64_t> next(log.partition_count());
+  for (uint32_t p = 0; p < next.size(); ++p) next[p] = folder.next_offset(p);
+  ReadAhead reader(log, std::move(next), options);
+  while (ReadAhead::Chunk* c = reader.next()) {
+    if (options.stop != nullptr && options.stop->load()) break;
+    if (!c->status) return c->status;
+    Status s = fold_read(folder, c->batch.records, options.batch_events_max,
+                         [&](size_t i) { return folder.fold_prepared(c->prepared[i]); });
+    if (!s) return s;
+    reader.release(c);
+    progress.events_done = folder.stats().records;
+    if (options.on_progress) options.on_progress(progress);
+  }
+  return Status::Ok();
+}
+
+// fold()'s loop on one thread.
+Status fold_in_turn(Folder& folder, events::EventLog& log, const FoldOptions& options,
+                    FoldProgress& progress) {
+  const uint32_t n = log.partition_count();
+  events::ReadBatch batch;
+  bool more = true;
+  bool limit_hit = false;
+  auto stopped = [&] { return options.stop != nullptr && options.stop->load(); };
+  while (more && !limit_hit && !stopped()) {
+    more = false;
+    for (uint32_t p = 0; p < n && !limit_hit && !stopped(); ++p) {
+      size_t want = options.read_records_max;
+      if (options.records_max != 0) {
+        want = std::min<uint64_t>(want, options.records_max - folder.stats().records);
+      }
+      if (Status s = log.read(p, folder.next_offset(p), want, &batch); !s) return s;
+      Status s = fold_read(folder, batch.records, options.batch_events_max,
+                           [&](size_t i) { return folder.fold_record(batch.records[i]); });
+      if (!s) return s;
+      more = more || !batch.records.empty();
+      limit_hit = options.records_max != 0 && folder.stats().records >= options.records_max;
+      progress.events_done = folder.stats().records;
+      if (options.on_progress) options.on_progress(progress);
+    }
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
 Result<FoldStats> fold(Store& store, events::EventLog& log, const FoldOptions& options) {
   auto opened = Folder::open(store, log.partition_count(), options);
   if (!opened) return opened.error();
@@ -1285,33 +1491,9 @@ Result<FoldStats> fold(Store& store, events::EventLog& log, const FoldOptions& o
     folder.note_log_end(p, *end);
     if (*end > folder.next_offset(p)) progress.events_total += *end - folder.next_offset(p);
   }
-  bool more = true;
-  bool limit_hit = false;
-  auto stopped = [&] { return options.stop != nullptr && options.stop->load(); };
-  while (more && !limit_hit && !stopped()) {
-    more = false;
-    for (uint32_t p = 0; p < n && !limit_hit && !stopped(); ++p) {
-      size_t want = options.read_records_max;
-      if (options.records_max != 0) {
-        want = std::min<uint64_t>(want, options.records_max - folder.stats().records);
-      }
-      if (Status s = log.read(p, folder.next_offset(p), want, &batch); !s) return s.error();
-      for (size_t i = 0; i < batch.records.size(); ++i) {
-        const LogRecord& rec = batch.records[i];
-        // The record a commit stores as the partition's last: the last of this read, or one
-        // whose fold fills the batch (fold_record then commits).
-        if (i + 1 == batch.records.size() ||
-            folder.uncommitted() + 1 >= options.batch_events_max) {
-          folder.note_last_record(rec);
-        }
-        if (Status s = folder.fold_record(rec); !s) return s.error();
-      }
-      more = more || !batch.records.empty();
-      limit_hit = options.records_max != 0 && folder.stats().records >= options.records_max;
-      progress.events_done = folder.stats().records;
-      if (options.on_progress) options.on_progress(progress);
-    }
-  }
+  Status folded = options.read_ahead ? fold_read_ahead(folder, log, options, progress)
+                                     : fold_in_turn(folder, log, options, progress);
+  if (!folded) return folded.error();
   if (Status s = folder.commit(); !s) return s.error();
   return folder.stats();
 }

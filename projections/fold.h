@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 
 #include "events/event_log.h"
 #include "events/schema/result.h"
@@ -41,6 +42,10 @@ struct FoldOptions {
   // Tests: the writer thread starts each write only when the fold waits for it, the latest a
   // write can land, so a test proves the fold never reads the store for the batch in flight.
   bool write_behind_when_waited = false;
+  // fold(): read the log and make the per-record checks, decode and fingerprint on a reader
+  // thread (prepare_record) while this one applies the records before. Same records in the
+  // same order and batches as without it.
+  bool read_ahead = false;
   // Balances and payment states are loaded whole at start when each column family holds
   // at most this many (a cache miss then costs no store read); the payment cache is
   // dropped (all clean) after a batch once it grows past this.
@@ -80,6 +85,19 @@ struct FoldStats {
   uint64_t bytes_written = 0;
 };
 
+// A record with the checks that read no fold state done (decode, card numbers, schema, its
+// partition and key) and the content fingerprint of its event: what fold() prepares on a
+// reader thread (FoldOptions::read_ahead) while the fold applies the records before it.
+struct PreparedRecord {
+  events::LogRecord rec;           // views into the caller's ReadBatch
+  v1::Envelope event;              // valid when decoded
+  bool decoded = false;
+  std::optional<Error> refused;    // why the record is parked as a reject, if it is
+  Fingerprint fingerprint;         // of the canonical encoding, when not refused
+};
+// Fills *out (reusing its Envelope) for `rec` of a log of `partitions`. Thread-safe.
+void prepare_record(const events::LogRecord& rec, uint32_t partitions, PreparedRecord* out);
+
 // The folding state of one process over one store: stored offsets, caches, the dedupe
 // index and the uncommitted batch. Feed it records in offset order per partition; it
 // commits a WriteBatch every batch_events_max records and on commit().
@@ -100,6 +118,8 @@ class Folder {
   // skipped as a duplicate. Errors are I/O or corruption: the folder must then be dropped
   // (uncommitted work is lost, stored state stays consistent).
   Status fold_record(const events::LogRecord& rec);
+  // fold_record of a record prepare_record prepared (e.g. on another thread).
+  Status fold_prepared(const PreparedRecord& p);
   // Writes everything folded since the last commit, with the offsets, in one WriteBatch.
   Status commit();
   // Notes that the log of `partition` reached at least `end_offset` (one past its last

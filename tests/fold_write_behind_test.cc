@@ -1,5 +1,6 @@
-// FoldOptions::write_behind (issue 9): each full batch is written on a second thread while
-// the next one folds. The books must be those of the one-thread fold, even when every write
+// FoldOptions::write_behind and read_ahead (issue 9): each full batch is written on a second
+// thread while the next one folds; the log is read and each record checked and fingerprinted
+// on a reader thread. The books must be those of the one-thread fold, even when every write
 // lands as late as it can (write_behind_when_waited): then any read of the store for a key of
 // the batch in flight would see the state before it, and the digest or the counts would differ.
 #include <gtest/gtest.h>
@@ -48,7 +49,13 @@ struct Folded {
 
 // Folds `records` into a fresh store with a tiny batch, a tiny idempotency window and a tiny
 // payment cache, so ids leave memory and caches are dropped across many batch boundaries.
-Folded fold_all(const std::vector<events::AppendRecord>& records, bool write_behind) {
+struct Threads {
+  bool write_behind = false;
+  bool read_ahead = false;
+  uint64_t records_max = 0;
+};
+
+Folded fold_all(const std::vector<events::AppendRecord>& records, Threads threads) {
   TempDir dir;
   events::EmbeddedLogOptions lo;
   lo.partitions = 4;
@@ -62,8 +69,10 @@ Folded fold_all(const std::vector<events::AppendRecord>& records, bool write_beh
   fo.read_records_max = 50;
   fo.dedupe_memory_ids_max = 16;  // 4 per partition: far fewer than one batch
   fo.payment_cache_max = 300;
-  fo.write_behind = write_behind;
-  fo.write_behind_when_waited = write_behind;
+  fo.write_behind = threads.write_behind;
+  fo.write_behind_when_waited = threads.write_behind;
+  fo.read_ahead = threads.read_ahead;
+  fo.records_max = threads.records_max;
   auto stats = projections::fold(*store, *log, fo);
   EXPECT_TRUE(stats.ok()) << (stats.ok() ? "" : stats.error().reason);
   if (!stats.ok()) return {};
@@ -72,14 +81,8 @@ Folded fold_all(const std::vector<events::AppendRecord>& records, bool write_beh
   return {*stats, digest.ok() ? *digest : ""};
 }
 
-TEST(FoldWriteBehind, LateWritesGiveTheBooksOfTheOneThreadFold) {
-  auto records = stream_with_retries();
-  Folded one = fold_all(records, false);
-  Folded two = fold_all(records, true);
-  // The stream really exercises the window: many retries, some conflicting reuses.
-  EXPECT_GT(one.stats.duplicates, 800u);
-  EXPECT_GT(one.stats.rejected, 50u);
-  EXPECT_GT(one.stats.batches, 150u);
+void expect_same(const Folded& two, const Folded& one, const char* how) {
+  SCOPED_TRACE(how);
   EXPECT_EQ(two.stats.records, one.stats.records);
   EXPECT_EQ(two.stats.applied, one.stats.applied);
   EXPECT_EQ(two.stats.duplicates, one.stats.duplicates);
@@ -89,6 +92,27 @@ TEST(FoldWriteBehind, LateWritesGiveTheBooksOfTheOneThreadFold) {
   EXPECT_EQ(two.stats.bytes_written, one.stats.bytes_written);
   EXPECT_FALSE(one.digest.empty());
   EXPECT_EQ(two.digest, one.digest);
+}
+
+TEST(FoldWriteBehind, LateWritesGiveTheBooksOfTheOneThreadFold) {
+  auto records = stream_with_retries();
+  Folded one = fold_all(records, {});
+  // The stream really exercises the window: many retries, some conflicting reuses.
+  EXPECT_GT(one.stats.duplicates, 800u);
+  EXPECT_GT(one.stats.rejected, 50u);
+  EXPECT_GT(one.stats.batches, 150u);
+  expect_same(fold_all(records, {.write_behind = true}), one, "write behind");
+  expect_same(fold_all(records, {.read_ahead = true}), one, "read ahead");
+  expect_same(fold_all(records, {.write_behind = true, .read_ahead = true}), one, "both");
+}
+
+// records_max (crash tests stop a fold there) stops the read-ahead fold at the same record.
+TEST(FoldWriteBehind, ReadAheadStopsAtRecordsMaxLikeTheOneThreadFold) {
+  auto records = stream_with_retries();
+  Folded one = fold_all(records, {.records_max = 1234});
+  EXPECT_EQ(one.stats.records, 1234u);
+  expect_same(fold_all(records, {.write_behind = true, .read_ahead = true, .records_max = 1234}),
+              one, "both, records_max");
 }
 
 // The fold's last commit waits for the write in flight: what fold() returns is in the store.

@@ -414,8 +414,9 @@ Result<projections::FoldStats> run_fold(const FoldArgs& args, Clock::duration* e
   options.stop = &g_stop;
   auto start = Clock::now();
   if (args.log.kafka()) return run_fold_kafka(args, options, start, elapsed);
-  // A second core writes each full batch while the next one folds (the one-core bench
-  // measures without it).
+  // A second core reads and checks records ahead and writes each full batch while the next
+  // one folds (the one-core bench measures without them).
+  options.read_ahead = true;
   options.write_behind = true;
   auto log = open_log(common.data, /*writer=*/false, 0, false);
   if (!log) return log.error();
