@@ -53,6 +53,7 @@ struct Threads {
   bool write_behind = false;
   bool read_ahead = false;
   uint64_t records_max = 0;
+  bool late_writes = true;  // write_behind_when_waited
 };
 
 Folded fold_all(const std::vector<events::AppendRecord>& records, Threads threads) {
@@ -70,7 +71,7 @@ Folded fold_all(const std::vector<events::AppendRecord>& records, Threads thread
   fo.dedupe_memory_ids_max = 16;  // 4 per partition: far fewer than one batch
   fo.payment_cache_max = 300;
   fo.write_behind = threads.write_behind;
-  fo.write_behind_when_waited = threads.write_behind;
+  fo.write_behind_when_waited = threads.write_behind && threads.late_writes;
   fo.read_ahead = threads.read_ahead;
   fo.records_max = threads.records_max;
   auto stats = projections::fold(*store, *log, fo);
@@ -104,6 +105,8 @@ TEST(FoldWriteBehind, LateWritesGiveTheBooksOfTheOneThreadFold) {
   expect_same(fold_all(records, {.write_behind = true}), one, "write behind");
   expect_same(fold_all(records, {.read_ahead = true}), one, "read ahead");
   expect_same(fold_all(records, {.write_behind = true, .read_ahead = true}), one, "both");
+  expect_same(fold_all(records, {.write_behind = true, .read_ahead = true, .late_writes = false}),
+              one, "both, writes as soon as handed over");
 }
 
 // records_max (crash tests stop a fold there) stops the read-ahead fold at the same record.
