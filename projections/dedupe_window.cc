@@ -1,5 +1,6 @@
 #include "projections/dedupe_window.h"
 
+#include <cstdlib>
 #include <cstring>
 #include <functional>
 #include <utility>
@@ -28,9 +29,8 @@ void DedupeWindow::Entry::set_key(std::string_view k) {
 
 uint64_t DedupeWindow::hash_of(std::string_view key) { return std::hash<std::string_view>{}(key); }
 
-const Fingerprint* DedupeWindow::find(std::string_view key) const {
+const Fingerprint* DedupeWindow::find(std::string_view key, uint64_t h) const {
   if (size_ == 0) return nullptr;
-  const uint64_t h = hash_of(key);
   const size_t mask = index_.size() - 1;
   for (size_t i = h & mask;; i = (i + 1) & mask) {
     const Slot& slot = index_[i];
@@ -56,10 +56,9 @@ void DedupeWindow::index_insert(uint64_t hash, uint32_t position, std::string_vi
   }
 }
 
-void DedupeWindow::push(std::string_view key, const Fingerprint& fingerprint) {
+void DedupeWindow::push(std::string_view key, uint64_t h, const Fingerprint& fingerprint) {
   if (size_ == ring_.size()) grow();
   const size_t position = (head_ + size_) & (ring_.size() - 1);
-  const uint64_t h = hash_of(key);
   index_insert(h, static_cast<uint32_t>(position), key);  // checks the key is new
   Entry& e = ring_[position];
   e.set_key(key);  // no allocation unless the key is longer than kInlineKey
@@ -102,6 +101,43 @@ void DedupeWindow::grow() {
   for (size_t k = 0; k < size_; ++k) {
     index_insert(ring_[k].hash, static_cast<uint32_t>(k), ring_[k].key());
   }
+}
+
+IdFilter::IdFilter(size_t bytes) {
+  blocks_ = 1;
+  while (blocks_ * 2 * sizeof(Block) <= bytes) blocks_ *= 2;
+  bits_.reset(static_cast<Block*>(std::calloc(blocks_, sizeof(Block))));
+  PAYLEDGER_CHECK(bits_ != nullptr, "out of memory for the dedupe filter");
+}
+
+void IdFilter::FreeBlocks::operator()(Block* b) const { std::free(b); }
+
+uint64_t IdFilter::mix(uint32_t partition, uint64_t hash) {
+  // splitmix64's finaliser over the id's hash and its partition: well-spread bits; the block
+  // comes from a second mix (~partition) so that it is independent of the six bit positions.
+  uint64_t z = hash ^ (uint64_t{partition} * 0x9e3779b97f4a7c15ull);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+  return z ^ (z >> 31);
+}
+
+void IdFilter::add(uint32_t partition, uint64_t hash) {
+  const uint64_t z = mix(partition, hash);
+  Block& b = bits_[mix(~partition, hash) & (blocks_ - 1)];
+  for (int i = 0; i < 6; ++i) {
+    const uint64_t bit = (z >> (9 * i)) & 511;
+    b.words[bit >> 6] |= uint64_t{1} << (bit & 63);
+  }
+}
+
+bool IdFilter::may_contain(uint32_t partition, uint64_t hash) const {
+  const uint64_t z = mix(partition, hash);
+  const Block& b = bits_[mix(~partition, hash) & (blocks_ - 1)];
+  for (int i = 0; i < 6; ++i) {
+    const uint64_t bit = (z >> (9 * i)) & 511;
+    if ((b.words[bit >> 6] & (uint64_t{1} << (bit & 63))) == 0) return false;
+  }
+  return true;
 }
 
 }  // namespace payledger::projections

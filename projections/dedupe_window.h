@@ -6,6 +6,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -21,13 +22,24 @@ namespace payledger::projections {
 // unordered_map + deque whose three cache misses per lookup and per trim were ~6% of a fold.)
 class DedupeWindow {
  public:
-  // The fingerprint stored for `key`, or nullptr if the window does not hold it.
-  const Fingerprint* find(std::string_view key) const;
+  // The hash find/push use for `key` (callers that also need it compute it once).
+  static uint64_t hash_of(std::string_view key);
+  // The fingerprint stored for `key` (whose hash_of is `hash`), or nullptr if not held.
+  const Fingerprint* find(std::string_view key, uint64_t hash) const;
+  const Fingerprint* find(std::string_view key) const { return find(key, hash_of(key)); }
   // Adds `key` as the newest entry. Requires (PAYLEDGER_CHECK) that it is not held already.
-  void push(std::string_view key, const Fingerprint& fingerprint);
+  void push(std::string_view key, uint64_t hash, const Fingerprint& fingerprint);
+  void push(std::string_view key, const Fingerprint& fingerprint) {
+    push(key, hash_of(key), fingerprint);
+  }
   // Drops the oldest entry. Requires a non-empty window.
   void pop_oldest();
   size_t size() const { return size_; }
+  // Calls fn(hash) for every entry held.
+  template <typename Fn>
+  void for_each_hash(Fn&& fn) const {
+    for (size_t k = 0; k < size_; ++k) fn(ring_[(head_ + k) & (ring_.size() - 1)].hash);
+  }
 
  private:
   // Keys of up to kInlineKey bytes (every generated merchant \0 event id) are held in the
@@ -51,7 +63,6 @@ class DedupeWindow {
     uint32_t hash_lo = 0;
     uint32_t position_1 = 0;
   };
-  static uint64_t hash_of(std::string_view key);
   // Doubles the ring (oldest entry to position 0) and rebuilds the index at twice its size.
   void grow();
   void index_insert(uint64_t hash, uint32_t position, std::string_view key);
@@ -60,6 +71,31 @@ class DedupeWindow {
   size_t head_ = 0;          // position of the oldest entry
   size_t size_ = 0;
   std::vector<Slot> index_;  // size a power of two, 2 x ring_.size()
+};
+
+// A Bloom filter of fixed size over the ids a fold applied (their DedupeWindow::hash_of, mixed
+// with the partition): lets an id that left the window, and that the filter has never seen, be
+// known new without a RocksDB probe. Blocked (one 64-byte block per id, 6 bits in it): one
+// cache line per lookup. "Maybe" answers stay exact by probing the store. Its memory is fixed
+// (FoldOptions::dedupe_filter_bytes) whatever the history: past ~10 bits per id its false
+// positives grow and so do the probes, never the memory.
+class IdFilter {
+ public:
+  explicit IdFilter(size_t bytes);
+  void add(uint32_t partition, uint64_t hash);
+  bool may_contain(uint32_t partition, uint64_t hash) const;
+  size_t bytes() const { return blocks_ * sizeof(Block); }
+
+ private:
+  struct Block {
+    uint64_t words[8];
+  };
+  struct FreeBlocks {
+    void operator()(Block* b) const;
+  };
+  static uint64_t mix(uint32_t partition, uint64_t hash);
+  size_t blocks_ = 0;  // a power of two
+  std::unique_ptr<Block[], FreeBlocks> bits_;  // calloc'd: pages are zeroed as first touched
 };
 
 }  // namespace payledger::projections

@@ -285,9 +285,14 @@ class Folder::Impl final : public ledger::LedgerView {
   // Idempotency window (docs/architecture.md, "Idempotency policy"): the fingerprint of the
   // event id `dkey` applied before in `partition`, from memory or, for ids that left the
   // in-memory window, from the dedupe column family; nullopt if never applied.
-  Result<std::optional<Fingerprint>> applied_before(uint32_t partition, std::string_view dkey);
+  Result<std::optional<Fingerprint>> applied_before(uint32_t partition, std::string_view dkey,
+                                                    uint64_t hash);
   // Records an applied (or no-op) event id in the dedupe index and this batch's chunk.
-  void remember(const LogRecord& rec, std::string_view dkey, const Fingerprint& fingerprint);
+  void remember(const LogRecord& rec, std::string_view dkey, uint64_t hash,
+                const Fingerprint& fingerprint);
+  // Before the first id leaves a window: the filter of every id applied from now on, seeded
+  // with the ids the windows hold (all this process applied so far).
+  void start_id_filter();
   // Clock (docs/architecture.md, "Clock policy"): moves the partition's event-time watermark
   // to `at_s` and fires every deadline it reaches, booked at `rec`. O(1) when none is due.
   Status advance_clock(const LogRecord& rec, int64_t at_s);
@@ -345,6 +350,11 @@ class Folder::Impl final : public ledger::LedgerView {
   // then a miss in memory costs a bloom-filtered RocksDB lookup.
   std::vector<DedupeWindow> seen_;  // dedupe key -> content fingerprint, oldest first
   std::vector<bool> seen_partial_;
+  // FoldOptions::dedupe_filter_bytes: every id applied by this process once a window first
+  // dropped one; filter_covers_[p]: the partition had no stored ids when the fold started, so
+  // the filter knows all of its ids.
+  std::unique_ptr<IdFilter> id_filter_;
+  std::vector<bool> filter_covers_;
   size_t seen_per_partition_max_ = 0;
   // This batch's applied ids (dedupe CF records); their keys are packed in dedupe_keys_ so a
   // batch costs no allocation per id.
@@ -656,11 +666,19 @@ void Folder::Impl::unschedule(uint32_t partition, const DeadlineKey& key) {
 }
 
 Result<std::optional<Fingerprint>> Folder::Impl::applied_before(uint32_t partition,
-                                                               std::string_view dkey) {
-  if (const Fingerprint* held = seen_[partition].find(dkey)) {
+                                                               std::string_view dkey,
+                                                               uint64_t hash) {
+  if (const Fingerprint* held = seen_[partition].find(dkey, hash)) {
     return std::optional<Fingerprint>(*held);
   }
   if (!seen_partial_[partition]) return std::optional<Fingerprint>();
+  // The filter holds every id this process applied; if the partition had none stored when it
+  // started, an id the filter never saw was never applied.
+  if (id_filter_ != nullptr && filter_covers_[partition] &&
+      !id_filter_->may_contain(partition, hash)) {
+    return std::optional<Fingerprint>();
+  }
+  ++stats_.dedupe_probes;
   std::string value;
   rocksdb::Status s = store_.db()->Get(rocksdb::ReadOptions(), store_.cf(Cf::kDedupe),
                                        dedupe_id_key(partition, dkey), &value);
@@ -731,7 +749,8 @@ Status Folder::Impl::admit(const LogRecord& rec, const v1::Envelope& event,
   dkey_.assign(event.merchant_id());  // dedupe_key(merchant, event id), in a reused buffer
   dkey_.push_back('\0');
   dkey_.append(event.event_id());
-  auto before = applied_before(rec.partition, dkey_);
+  const uint64_t hash = DedupeWindow::hash_of(dkey_);
+  auto before = applied_before(rec.partition, dkey_, hash);
   if (!before) return before.error();
   if (*before) {
     if (**before == fingerprint) {
@@ -749,7 +768,7 @@ Status Folder::Impl::admit(const LogRecord& rec, const v1::Envelope& event,
     // The deadline (or an earlier expiry) already released it: a recorded no-op.
     if (!io_.ok()) return io_;
     ++stats_.expiries_noop;
-    remember(rec, dkey_, fingerprint);
+    remember(rec, dkey_, hash, fingerprint);
     return Status::Ok();
   }
   if (!io_.ok()) return io_;
@@ -761,19 +780,27 @@ Status Folder::Impl::admit(const LogRecord& rec, const v1::Envelope& event,
     reject(rec, applied.error(), &event);
     return Status::Ok();
   }
-  remember(rec, dkey_, fingerprint);
+  remember(rec, dkey_, hash, fingerprint);
   ++stats_.applied;
   return Status::Ok();
 }
 
-void Folder::Impl::remember(const LogRecord& rec, std::string_view dkey,
+void Folder::Impl::remember(const LogRecord& rec, std::string_view dkey, uint64_t hash,
                             const Fingerprint& fingerprint) {
   const size_t key_at = dedupe_keys_.size();
   append_dedupe_id_key(&dedupe_keys_, rec.partition, dkey);
   dedupe_writes_.push_back(
       DedupeWrite{key_at, dedupe_keys_.size() - key_at, rec.offset, fingerprint});
-  seen_[rec.partition].push(dkey, fingerprint);  // checks the id was not applied before
+  seen_[rec.partition].push(dkey, hash, fingerprint);  // checks the id was not applied before
   ++unwritten_ids_[rec.partition];
+  if (id_filter_ != nullptr) id_filter_->add(rec.partition, hash);
+}
+
+void Folder::Impl::start_id_filter() {
+  id_filter_ = std::make_unique<IdFilter>(options_.dedupe_filter_bytes);
+  for (uint32_t p = 0; p < seen_.size(); ++p) {
+    seen_[p].for_each_hash([&](uint64_t hash) { id_filter_->add(p, hash); });
+  }
 }
 
 // The effects of one event on the in-memory state: its lines on the balances (all or
@@ -937,6 +964,7 @@ void Folder::Impl::written() {
     unwritten_ids_[p] -= writing_ids_[p];
     writing_ids_[p] = 0;
     while (seen_[p].size() > seen_per_partition_max_ && seen_[p].size() > unwritten_ids_[p]) {
+      if (id_filter_ == nullptr && options_.dedupe_filter_bytes != 0) start_id_filter();
       seen_[p].pop_oldest();
       seen_partial_[p] = true;
     }
@@ -1130,6 +1158,8 @@ Status Folder::Impl::start(uint32_t n) {
   business_ids_.resize(n);
   // Ids applied by earlier runs are on disk only; memory fills with this run's ids.
   seen_partial_ = owned_;
+  filter_covers_.assign(n, false);
+  for (uint32_t p = 0; p < n; ++p) filter_covers_[p] = !owned_[p];
   seen_per_partition_max_ = std::max<size_t>(options_.dedupe_memory_ids_max / n, 1);
   unwritten_ids_.assign(n, 0);
   writing_ids_.assign(n, 0);

@@ -54,6 +54,10 @@ struct FoldOptions {
   // window; ~130 bytes each). Older ids stay on disk and are probed there (bloom-filtered
   // point lookup) when an id is not in memory, so a retry of any age is still caught.
   size_t dedupe_memory_ids_max = 262'144;
+  // A Bloom filter of the ids applied by this fold (fixed size, made when a window first drops
+  // an id): an id it never saw, in a partition the store held no ids of when the fold started,
+  // is new without a RocksDB probe (a rebuild probes almost never). 0: no filter.
+  size_t dedupe_filter_bytes = size_t{32} << 20;
   // Stop after this many records (0 = until the end of the log); for tests of crashes.
   uint64_t records_max = 0;
   // Called after each read with the run's progress (from the fold's thread).
@@ -83,6 +87,8 @@ struct FoldStats {
   // fold's write amplification per event before RocksDB's own (WAL framing, compaction).
   uint64_t keys_written = 0;
   uint64_t bytes_written = 0;
+  // Point lookups of the dedupe column family (ids not in the in-memory window or filter).
+  uint64_t dedupe_probes = 0;
 };
 
 // A record with the checks that read no fold state done (decode, card numbers, schema, its

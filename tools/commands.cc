@@ -358,7 +358,7 @@ json stats_json(const projections::FoldStats& s, uint64_t events_per_s, int64_t 
               {"rejected", s.rejected},     {"duplicates", s.duplicates},
               {"batches", s.batches},       {"elapsed_ms", elapsed_ms},
               {"deadlines_fired", s.deadlines_fired}, {"deadlines_failed", s.deadlines_failed},
-              {"expiries_noop", s.expiries_noop},
+              {"expiries_noop", s.expiries_noop},   {"dedupe_probes", s.dedupe_probes},
               {"events_per_s", events_per_s}};
 }
 
