@@ -354,7 +354,14 @@ Status KafkaFold::commit(bool final_commit) {
 Status KafkaFold::run() {
   events::ReadBatch batch;
   while (options_.fold.stop == nullptr || !options_.fold.stop->load()) {
-    if (Status s = consumer_->poll(options_.fold.read_records_max, kPollWaitMs, &batch); !s) {
+    // Records waiting for their commit wait no longer than until it is due (not for the
+    // next records to arrive).
+    int wait_ms = kafka_poll_wait_ms(
+        folder_->uncommitted(),
+        std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - last_commit_),
+        std::chrono::duration_cast<std::chrono::microseconds>(commit_cost_),
+        options_.commit_interval_ms, kPollWaitMs);
+    if (Status s = consumer_->poll(options_.fold.read_records_max, wait_ms, &batch); !s) {
       return s;
     }
     if (std::string why = consumer_->take_transient_error(); !why.empty()) outage_.trouble(why);
@@ -398,6 +405,18 @@ Result<FoldStats> KafkaFold::finish(Status ran) {
 }
 
 }  // namespace
+
+int kafka_poll_wait_ms(size_t uncommitted, std::chrono::microseconds since_commit,
+                       std::chrono::microseconds last_commit_cost, int commit_interval_ms,
+                       int poll_wait_max_ms) {
+  if (uncommitted == 0) return poll_wait_max_ms;
+  using std::chrono::microseconds;
+  microseconds due = std::min(last_commit_cost, microseconds(commit_interval_ms * 1000));
+  microseconds left = due - since_commit;
+  if (left <= microseconds(0)) return 0;
+  int64_t ms = (left.count() + 999) / 1000;  // up: a 0-ms poll before it is due would spin
+  return static_cast<int>(std::min<int64_t>(ms, poll_wait_max_ms));
+}
 
 Result<FoldStats> fold_kafka(Store& store, const events::KafkaOptions& kafka,
                              const KafkaFoldOptions& options) {

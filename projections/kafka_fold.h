@@ -18,6 +18,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <functional>
 #include <string>
 
@@ -53,6 +54,14 @@ struct KafkaFoldOptions {
   // brokers back.
   std::function<void(const std::string&)> on_notice;
 };
+
+// How long the fold's next poll may wait for records (ms). Nothing uncommitted: the full
+// poll wait (`poll_wait_max_ms`). Records waiting to be committed: no longer than until
+// their commit is due — once `since_commit` reaches `last_commit_cost` (the pacing after a
+// costly commit) or `commit_interval_ms` — rounded up to whole ms, 0 once due.
+int kafka_poll_wait_ms(size_t uncommitted, std::chrono::microseconds since_commit,
+                       std::chrono::microseconds last_commit_cost, int commit_interval_ms,
+                       int poll_wait_max_ms);
 
 Result<FoldStats> fold_kafka(Store& store, const events::KafkaOptions& kafka,
                              const KafkaFoldOptions& options);
