@@ -35,9 +35,15 @@ struct FoldOptions {
   // fsync the WAL at every batch commit (durable against power loss, not just crashes).
   bool sync = true;
   // Balances and payment states are loaded whole at start when each column family holds
-  // at most this many (a cache miss then costs no store read); the payment cache is
-  // dropped (all clean) after a batch once it grows past this.
-  size_t payment_cache_max = 2'000'000;
+  // at most this many (a cache miss then costs no store read); the payment and checkout
+  // caches are dropped (all clean) after a commit once they hold more than this together, so
+  // they never hold more than this plus one batch's new entries, whatever the history length
+  // (~400 bytes per payment: 256Ki entries are ~100 MB).
+  size_t payment_cache_max = 262'144;
+  // Merchant-level business ids (payout, fee, settlement ids) of this run kept in memory;
+  // past this after a commit they are dropped (all on disk by then) and a miss is answered
+  // by a bloom-filtered lookup in the business_ids column family.
+  size_t business_ids_memory_max = 65'536;
   // Applied event ids kept in memory, shared evenly by the log's partitions (the idempotency
   // window; ~130 bytes each). Older ids stay on disk and are probed there (bloom-filtered
   // point lookup) when an id is not in memory, so a retry of any age is still caught.
@@ -71,6 +77,9 @@ struct FoldStats {
   // fold's write amplification per event before RocksDB's own (WAL framing, compaction).
   uint64_t keys_written = 0;
   uint64_t bytes_written = 0;
+  // The most payment + checkout cache entries held at a commit (before the cache-limit
+  // drop): at most payment_cache_max plus the entries one batch added.
+  uint64_t cache_entries_max = 0;
 };
 
 // The folding state of one process over one store: stored offsets, caches, the dedupe
