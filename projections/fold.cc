@@ -311,6 +311,7 @@ class Folder::Impl final : public ledger::LedgerView {
   void end_batch();
   void written();
   bool caches_over_budget() const;
+  void drop_caches_over_budget();
   // Loads the watermarks (meta CF) and the deadline index (deadlines CF).
   Status load_clock();
   // Loads every applied merchant-level business id into business_ids_.
@@ -484,29 +485,27 @@ const ledger::Contract* Folder::Impl::find_contract(std::string_view merchant_id
   return it == contracts_.end() ? nullptr : &it->second;
 }
 
+// This run's recent ids are in memory (including the uncommitted batch's); every id applied
+// before is in the business_ids column family, since memory only drops committed ids.
 bool Folder::Impl::merchant_business_id_seen(std::string_view merchant_id,
                                              std::string_view key) const {
   key_scratch_.assign(merchant_id);
   key_scratch_.push_back('\0');
   key_scratch_.append(key);
-  return business_ids_[partition_].count(std::string_view(key_scratch_)) != 0;
+  if (business_ids_[partition_].count(std::string_view(key_scratch_)) != 0) return true;
+  std::string stored_key = be32_string(partition_) + key_scratch_;
+  std::string value;
+  rocksdb::Status s = store_.db()->Get(rocksdb::ReadOptions(), store_.cf(Cf::kBusinessIds),
+                                       stored_key, &value);
+  if (s.ok()) return true;
+  // An I/O error aborts the fold (io_); the answer given with it is never committed.
+  if (!s.IsNotFound() && io_.ok()) io_ = rocks_error("read business id", s);
+  return false;
 }
 
-Status Folder::Impl::load_business_ids() {
-  std::unique_ptr<rocksdb::Iterator> it(
-      store_.db()->NewIterator(rocksdb::ReadOptions(), store_.cf(Cf::kBusinessIds)));
-  for (it->SeekToFirst(); it->Valid(); it->Next()) {
-    std::string_view key(it->key().data(), it->key().size());
-    uint32_t partition = 0;
-    if (key.size() <= 4 || !Reader(key.substr(0, 4)).be32(&partition) ||
-        partition >= business_ids_.size()) {
-      return make_error(Code::kCorrupt, "business id key is not a partition of this log + id");
-    }
-    business_ids_[partition].emplace(key.substr(4));
-  }
-  if (!it->status().ok()) return rocks_error("load business ids", it->status());
-  return Status::Ok();
-}
+// Business ids grow with history, so they are no longer loaded whole at start: each miss in
+// memory is a bloom-filtered lookup (merchant_business_id_seen). Nothing to load.
+Status Folder::Impl::load_business_ids() { return Status::Ok(); }
 
 Status Folder::Impl::load_caches() {
   auto load = [&](Cf cf, auto&& add) -> Result<bool> {
@@ -928,6 +927,8 @@ Status Folder::Impl::commit(bool wait) {
   stats_.keys_written += wb.Count();
   stats_.bytes_written += wb.GetDataSize();
   end_batch();
+  stats_.cache_entries_max =
+      std::max<uint64_t>(stats_.cache_entries_max, payments_.size() + checkouts_.size());
   rocksdb::WriteOptions wo;
   wo.sync = options_.sync;
   if (!wait && writer_ != nullptr && !caches_over_budget()) {
@@ -938,12 +939,23 @@ Status Folder::Impl::commit(bool wait) {
   rocksdb::Status s = store_.db()->Write(wo, &wb);
   if (!s.ok()) return rocks_error("commit fold batch", s);
   written();
-  if (caches_over_budget()) {  // every entry is clean and in the store: drop them all
+  drop_caches_over_budget();
+  return Status::Ok();
+}
+
+// Only after a commit that wrote its batch itself: every cached entry and business id is
+// then clean and in the store (never while a handed-off batch is in flight).
+void Folder::Impl::drop_caches_over_budget() {
+  if (payments_.size() + checkouts_.size() > options_.payment_cache_max) {
     payments_.clear();
     checkouts_.clear();
     payments_complete_ = false;
   }
-  return Status::Ok();
+  size_t business_ids = 0;
+  for (const auto& ids : business_ids_) business_ids += ids.size();
+  if (business_ids > options_.business_ids_memory_max) {
+    for (auto& ids : business_ids_) ids = StringSet();  // the store answers for them
+  }
 }
 
 // Waits for the batch the writer thread holds, if any.
@@ -972,7 +984,10 @@ void Folder::Impl::written() {
 }
 
 bool Folder::Impl::caches_over_budget() const {
-  return payments_.size() + checkouts_.size() > options_.payment_cache_max;
+  size_t business_ids = 0;
+  for (const auto& ids : business_ids_) business_ids += ids.size();
+  return payments_.size() + checkouts_.size() > options_.payment_cache_max ||
+         business_ids > options_.business_ids_memory_max;
 }
 
 namespace {

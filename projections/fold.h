@@ -47,9 +47,15 @@ struct FoldOptions {
   // same order and batches as without it.
   bool read_ahead = false;
   // Balances and payment states are loaded whole at start when each column family holds
-  // at most this many (a cache miss then costs no store read); the payment cache is
-  // dropped (all clean) after a batch once it grows past this.
-  size_t payment_cache_max = 2'000'000;
+  // at most this many (a cache miss then costs no store read); the payment and checkout
+  // caches are dropped (all clean) after a commit once they hold more than this together, so
+  // they never hold more than this plus one batch's new entries, whatever the history length
+  // (~400 bytes per payment: 256Ki entries are ~100 MB).
+  size_t payment_cache_max = 262'144;
+  // Merchant-level business ids (payout, fee, settlement ids) of this run kept in memory;
+  // past this after a commit they are dropped (all on disk by then) and a miss is answered
+  // by a bloom-filtered lookup in the business_ids column family.
+  size_t business_ids_memory_max = 65'536;
   // Applied event ids kept in memory, shared evenly by the log's partitions (the idempotency
   // window; ~130 bytes each). Older ids stay on disk and are probed there (bloom-filtered
   // point lookup) when an id is not in memory, so a retry of any age is still caught.
@@ -89,6 +95,9 @@ struct FoldStats {
   uint64_t bytes_written = 0;
   // Point lookups of the dedupe column family (ids not in the in-memory window or filter).
   uint64_t dedupe_probes = 0;
+  // The most payment + checkout cache entries held at a commit (before the cache-limit
+  // drop): at most payment_cache_max plus the entries one batch added.
+  uint64_t cache_entries_max = 0;
 };
 
 // A record with the checks that read no fold state done (decode, card numbers, schema, its
