@@ -321,8 +321,8 @@ class Folder::Impl final : public ledger::LedgerView {
   Status load_caches();
   BalanceSlot* balance_slot(std::string_view key) const;
   template <typename Slot, typename Decode>
-  const decltype(Slot::state)* read_through(FlatStringMap<Slot>& cache, Cf cf, bool complete,
-                                            Decode decode) const;
+  const decltype(Slot::state)* read_through(FlatStringMap<Slot>& cache, FlatStringMap<Slot>& old,
+                                            Cf cf, bool complete, Decode decode) const;
 
   Store& store_;
   const FoldOptions options_;
@@ -334,6 +334,11 @@ class Folder::Impl final : public ledger::LedgerView {
   mutable FlatStringMap<BalanceSlot> balances_;
   mutable FlatStringMap<PaymentSlot> payments_;
   mutable FlatStringMap<CheckoutSlot> checkouts_;  // read-through cache, dropped with payments_
+  // The previous generation of both caches (clean): a hit moves a copy into the young one;
+  // over budget, the young generation becomes the old one and the old one is dropped, so
+  // the payments of recent events stay cached (drop_caches_over_budget).
+  mutable FlatStringMap<PaymentSlot> payments_old_;
+  mutable FlatStringMap<CheckoutSlot> checkouts_old_;
   // Every contract (they are few: merchants x methods), loaded at start.
   StringMap<ledger::Contract> contracts_;
   std::vector<std::string> dirty_contracts_;
@@ -443,12 +448,17 @@ Balance Folder::Impl::balance(const AccountId& account, Asset asset) const {
   return slot == nullptr ? Balance{} : slot->balance;
 }
 
-// Read-through lookup of key_scratch_ in `cache`, then in `cf` (unless the cache is known
-// to hold the whole column family). nullptr if absent; store errors are kept in io_.
+// Read-through lookup of key_scratch_ in `cache`, its old generation, then in `cf` (unless
+// the cache is known to hold the whole column family). nullptr if absent; store errors are
+// kept in io_.
 template <typename Slot, typename Decode>
-const decltype(Slot::state)* Folder::Impl::read_through(FlatStringMap<Slot>& cache, Cf cf,
+const decltype(Slot::state)* Folder::Impl::read_through(FlatStringMap<Slot>& cache,
+                                                       FlatStringMap<Slot>& old, Cf cf,
                                                        bool complete, Decode decode) const {
   if (auto* node = cache.find(key_scratch_)) return &node->value.state;
+  if (auto* node = old.find(key_scratch_)) {
+    return &cache.try_emplace(key_scratch_, Slot{node->value.state, false}).first->value.state;
+  }
   if (complete) return nullptr;
   std::string value;
   rocksdb::Status s = store_.db()->Get(rocksdb::ReadOptions(), store_.cf(cf), key_scratch_, &value);
@@ -469,13 +479,14 @@ const decltype(Slot::state)* Folder::Impl::read_through(FlatStringMap<Slot>& cac
 const PaymentState* Folder::Impl::find_payment(std::string_view merchant_id,
                                                std::string_view payment_id) const {
   make_key(&key_scratch_, partition_, merchant_id, payment_id);
-  return read_through(payments_, Cf::kPayments, payments_complete_, decode_payment);
+  return read_through(payments_, payments_old_, Cf::kPayments, payments_complete_,
+                      decode_payment);
 }
 
 const ledger::CheckoutState* Folder::Impl::find_checkout(std::string_view merchant_id,
                                                          std::string_view checkout_id) const {
   make_key(&key_scratch_, partition_, merchant_id, checkout_id);
-  return read_through(checkouts_, Cf::kCheckouts, false, decode_checkout);
+  return read_through(checkouts_, checkouts_old_, Cf::kCheckouts, false, decode_checkout);
 }
 
 const ledger::Contract* Folder::Impl::find_contract(std::string_view merchant_id,
@@ -927,8 +938,9 @@ Status Folder::Impl::commit(bool wait) {
   stats_.keys_written += wb.Count();
   stats_.bytes_written += wb.GetDataSize();
   end_batch();
-  stats_.cache_entries_max =
-      std::max<uint64_t>(stats_.cache_entries_max, payments_.size() + checkouts_.size());
+  stats_.cache_entries_max = std::max<uint64_t>(
+      stats_.cache_entries_max,
+      payments_.size() + checkouts_.size() + payments_old_.size() + checkouts_old_.size());
   rocksdb::WriteOptions wo;
   wo.sync = options_.sync;
   if (!wait && writer_ != nullptr && !caches_over_budget()) {
@@ -946,7 +958,14 @@ Status Folder::Impl::commit(bool wait) {
 // Only after a commit that wrote its batch itself: every cached entry and business id is
 // then clean and in the store (never while a handed-off batch is in flight).
 void Folder::Impl::drop_caches_over_budget() {
-  if (payments_.size() + checkouts_.size() > options_.payment_cache_max) {
+  const size_t young = payments_.size() + checkouts_.size();
+  if (young + payments_old_.size() + checkouts_old_.size() > options_.payment_cache_max) {
+    // The young generation (what recent events touched: the payments their captures and
+    // refunds look up next) becomes the old one; what was old is dropped. A young generation
+    // alone over budget is dropped too.
+    const bool keep = young <= options_.payment_cache_max;
+    payments_old_ = keep ? std::move(payments_) : FlatStringMap<PaymentSlot>();
+    checkouts_old_ = keep ? std::move(checkouts_) : FlatStringMap<CheckoutSlot>();
     payments_.clear();
     checkouts_.clear();
     payments_complete_ = false;
@@ -986,7 +1005,8 @@ void Folder::Impl::written() {
 bool Folder::Impl::caches_over_budget() const {
   size_t business_ids = 0;
   for (const auto& ids : business_ids_) business_ids += ids.size();
-  return payments_.size() + checkouts_.size() > options_.payment_cache_max ||
+  return payments_.size() + checkouts_.size() + payments_old_.size() + checkouts_old_.size() >
+             options_.payment_cache_max ||
          business_ids > options_.business_ids_memory_max;
 }
 
