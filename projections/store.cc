@@ -57,13 +57,18 @@ rocksdb::ColumnFamilyOptions cf_options(Cf cf, bool read_only) {
     // Level-0 files are read by every lookup that misses the memtable: their index and filter
     // stay in the cache (charged to it) rather than being re-read after an eviction.
     t.pin_l0_filter_and_index_blocks_in_cache = true;
-    // Partitioned: a lookup loads only the 4 KiB index and filter partitions it needs, not a
-    // whole file's filter (MBs for a large SST). Whole-file filters in a bounded cache were
-    // evicted and re-read by the fold's point lookups: a 10M rebuild ran 2.5x slower.
-    t.index_type = rocksdb::BlockBasedTableOptions::IndexType::kTwoLevelIndexSearch;
-    t.partition_filters = true;
-    t.metadata_block_size = 4096;
-    t.pin_top_level_index_and_filter = true;
+    // Partitioned where the fold probes keys that grow with history: a lookup loads only the
+    // 4 KiB index and filter partitions it needs, not a whole file's filter (MBs for a large
+    // SST). Whole-file filters in a bounded cache were evicted and re-read by the fold's
+    // point lookups: a 10M rebuild ran 2.5x slower. Not on the families queries read
+    // (balances, entries): a query's cold open would read two index levels (+1-2 ms).
+    if (cf == Cf::kDedupe || cf == Cf::kPayments || cf == Cf::kCheckouts ||
+        cf == Cf::kBusinessIds) {
+      t.index_type = rocksdb::BlockBasedTableOptions::IndexType::kTwoLevelIndexSearch;
+      t.partition_filters = true;
+      t.metadata_block_size = 4096;
+      t.pin_top_level_index_and_filter = true;
+    }
   }
   if (cf != Cf::kEntries && cf != Cf::kRejects) {
     t.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
