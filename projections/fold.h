@@ -47,10 +47,11 @@ struct FoldOptions {
   // same order and batches as without it.
   bool read_ahead = false;
   // Balances and payment states are loaded whole at start when each column family holds
-  // at most this many (a cache miss then costs no store read); the payment and checkout
-  // caches are dropped (all clean) after a commit once they hold more than this together, so
-  // they never hold more than this plus one batch's new entries, whatever the history length
-  // (~400 bytes per payment: 256Ki entries are ~100 MB).
+  // at most this many (a cache miss then costs no store read). The payment and checkout
+  // caches keep two generations: once both hold more than this together (checked after a
+  // commit that wrote its own batch), the young one becomes the old one and the old one is
+  // dropped, so they never hold more than this plus one batch's new entries, whatever the
+  // history length (~400 bytes per payment: 256Ki entries are ~100 MB).
   size_t payment_cache_max = 262'144;
   // Merchant-level business ids (payout, fee, settlement ids) of this run kept in memory;
   // past this after a commit they are dropped (all on disk by then) and a miss is answered
