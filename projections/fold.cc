@@ -246,6 +246,7 @@ class Folder::Impl final : public ledger::LedgerView {
   Status commit(bool wait);
   // Waits for the batch handed to the writer thread, if any (FoldOptions::write_behind).
   Status settle();
+  bool writing() const { return in_flight_; }
 
   // LedgerView, scoped to the partition of the event being folded: a merchant's accounts
   // and payments all live in its partition.
@@ -314,8 +315,6 @@ class Folder::Impl final : public ledger::LedgerView {
   void drop_caches_over_budget();
   // Loads the watermarks (meta CF) and the deadline index (deadlines CF).
   Status load_clock();
-  // Loads every applied merchant-level business id into business_ids_.
-  Status load_business_ids();
   // Loads all balances and payment states when there are at most payment_cache_max of
   // each, so that a cache miss means "absent" and costs no RocksDB read.
   Status load_caches();
@@ -395,9 +394,9 @@ class Folder::Impl final : public ledger::LedgerView {
   std::map<std::string, bool, std::less<>> deadline_writes_;
   std::string deadline_key_;
   bool watermarks_dirty_ = false;
-  // Every merchant-level business id applied (merchant \0 kind letter + id: payout, fee and
-  // settlement ids), loaded from the business_ids column family at start like the dedupe
-  // index, and this batch's new ones (business_ids CF keys: p·merchant\0kind+id).
+  // Merchant-level business ids (merchant \0 kind letter + id: payout, fee and settlement
+  // ids) applied by this run, up to business_ids_memory_max; older ones are looked up in the
+  // business_ids column family (keys p·merchant\0kind+id). business_writes_: this batch's.
   std::vector<StringSet> business_ids_;  // per partition, like seen_
   std::vector<std::string> business_writes_;
 
@@ -513,10 +512,6 @@ bool Folder::Impl::merchant_business_id_seen(std::string_view merchant_id,
   if (!s.IsNotFound() && io_.ok()) io_ = rocks_error("read business id", s);
   return false;
 }
-
-// Business ids grow with history, so they are no longer loaded whole at start: each miss in
-// memory is a bloom-filtered lookup (merchant_business_id_seen). Nothing to load.
-Status Folder::Impl::load_business_ids() { return Status::Ok(); }
 
 Status Folder::Impl::load_caches() {
   auto load = [&](Cf cf, auto&& add) -> Result<bool> {
@@ -1202,8 +1197,7 @@ Status Folder::Impl::start(uint32_t n) {
     writer_ = std::make_unique<BatchWriter>(store_.db(), options_.write_behind_when_waited);
   }
   if (Status s = load_caches(); !s) return s;
-  if (Status s = load_clock(); !s) return s;
-  return load_business_ids();
+  return load_clock();
 }
 
 Status Folder::Impl::fold_record(const LogRecord& rec) {
@@ -1252,15 +1246,27 @@ size_t Folder::uncommitted() const { return impl_->batch_records_; }
 Status Folder::fold_record(const events::LogRecord& rec) {
   if (!broken_.ok()) return broken_;
   Status s = impl_->fold_record(rec);
-  if (!s.ok()) broken_ = s;
-  return s;
+  return s.ok() ? s : fail(s);
 }
 Status Folder::fold_prepared(const PreparedRecord& p) {
   if (!broken_.ok()) return broken_;
   Status s = impl_->fold_prepared(p);
-  if (!s.ok()) broken_ = s;
-  return s;
+  return s.ok() ? s : fail(s);
 }
+// A batch the writer thread still holds is written whole anyway; its failure is added to the
+// error instead of being dropped unreported behind it.
+Status Folder::fail(Status error) {
+  PAYLEDGER_CHECK(!error.ok(), "fail() needs an error");
+  if (!broken_.ok()) return broken_;
+  if (Status writing = impl_->settle(); !writing.ok()) {
+    error = make_error(error.error().code,
+                       fmt::format("{} (and the batch being written when it happened failed: {})",
+                                   error.error().reason, writing.error().reason));
+  }
+  broken_ = error;
+  return error;
+}
+bool Folder::writing() const { return impl_->writing(); }
 void Folder::note_log_end(uint32_t partition, uint64_t end_offset) {
   PAYLEDGER_CHECK(partition < impl_->log_ends_.size());
   std::optional<uint64_t>& noted = impl_->log_ends_[partition];
@@ -1280,8 +1286,7 @@ Status Folder::commit() {
   if (!broken_.ok()) return broken_;
   Status s = impl_->batch_records_ == 0 && !impl_->pending_meta() ? impl_->settle()
                                                                   : impl_->commit(/*wait=*/true);
-  if (!s.ok()) broken_ = s;
-  return s;
+  return s.ok() ? s : fail(s);
 }
 const FoldStats& Folder::stats() const { return impl_->stats_; }
 size_t Folder::dedupe_ids_in_memory() const {
@@ -1558,7 +1563,7 @@ Result<FoldStats> fold(Store& store, events::EventLog& log, const FoldOptions& o
   }
   Status folded = options.read_ahead ? fold_read_ahead(folder, log, options, progress)
                                      : fold_in_turn(folder, log, options, progress);
-  if (!folded) return folded.error();
+  if (!folded) return folder.fail(folded).error();
   if (Status s = folder.commit(); !s) return s.error();
   return folder.stats();
 }

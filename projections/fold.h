@@ -130,6 +130,13 @@ class Folder {
   bool has_state(uint32_t partition) const;
   // Records folded since the last commit.
   size_t uncommitted() const;
+  // A full batch is still being written by the writer thread (FoldOptions::write_behind);
+  // commit() waits for it and returns its write's status.
+  bool writing() const;
+  // Stops folding after `error` (from the folder or from around it, e.g. a log read): waits
+  // for a batch still being written and adds its failure, if any, to the error. Every later
+  // call returns the result.
+  Status fail(Status error);
   // Folds one record at or after next_offset(rec.partition): applied, parked as a reject or
   // skipped as a duplicate. Errors are I/O or corruption: the folder must then be dropped
   // (uncommitted work is lost, stored state stays consistent).

@@ -176,6 +176,9 @@ class KafkaFold {
   Result<std::vector<int64_t>> starts_for(const std::vector<uint32_t>& parts);
   Status fold_batch(const events::ReadBatch& batch);
   bool commit_due(const events::ReadBatch& batch) const;
+  // Records not yet known to be in the store: folded since the last commit, or in a full
+  // batch the writer thread still holds (an idle topic must still see that write's result).
+  bool pending() const { return folder_->uncommitted() > 0 || folder_->writing(); }
   Result<bool> note_log_ends(const LogEnds& seen);
   Result<bool> take_log_ends();
   Status commit(bool final_commit);
@@ -300,8 +303,7 @@ Status KafkaFold::fold_batch(const events::ReadBatch& batch) {
 bool KafkaFold::commit_due(const events::ReadBatch& batch) const {
   bool drained = batch.records.size() < options_.fold.read_records_max;
   bool paced = Clock::now() - last_commit_ >= commit_cost_;
-  return folder_->uncommitted() > 0 &&
-         ((drained && paced) || elapsed(last_commit_, options_.commit_interval_ms));
+  return pending() && ((drained && paced) || elapsed(last_commit_, options_.commit_interval_ms));
 }
 
 // Notes every partition's log end (all of them: the merged queries compare each
@@ -357,7 +359,7 @@ Status KafkaFold::run() {
     // Records waiting for their commit wait no longer than until it is due (not for the
     // next records to arrive).
     int wait_ms = kafka_poll_wait_ms(
-        folder_->uncommitted(),
+        folder_->uncommitted() + (folder_->writing() ? 1 : 0),
         std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - last_commit_),
         std::chrono::duration_cast<std::chrono::microseconds>(commit_cost_),
         options_.commit_interval_ms, kPollWaitMs);
@@ -373,7 +375,7 @@ Status KafkaFold::run() {
     if (*ends_noted || commit_due(batch)) {
       if (Status s = commit(/*final_commit=*/false); !s) return s;
     }
-    if (options_.until_idle && batch.records.empty() && folder_->uncommitted() == 0 &&
+    if (options_.until_idle && batch.records.empty() && !pending() &&
         consumer_->idle()) {
       break;
     }
@@ -385,7 +387,7 @@ Status KafkaFold::run() {
 // brokers, the consumer is dropped without leaving the group (that can block forever).
 // Otherwise the last commit notes the log ends, then the consumer leaves the group.
 Result<FoldStats> KafkaFold::finish(Status ran) {
-  failed_ = ran;
+  failed_ = ran.ok() ? ran : folder_->fail(ran);
   watch_->stop();
   if (!failed_.ok()) {
     if (outage_.over()) {

@@ -270,6 +270,46 @@ TEST(KafkaMock, BrokersDownLongerThanTheBoundFailTheFoldWithANotice) {
   EXPECT_NE(notices.front().find("unreachable"), std::string::npos) << notices.front();
 }
 
+// A record that fills the batch hands it to the writer thread and leaves nothing
+// uncommitted; on a topic that then goes quiet the poll loop must still collect that write
+// (its result, and the offsets the consumer group reports), not only at the next record,
+// log-end check or stop. The writer starts each write only when waited for, and the log-end
+// check is 10 minutes away, so only the poll loop can settle it here.
+TEST(KafkaMock, AFullBatchWrittenBehindIsSettledOnAnIdleTopic) {
+  MockCluster mock;
+  auto o = mock.topic("mock.idle", 1);
+  ASSERT_TRUE(events::KafkaProducer::open(o, 0).value()->append(records(100)).ok());
+  TempDir dir;
+  auto store = projections::Store::open(dir.path(), false).value();
+  std::atomic<bool> settled{false};
+  std::atomic<bool> stop{false};
+  projections::KafkaFoldOptions ko;
+  ko.fold.sync = false;
+  ko.fold.batch_events_max = 100;  // the 100th record fills the batch
+  ko.fold.write_behind = true;
+  ko.fold.write_behind_when_waited = true;
+  ko.fold.stop = &stop;
+  ko.group = o.topic + ".g";
+  ko.log_end_interval_ms = 600000;
+  ko.on_commit = [&](const projections::Folder& f) {
+    if (f.stats().records == 100 && !f.writing()) settled = true;
+  };
+  auto running = std::async(std::launch::async,
+                            [&] { return projections::fold_kafka(*store, o, ko); });
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (!settled && std::chrono::steady_clock::now() < deadline) {
+    ASSERT_EQ(running.wait_for(std::chrono::milliseconds(20)), std::future_status::timeout)
+        << "the fold ended on its own";
+  }
+  const bool settled_while_running = settled;  // the final commit at stop settles it anyway
+  stop = true;
+  auto stats = running.get();
+  ASSERT_TRUE(stats.ok()) << stats.error().reason;
+  EXPECT_EQ(stats->records, 100u);
+  EXPECT_TRUE(settled_while_running) << "the batch handed to the writer was not collected "
+                                        "within 20 s of the topic going quiet";
+}
+
 TEST(KafkaMock, AFencedStaticMemberFailsNamingItsInstanceIdAndWhatToDo) {
   constexpr int16_t kApiHeartbeat = 12;
   MockCluster mock;
