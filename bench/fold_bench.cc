@@ -12,10 +12,16 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <vector>
+
+#include <rocksdb/db.h>
+#include <rocksdb/transaction_log.h>
+#include <rocksdb/write_batch.h>
 
 #include "events/codec.h"
 #include "events/embedded_log.h"
 #include "projections/fold.h"
+#include "projections/store.h"
 #include "tools/generator.h"
 
 namespace {
@@ -112,6 +118,80 @@ void fold_fixture(benchmark::State& state, Fixture& f, size_t batch, bool pipeli
 }
 BENCHMARK(BM_Fold)->Arg(10000)->Arg(50000)->Arg(200000)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_FoldPipelined)->Arg(50000)->Unit(benchmark::kMillisecond)->UseRealTime();
+
+// The ceiling RocksDB sets on the one-core fold: the fold's own WriteBatches (captured from
+// the WAL of a fold of the first 200,000 events, which stays whole because nothing flushes that
+// early) written again into a fresh store, with nothing else to do: no log read, decode,
+// fingerprint, rules or dedupe lookups. items_per_second is the events/s the one-core fold
+// could reach if all its own work were free; compare with BM_Fold/50000 in the same run
+// (same events, batches of 50,000, fsync per batch as the fold does).
+void BM_FoldStoreWritesOnly(benchmark::State& state) {
+  Fixture& f = fixture();
+  const uint64_t events = std::min<uint64_t>(f.events, 200000);
+  events::EmbeddedLogOptions o;
+  o.writer = false;
+  auto log = events::EmbeddedLog::open(f.dir + "/log", o).value();
+  const std::string captured = f.dir + "/captured";
+  std::filesystem::remove_all(captured);
+  std::vector<std::string> batches;
+  projections::FoldStats folded;
+  {
+    auto store = projections::Store::open(captured, false).value();
+    projections::FoldOptions options;
+    options.records_max = events;
+    auto stats = projections::fold(*store, *log, options);
+    if (!stats.ok()) {
+      state.SkipWithError("fold failed");
+      return;
+    }
+    folded = *stats;
+    std::unique_ptr<rocksdb::TransactionLogIterator> it;
+    if (!store->db()->GetUpdatesSince(1, &it).ok()) {
+      state.SkipWithError("cannot read the fold's WAL");
+      return;
+    }
+    uint64_t keys = 0;
+    for (; it->Valid(); it->Next()) {
+      rocksdb::BatchResult b = it->GetBatch();
+      keys += static_cast<uint64_t>(b.writeBatchPtr->Count());
+      batches.push_back(b.writeBatchPtr->Data());
+    }
+    // Store::open writes a few keys of its own (format, partition count) before the fold.
+    if (keys < folded.keys_written || keys > folded.keys_written + 16) {
+      state.SkipWithError("the WAL no longer holds every batch of the fold (a flush ran?)");
+      return;
+    }
+  }
+  const std::string fresh = f.dir + "/replayed";
+  for (auto _ : state) {
+    state.PauseTiming();
+    std::filesystem::remove_all(fresh);
+    auto store = projections::Store::open(fresh, false).value();
+    std::vector<rocksdb::WriteBatch> copies;
+    copies.reserve(batches.size());
+    for (const std::string& rep : batches) copies.emplace_back(rep);
+    state.ResumeTiming();
+    rocksdb::WriteOptions wo;
+    wo.sync = true;  // as the fold commits (FoldOptions::sync)
+    for (rocksdb::WriteBatch& wb : copies) {
+      if (!store->db()->Write(wo, &wb).ok()) {
+        state.SkipWithError("write failed");
+        return;
+      }
+    }
+    state.PauseTiming();
+    store.reset();
+    state.ResumeTiming();
+  }
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * events));
+  state.counters["events"] = static_cast<double>(events);
+  state.counters["batches"] = static_cast<double>(batches.size());
+  state.counters["rocksdb_keys_per_event"] =
+      static_cast<double>(folded.keys_written) / static_cast<double>(events);
+  std::filesystem::remove_all(captured);
+  std::filesystem::remove_all(fresh);
+}
+BENCHMARK(BM_FoldStoreWritesOnly)->Unit(benchmark::kMillisecond)->UseRealTime();
 
 // Events/s by method family: streams of one market's merchants (cards appear in all).
 void BM_FoldMarket(benchmark::State& state, const char* market) {
