@@ -146,7 +146,7 @@ void BM_FoldStoreWritesOnly(benchmark::State& state) {
     }
     folded = *stats;
     std::unique_ptr<rocksdb::TransactionLogIterator> it;
-    if (!store->db()->GetUpdatesSince(1, &it).ok()) {
+    if (!store->rocks()->GetUpdatesSince(1, &it).ok()) {
       state.SkipWithError("cannot read the fold's WAL");
       return;
     }
@@ -174,7 +174,7 @@ void BM_FoldStoreWritesOnly(benchmark::State& state) {
     rocksdb::WriteOptions wo;
     wo.sync = true;  // as the fold commits (FoldOptions::sync)
     for (rocksdb::WriteBatch& wb : copies) {
-      if (!store->db()->Write(wo, &wb).ok()) {
+      if (!store->rocks()->Write(wo, &wb).ok()) {
         state.SkipWithError("write failed");
         return;
       }

@@ -17,7 +17,6 @@
 #include <vector>
 
 #include <fmt/format.h>
-#include <rocksdb/write_batch.h>
 
 #include "events/codec.h"
 #include "events/schema/check.h"
@@ -110,18 +109,14 @@ void deadline_write_key(std::string* out, uint32_t partition, const DeadlineKey&
   out->append(k.ids());
 }
 
-Error rocks_error(std::string_view what, const rocksdb::Status& s) {
-  return make_error(Code::kIo, fmt::format("{}: {}", what, s.ToString()));
-}
-
 // Writes one WriteBatch at a time on a thread of its own (FoldOptions::write_behind), so the
 // fold folds the next batch while RocksDB inserts (and syncs) the last one. Reads of the
 // store meanwhile are safe: every key of the batch in flight is also in the fold's memory
 // (caches, dedupe window, business ids, deadline index) until the write is done.
 class BatchWriter {
  public:
-  BatchWriter(rocksdb::DB* db, bool when_waited)
-      : db_(db), when_waited_(when_waited), thread_([this] { run(); }) {}
+  BatchWriter(Store& store, bool when_waited)
+      : store_(store), when_waited_(when_waited), thread_([this] { run(); }) {}
   // Finishes the write in flight, if any: a handed-off batch is always written whole.
   ~BatchWriter() {
     {
@@ -131,15 +126,15 @@ class BatchWriter {
     cv_.notify_all();
     thread_.join();
   }
-  void submit(rocksdb::WriteBatch* batch, const rocksdb::WriteOptions& options) {
+  void submit(StoreBatch* batch, bool sync) {
     std::lock_guard lock(mu_);
     PAYLEDGER_CHECK(batch_ == nullptr && !done_, "a batch is already being written");
     batch_ = batch;
-    options_ = options;
+    sync_ = sync;
     cv_.notify_all();
   }
   // Waits for the submitted batch; the status of its write.
-  rocksdb::Status wait() {
+  Status wait() {
     std::unique_lock lock(mu_);
     waiting_ = true;
     cv_.notify_all();
@@ -158,10 +153,10 @@ class BatchWriter {
         return stop_ || (batch_ != nullptr && (!when_waited_ || waiting_));
       });
       if (batch_ == nullptr) return;
-      rocksdb::WriteBatch* batch = batch_;
-      rocksdb::WriteOptions options = options_;
+      StoreBatch* batch = batch_;
+      bool sync = sync_;
       lock.unlock();
-      rocksdb::Status s = db_->Write(options, batch);
+      Status s = store_.write(*batch, sync);
       lock.lock();
       status_ = s;
       batch_ = nullptr;
@@ -170,14 +165,14 @@ class BatchWriter {
     }
   }
 
-  rocksdb::DB* db_;
+  Store& store_;
   const bool when_waited_;  // FoldOptions::write_behind_when_waited
   bool waiting_ = false;    // the fold is in wait()
   std::mutex mu_;
   std::condition_variable cv_;
-  rocksdb::WriteBatch* batch_ = nullptr;  // submitted, not yet written
-  rocksdb::WriteOptions options_;
-  rocksdb::Status status_;
+  StoreBatch* batch_ = nullptr;  // submitted, not yet written
+  bool sync_ = false;
+  Status status_;
   bool done_ = false;  // written, not yet collected by wait()
   bool stop_ = false;
   std::thread thread_;  // last: starts after the members it uses
@@ -304,11 +299,11 @@ class Folder::Impl final : public ledger::LedgerView {
                   const std::optional<ledger::Deadline>& now);
   void unschedule(uint32_t partition, const DeadlineKey& key);
   // The steps of commit(): each adds one kind of state to the batch.
-  void write_balances(rocksdb::WriteBatch& wb);
-  void write_states(rocksdb::WriteBatch& wb);
-  void write_ids(rocksdb::WriteBatch& wb);
-  void write_deadlines(rocksdb::WriteBatch& wb);
-  void write_meta(rocksdb::WriteBatch& wb);
+  void write_balances(StoreBatch& wb);
+  void write_states(StoreBatch& wb);
+  void write_ids(StoreBatch& wb);
+  void write_deadlines(StoreBatch& wb);
+  void write_meta(StoreBatch& wb);
   void end_batch();
   void written();
   bool caches_over_budget() const;
@@ -374,7 +369,7 @@ class Folder::Impl final : public ledger::LedgerView {
   std::string dkey_;  // the dedupe key of the record being folded (reused buffer)
   // The commits' WriteBatches, kept between commits so their buffers are not regrown (copies
   // and fresh zeroed pages) every batch; two, so that one is written while the next fills.
-  rocksdb::WriteBatch batches_[2];
+  StoreBatch batches_[2]{StoreBatch(store_), StoreBatch(store_)};
   int next_batch_ = 0;
   // Per partition: ids in seen_ not yet in the store (the newest ones), and how many of them
   // the batch being written holds. Only written ids may leave the window.
@@ -425,18 +420,18 @@ BalanceSlot* Folder::Impl::balance_slot(std::string_view key) const {
   BalanceSlot slot;
   if (balances_complete_) return &balances_.try_emplace(key, std::move(slot)).first->value;
   std::string value;
-  rocksdb::Status s = store_.db()->Get(rocksdb::ReadOptions(), store_.cf(Cf::kBalances),
-                                       rocksdb::Slice(key.data(), key.size()), &value);
-  if (s.ok()) {
+  auto found = store_.get(Cf::kBalances, key, &value);
+  if (!found) {
+    if (io_.ok()) io_ = found.error();
+    return nullptr;
+  }
+  if (*found) {
     auto decoded = decode_balance(value);
     if (!decoded) {
       if (io_.ok()) io_ = decoded.error();
       return nullptr;
     }
     slot.balance = *decoded;
-  } else if (!s.IsNotFound()) {
-    if (io_.ok()) io_ = rocks_error("read balance", s);
-    return nullptr;
   }
   return &balances_.try_emplace(key, std::move(slot)).first->value;
 }
@@ -460,10 +455,9 @@ const decltype(Slot::state)* Folder::Impl::read_through(FlatStringMap<Slot>& cac
   }
   if (complete) return nullptr;
   std::string value;
-  rocksdb::Status s = store_.db()->Get(rocksdb::ReadOptions(), store_.cf(cf), key_scratch_, &value);
-  if (s.IsNotFound()) return nullptr;
-  if (!s.ok()) {
-    if (io_.ok()) io_ = rocks_error(fmt::format("read {}", cf_name(cf)), s);
+  auto found = store_.get(cf, key_scratch_, &value);
+  if (!found || !*found) {
+    if (!found && io_.ok()) io_ = found.error();
     return nullptr;
   }
   auto decoded = decode(value);
@@ -505,27 +499,22 @@ bool Folder::Impl::merchant_business_id_seen(std::string_view merchant_id,
   if (business_ids_[partition_].count(std::string_view(key_scratch_)) != 0) return true;
   std::string stored_key = be32_string(partition_) + key_scratch_;
   std::string value;
-  rocksdb::Status s = store_.db()->Get(rocksdb::ReadOptions(), store_.cf(Cf::kBusinessIds),
-                                       stored_key, &value);
-  if (s.ok()) return true;
+  auto found = store_.get(Cf::kBusinessIds, stored_key, &value);
+  if (found) return *found;
   // An I/O error aborts the fold (io_); the answer given with it is never committed.
-  if (!s.IsNotFound() && io_.ok()) io_ = rocks_error("read business id", s);
+  if (io_.ok()) io_ = found.error();
   return false;
 }
 
 Status Folder::Impl::load_caches() {
   auto load = [&](Cf cf, auto&& add) -> Result<bool> {
-    std::unique_ptr<rocksdb::Iterator> it(
-        store_.db()->NewIterator(rocksdb::ReadOptions(), store_.cf(cf)));
+    StoreCursor it = store_.cursor(cf, Reading::kFold);
     size_t n = 0;
-    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    for (it.seek_to_first(); it.valid(); it.next()) {
       if (++n > options_.payment_cache_max) return false;
-      std::string_view key(it->key().data(), it->key().size());
-      if (Status s = add(key, std::string_view(it->value().data(), it->value().size())); !s) {
-        return s.error();
-      }
+      if (Status s = add(it.key(), it.value()); !s) return s.error();
     }
-    if (!it->status().ok()) return rocks_error("load cache", it->status());
+    if (Status s = it.status(cf_name(cf)); !s) return s.error();
     return true;
   };
   auto balances = load(Cf::kBalances, [&](std::string_view key, std::string_view value) {
@@ -544,14 +533,13 @@ Status Folder::Impl::load_caches() {
   });
   if (!payments) return payments.error();
   payments_complete_ = *payments;
-  std::unique_ptr<rocksdb::Iterator> it(
-      store_.db()->NewIterator(rocksdb::ReadOptions(), store_.cf(Cf::kContracts)));
-  for (it->SeekToFirst(); it->Valid(); it->Next()) {
-    auto c = decode_contract(std::string_view(it->value().data(), it->value().size()));
+  StoreCursor it = store_.cursor(Cf::kContracts, Reading::kFold);
+  for (it.seek_to_first(); it.valid(); it.next()) {
+    auto c = decode_contract(it.value());
     if (!c) return c.error();
-    contracts_.emplace(it->key().ToString(), std::move(c).value());
+    contracts_.emplace(std::string(it.key()), std::move(c).value());
   }
-  if (!it->status().ok()) return rocks_error("load contracts", it->status());
+  if (Status s = it.status("contracts"); !s) return s;
   if (!payments_complete_) payments_.clear();  // partial: keep only what the fold touches
   return Status::Ok();
 }
@@ -564,17 +552,15 @@ Status Folder::Impl::load_clock() {
   next_due_.assign(n, kNever);
   for (uint32_t p = 0; p < n; ++p) {
     std::string value;
-    rocksdb::Status s =
-        store_.db()->Get(rocksdb::ReadOptions(), store_.cf(Cf::kMeta), watermark_key(p), &value);
-    if (s.IsNotFound()) continue;
-    if (!s.ok()) return rocks_error("read watermark", s);
+    auto found = store_.get(Cf::kMeta, watermark_key(p), &value);
+    if (!found) return found.error();
+    if (!*found) continue;
     if (value.size() != 8) return make_error(Code::kCorrupt, "stored watermark is not 8 bytes");
     watermarks_[p] = unbias_time(read_be64(value));
   }
-  std::unique_ptr<rocksdb::Iterator> it(
-      store_.db()->NewIterator(rocksdb::ReadOptions(), store_.cf(Cf::kDeadlines)));
-  for (it->SeekToFirst(); it->Valid(); it->Next()) {
-    std::string_view key(it->key().data(), it->key().size());
+  StoreCursor it = store_.cursor(Cf::kDeadlines, Reading::kFold);
+  for (it.seek_to_first(); it.valid(); it.next()) {
+    std::string_view key = it.key();
     uint32_t p = 0;
     int64_t at = 0;
     std::string_view merchant, payment;
@@ -585,7 +571,7 @@ Status Folder::Impl::load_clock() {
     deadlines_[p].emplace(at, merchant, payment);
     next_due_[p] = std::min(next_due_[p], at);
   }
-  if (!it->status().ok()) return rocks_error("load deadline index", it->status());
+  if (Status s = it.status("deadline index"); !s) return s;
   return Status::Ok();
 }
 
@@ -685,10 +671,9 @@ Result<std::optional<Fingerprint>> Folder::Impl::applied_before(uint32_t partiti
   }
   ++stats_.dedupe_probes;
   std::string value;
-  rocksdb::Status s = store_.db()->Get(rocksdb::ReadOptions(), store_.cf(Cf::kDedupe),
-                                       dedupe_id_key(partition, dkey), &value);
-  if (s.IsNotFound()) return std::optional<Fingerprint>();
-  if (!s.ok()) return rocks_error("read dedupe index", s);
+  auto found = store_.get(Cf::kDedupe, dedupe_id_key(partition, dkey), &value);
+  if (!found) return found.error();
+  if (!*found) return std::optional<Fingerprint>();
   auto fp = decode_dedupe_value(value);
   if (!fp) return fp.error();
   return std::optional<Fingerprint>(*fp);
@@ -919,9 +904,9 @@ void Folder::Impl::keep_checkout(uint32_t partition, std::string_view merchant,
 // goes on while RocksDB inserts (and syncs) it; the next commit waits for it first.
 Status Folder::Impl::commit(bool wait) {
   if (Status s = settle(); !s) return s;
-  rocksdb::WriteBatch& wb = batches_[next_batch_];  // reused: buffers stay warm across commits
+  StoreBatch& wb = batches_[next_batch_];  // reused: buffers stay warm across commits
   next_batch_ ^= 1;
-  wb.Clear();
+  wb.clear();
   write_balances(wb);
   write_states(wb);
   write_ids(wb);
@@ -930,21 +915,18 @@ Status Folder::Impl::commit(bool wait) {
   if (options_.before_commit) {
     if (Status s = options_.before_commit(); !s) return s;
   }
-  stats_.keys_written += wb.Count();
-  stats_.bytes_written += wb.GetDataSize();
+  stats_.keys_written += wb.count();
+  stats_.bytes_written += wb.bytes();
   end_batch();
   stats_.cache_entries_max = std::max<uint64_t>(
       stats_.cache_entries_max,
       payments_.size() + checkouts_.size() + payments_old_.size() + checkouts_old_.size());
-  rocksdb::WriteOptions wo;
-  wo.sync = options_.sync;
   if (!wait && writer_ != nullptr && !caches_over_budget()) {
-    writer_->submit(&wb, wo);
+    writer_->submit(&wb, options_.sync);
     in_flight_ = true;
     return Status::Ok();
   }
-  rocksdb::Status s = store_.db()->Write(wo, &wb);
-  if (!s.ok()) return rocks_error("commit fold batch", s);
+  if (Status s = store_.write(wb, options_.sync); !s) return s;
   written();
   drop_caches_over_budget();
   return Status::Ok();
@@ -976,8 +958,7 @@ void Folder::Impl::drop_caches_over_budget() {
 Status Folder::Impl::settle() {
   if (!in_flight_) return Status::Ok();
   in_flight_ = false;
-  rocksdb::Status s = writer_->wait();
-  if (!s.ok()) return rocks_error("commit fold batch", s);
+  if (Status s = writer_->wait(); !s) return s;
   written();
   return Status::Ok();
 }
@@ -1017,42 +998,42 @@ void sort_by_key(Dirty& dirty) {
 }  // namespace
 
 // Touched balances and the batch's entry lines (one value per account, asset and partition).
-void Folder::Impl::write_balances(rocksdb::WriteBatch& wb) {
+void Folder::Impl::write_balances(StoreBatch& wb) {
   sort_by_key(dirty_balances_);
   std::string chunk_key;
   for (auto& [key, slot] : dirty_balances_) {
-    wb.Put(store_.cf(Cf::kBalances), *key, encode_balance(slot->balance));
+    wb.put(Cf::kBalances, *key, encode_balance(slot->balance));
     chunk_key = *key;  // partition | account \0 asset, then \0 first_offset
     chunk_key.push_back('\0');
     chunk_key += be64_string(slot->chunk_first_offset);
-    wb.Put(store_.cf(Cf::kEntries), chunk_key, slot->chunk);
+    wb.put(Cf::kEntries, chunk_key, slot->chunk);
     slot->chunk.clear();
     slot->dirty = false;
   }
 }
 
 // Touched payments, contracts and checkouts, once each.
-void Folder::Impl::write_states(rocksdb::WriteBatch& wb) {
+void Folder::Impl::write_states(StoreBatch& wb) {
   sort_by_key(dirty_payments_);
   for (auto& [key, slot] : dirty_payments_) {
-    wb.Put(store_.cf(Cf::kPayments), *key, encode_payment(slot->state));
+    wb.put(Cf::kPayments, *key, encode_payment(slot->state));
     slot->dirty = false;
   }
   std::sort(dirty_contracts_.begin(), dirty_contracts_.end());
   dirty_contracts_.erase(std::unique(dirty_contracts_.begin(), dirty_contracts_.end()),
                          dirty_contracts_.end());
   for (const auto& key : dirty_contracts_) {
-    wb.Put(store_.cf(Cf::kContracts), key, encode_contract(contracts_.at(key)));
+    wb.put(Cf::kContracts, key, encode_contract(contracts_.at(key)));
   }
   sort_by_key(dirty_checkouts_);
   for (auto& [key, slot] : dirty_checkouts_) {
-    wb.Put(store_.cf(Cf::kCheckouts), *key, encode_checkout(slot->state));
+    wb.put(Cf::kCheckouts, *key, encode_checkout(slot->state));
     slot->dirty = false;
   }
 }
 
 // The batch's applied event ids (dedupe CF), business ids and rejects.
-void Folder::Impl::write_ids(rocksdb::WriteBatch& wb) {
+void Folder::Impl::write_ids(StoreBatch& wb) {
   auto dedupe_key_of = [&](const DedupeWrite& w) {
     return std::string_view(dedupe_keys_).substr(w.key_at, w.key_size);
   };
@@ -1064,31 +1045,31 @@ void Folder::Impl::write_ids(rocksdb::WriteBatch& wb) {
   for (const DedupeWrite& w : dedupe_writes_) {
     dedupe_value.clear();
     append_dedupe_value(&dedupe_value, w.offset, w.fingerprint);
-    wb.Put(store_.cf(Cf::kDedupe), dedupe_key_of(w), dedupe_value);
+    wb.put(Cf::kDedupe, dedupe_key_of(w), dedupe_value);
   }
   std::sort(business_writes_.begin(), business_writes_.end());
   for (const auto& key : business_writes_) {
-    wb.Put(store_.cf(Cf::kBusinessIds), key, std::string_view());
+    wb.put(Cf::kBusinessIds, key, std::string_view());
   }
-  for (const auto& [key, value] : rejects_) wb.Put(store_.cf(Cf::kRejects), key, value);
+  for (const auto& [key, value] : rejects_) wb.put(Cf::kRejects, key, value);
 }
 
-void Folder::Impl::write_deadlines(rocksdb::WriteBatch& wb) {
+void Folder::Impl::write_deadlines(StoreBatch& wb) {
   for (const auto& [key, put] : deadline_writes_) {
     if (put) {
-      wb.Put(store_.cf(Cf::kDeadlines), key, std::string_view());
+      wb.put(Cf::kDeadlines, key, std::string_view());
     } else {
-      wb.Delete(store_.cf(Cf::kDeadlines), key);
+      wb.erase(Cf::kDeadlines, key);
     }
   }
 }
 
 // Watermarks, next offsets, partition count, log identity, log ends and last records.
-void Folder::Impl::write_meta(rocksdb::WriteBatch& wb) {
+void Folder::Impl::write_meta(StoreBatch& wb) {
   if (watermarks_dirty_) {
     for (uint32_t p = 0; p < watermarks_.size(); ++p) {
       if (watermarks_[p] != std::numeric_limits<int64_t>::min()) {
-        wb.Put(store_.cf(Cf::kMeta), watermark_key(p), be64_string(bias_time(watermarks_[p])));
+        wb.put(Cf::kMeta, watermark_key(p), be64_string(bias_time(watermarks_[p])));
       }
     }
   }
@@ -1100,7 +1081,7 @@ void Folder::Impl::write_meta(rocksdb::WriteBatch& wb) {
       PAYLEDGER_CHECK(offsets_[p] >= committed_[p],
                       fmt::format("partition {} offset {} would move back from {}", p,
                                   offsets_[p], committed_[p]));
-      wb.Put(store_.cf(Cf::kMeta), offset_key(p), be64_string(offsets_[p]));
+      wb.put(Cf::kMeta, offset_key(p), be64_string(offsets_[p]));
       if (!log_ends_[p] || *log_ends_[p] < offsets_[p]) {
         log_ends_[p] = offsets_[p];
         log_ends_dirty_ = true;
@@ -1108,19 +1089,19 @@ void Folder::Impl::write_meta(rocksdb::WriteBatch& wb) {
     }
   }
   if (record_partitions_) {
-    wb.Put(store_.cf(Cf::kMeta), kPartitionsKey,
+    wb.put(Cf::kMeta, kPartitionsKey,
            be32_string(static_cast<uint32_t>(offsets_.size())));
   }
-  if (record_identity_) wb.Put(store_.cf(Cf::kMeta), kLogIdentityKey, options_.log_identity);
+  if (record_identity_) wb.put(Cf::kMeta, kLogIdentityKey, options_.log_identity);
   if (log_ends_dirty_) {
     for (uint32_t p = 0; p < log_ends_.size(); ++p) {
-      if (log_ends_[p]) wb.Put(store_.cf(Cf::kMeta), log_end_key(p), be64_string(*log_ends_[p]));
+      if (log_ends_[p]) wb.put(Cf::kMeta, log_end_key(p), be64_string(*log_ends_[p]));
     }
   }
   if (last_records_dirty_) {
     for (uint32_t p = 0; p < last_records_.size(); ++p) {
       if (!last_records_[p]) continue;
-      wb.Put(store_.cf(Cf::kMeta), last_record_key(p),
+      wb.put(Cf::kMeta, last_record_key(p),
              be64_string(last_records_[p]->offset) + be64_string(last_records_[p]->fingerprint));
     }
   }
@@ -1194,7 +1175,7 @@ Status Folder::Impl::start(uint32_t n) {
   unwritten_ids_.assign(n, 0);
   writing_ids_.assign(n, 0);
   if (options_.write_behind) {
-    writer_ = std::make_unique<BatchWriter>(store_.db(), options_.write_behind_when_waited);
+    writer_ = std::make_unique<BatchWriter>(store_, options_.write_behind_when_waited);
   }
   if (Status s = load_caches(); !s) return s;
   return load_clock();

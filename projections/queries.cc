@@ -17,10 +17,6 @@ namespace {
 
 using ledger::Int128;
 
-Error rocks_error(std::string_view what, const rocksdb::Status& s) {
-  return make_error(Code::kIo, fmt::format("{}: {}", what, s.ToString()));
-}
-
 int exponent_of(std::string_view code) {
   auto asset = ledger::Asset::find(code);
   return asset ? asset->exponent() : 0;
@@ -55,25 +51,16 @@ class Sha256 {
   std::unique_ptr<EVP_MD_CTX, void (*)(EVP_MD_CTX*)> ctx_;
 };
 
-using Iter = std::unique_ptr<rocksdb::Iterator>;
-
-std::vector<Iter> iterators(const Stores& stores, Cf cf) {
-  std::vector<Iter> its;
-  for (Store* st : stores) its.emplace_back(st->db()->NewIterator(query_read_options(), st->cf(cf)));
-  return its;
-}
-
-std::string_view key_of(const Iter& it) { return {it->key().data(), it->key().size()}; }
-std::string_view value_of(const Iter& it) { return {it->value().data(), it->value().size()}; }
 
 // Visits, in key order, the keys of `cf` that belong to each partition's owning store (a
 // k-way merge over the stores; every stored key starts with its be32 partition).
 template <typename F>
 Status merged_scan(const Stores& stores, const Owners& owners, Cf cf, F&& visit) {
-  std::vector<Iter> its = iterators(stores, cf);
-  for (auto& it : its) it->SeekToFirst();
+  std::vector<StoreCursor> its;
+  for (Store* st : stores) its.push_back(st->cursor(cf, Reading::kQuery));
+  for (auto& it : its) it.seek_to_first();
   auto owned = [&](size_t i) {
-    std::string_view key = key_of(its[i]);
+    std::string_view key = its[i].key();
     uint32_t p = 0;
     if (key.size() < 4 || !Reader(key.substr(0, 4)).be32(&p)) return false;
     auto o = owners.find(p);
@@ -82,15 +69,15 @@ Status merged_scan(const Stores& stores, const Owners& owners, Cf cf, F&& visit)
   for (;;) {
     size_t next = its.size();
     for (size_t i = 0; i < its.size(); ++i) {
-      while (its[i]->Valid() && !owned(i)) its[i]->Next();  // a stale or foreign copy
-      if (its[i]->Valid() && (next == its.size() || key_of(its[i]) < key_of(its[next]))) next = i;
+      while (its[i].valid() && !owned(i)) its[i].next();  // a stale or foreign copy
+      if (its[i].valid() && (next == its.size() || its[i].key() < its[next].key())) next = i;
     }
     if (next == its.size()) break;
-    if (Status s = visit(key_of(its[next]), value_of(its[next])); !s) return s;
-    its[next]->Next();
+    if (Status s = visit(its[next].key(), its[next].value()); !s) return s;
+    its[next].next();
   }
   for (auto& it : its) {
-    if (!it->status().ok()) return rocks_error("scan", it->status());
+    if (Status s = it.status(cf_name(cf)); !s) return s;
   }
   return Status::Ok();
 }
@@ -110,15 +97,11 @@ Status prefix_scan(const Stores& stores, const Owners& owners, Cf cf, std::strin
   for (const auto& [p, owner] : owners) {
     Store* st = stores[owner];
     std::string from = partition_prefix(p) + std::string(prefix);
-    std::string to = prefix_end(from);
-    rocksdb::Slice upper(to);
-    rocksdb::ReadOptions ro = query_read_options();
-    if (!to.empty()) ro.iterate_upper_bound = &upper;
-    Iter it(st->db()->NewIterator(ro, st->cf(cf)));
-    for (it->Seek(from); it->Valid() && key_of(it).starts_with(from); it->Next()) {
-      if (Status s = visit(key_of(it), value_of(it)); !s) return s;
+    StoreCursor it = st->cursor(cf, Reading::kQuery, prefix_end(from));
+    for (it.seek(from); it.valid() && it.key().starts_with(from); it.next()) {
+      if (Status s = visit(it.key(), it.value()); !s) return s;
     }
-    if (!it->status().ok()) return rocks_error("scan", it->status());
+    if (Status s = it.status(cf_name(cf)); !s) return s;
   }
   return Status::Ok();
 }
@@ -176,20 +159,20 @@ Result<std::map<uint32_t, Folded>> furthest_folds(const Stores& stores) {
   if (Status s = check_same_log(stores); !s) return s.error();
   std::map<uint32_t, Folded> best;
   for (size_t i = 0; i < stores.size(); ++i) {
-    Iter it(stores[i]->db()->NewIterator(query_read_options(), stores[i]->cf(Cf::kMeta)));
+    StoreCursor it = stores[i]->cursor(Cf::kMeta, Reading::kQuery);
     std::string prefix = offset_key(0).substr(0, offset_key(0).size() - 4);
-    for (it->Seek(prefix); it->Valid() && key_of(it).starts_with(prefix); it->Next()) {
+    for (it.seek(prefix); it.valid() && it.key().starts_with(prefix); it.next()) {
       uint32_t p = 0;
-      if (!Reader(key_of(it).substr(prefix.size())).be32(&p) || it->value().size() != 8) {
+      if (!Reader(it.key().substr(prefix.size())).be32(&p) || it.value().size() != 8) {
         return make_error(Code::kCorrupt, "stored offset has the wrong shape");
       }
-      uint64_t next = read_be64(value_of(it));
+      uint64_t next = read_be64(it.value());
       auto b = best.find(p);
       if (b == best.end() || next > b->second.next) {  // ties keep the earlier store
         best[p] = Folded{i, next};
       }
     }
-    if (!it->status().ok()) return rocks_error("scan offsets", it->status());
+    if (Status s = it.status("offsets"); !s) return s.error();
   }
   return best;
 }
@@ -295,9 +278,8 @@ Result<std::vector<StatementLine>> statement(const Stores& stores, std::string_v
   // (asset, partition, offset): only the first `limit` lines are decoded, the rest counted.
   struct Cursor {
     uint32_t partition = 0;
-    std::string prefix, end;
-    rocksdb::Slice upper;
-    Iter it;
+    std::string prefix;
+    std::optional<StoreCursor> it;
   };
   std::vector<Cursor> cursors(owners->size());
   size_t c = 0;
@@ -306,15 +288,12 @@ Result<std::vector<StatementLine>> statement(const Stores& stores, std::string_v
     Store* st = stores[owner];
     cur.partition = p;
     cur.prefix = partition_prefix(p) + std::string(account) + '\0';
-    cur.end = prefix_end(cur.prefix);  // never empty: the prefix ends in \0
-    cur.upper = rocksdb::Slice(cur.end);
-    rocksdb::ReadOptions ro = query_read_options();
-    ro.iterate_upper_bound = &cur.upper;
-    cur.it.reset(st->db()->NewIterator(ro, st->cf(Cf::kEntries)));
-    cur.it->Seek(cur.prefix);
+    // prefix_end is never empty here: the prefix ends in \0
+    cur.it.emplace(st->cursor(Cf::kEntries, Reading::kQuery, prefix_end(cur.prefix)));
+    cur.it->seek(cur.prefix);
   }
   auto valid = [](const Cursor& cur) {
-    return cur.it->Valid() && key_of(cur.it).starts_with(cur.prefix);
+    return cur.it->valid() && cur.it->key().starts_with(cur.prefix);
   };
   std::vector<StatementLine> lines;
   size_t counted = 0;
@@ -325,31 +304,31 @@ Result<std::vector<StatementLine>> statement(const Stores& stores, std::string_v
       if (!valid(cur)) continue;
       KeyParts parts;
       uint64_t first = 0;
-      if (!split_entry_key(key_of(cur.it), &parts, &first)) {
+      if (!split_entry_key(cur.it->key(), &parts, &first)) {
         return make_error(Code::kCorrupt, "entry key has the wrong shape");
       }
       if (!asset || parts.b < *asset) asset = std::string(parts.b);
     }
     if (!asset) break;
     for (Cursor& cur : cursors) {
-      for (; valid(cur); cur.it->Next()) {
+      for (; valid(cur); cur.it->next()) {
         KeyParts parts;
         uint64_t first = 0;
-        if (!split_entry_key(key_of(cur.it), &parts, &first)) {
+        if (!split_entry_key(cur.it->key(), &parts, &first)) {
           return make_error(Code::kCorrupt, "entry key has the wrong shape");
         }
         if (parts.b != *asset) break;
         if (limit == 0 || lines.size() < limit) {
-          auto chunk = decode_entry_chunk(value_of(cur.it));
+          auto chunk = decode_entry_chunk(cur.it->value());
           if (!chunk) return chunk.error();
           for (auto& l : *chunk) lines.push_back({*asset, cur.partition, std::move(l)});
         } else {
-          auto n = count_entry_chunk(value_of(cur.it));
+          auto n = count_entry_chunk(cur.it->value());
           if (!n) return n.error();
           counted += *n;
         }
       }
-      if (!cur.it->status().ok()) return rocks_error("scan entries", cur.it->status());
+      if (Status s = cur.it->status("entries"); !s) return s.error();
     }
   }
   // Already in (asset, partition, offset) order; the sort only guards the walk above.
@@ -424,10 +403,10 @@ Result<std::optional<ledger::PaymentState>> find_payment(const Stores& stores,
   if (owner == owners->end()) return std::optional<ledger::PaymentState>();
   Store* st = stores[owner->second];
   std::string value;
-  rocksdb::Status s = st->db()->Get(query_read_options(), st->cf(Cf::kPayments),
-                                    payment_key(p, merchant, payment_id), &value);
-  if (s.IsNotFound()) return std::optional<ledger::PaymentState>();
-  if (!s.ok()) return rocks_error("read payment", s);
+  auto found = st->get(Cf::kPayments, payment_key(p, merchant, payment_id), &value,
+                       Reading::kQuery);
+  if (!found) return found.error();
+  if (!*found) return std::optional<ledger::PaymentState>();
   auto state = decode_payment(value);
   if (!state) return state.error();
   return std::optional<ledger::PaymentState>(std::move(state).value());
@@ -517,10 +496,9 @@ Result<std::string> projection_digest(const Stores& stores) {
   for (const auto& [p, owner] : *owners) {
     Store* st = stores[owner];
     std::string value;
-    rocksdb::Status r = st->db()->Get(query_read_options(), st->cf(Cf::kMeta), watermark_key(p),
-                                      &value);
-    if (r.IsNotFound()) continue;  // nothing folded there yet
-    if (!r.ok()) return rocks_error("read watermark", r);
+    auto found = st->get(Cf::kMeta, watermark_key(p), &value, Reading::kQuery);
+    if (!found) return found.error();
+    if (!*found) continue;  // nothing folded there yet
     if (value.size() != 8) {
       return make_error(Code::kCorrupt, fmt::format("{}: the stored watermark of partition {} is "
                                                     "not 8 bytes (run `payledger rebuild`)",

@@ -80,10 +80,6 @@ rocksdb::ColumnFamilyOptions cf_options(Cf cf, bool read_only) {
   return o;
 }
 
-Error rocks_error(std::string_view what, const rocksdb::Status& s) {
-  return make_error(Code::kIo, fmt::format("{}: {}", what, s.ToString()));
-}
-
 // Projections are disposable: an old layout is rebuilt from the log, never migrated.
 Error outdated(const std::string& dir, std::string_view why) {
   return make_error(Code::kCorrupt,
@@ -92,15 +88,56 @@ Error outdated(const std::string& dir, std::string_view why) {
                                 dir, why));
 }
 
+rocksdb::ReadOptions read_options(Reading reading) {
+  rocksdb::ReadOptions r;
+  if (reading == Reading::kQuery) {
+    r.verify_checksums = true;
+    r.fill_cache = false;
+  }
+  return r;
+}
+
 }  // namespace
 
 std::string_view cf_name(Cf cf) { return kCfNames[static_cast<int>(cf)]; }
 
-rocksdb::ReadOptions query_read_options() {
-  rocksdb::ReadOptions r;
-  r.verify_checksums = true;
-  r.fill_cache = false;
-  return r;
+Error store_error(std::string_view what, const rocksdb::Status& s) {
+  return make_error(s.IsCorruption() ? Code::kCorrupt : Code::kIo,
+                    fmt::format("{}: {}", what, s.ToString()));
+}
+
+StoreBatch::StoreBatch(const Store& store) : handles_(store.handles_) {}
+
+Status StoreCursor::status(std::string_view what) const {
+  if (it_->status().ok()) return Status::Ok();
+  return store_error(fmt::format("scan {}", what), it_->status());
+}
+
+Result<bool> Store::get(Cf cf, std::string_view key, std::string* value, Reading reading) {
+  rocksdb::Status s = db_->Get(read_options(reading), this->cf(cf), rocksdb::Slice(key), value);
+  if (s.ok()) return true;
+  if (s.IsNotFound()) return false;
+  return store_error(fmt::format("read {} in {}", cf_name(cf), dir_), s);
+}
+
+StoreCursor Store::cursor(Cf cf, Reading reading, std::string end) {
+  StoreCursor c;
+  rocksdb::ReadOptions ro = read_options(reading);
+  if (!end.empty()) {
+    c.end_ = std::make_unique<std::string>(std::move(end));
+    c.upper_ = std::make_unique<rocksdb::Slice>(*c.end_);
+    ro.iterate_upper_bound = c.upper_.get();
+  }
+  c.it_.reset(db_->NewIterator(ro, this->cf(cf)));
+  return c;
+}
+
+Status Store::write(StoreBatch& batch, bool sync) {
+  rocksdb::WriteOptions wo;
+  wo.sync = sync;
+  rocksdb::Status s = db_->Write(wo, &batch.wb_);
+  if (!s.ok()) return store_error(fmt::format("write projections {}", dir_), s);
+  return Status::Ok();
 }
 
 Result<std::unique_ptr<Store>> Store::open(const std::string& dir, bool read_only) {
@@ -146,7 +183,7 @@ Result<std::unique_ptr<Store>> Store::open(const std::string& dir, bool read_onl
     // A store written by an older build may lack column families this build reads.
     std::vector<std::string> existing;
     rocksdb::Status listed = rocksdb::DB::ListColumnFamilies(options, dir, &existing);
-    if (!listed.ok()) return rocks_error(fmt::format("open projections {}", dir), listed);
+    if (!listed.ok()) return store_error(fmt::format("open projections {}", dir), listed);
     for (const auto& d : descriptors) {
       if (std::find(existing.begin(), existing.end(), d.name) == existing.end()) {
         return outdated(dir, fmt::format("it has no '{}' column family", d.name));
@@ -158,7 +195,7 @@ Result<std::unique_ptr<Store>> Store::open(const std::string& dir, bool read_onl
   rocksdb::Status s = read_only
                           ? rocksdb::DB::OpenForReadOnly(options, dir, descriptors, &handles, &raw)
                           : rocksdb::DB::Open(options, dir, descriptors, &handles, &raw);
-  if (!s.ok()) return rocks_error(fmt::format("open projections {}", dir), s);
+  if (!s.ok()) return store_error(fmt::format("open projections {}", dir), s);
   std::unique_ptr<Store> store(new Store());
   store->dir_ = dir;
   store->db_.reset(raw);
@@ -170,23 +207,21 @@ Result<std::unique_ptr<Store>> Store::open(const std::string& dir, bool read_onl
 
 Status Store::check_format(const std::string& dir, bool read_only) {
   std::string value;
-  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), cf(Cf::kMeta), kFormatKey, &value);
-  if (s.ok()) {
+  auto stamped = get(Cf::kMeta, kFormatKey, &value);
+  if (!stamped) return stamped.error();
+  if (*stamped) {
     if (value == be32_string(kStoreFormat)) return Status::Ok();
     uint32_t found = 0;
     Reader(value).be32(&found);
     return outdated(dir, fmt::format("it has format {}, this build reads {}", found, kStoreFormat));
   }
-  if (!s.IsNotFound()) return rocks_error("read store format", s);
   auto partitions = recorded_partitions();
   if (!partitions) return partitions.error();
   if (*partitions != 0) return outdated(dir, "it predates format records");
   if (read_only) return Status::Ok();  // empty store
-  rocksdb::WriteOptions wo;
-  wo.sync = true;
-  s = db_->Put(wo, cf(Cf::kMeta), kFormatKey, be32_string(kStoreFormat));
-  if (!s.ok()) return rocks_error("write store format", s);
-  return Status::Ok();
+  StoreBatch stamp(*this);
+  stamp.put(Cf::kMeta, kFormatKey, be32_string(kStoreFormat));
+  return write(stamp, /*sync=*/true);
 }
 
 Store::~Store() {
@@ -200,15 +235,16 @@ namespace {
 
 // Reads one be64 meta value per partition, keyed by key_of(partition).
 template <typename KeyOf>
-Result<std::vector<std::optional<uint64_t>>> load_be64_per_partition(
-    rocksdb::DB* db, rocksdb::ColumnFamilyHandle* meta, uint32_t partitions, KeyOf key_of,
-    std::string_view what) {
+Result<std::vector<std::optional<uint64_t>>> load_be64_per_partition(Store& store,
+                                                                     uint32_t partitions,
+                                                                     KeyOf key_of,
+                                                                     std::string_view what) {
   std::vector<std::optional<uint64_t>> values(partitions);
   for (uint32_t p = 0; p < partitions; ++p) {
     std::string value;
-    rocksdb::Status s = db->Get(rocksdb::ReadOptions(), meta, key_of(p), &value);
-    if (s.IsNotFound()) continue;
-    if (!s.ok()) return rocks_error(fmt::format("read {}", what), s);
+    auto found = store.get(Cf::kMeta, key_of(p), &value);
+    if (!found) return found.error();
+    if (!*found) continue;
     if (value.size() != 8) {
       return make_error(Code::kCorrupt,
                         fmt::format("stored {} of partition {} is not 8 bytes", what, p));
@@ -221,8 +257,7 @@ Result<std::vector<std::optional<uint64_t>>> load_be64_per_partition(
 }  // namespace
 
 Result<std::vector<std::optional<uint64_t>>> Store::load_offsets(uint32_t partitions) {
-  auto offsets =
-      load_be64_per_partition(db_.get(), cf(Cf::kMeta), partitions, offset_key, "offset");
+  auto offsets = load_be64_per_partition(*this, partitions, offset_key, "offset");
   if (!offsets) return offsets;
   auto ends = load_log_ends(partitions);
   if (!ends) return ends.error();
@@ -241,16 +276,16 @@ Result<std::vector<std::optional<uint64_t>>> Store::load_offsets(uint32_t partit
 }
 
 Result<std::vector<std::optional<uint64_t>>> Store::load_log_ends(uint32_t partitions) {
-  return load_be64_per_partition(db_.get(), cf(Cf::kMeta), partitions, log_end_key, "log end");
+  return load_be64_per_partition(*this, partitions, log_end_key, "log end");
 }
 
 Result<std::vector<std::optional<FoldedRecord>>> Store::load_last_records(uint32_t partitions) {
   std::vector<std::optional<FoldedRecord>> out(partitions);
   for (uint32_t p = 0; p < partitions; ++p) {
     std::string value;
-    rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), cf(Cf::kMeta), last_record_key(p), &value);
-    if (s.IsNotFound()) continue;
-    if (!s.ok()) return rocks_error("read last folded record", s);
+    auto found = get(Cf::kMeta, last_record_key(p), &value);
+    if (!found) return found.error();
+    if (!*found) continue;
     if (value.size() != 16) {
       return make_error(Code::kCorrupt,
                         fmt::format("{}: last folded record of partition {} is not 16 bytes",
@@ -263,17 +298,16 @@ Result<std::vector<std::optional<FoldedRecord>>> Store::load_last_records(uint32
 
 Result<std::string> Store::recorded_log_identity() {
   std::string value;
-  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), cf(Cf::kMeta), kLogIdentityKey, &value);
-  if (s.IsNotFound()) return std::string();
-  if (!s.ok()) return rocks_error("read log identity", s);
-  return value;
+  auto found = get(Cf::kMeta, kLogIdentityKey, &value);
+  if (!found) return found.error();
+  return *found ? value : std::string();
 }
 
 Result<uint32_t> Store::recorded_partitions() {
   std::string value;
-  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), cf(Cf::kMeta), kPartitionsKey, &value);
-  if (s.IsNotFound()) return 0u;
-  if (!s.ok()) return rocks_error("read partitions", s);
+  auto found = get(Cf::kMeta, kPartitionsKey, &value);
+  if (!found) return found.error();
+  if (!*found) return 0u;
   if (value.size() != 4) return make_error(Code::kCorrupt, "stored partition count is not 4 bytes");
   uint32_t n = 0;
   Reader(value).be32(&n);
@@ -281,24 +315,20 @@ Result<uint32_t> Store::recorded_partitions() {
 }
 
 Status Store::drop_partitions(const std::vector<uint32_t>& partitions) {
-  rocksdb::WriteBatch wb;
+  StoreBatch wb(*this);
   for (uint32_t p : partitions) {
     std::string begin = be32_string(p);
     std::string end = be32_string(p + 1);  // p < kPartitionsMax, so no wrap
     for (int c = 0; c < static_cast<int>(Cf::kCount); ++c) {
       if (static_cast<Cf>(c) == Cf::kMeta) continue;
-      wb.DeleteRange(cf(static_cast<Cf>(c)), begin, end);
+      wb.erase_range(static_cast<Cf>(c), begin, end);
     }
-    wb.Delete(cf(Cf::kMeta), offset_key(p));
-    wb.Delete(cf(Cf::kMeta), log_end_key(p));
-    wb.Delete(cf(Cf::kMeta), last_record_key(p));
-    wb.Delete(cf(Cf::kMeta), watermark_key(p));
+    wb.erase(Cf::kMeta, offset_key(p));
+    wb.erase(Cf::kMeta, log_end_key(p));
+    wb.erase(Cf::kMeta, last_record_key(p));
+    wb.erase(Cf::kMeta, watermark_key(p));
   }
-  rocksdb::WriteOptions wo;
-  wo.sync = true;
-  rocksdb::Status s = db_->Write(wo, &wb);
-  if (!s.ok()) return rocks_error("drop partitions", s);
-  return Status::Ok();
+  return write(wb, /*sync=*/true);
 }
 
 Status Store::flush() {
@@ -307,7 +337,7 @@ Status Store::flush() {
   std::vector<rocksdb::ColumnFamilyHandle*> all = handles_;
   all.push_back(default_cf_);
   rocksdb::Status s = db_->Flush(fo, all);
-  if (!s.ok()) return rocks_error(fmt::format("flush projections {}", dir_), s);
+  if (!s.ok()) return store_error(fmt::format("flush projections {}", dir_), s);
   return Status::Ok();
 }
 

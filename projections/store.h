@@ -5,9 +5,11 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <rocksdb/db.h>
+#include <rocksdb/write_batch.h>
 
 #include "events/schema/result.h"
 
@@ -46,6 +48,58 @@ enum class Cf : int {
 
 std::string_view cf_name(Cf cf);
 
+// Whose read: the fold's (fills the block cache) or a query's (checksums verified, no cache
+// fill: a scan of history must not evict what the fold keeps hot).
+enum class Reading { kFold, kQuery };
+
+// An error from RocksDB about `what` (kCorrupt for corruption, else kIo).
+Error store_error(std::string_view what, const rocksdb::Status& s);
+
+class Store;
+
+// Writes that Store::write applies together, all or nothing: one fold commit (effects and
+// offsets), a replayed reject, dropped partitions. Reusable after clear() (buffers stay).
+class StoreBatch {
+ public:
+  explicit StoreBatch(const Store& store);
+  void put(Cf cf, std::string_view key, std::string_view value) {
+    wb_.Put(handle(cf), rocksdb::Slice(key), rocksdb::Slice(value));
+  }
+  void erase(Cf cf, std::string_view key) { wb_.Delete(handle(cf), rocksdb::Slice(key)); }
+  // Every key of `cf` in [begin, end).
+  void erase_range(Cf cf, std::string_view begin, std::string_view end) {
+    wb_.DeleteRange(handle(cf), rocksdb::Slice(begin), rocksdb::Slice(end));
+  }
+  void clear() { wb_.Clear(); }
+  uint32_t count() const { return wb_.Count(); }
+  size_t bytes() const { return wb_.GetDataSize(); }
+
+ private:
+  friend class Store;
+  rocksdb::ColumnFamilyHandle* handle(Cf cf) const { return handles_[static_cast<int>(cf)]; }
+  const std::vector<rocksdb::ColumnFamilyHandle*>& handles_;
+  rocksdb::WriteBatch wb_;
+};
+
+// The keys of one column family in order from a seek, up to an optional end (exclusive).
+class StoreCursor {
+ public:
+  void seek(std::string_view key) { it_->Seek(rocksdb::Slice(key)); }
+  void seek_to_first() { it_->SeekToFirst(); }
+  bool valid() const { return it_->Valid(); }
+  void next() { it_->Next(); }
+  std::string_view key() const { return {it_->key().data(), it_->key().size()}; }
+  std::string_view value() const { return {it_->value().data(), it_->value().size()}; }
+  // After the last valid(): the scan's error, if RocksDB had one, naming `what`.
+  Status status(std::string_view what) const;
+
+ private:
+  friend class Store;
+  std::unique_ptr<std::string> end_;  // owns what the upper bound points at (stable on moves)
+  std::unique_ptr<rocksdb::Slice> upper_;
+  std::unique_ptr<rocksdb::Iterator> it_;
+};
+
 class Store {
  public:
   // Opens (creating if absent) the store in `dir`. read_only opens without the write lock
@@ -53,10 +107,20 @@ class Store {
   static Result<std::unique_ptr<Store>> open(const std::string& dir, bool read_only);
   ~Store();
 
-  rocksdb::DB* db() { return db_.get(); }
   // The directory the store was opened from (for messages).
   const std::string& dir() const { return dir_; }
-  rocksdb::ColumnFamilyHandle* cf(Cf c) { return handles_[static_cast<int>(c)]; }
+
+  // One key of `cf`: true with *value set if present, false if absent.
+  Result<bool> get(Cf cf, std::string_view key, std::string* value,
+                   Reading reading = Reading::kFold);
+  // A cursor over `cf`; with a non-empty `end` it stops before that key (a bounded scan reads
+  // only the blocks of its range).
+  StoreCursor cursor(Cf cf, Reading reading, std::string end = {});
+  // Applies `batch` atomically; sync: the WAL is fsynced before this returns, and the write
+  // is visible to readers only then.
+  Status write(StoreBatch& batch, bool sync);
+  // RocksDB itself, for what has no named operation here (the bench reads the WAL).
+  rocksdb::DB* rocks() { return db_.get(); }
 
   // Next offset to fold per partition; nullopt for partitions this store never folded
   // (a scaled-out instance holds only the partitions it owns). Checks (PAYLEDGER_CHECK, the
@@ -91,13 +155,13 @@ class Store {
   // Refuses a store of another layout version (kCorrupt, suggesting `payledger rebuild`);
   // stamps a new, empty store with this build's version.
   Status check_format(const std::string& dir, bool read_only);
+  friend class StoreBatch;
+  rocksdb::ColumnFamilyHandle* cf(Cf c) { return handles_[static_cast<int>(c)]; }
   std::string dir_;
   std::unique_ptr<rocksdb::DB> db_;
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;  // indexed by Cf
   rocksdb::ColumnFamilyHandle* default_cf_ = nullptr;
 };
 
-// ReadOptions for queries: checksums verified, scans do not pollute the block cache.
-rocksdb::ReadOptions query_read_options();
 
 }  // namespace payledger::projections

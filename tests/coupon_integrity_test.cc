@@ -490,10 +490,9 @@ TEST(CouponIntegrity, AStoreOfTheFormatBeforeCouponFundersIsRefusedWithAdvice) {
   TempDir dir;
   {
     auto store = projections::Store::open(dir.path(), false).value();
-    ASSERT_TRUE(store->db()
-                    ->Put(rocksdb::WriteOptions(), store->cf(projections::Cf::kMeta),
-                          projections::kFormatKey, projections::be32_string(4))
-                    .ok());
+    projections::StoreBatch wb(*store);
+    wb.put(projections::Cf::kMeta, projections::kFormatKey, projections::be32_string(4));
+    ASSERT_TRUE(store->write(wb, false).ok());
   }
   for (bool read_only : {false, true}) {
     auto reopened = projections::Store::open(dir.path(), read_only);

@@ -28,18 +28,21 @@ class DigestCoverage : public ::testing::Test {
   }
   // The first key and value of `cf` in b_ (fails the test if it is empty).
   std::pair<std::string, std::string> first_of(Cf cf) {
-    std::unique_ptr<rocksdb::Iterator> it(
-        b_.store().db()->NewIterator(rocksdb::ReadOptions(), b_.store().cf(cf)));
-    it->SeekToFirst();
-    EXPECT_TRUE(it->Valid()) << projections::cf_name(cf) << " is empty: the test needs a key";
-    if (!it->Valid()) return {};
-    return {it->key().ToString(), it->value().ToString()};
+    projections::StoreCursor it = b_.store().cursor(cf, projections::Reading::kFold);
+    it.seek_to_first();
+    EXPECT_TRUE(it.valid()) << projections::cf_name(cf) << " is empty: the test needs a key";
+    if (!it.valid()) return {};
+    return {std::string(it.key()), std::string(it.value())};
   }
   void put(Cf cf, const std::string& key, const std::string& value) {
-    ASSERT_TRUE(b_.store().db()->Put(rocksdb::WriteOptions(), b_.store().cf(cf), key, value).ok());
+    projections::StoreBatch wb(b_.store());
+    wb.put(cf, key, value);
+    ASSERT_TRUE(b_.store().write(wb, false).ok());
   }
   void erase(Cf cf, const std::string& key) {
-    ASSERT_TRUE(b_.store().db()->Delete(rocksdb::WriteOptions(), b_.store().cf(cf), key).ok());
+    projections::StoreBatch wb(b_.store());
+    wb.erase(cf, key);
+    ASSERT_TRUE(b_.store().write(wb, false).ok());
   }
 
   Books a_, b_;
@@ -55,8 +58,7 @@ TEST_F(DigestCoverage, ADeadlineMissingFromTheIndexChangesTheDigest) {
 TEST_F(DigestCoverage, AnotherWatermarkChangesTheDigest) {
   std::string key = projections::watermark_key(0);
   std::string value;
-  ASSERT_TRUE(b_.store().db()->Get(rocksdb::ReadOptions(), b_.store().cf(Cf::kMeta), key, &value)
-                  .ok());
+  ASSERT_TRUE(b_.store().get(Cf::kMeta, key, &value).value());
   ASSERT_EQ(value.size(), 8u);
   // One second later: the clock of partition 0 is ahead of the events it folded.
   int64_t t = projections::unbias_time(projections::read_be64(value));

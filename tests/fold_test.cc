@@ -304,10 +304,9 @@ TEST(Store, AStoreOfAnotherLayoutVersionIsRefusedWithAdvice) {
   TempDir dir;
   {
     auto store = Store::open(dir.path(), false).value();
-    ASSERT_TRUE(store->db()
-                    ->Put(rocksdb::WriteOptions(), store->cf(projections::Cf::kMeta),
-                          projections::kFormatKey, projections::be32_string(99))
-                    .ok());
+    projections::StoreBatch wb(*store);
+    wb.put(projections::Cf::kMeta, projections::kFormatKey, projections::be32_string(99));
+    ASSERT_TRUE(store->write(wb, false).ok());
   }
   for (bool read_only : {false, true}) {
     auto reopened = Store::open(dir.path(), read_only);

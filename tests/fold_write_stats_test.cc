@@ -29,17 +29,17 @@ struct Contents {
 
 // Every key of every column family, and the size of WriteBatch Put records for them
 // (RocksDB's format: tag byte, column family id varint unless the default family, key and
-// value each as varint length + bytes).
+// value each as varint length + bytes). The store creates its column families in Cf order
+// after RocksDB's default one (id 0), so Cf i has id i + 1.
 Contents contents(projections::Store& store) {
   Contents c;
   for (int i = 0; i < static_cast<int>(Cf::kCount); ++i) {
-    rocksdb::ColumnFamilyHandle* cf = store.cf(static_cast<Cf>(i));
-    std::unique_ptr<rocksdb::Iterator> it(store.db()->NewIterator(rocksdb::ReadOptions(), cf));
-    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    const uint32_t cf_id = static_cast<uint32_t>(i) + 1;
+    projections::StoreCursor it = store.cursor(static_cast<Cf>(i), projections::Reading::kFold);
+    for (it.seek_to_first(); it.valid(); it.next()) {
       ++c.keys;
-      size_t k = it->key().size(), v = it->value().size();
-      c.batch_bytes += 1 + (cf->GetID() != 0 ? varint_size(cf->GetID()) : 0) + varint_size(k) +
-                       k + varint_size(v) + v;
+      size_t k = it.key().size(), v = it.value().size();
+      c.batch_bytes += 1 + varint_size(cf_id) + varint_size(k) + k + varint_size(v) + v;
     }
   }
   return c;

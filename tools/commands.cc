@@ -21,7 +21,6 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 #include <openssl/evp.h>
-#include <rocksdb/write_batch.h>
 
 #include "events/codec.h"
 #include "events/embedded_log.h"
@@ -685,6 +684,132 @@ int cmd_generate(const GenerateArgs& args) {
   return kExitOk;
 }
 
+namespace {
+
+// What one append run read and wrote, for its report.
+struct AppendTally {
+  uint64_t appended = 0;   // records written to the log
+  uint64_t parked = 0;     // lines that are not valid events (logged as parked input)
+  uint64_t events_ok = 0;  // valid events
+  bool interrupted = false;
+};
+constexpr uint64_t kParkedShownMax = 20;
+
+// Moves to the first non-blank line (dropping a UTF-8 byte order mark) and refuses a JSON
+// array before anything is written (it would park as one giant malformed line).
+Status first_event_line(LineReader& reader, const std::string& name, LineReader::Line* line,
+                        LineReader::Next* next) {
+  while ((*next = reader.next(line)) == LineReader::Next::kLine) {
+    if (line->number == 1 && line->text.rfind("\xEF\xBB\xBF", 0) == 0) line->text.erase(0, 3);
+    if (!is_blank(line->text)) break;
+  }
+  if (*next == LineReader::Next::kLine &&
+      line->text[line->text.find_first_not_of(" \t\r")] == '[') {
+    return make_error(
+        Code::kInvalidArgument,
+        fmt::format("{} holds a JSON array; append takes NDJSON (one event per line): convert it "
+                    "with `jq -c '.[]' {} > events.ndjson`; nothing was appended",
+                    name, name));
+  }
+  return Status::Ok();
+}
+
+// Appends every line from `line` on to `log` (nullptr: a dry run that only checks them) in
+// batches; invalid lines are appended as parked input, each named on stderr (stdout in a dry
+// run). Stops at the end of the input, a read error or an interrupt.
+Status append_lines(const AppendArgs& args, const std::string& name, LineReader& reader,
+                    LineReader::Line& line, LineReader::Next next, events::EventLog* log,
+                    AppendTally* t) {
+  size_t batch_max = args.batch_events != 0 ? args.batch_events
+                    : args.log.kafka()    ? kKafkaAppendBatch
+                                          : kAppendBatchMax;
+  std::vector<events::AppendRecord> batch;
+  v1::Envelope scratch;
+  auto flush = [&]() -> Status {
+    if (log != nullptr && !batch.empty()) {
+      if (Status s = log->append(batch); !s) return s;
+      t->appended += batch.size();
+    }
+    batch.clear();
+    return Status::Ok();
+  };
+  std::optional<events::ParkedInput> why;
+  for (; next == LineReader::Next::kLine; next = reader.next(&line)) {
+    if (line.number == 1 && line.text.rfind("\xEF\xBB\xBF", 0) == 0) line.text.erase(0, 3);
+    if (!line.truncated && is_blank(line.text)) continue;
+    batch.push_back(to_record(line, line.text, fmt::format("{}:{}", name, line.number),
+                              args.dry_run, &scratch, &why));
+    if (why) {
+      if (++t->parked <= kParkedShownMax || args.dry_run) {
+        fmt::print(args.dry_run ? stdout : stderr, "{}: {}: {}\n", why->source,
+                   code_name(why->code), why->reason);
+      }
+    } else {
+      ++t->events_ok;
+    }
+    if (batch.size() >= batch_max) {
+      if (Status s = flush(); !s) return s;
+    }
+  }
+  if (Status s = flush(); !s) return s;
+  if (next == LineReader::Next::kError) {
+    return make_error(Code::kIo, fmt::format("reading {} after line {}: {} ({} records "
+                                             "appended)",
+                                             name, reader.lines(), std::strerror(reader.error()),
+                                             t->appended));
+  }
+  t->interrupted = next == LineReader::Next::kInterrupted;
+  return Status::Ok();
+}
+
+int report_dry_run(const AppendArgs& args, uint64_t lines, const AppendTally& t) {
+  if (args.common.json) {
+    print_json(json{{"lines", lines}, {"valid", t.events_ok}, {"rejected", t.parked},
+                    {"interrupted", t.interrupted}});
+  } else {
+    fmt::print("dry run: {} valid events, {} lines would be rejected; nothing was written\n",
+               t.events_ok, t.parked);
+  }
+  if (t.interrupted) return interrupted_exit();
+  return t.parked == 0 ? kExitOk : kExitFailed;
+}
+
+int report_append(const AppendArgs& args, const std::string& name, uint64_t lines,
+                  const AppendTally& t) {
+  if (args.common.json) {
+    print_json(json{{"appended", t.appended}, {"unparsed", t.parked},
+                    {"interrupted", t.interrupted}, {"lines_read", lines}});
+  } else {
+    fmt::print("appended {} records ({} events, {} parked lines) to {}\n", t.appended,
+               t.events_ok, t.parked,
+               args.log.kafka()
+                   ? fmt::format("kafka topic {} on {}", args.log.topic, args.log.brokers)
+                   : log_dir(args.common.data));
+    if (lines == 0 && !t.interrupted) {
+      fmt::print(stderr, "warning: {} held no lines; nothing was appended\n", name);
+    }
+    if (t.parked > kParkedShownMax) {
+      fmt::print(stderr, "... and {} more parked lines\n", t.parked - kParkedShownMax);
+    }
+    if (t.parked > 0) {
+      fmt::print(stderr,
+                 "warning: {} lines are not valid events; they were logged as parked input and "
+                 "the fold will list them with their line (see `payledger rejects`)\n",
+                 t.parked);
+    }
+  }
+  if (t.interrupted) {
+    fmt::print(stderr,
+               "payledger: append interrupted after line {} of {}: the {} records before it are "
+               "appended whole; append the rest from line {} on (e.g. `tail -n +{} {}`)\n",
+               lines, name, t.appended, lines + 1, lines + 1, name);
+    return interrupted_exit();
+  }
+  return kExitOk;
+}
+
+}  // namespace
+
 int cmd_append(const AppendArgs& args) {
   if (!args.log.kafka() && args.common.data.empty() && !args.dry_run) {
     return usage("append to the embedded log needs --data DIR (or --log kafka)");
@@ -705,20 +830,8 @@ int cmd_append(const AppendArgs& args) {
   const std::string name = args.input == "-" ? "stdin" : args.input;
   LineReader reader(*fd, events::kEventBytesMax);
   LineReader::Line line;
-  // The first non-blank line: a UTF-8 byte order mark is dropped, and a JSON array is refused
-  // before anything is written (it would park as one giant malformed line).
   LineReader::Next next;
-  while ((next = reader.next(&line)) == LineReader::Next::kLine) {
-    if (line.number == 1 && line.text.rfind("\xEF\xBB\xBF", 0) == 0) line.text.erase(0, 3);
-    if (!is_blank(line.text)) break;
-  }
-  if (next == LineReader::Next::kLine && line.text[line.text.find_first_not_of(" \t\r")] == '[') {
-    return fail(make_error(
-        Code::kInvalidArgument,
-        fmt::format("{} holds a JSON array; append takes NDJSON (one event per line): convert it "
-                    "with `jq -c '.[]' {} > events.ndjson`; nothing was appended",
-                    name, name)));
-  }
+  if (Status s = first_event_line(reader, name, &line, &next); !s) return fail(s.error());
   std::unique_ptr<events::EventLog> log;
   if (!args.dry_run) {
     auto opened = open_append_log(args.common, args.log, args.partitions, args.sync);
@@ -731,88 +844,12 @@ int cmd_append(const AppendArgs& args) {
                                args.partitions));
     }
   }
-  size_t batch_max = args.batch_events != 0 ? args.batch_events
-                    : args.log.kafka()    ? kKafkaAppendBatch
-                                          : kAppendBatchMax;
-  std::vector<events::AppendRecord> batch;
-  v1::Envelope scratch;
-  uint64_t appended = 0, parked = 0, events_ok = 0;
-  constexpr uint64_t kParkedShownMax = 20;
-  auto flush = [&]() -> Status {
-    if (log && !batch.empty()) {
-      if (Status s = log->append(batch); !s) return s;
-    }
-    appended += log ? batch.size() : 0;
-    batch.clear();
-    return Status::Ok();
-  };
-  std::optional<events::ParkedInput> why;
-  for (; next == LineReader::Next::kLine; next = reader.next(&line)) {
-    if (line.number == 1 && line.text.rfind("\xEF\xBB\xBF", 0) == 0) line.text.erase(0, 3);
-    if (!line.truncated && is_blank(line.text)) continue;
-    batch.push_back(to_record(line, line.text, fmt::format("{}:{}", name, line.number),
-                              args.dry_run, &scratch, &why));
-    if (why) {
-      if (++parked <= kParkedShownMax || args.dry_run) {
-        fmt::print(args.dry_run ? stdout : stderr, "{}: {}: {}\n", why->source,
-                   code_name(why->code), why->reason);
-      }
-    } else {
-      ++events_ok;
-    }
-    if (batch.size() >= batch_max) {
-      if (Status s = flush(); !s) return fail(s.error());
-    }
+  AppendTally tally;
+  if (Status s = append_lines(args, name, reader, line, next, log.get(), &tally); !s) {
+    return fail(s.error());
   }
-  if (Status s = flush(); !s) return fail(s.error());
-  if (next == LineReader::Next::kError) {
-    return fail(make_error(Code::kIo, fmt::format("reading {} after line {}: {} ({} records "
-                                                  "appended)",
-                                                  name, reader.lines(),
-                                                  std::strerror(reader.error()), appended)));
-  }
-  bool interrupted = next == LineReader::Next::kInterrupted;
-  if (args.dry_run) {
-    if (args.common.json) {
-      print_json(json{{"lines", reader.lines()}, {"valid", events_ok}, {"rejected", parked},
-                      {"interrupted", interrupted}});
-    } else {
-      fmt::print("dry run: {} valid events, {} lines would be rejected; nothing was written\n",
-                 events_ok, parked);
-    }
-    if (interrupted) return interrupted_exit();
-    return parked == 0 ? kExitOk : kExitFailed;
-  }
-  if (args.common.json) {
-    print_json(json{{"appended", appended}, {"unparsed", parked}, {"interrupted", interrupted},
-                    {"lines_read", reader.lines()}});
-  } else {
-    fmt::print("appended {} records ({} events, {} parked lines) to {}\n", appended, events_ok,
-               parked,
-               args.log.kafka()
-                   ? fmt::format("kafka topic {} on {}", args.log.topic, args.log.brokers)
-                   : log_dir(args.common.data));
-    if (reader.lines() == 0 && !interrupted) {
-      fmt::print(stderr, "warning: {} held no lines; nothing was appended\n", name);
-    }
-    if (parked > kParkedShownMax) {
-      fmt::print(stderr, "... and {} more parked lines\n", parked - kParkedShownMax);
-    }
-    if (parked > 0) {
-      fmt::print(stderr,
-                 "warning: {} lines are not valid events; they were logged as parked input and "
-                 "the fold will list them with their line (see `payledger rejects`)\n",
-                 parked);
-    }
-  }
-  if (interrupted) {
-    fmt::print(stderr,
-               "payledger: append interrupted after line {} of {}: the {} records before it are "
-               "appended whole; append the rest from line {} on (e.g. `tail -n +{} {}`)\n",
-               reader.lines(), name, appended, reader.lines() + 1, reader.lines() + 1, name);
-    return interrupted_exit();
-  }
-  return kExitOk;
+  return args.dry_run ? report_dry_run(args, reader.lines(), tally)
+                      : report_append(args, name, reader.lines(), tally);
 }
 
 int cmd_fold(const FoldArgs& args) {
@@ -1198,73 +1235,85 @@ int cmd_report_checkout(const Common& common) {
   return kExitOk;
 }
 
-int cmd_replay(const ReplayArgs& args) {
-  uint32_t at_partition = 0;
-  uint64_t at_offset = 0;
+namespace {
+
+// A reject position given as --at pN/OFFSET.
+struct LogPosition {
+  uint32_t partition = 0;
+  uint64_t offset = 0;
+};
+
+// The usage error of replay's options, if any.
+std::optional<std::string> replay_usage_error(const ReplayArgs& args, LogPosition* at) {
   if (!args.at.empty() &&
-      std::sscanf(args.at.c_str(), "p%u/%lu", &at_partition, &at_offset) != 2) {
-    return usage(fmt::format("--at '{}' is not a log position like p2/1500", args.at));
+      std::sscanf(args.at.c_str(), "p%u/%lu", &at->partition, &at->offset) != 2) {
+    return fmt::format("--at '{}' is not a log position like p2/1500", args.at);
   }
-  if (!args.code.empty()) {
-    bool known = false;
-    std::string names;
-    for (int c = 1; c <= static_cast<int>(Code::kPanDetected); ++c) {
-      known = known || code_name(static_cast<Code>(c)) == args.code;
-      names += fmt::format("{}{}", names.empty() ? "" : ", ", code_name(static_cast<Code>(c)));
-    }
-    if (!known) return usage(fmt::format("--code '{}' is not a reject code; codes: {}", args.code, names));
+  if (args.code.empty()) return std::nullopt;
+  std::string names;
+  for (int c = 1; c <= static_cast<int>(Code::kPanDetected); ++c) {
+    if (code_name(static_cast<Code>(c)) == args.code) return std::nullopt;
+    names += fmt::format("{}{}", names.empty() ? "" : ", ", code_name(static_cast<Code>(c)));
   }
-  // The store is written (rejects marked resolved), so no fold may run beside the replay.
-  if (Status s = take_fold_lock(args.common.data); !s) return fail(s.error());
-  auto store = open_store(args.common.data, /*read_only=*/false);
-  if (!store) return fail(store.error());
-  auto rejects = projections::list_rejects(**store, 0);
-  if (!rejects) return fail(rejects.error());
+  return fmt::format("--code '{}' is not a reject code; codes: {}", args.code, names);
+}
+
+// The open rejects --code/--at select; refuses an --at reject that was replayed already or
+// whose original the log does not keep, and an empty choice (naming what was skipped).
+Result<std::vector<projections::Reject>> choose_rejects(const ReplayArgs& args,
+                                                        const LogPosition& at,
+                                                        std::vector<projections::Reject> all) {
   std::vector<projections::Reject> chosen;
   uint64_t resolved = 0, not_replayable = 0;
-  for (auto& r : *rejects) {
+  for (auto& r : all) {
     if (!args.code.empty() && code_name(r.code) != args.code) continue;
-    if (!args.at.empty() && (r.partition != at_partition || r.offset != at_offset)) continue;
+    if (!args.at.empty() && (r.partition != at.partition || r.offset != at.offset)) continue;
+    // Input parked at append, or masked card data: what the log keeps is not the event.
     bool parked = r.format == events::RecordFormat::kRawJson && events::is_parked(r.value);
+    bool keeps_original = !parked && r.code != Code::kPanDetected;
     if (!args.at.empty() && !r.resolved.empty()) {
-      return fail(make_error(Code::kInvalidArgument,
-                             fmt::format("the reject at {} was already replayed ({}); replaying "
-                                         "it twice is refused",
-                                         args.at, r.resolved)));
+      return make_error(Code::kInvalidArgument,
+                        fmt::format("the reject at {} was already replayed ({}); replaying it "
+                                    "twice is refused",
+                                    args.at, r.resolved));
     }
-    if (!args.at.empty() && (parked || r.code == Code::kPanDetected)) {
-      return fail(make_error(Code::kInvalidArgument,
-                             fmt::format("the reject at {} cannot be replayed: its original is not "
-                                         "kept ({}); fix the input and append it again",
-                                         args.at, code_name(r.code))));
+    if (!args.at.empty() && !keeps_original) {
+      return make_error(Code::kInvalidArgument,
+                        fmt::format("the reject at {} cannot be replayed: its original is not "
+                                    "kept ({}); fix the input and append it again",
+                                    args.at, code_name(r.code)));
     }
     if (!r.resolved.empty()) {
       ++resolved;
-      continue;
-    }
-    // Input parked at append, or masked card data: what the log keeps is not the event.
-    if (parked || r.code == Code::kPanDetected) {
+    } else if (!keeps_original) {
       ++not_replayable;
-      continue;
+    } else {
+      chosen.push_back(std::move(r));
     }
-    chosen.push_back(std::move(r));
   }
   if (chosen.empty()) {
     std::string what = !args.at.empty()     ? fmt::format("no reject at {}", args.at)
                        : !args.code.empty() ? fmt::format("no open rejects with code {}", args.code)
                                             : std::string("no open rejects");
-    return fail(make_error(Code::kInvalidArgument,
-                           fmt::format("{} in {} ({} already replayed, {} not replayable); see "
-                                       "`payledger rejects`",
-                                       what, args.common.data, resolved, not_replayable)));
+    return make_error(Code::kInvalidArgument,
+                      fmt::format("{} in {} ({} already replayed, {} not replayable); see "
+                                  "`payledger rejects`",
+                                  what, args.common.data, resolved, not_replayable));
   }
-  auto log = open_log(args.common.data, /*writer=*/true, 0, true);
-  if (!log) return fail(log.error());
+  return chosen;
+}
+
+// Appends the chosen rejects' records to the log again and marks each resolved with where
+// its copy landed.
+Status append_again(const std::string& data, projections::Store& store,
+                    std::vector<projections::Reject>& chosen) {
+  auto log = open_log(data, /*writer=*/true, 0, true);
+  if (!log) return log.error();
   // Where each copy will land: we hold the writer lock, so the ends cannot move under us.
   std::vector<uint64_t> ends((*log)->partition_count());
   for (uint32_t p = 0; p < ends.size(); ++p) {
     auto end = (*log)->end_offset(p);
-    if (!end) return fail(end.error());
+    if (!end) return end.error();
     ends[p] = *end;
   }
   std::vector<events::AppendRecord> records;
@@ -1273,30 +1322,45 @@ int cmd_replay(const ReplayArgs& args) {
     r.resolved = fmt::format("replayed as p{}/{}", p, ends[p]++);
     records.push_back({r.key, r.value, r.format});
   }
-  if (Status s = (*log)->append(records); !s) return fail(s.error());
-  rocksdb::WriteBatch wb;
+  if (Status s = (*log)->append(records); !s) return s;
+  projections::StoreBatch wb(store);
   for (const auto& r : chosen) {
-    wb.Put((*store)->cf(projections::Cf::kRejects), projections::reject_key(r.partition, r.offset),
+    wb.put(projections::Cf::kRejects, projections::reject_key(r.partition, r.offset),
            projections::encode_reject(r));
   }
-  rocksdb::WriteOptions wo;
-  wo.sync = true;
-  if (auto s = (*store)->db()->Write(wo, &wb); !s.ok()) {
-    return fail(make_error(Code::kIo, fmt::format("replayed {} rejects but could not mark them "
+  if (Status s = store.write(wb, /*sync=*/true); !s) {
+    return make_error(s.error().code, fmt::format("replayed {} rejects but could not mark them "
                                                   "resolved: {}",
-                                                  chosen.size(), s.ToString())));
+                                                  chosen.size(), s.error().reason));
   }
+  return Status::Ok();
+}
+
+}  // namespace
+
+int cmd_replay(const ReplayArgs& args) {
+  LogPosition at;
+  if (auto why = replay_usage_error(args, &at)) return usage(*why);
+  // The store is written (rejects marked resolved), so no fold may run beside the replay.
+  if (Status s = take_fold_lock(args.common.data); !s) return fail(s.error());
+  auto store = open_store(args.common.data, /*read_only=*/false);
+  if (!store) return fail(store.error());
+  auto rejects = projections::list_rejects(**store, 0);
+  if (!rejects) return fail(rejects.error());
+  auto chosen = choose_rejects(args, at, std::move(rejects).value());
+  if (!chosen) return fail(chosen.error());
+  if (Status s = append_again(args.common.data, **store, *chosen); !s) return fail(s.error());
   if (args.common.json) {
     json positions = json::array();
-    for (const auto& r : chosen) {
+    for (const auto& r : *chosen) {
       positions.push_back(json{{"from", fmt::format("p{}/{}", r.partition, r.offset)},
                                {"to", r.resolved.substr(r.resolved.rfind(' ') + 1)}});
     }
-    print_json(json{{"replayed", records.size()}, {"records", positions}});
+    print_json(json{{"replayed", chosen->size()}, {"records", positions}});
   } else {
     fmt::print("appended {} rejected events again (marked resolved); run `payledger fold` to "
                "apply them\n",
-               records.size());
+               chosen->size());
   }
   return kExitOk;
 }
