@@ -14,12 +14,6 @@ constexpr std::pair<RoundingMode, std::string_view> kModeNames[] = {
     {RoundingMode::kCeiling, "ceiling"},
 };
 
-Int256 pow10_256(int n) {
-  Int256 v = 1;
-  for (int i = 0; i < n; ++i) v *= 10;
-  return v;
-}
-
 // Whether a truncated quotient q (remainder r != 0, sign of the exact value `negative`)
 // moves one step away from zero under `mode`; `twice_r_vs_d` compares 2|r| with |d|.
 bool round_away(RoundingMode mode, bool negative, int twice_r_vs_d, bool q_odd) {
@@ -36,6 +30,12 @@ bool round_away(RoundingMode mode, bool negative, int twice_r_vs_d, bool q_odd) 
 }
 
 }  // namespace
+
+Int256 pow10_256(int n) {
+  Int256 v = 1;
+  for (int i = 0; i < n; ++i) v *= 10;
+  return v;
+}
 
 std::string_view rounding_mode_name(RoundingMode mode) {
   for (const auto& [m, name] : kModeNames) {

@@ -27,6 +27,9 @@ enum class RoundingMode : uint8_t {
 std::string_view rounding_mode_name(RoundingMode mode);
 Result<RoundingMode> parse_rounding_mode(std::string_view name);
 
+// 10^n for 0 <= n <= 76, as a 256-bit integer.
+Int256 pow10_256(int n);
+
 // numerator / denominator rounded by `mode`. Requires denominator > 0.
 Result<Int128> divide_rounded(const Int256& numerator, const Int256& denominator,
                               RoundingMode mode);
