@@ -81,6 +81,7 @@ class DedupeWindow {
 // positives grow and so do the probes, never the memory.
 class IdFilter {
  public:
+  // `bytes` rounded down to a power-of-two number of 64-byte blocks, at least one block.
   explicit IdFilter(size_t bytes);
   void add(uint32_t partition, uint64_t hash);
   bool may_contain(uint32_t partition, uint64_t hash) const;
