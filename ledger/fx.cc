@@ -177,21 +177,21 @@ Result<Int128> unrealised(const Position& p, Asset asset, Asset reporting,
 }
 
 Result<Amount> forward_mark(const Amount& notional, const CurrencyPair& pair,
-                            const Rate& contract, const Rate& forward, const Rate& discount,
+                            const Rate& contract, const Rate& forward, const Rate& accrual,
                             RoundingMode mode) {
   if (!(notional.asset() == pair.base())) {
     return make_error(Code::kCurrencyMismatch,
                       fmt::format("a {} forward's notional is in {}, not {}", pair.to_string(),
                                   pair.base().code(), notional.asset().code()));
   }
-  // notional x (F - K) / (D_m / 10^D_s), with F - K at the common scale s:
-  // quote minor = notional minor x diff x 10^(exp_q - exp_b) x 10^D_s / (10^s x D_m)
+  // notional x (F - K) / (A_m / 10^A_s), with F - K at the common scale s:
+  // quote minor = notional minor x diff x 10^(exp_q - exp_b) x 10^A_s / (10^s x A_m)
   try {
     const int s = std::max(contract.scale(), forward.scale());
     Int256 diff = Int256(forward.mantissa()) * pow10_256(s - forward.scale()) -
                   Int256(contract.mantissa()) * pow10_256(s - contract.scale());
-    Int256 numerator = Int256(notional.minor()) * diff * pow10_256(discount.scale());
-    Int256 denominator = pow10_256(s) * Int256(discount.mantissa());
+    Int256 numerator = Int256(notional.minor()) * diff * pow10_256(accrual.scale());
+    Int256 denominator = pow10_256(s) * Int256(accrual.mantissa());
     int shift = pair.quote().exponent() - pair.base().exponent();
     if (shift >= 0) {
       numerator *= pow10_256(shift);

@@ -82,11 +82,13 @@ Result<Int128> unrealised(const Position& p, Asset asset, Asset reporting,
                           const CurrencyPair& pair, const Rate& rate, RoundingMode mode);
 
 // Mark-to-market of a forward that buys `notional` (in the pair's base; negative: sells) at
-// `contract` (quote per base), at today's forward rate for the same value date and the
-// discount factor to it (1 on the value date): notional x (forward - contract) / discount,
-// in the quote's minor units, rounded once by `mode`. Positive: the forward is an asset.
+// `contract` (quote per base), at today's forward rate for the same value date, discounted by
+// dividing by `accrual` = (1 + r)^t, the growth of one unit of the quote currency from today
+// to the value date (1 on the value date; a divisor, so that it stays an exact decimal where
+// the discount factor 1 / accrual would not): notional x (forward - contract) / accrual, in the
+// quote's minor units, rounded once by `mode`. Positive: the forward is an asset.
 Result<Amount> forward_mark(const Amount& notional, const CurrencyPair& pair,
-                            const Rate& contract, const Rate& forward, const Rate& discount,
+                            const Rate& contract, const Rate& forward, const Rate& accrual,
                             RoundingMode mode);
 
 }  // namespace payledger::ledger

@@ -420,7 +420,7 @@ BalanceSlot* Folder::Impl::balance_slot(std::string_view key) const {
   BalanceSlot slot;
   if (balances_complete_) return &balances_.try_emplace(key, std::move(slot)).first->value;
   std::string value;
-  auto found = store_.get(Cf::kBalances, key, &value);
+  auto found = store_.get(Cf::kBalances, key, &value, Reading::kFold);
   if (!found) {
     if (io_.ok()) io_ = found.error();
     return nullptr;
@@ -455,7 +455,7 @@ const decltype(Slot::state)* Folder::Impl::read_through(FlatStringMap<Slot>& cac
   }
   if (complete) return nullptr;
   std::string value;
-  auto found = store_.get(cf, key_scratch_, &value);
+  auto found = store_.get(cf, key_scratch_, &value, Reading::kFold);
   if (!found || !*found) {
     if (!found && io_.ok()) io_ = found.error();
     return nullptr;
@@ -499,7 +499,7 @@ bool Folder::Impl::merchant_business_id_seen(std::string_view merchant_id,
   if (business_ids_[partition_].count(std::string_view(key_scratch_)) != 0) return true;
   std::string stored_key = be32_string(partition_) + key_scratch_;
   std::string value;
-  auto found = store_.get(Cf::kBusinessIds, stored_key, &value);
+  auto found = store_.get(Cf::kBusinessIds, stored_key, &value, Reading::kFold);
   if (found) return *found;
   // An I/O error aborts the fold (io_); the answer given with it is never committed.
   if (io_.ok()) io_ = found.error();
@@ -552,7 +552,7 @@ Status Folder::Impl::load_clock() {
   next_due_.assign(n, kNever);
   for (uint32_t p = 0; p < n; ++p) {
     std::string value;
-    auto found = store_.get(Cf::kMeta, watermark_key(p), &value);
+    auto found = store_.get(Cf::kMeta, watermark_key(p), &value, Reading::kFold);
     if (!found) return found.error();
     if (!*found) continue;
     if (value.size() != 8) return make_error(Code::kCorrupt, "stored watermark is not 8 bytes");
@@ -671,7 +671,7 @@ Result<std::optional<Fingerprint>> Folder::Impl::applied_before(uint32_t partiti
   }
   ++stats_.dedupe_probes;
   std::string value;
-  auto found = store_.get(Cf::kDedupe, dedupe_id_key(partition, dkey), &value);
+  auto found = store_.get(Cf::kDedupe, dedupe_id_key(partition, dkey), &value, Reading::kFold);
   if (!found) return found.error();
   if (!*found) return std::optional<Fingerprint>();
   auto fp = decode_dedupe_value(value);

@@ -110,7 +110,7 @@ StoreBatch::StoreBatch(const Store& store) : handles_(store.handles_) {}
 
 Status StoreCursor::status(std::string_view what) const {
   if (it_->status().ok()) return Status::Ok();
-  return store_error(fmt::format("scan {}", what), it_->status());
+  return store_error(fmt::format("scan {} in {}", what, dir_), it_->status());
 }
 
 Result<bool> Store::get(Cf cf, std::string_view key, std::string* value, Reading reading) {
@@ -122,6 +122,7 @@ Result<bool> Store::get(Cf cf, std::string_view key, std::string* value, Reading
 
 StoreCursor Store::cursor(Cf cf, Reading reading, std::string end) {
   StoreCursor c;
+  c.dir_ = dir_;
   rocksdb::ReadOptions ro = read_options(reading);
   if (!end.empty()) {
     c.end_ = std::make_unique<std::string>(std::move(end));
@@ -207,7 +208,7 @@ Result<std::unique_ptr<Store>> Store::open(const std::string& dir, bool read_onl
 
 Status Store::check_format(const std::string& dir, bool read_only) {
   std::string value;
-  auto stamped = get(Cf::kMeta, kFormatKey, &value);
+  auto stamped = get(Cf::kMeta, kFormatKey, &value, Reading::kFold);
   if (!stamped) return stamped.error();
   if (*stamped) {
     if (value == be32_string(kStoreFormat)) return Status::Ok();
@@ -242,7 +243,7 @@ Result<std::vector<std::optional<uint64_t>>> load_be64_per_partition(Store& stor
   std::vector<std::optional<uint64_t>> values(partitions);
   for (uint32_t p = 0; p < partitions; ++p) {
     std::string value;
-    auto found = store.get(Cf::kMeta, key_of(p), &value);
+    auto found = store.get(Cf::kMeta, key_of(p), &value, Reading::kFold);
     if (!found) return found.error();
     if (!*found) continue;
     if (value.size() != 8) {
@@ -283,7 +284,7 @@ Result<std::vector<std::optional<FoldedRecord>>> Store::load_last_records(uint32
   std::vector<std::optional<FoldedRecord>> out(partitions);
   for (uint32_t p = 0; p < partitions; ++p) {
     std::string value;
-    auto found = get(Cf::kMeta, last_record_key(p), &value);
+    auto found = get(Cf::kMeta, last_record_key(p), &value, Reading::kFold);
     if (!found) return found.error();
     if (!*found) continue;
     if (value.size() != 16) {
@@ -298,14 +299,14 @@ Result<std::vector<std::optional<FoldedRecord>>> Store::load_last_records(uint32
 
 Result<std::string> Store::recorded_log_identity() {
   std::string value;
-  auto found = get(Cf::kMeta, kLogIdentityKey, &value);
+  auto found = get(Cf::kMeta, kLogIdentityKey, &value, Reading::kFold);
   if (!found) return found.error();
   return *found ? value : std::string();
 }
 
 Result<uint32_t> Store::recorded_partitions() {
   std::string value;
-  auto found = get(Cf::kMeta, kPartitionsKey, &value);
+  auto found = get(Cf::kMeta, kPartitionsKey, &value, Reading::kFold);
   if (!found) return found.error();
   if (!*found) return 0u;
   if (value.size() != 4) return make_error(Code::kCorrupt, "stored partition count is not 4 bytes");

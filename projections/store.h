@@ -84,17 +84,22 @@ class StoreBatch {
 // The keys of one column family in order from a seek, up to an optional end (exclusive).
 class StoreCursor {
  public:
+  StoreCursor(StoreCursor&&) = default;
+  // Not assignable: the iterator must never outlive the bound it points at.
+  StoreCursor& operator=(StoreCursor&&) = delete;
   void seek(std::string_view key) { it_->Seek(rocksdb::Slice(key)); }
   void seek_to_first() { it_->SeekToFirst(); }
   bool valid() const { return it_->Valid(); }
   void next() { it_->Next(); }
   std::string_view key() const { return {it_->key().data(), it_->key().size()}; }
   std::string_view value() const { return {it_->value().data(), it_->value().size()}; }
-  // After the last valid(): the scan's error, if RocksDB had one, naming `what`.
+  // After the last valid(): the scan's error, if RocksDB had one, naming `what` and the store.
   Status status(std::string_view what) const;
 
  private:
   friend class Store;
+  StoreCursor() = default;
+  std::string_view dir_;               // the store's directory (outlives the cursor)
   std::unique_ptr<std::string> end_;  // owns what the upper bound points at (stable on moves)
   std::unique_ptr<rocksdb::Slice> upper_;
   std::unique_ptr<rocksdb::Iterator> it_;
@@ -111,8 +116,7 @@ class Store {
   const std::string& dir() const { return dir_; }
 
   // One key of `cf`: true with *value set if present, false if absent.
-  Result<bool> get(Cf cf, std::string_view key, std::string* value,
-                   Reading reading = Reading::kFold);
+  Result<bool> get(Cf cf, std::string_view key, std::string* value, Reading reading);
   // A cursor over `cf`; with a non-empty `end` it stops before that key (a bounded scan reads
   // only the blocks of its range).
   StoreCursor cursor(Cf cf, Reading reading, std::string end = {});

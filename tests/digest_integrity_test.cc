@@ -58,7 +58,7 @@ TEST_F(DigestCoverage, ADeadlineMissingFromTheIndexChangesTheDigest) {
 TEST_F(DigestCoverage, AnotherWatermarkChangesTheDigest) {
   std::string key = projections::watermark_key(0);
   std::string value;
-  ASSERT_TRUE(b_.store().get(Cf::kMeta, key, &value).value());
+  ASSERT_TRUE(b_.store().get(Cf::kMeta, key, &value, projections::Reading::kFold).value());
   ASSERT_EQ(value.size(), 8u);
   // One second later: the clock of partition 0 is ahead of the events it folded.
   int64_t t = projections::unbias_time(projections::read_be64(value));

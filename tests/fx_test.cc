@@ -189,7 +189,8 @@ TEST(FxForward, MarkToMarketOfTheReferenceForward) {
   // docs reference (IFRS 9 worked example): buy 1,000,000 of the base forward at 1.20.
   auto notional = money("1000000.00", "EUR");
   auto k = rate("1.20");
-  // 31 Mar: forward 1.21, discount factor 1.00835: 1,000,000 x 0.01 / 1.00835 =
+  // 31 Mar: forward 1.21, discounted by 1.00835 (the reference's "discount factor", a
+  // divisor: forward_mark's accrual): 1,000,000 x 0.01 / 1.00835 =
   // 9,917.1914... -> 9,917.19 USD.
   EXPECT_EQ(forward_mark(notional, pair("EUR/USD"), k, rate("1.21"), rate("1.00835"),
                          RoundingMode::kHalfEven)
