@@ -40,6 +40,7 @@ bool valid_time(const google::protobuf::Timestamp& t) {
 const char* out_of_range_time(const v1::Envelope& e) {
   if (!valid_time(e.occurred_at())) return "occurred_at";
   if (!valid_time(e.card_authorised().expires_at())) return "card_authorised.expires_at";
+  if (!valid_time(e.fx_quote_locked().expires_at())) return "fx_quote_locked.expires_at";
   return nullptr;
 }
 

@@ -14,6 +14,17 @@
 
 namespace payledger::ledger {
 
+// A rate locked for one of a merchant's customers (fx_quote_locked), kept per merchant and
+// quote id. Pair and rate as their canonical text, parsed again where a payment uses them.
+struct FxQuote {
+  std::string pair;  // canonical, e.g. "USD/BRL"
+  std::string rate;  // exact decimal, quote per base
+  int64_t locked_at_s = 0;
+  int64_t expires_at_s = 0;
+  std::string used_by;  // the payment that converted at it; empty while unused
+  friend bool operator==(const FxQuote&, const FxQuote&) = default;
+};
+
 // A currency pair in its canonical direction: one unit of `base` costs `rate` units of
 // `quote` ("USD/JPY 151.235": 1 USD = 151.235 JPY). The canonical direction follows market
 // convention: the base is the one earlier in EUR, GBP, AUD, NZD, USD, CAD, CHF, JPY; between

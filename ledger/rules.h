@@ -10,6 +10,7 @@
 #include "ledger/journal.h"
 #include "ledger/checkout.h"
 #include "ledger/contract.h"
+#include "ledger/fx.h"
 #include "ledger/payment.h"
 #include "payledger/v1/events.pb.h"
 
@@ -34,6 +35,9 @@ class LedgerView {
   // settlement id, as kind letter + id; see Effects::merchant_business_id).
   virtual bool merchant_business_id_seen(std::string_view merchant_id,
                                          std::string_view key) const = 0;
+  // The merchant's locked FX quote with that id, or nullptr.
+  virtual const FxQuote* find_quote(std::string_view merchant_id,
+                                    std::string_view quote_id) const = 0;
 };
 
 // A ledger with nothing in it: no payment, checkout, contract or business id; every balance
@@ -54,6 +58,9 @@ class EmptyLedgerView : public LedgerView {
   bool merchant_business_id_seen(std::string_view, std::string_view) const override {
     return false;
   }
+  const FxQuote* find_quote(std::string_view, std::string_view) const override {
+    return nullptr;
+  }
 };
 
 struct PaymentUpdate {
@@ -71,6 +78,11 @@ struct ContractUpdate {
   Contract contract;
 };
 
+struct QuoteUpdate {
+  std::string quote_id;
+  FxQuote quote;
+};
+
 // What one accepted event does: a balanced journal entry (possibly empty) and at most one
 // payment and one checkout update.
 struct Effects {
@@ -78,6 +90,7 @@ struct Effects {
   std::optional<PaymentUpdate> payment;
   std::optional<CheckoutUpdate> checkout;
   std::optional<ContractUpdate> contract;
+  std::optional<QuoteUpdate> quote;
   // A merchant-level business id to remember (kind letter + id): payout, fee and settlement
   // ids are idempotency keys per merchant, as refund and capture ids are per payment.
   std::optional<std::string> merchant_business_id;

@@ -254,6 +254,8 @@ class Folder::Impl final : public ledger::LedgerView {
                                         std::string_view method) const override;
   bool merchant_business_id_seen(std::string_view merchant_id,
                                  std::string_view key) const override;
+  const ledger::FxQuote* find_quote(std::string_view merchant_id,
+                                    std::string_view quote_id) const override;
 
   std::vector<uint64_t> offsets_;
   std::vector<bool> owned_;  // partitions with a stored offset or folded by this process
@@ -336,6 +338,10 @@ class Folder::Impl final : public ledger::LedgerView {
   // Every contract (they are few: merchants x methods), loaded at start.
   StringMap<ledger::Contract> contracts_;
   std::vector<std::string> dirty_contracts_;
+  // Locked FX quotes this run read or changed (read through from fx_quotes); dropped past
+  // payment_cache_max after a commit that wrote its own batch (all in the store by then).
+  mutable StringMap<ledger::FxQuote> quotes_;
+  std::vector<std::string> dirty_quotes_;
   mutable std::string key_scratch_;  // reused to build lookup keys without allocating
   // Whether the cache holds every stored record of its column family (then a miss is final).
   bool balances_complete_ = false;
@@ -480,6 +486,26 @@ const ledger::CheckoutState* Folder::Impl::find_checkout(std::string_view mercha
                                                          std::string_view checkout_id) const {
   make_key(&key_scratch_, partition_, merchant_id, checkout_id);
   return read_through(checkouts_, checkouts_old_, Cf::kCheckouts, false, decode_checkout);
+}
+
+const ledger::FxQuote* Folder::Impl::find_quote(std::string_view merchant_id,
+                                                std::string_view quote_id) const {
+  make_key(&key_scratch_, partition_, merchant_id, quote_id);
+  if (auto it = quotes_.find(std::string_view(key_scratch_)); it != quotes_.end()) {
+    return &it->second;
+  }
+  std::string value;
+  auto found = store_.get(Cf::kFxQuotes, key_scratch_, &value, Reading::kFold);
+  if (!found || !*found) {
+    if (!found && io_.ok()) io_ = found.error();
+    return nullptr;
+  }
+  auto quote = decode_quote(value);
+  if (!quote) {
+    if (io_.ok()) io_ = quote.error();
+    return nullptr;
+  }
+  return &quotes_.emplace(key_scratch_, std::move(quote).value()).first->second;
 }
 
 const ledger::Contract* Folder::Impl::find_contract(std::string_view merchant_id,
@@ -804,6 +830,11 @@ Status Folder::Impl::apply(const LogRecord& rec, const v1::Envelope& event, ledg
     dirty_contracts_.push_back(key_scratch_);
   }
   if (fx.checkout) keep_checkout(rec.partition, event.merchant_id(), *fx.checkout);
+  if (fx.quote) {
+    make_key(&key_scratch_, rec.partition, event.merchant_id(), fx.quote->quote_id);
+    quotes_.insert_or_assign(key_scratch_, std::move(fx.quote->quote));
+    dirty_quotes_.push_back(key_scratch_);
+  }
   if (fx.merchant_business_id) {
     // One key per id: they are rare (payouts, fees, settlements), unlike event ids.
     std::string key = dedupe_key(event.merchant_id(), *fx.merchant_business_id);
@@ -952,6 +983,7 @@ void Folder::Impl::drop_caches_over_budget() {
   if (business_ids > options_.business_ids_memory_max) {
     for (auto& ids : business_ids_) ids = StringSet();  // the store answers for them
   }
+  if (quotes_.size() > options_.payment_cache_max) quotes_ = StringMap<ledger::FxQuote>();
 }
 
 // Waits for the batch the writer thread holds, if any.
@@ -983,6 +1015,7 @@ bool Folder::Impl::caches_over_budget() const {
   for (const auto& ids : business_ids_) business_ids += ids.size();
   return payments_.size() + checkouts_.size() + payments_old_.size() + checkouts_old_.size() >
              options_.payment_cache_max ||
+         quotes_.size() > options_.payment_cache_max ||
          business_ids > options_.business_ids_memory_max;
 }
 
@@ -1030,6 +1063,10 @@ void Folder::Impl::write_states(StoreBatch& wb) {
     wb.put(Cf::kCheckouts, *key, encode_checkout(slot->state));
     slot->dirty = false;
   }
+  std::sort(dirty_quotes_.begin(), dirty_quotes_.end());
+  dirty_quotes_.erase(std::unique(dirty_quotes_.begin(), dirty_quotes_.end()),
+                      dirty_quotes_.end());
+  for (const auto& key : dirty_quotes_) wb.put(Cf::kFxQuotes, key, encode_quote(quotes_.at(key)));
 }
 
 // The batch's applied event ids (dedupe CF), business ids and rejects.
@@ -1121,6 +1158,7 @@ void Folder::Impl::end_batch() {
   dirty_payments_.clear();
   dirty_checkouts_.clear();
   dirty_contracts_.clear();
+  dirty_quotes_.clear();
   dedupe_writes_.clear();
   dedupe_keys_.clear();
   rejects_.clear();

@@ -484,6 +484,17 @@ Result<std::string> projection_digest(const Stores& stores) {
     });
     if (!s) return s.error();
   }
+  // Locked FX quotes (issue 10), keys and values, named only when there are any: the digest
+  // of a log without FX events is the one it had before they existed.
+  bool quotes_named = false;
+  s = merged_scan(stores, *owners, Cf::kFxQuotes, [&](std::string_view key, std::string_view v) {
+    if (!quotes_named) sha.field(cf_name(Cf::kFxQuotes));
+    quotes_named = true;
+    sha.field(key);
+    sha.field(v);
+    return Status::Ok();
+  });
+  if (!s) return s.error();
   sha.field(cf_name(Cf::kDedupe));
   s = merged_scan(stores, *owners, Cf::kDedupe, [&](std::string_view key, std::string_view v) {
     if (auto fp = decode_dedupe_value(v); !fp) return Status(fp.error());

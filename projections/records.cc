@@ -361,6 +361,29 @@ Result<ledger::CheckoutState> decode_checkout(std::string_view bytes) {
                                std::string(market)};
 }
 
+std::string encode_quote(const ledger::FxQuote& q) {
+  std::string s;
+  Writer w(&s);
+  w.str16(q.pair);
+  w.str16(q.rate);
+  w.be64(static_cast<uint64_t>(q.locked_at_s));
+  w.be64(static_cast<uint64_t>(q.expires_at_s));
+  w.str16(q.used_by);
+  return s;
+}
+
+Result<ledger::FxQuote> decode_quote(std::string_view bytes) {
+  Reader r(bytes);
+  std::string_view pair, rate, used_by;
+  uint64_t locked = 0, expires = 0;
+  if (!r.str16(&pair) || !r.str16(&rate) || !r.be64(&locked) || !r.be64(&expires) ||
+      !r.str16(&used_by) || !r.done()) {
+    return corrupt("fx quote");
+  }
+  return ledger::FxQuote{std::string(pair), std::string(rate), static_cast<int64_t>(locked),
+                         static_cast<int64_t>(expires), std::string(used_by)};
+}
+
 std::string encode_contract(const ledger::Contract& c) {
   std::string s;
   Writer w(&s);
@@ -910,6 +933,12 @@ void fields(Enc& e, const v1::MerchantContractSet& m) {
 void fields(Enc& e, const v1::MerchantContractEnded& m) {
   e.str(1, m.method());
 }
+void fields(Enc& e, const v1::FxQuoteLocked& m) {
+  e.str(1, m.quote_id());
+  e.str(2, m.pair());
+  e.str(3, m.rate());
+  e.msg(4, m.has_expires_at(), m.expires_at());
+}
 
 #define PAYLEDGER_BODIES(BODY) \
     BODY(CardAuthorised, card_authorised) \
@@ -948,7 +977,8 @@ void fields(Enc& e, const v1::MerchantContractEnded& m) {
     BODY(CheckoutCompleted, checkout_completed) \
     BODY(CheckoutAbandoned, checkout_abandoned) \
     BODY(MerchantContractSet, merchant_contract_set) \
-    BODY(MerchantContractEnded, merchant_contract_ended)
+    BODY(MerchantContractEnded, merchant_contract_ended) \
+    BODY(FxQuoteLocked, fx_quote_locked)
 
 void fields(Enc& e, const v1::Envelope& m) {
   e.str(1, m.event_id());

@@ -14,6 +14,7 @@
 #include "events/schema/result.h"
 #include "ledger/checkout.h"
 #include "ledger/contract.h"
+#include "ledger/fx.h"
 #include "ledger/journal.h"
 #include "ledger/payment.h"
 
@@ -90,6 +91,10 @@ Result<ledger::PaymentState> decode_payment(std::string_view bytes);
 // checkouts CF: partition | merchant \0 checkout_id -> CheckoutState
 std::string encode_checkout(const ledger::CheckoutState& c);
 Result<ledger::CheckoutState> decode_checkout(std::string_view bytes);
+
+// fx_quotes CF: partition | merchant \0 quote_id -> FxQuote
+std::string encode_quote(const ledger::FxQuote& q);
+Result<ledger::FxQuote> decode_quote(std::string_view bytes);
 
 // contracts CF: partition | merchant \0 method -> Contract
 std::string encode_contract(const ledger::Contract& c);

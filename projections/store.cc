@@ -19,7 +19,7 @@ namespace {
 
 constexpr std::string_view kCfNames[] = {"balances",  "entries",   "payments",     "meta",
                                          "dedupe",    "rejects",   "checkouts",    "contracts",
-                                         "business_ids", "deadlines"};
+                                         "business_ids", "deadlines", "fx_quotes"};
 static_assert(std::size(kCfNames) == static_cast<size_t>(Cf::kCount));
 
 // Memory of one open store, fixed whatever the history length (docs/architecture.md,
@@ -63,7 +63,7 @@ rocksdb::ColumnFamilyOptions cf_options(Cf cf, bool read_only) {
     // point lookups: a 10M rebuild ran 2.5x slower. Not on the families queries read
     // (balances, entries): a query's cold open would read two index levels (+1-2 ms).
     if (cf == Cf::kDedupe || cf == Cf::kPayments || cf == Cf::kCheckouts ||
-        cf == Cf::kBusinessIds) {
+        cf == Cf::kBusinessIds || cf == Cf::kFxQuotes) {
       t.index_type = rocksdb::BlockBasedTableOptions::IndexType::kTwoLevelIndexSearch;
       t.partition_filters = true;
       t.metadata_block_size = 4096;

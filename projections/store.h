@@ -22,7 +22,8 @@ namespace payledger::projections {
 // 6: amounts of payment records (v6), balances and entry lines in the compact i128 form
 //    (1-17 bytes instead of 17): fewer bytes written per event (docs/architecture.md, "Fold
 //    performance").
-inline constexpr uint32_t kStoreFormat = 6;
+// 7: fx_quotes column family (issue 10).
+inline constexpr uint32_t kStoreFormat = 7;
 
 // The last record a fold folded from a partition: its offset and a fingerprint of its bytes
 // (record_fingerprint in fold.cc).
@@ -43,6 +44,7 @@ enum class Cf : int {
   kContracts,
   kBusinessIds,  // merchant-level business ids applied (payout, fee, settlement ids)
   kDeadlines,
+  kFxQuotes,  // merchants' locked FX quotes (issue 10)
   kCount
 };
 

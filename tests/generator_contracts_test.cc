@@ -95,23 +95,24 @@ TEST(GeneratorContracts, ContractsAreSetRepricedEndedAndRenewedAndChargeMdrWitho
   // Merchants billed outside contracts still get explicit fees.
   EXPECT_GT(kinds["fee_assessed"], 1000);
 
-  // Hand-checked postings (contract terms from the merchant_contract_set events before them):
-  // evt 182, m00085-PH card 1.99 % + 20.00 PHP, first capture of pay-m00085-PH-1, 11225.38:
-  // 11225.38 x 0.0199 = 223.385062 -> 223.39 (half-even), + 20.00 fixed = 243.39.
-  EXPECT_EQ(fee_of["evt-0000000182"], Int128(24339));
-  // evt 554, m00076-TH card 1.99 % + 10.00 THB, a second capture of pay-m00076-TH-3, 488.07:
-  // 488.07 x 0.0199 = 9.712593 -> 9.71; the fixed fee went with the first capture.
-  EXPECT_EQ(fee_of["evt-0000000554"], Int128(971));
+  // Hand-checked postings (contract terms from the merchant_contract_set events before them;
+  // re-derived when the generator started locking FX quotes at checkout, issue 10):
+  // evt 577, m00085-PH card 1.99 % + 20.00 PHP (evt 1), first capture of pay-m00085-PH-3,
+  // 3061.87: 3061.87 x 0.0199 = 60.931213 -> 60.93 (half-even), + 20.00 fixed = 80.93.
+  EXPECT_EQ(fee_of["evt-0000000577"], Int128(8093));
+  // evt 1510, m00043-TH card 2.5 % + 5.00 THB (evt 3), the second capture of pay-m00043-TH-2
+  // (the first, evt 613, took the fixed fee), 3953.17: 3953.17 x 0.025 = 98.82925 -> 98.83.
+  EXPECT_EQ(fee_of["evt-0000001510"], Int128(9883));
   // evt 76, m00043-TH TrueMoney 2.5 % (no fee in the event: the contract prices it), 1758.20:
   // 175820 x 0.025 = 4395.5 minor -> 4396 (half-even: 4395 is odd).
   EXPECT_EQ(fee_of["evt-0000000076"], Int128(4396));
   // evt 77, m00009-ID DANA 2.8 % + 2000.00 IDR, 2316568.26: 2316568.26 x 0.028 =
   // 64863.91128 -> 64863.91, + 2000.00 = 66863.91.
   EXPECT_EQ(fee_of["evt-0000000077"], Int128(6686391));
-  // evt 50850, m00097-ID captures 151646.33 IDR after its card contract ended (evt 50753) and
-  // before the renewal (evt 135875): no contract, no MDR.
-  EXPECT_EQ(fee_of["evt-0000050850"], Int128(0));
-  ASSERT_TRUE(fee_of.count("evt-0000050850"));
+  // evt 51699, m00097-ID captures 3604433.55 IDR after its card contract ended (evt 51085) and
+  // before the renewal (evt 128158): no contract, no MDR.
+  EXPECT_EQ(fee_of["evt-0000051699"], Int128(0));
+  ASSERT_TRUE(fee_of.count("evt-0000051699"));
 }
 
 TEST(GeneratorContracts, TheSameOptionsGiveTheSameEventsAndNoContractsGivesNone) {

@@ -114,6 +114,12 @@ bool MemoryLedger::merchant_business_id_seen(std::string_view merchant,
   return business_ids.count(key(merchant, id)) != 0;
 }
 
+const ledger::FxQuote* MemoryLedger::find_quote(std::string_view merchant,
+                                               std::string_view quote) const {
+  auto it = quotes.find(key(merchant, quote));
+  return it == quotes.end() ? nullptr : &it->second;
+}
+
 Status MemoryLedger::apply(const v1::Envelope& event) {
   if (Status s = events::validate(event); !s) return s;
   auto fx = ledger::apply_event(event, *this);
@@ -140,6 +146,7 @@ Status MemoryLedger::apply(const v1::Envelope& event) {
   if (fx->merchant_business_id) {
     business_ids.insert(key(event.merchant_id(), *fx->merchant_business_id));
   }
+  if (fx->quote) quotes.insert_or_assign(key(event.merchant_id(), fx->quote->quote_id), fx->quote->quote);
   return Status::Ok();
 }
 

@@ -40,6 +40,8 @@ class MemoryLedger : public ledger::LedgerView {
   const ledger::Contract* find_contract(std::string_view merchant,
                                         std::string_view method) const override;
   bool merchant_business_id_seen(std::string_view merchant, std::string_view id) const override;
+  const ledger::FxQuote* find_quote(std::string_view merchant,
+                                    std::string_view quote) const override;
   // Applies an event; returns the rejection or commits the effects.
   Status apply(const v1::Envelope& event);
 
@@ -48,6 +50,7 @@ class MemoryLedger : public ledger::LedgerView {
   std::map<std::string, ledger::CheckoutState> checkouts;  // merchant \0 checkout
   std::map<std::string, ledger::Contract> contracts;       // merchant \0 method
   std::set<std::string> business_ids;                      // merchant \0 kind + id
+  std::map<std::string, ledger::FxQuote> quotes;           // merchant \0 quote
 };
 
 // Posted balance of `account` in `currency` on its normal side (credit for payables and

@@ -15,6 +15,7 @@
 
 #include "events/codec.h"
 #include "ledger/contract.h"
+#include "ledger/fx.h"
 #include "ledger/local_time.h"
 #include "ledger/methods.h"
 #include "ledger/payment.h"
@@ -79,6 +80,19 @@ constexpr Market kMarkets[] = {
     {"ID", "IDR", 1000000, 500000000, 200000, v1::BANK_RAIL_UNSPECIFIED, v1::VOUCHER_METHOD_UNSPECIFIED, v1::WALLET_DANA},
     {"TH", "THB", 5000, 1000000, 500, v1::BANK_RAIL_UNSPECIFIED, v1::VOUCHER_METHOD_UNSPECIFIED, v1::WALLET_TRUEMONEY},
 };
+
+// A reference rate against USD per market currency (units of the canonical pair's quote per
+// base, 4 decimals: USD/BRL 5.35, EUR/USD 1.16; late-2025 levels), for locked FX quotes.
+int64_t usd_reference_rate_e4(std::string_view currency) {
+  constexpr std::pair<std::string_view, int64_t> kRates[] = {
+      {"BRL", 53500},  {"INR", 885000}, {"JPY", 1512000}, {"BHD", 3760},
+      {"EUR", 11600},  {"GBP", 13200},  {"MXN", 184000},  {"PHP", 589000},
+      {"IDR", 166500000}, {"THB", 324000}};
+  for (const auto& [code, rate] : kRates) {
+    if (code == currency) return rate;
+  }
+  return 0;
+}
 
 constexpr int64_t kEpochSeconds = 1767225600;  // 2026-01-01T00:00:00Z
 constexpr int64_t kDay = 86400;
@@ -506,8 +520,27 @@ struct Generator::State {
     maybe_coupon(m, id, amount, 10);
   }
 
+  // A shopper paying from abroad locks a rate against USD for 15 minutes (issue 10); the
+  // rate is the market's reference rate moved by up to +-0.5%.
+  void lock_quote(v1::Envelope* e, Merchant& m) {
+    const int64_t reference = usd_reference_rate_e4(m.market->currency);
+    const int64_t rate = reference + (reference * static_cast<int64_t>(rng.below(101)) - reference * 50) / 10000;
+    stamp(e, m);
+    auto* b = e->mutable_fx_quote_locked();
+    b->set_quote_id(fmt::format("fxq-{}", produced));
+    b->set_pair(ledger::CurrencyPair::of(ledger::Asset::find("USD").value(),
+                                         ledger::Asset::find(m.market->currency).value())
+                    .value()
+                    .to_string());
+    b->set_rate(fmt::format("{}.{:04}", rate / 10000, rate % 10000));
+    b->mutable_expires_at()->set_seconds(now_s + 15 * 60);
+  }
+
   void checkout(v1::Envelope* e, Merchant& m) {
     using M = ledger::Method;
+    if (usd_reference_rate_e4(m.market->currency) != 0 && rng.percent(30)) {
+      return lock_quote(e, m);
+    }
     static constexpr M kMethods[] = {M::kCard, M::kPix, M::kUpi, M::kKonbini, M::kGcash, M::kBnpl};
     std::string id = fmt::format("co-{}", produced);
     stamp(e, m);
