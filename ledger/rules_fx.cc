@@ -20,15 +20,19 @@ Result<CurrencyPair> event_pair(std::string_view text, std::string_view field) {
 // A rate of an event: an exact decimal > 0 with at most kRateScaleMax decimals.
 Result<Rate> event_rate(std::string_view text, std::string_view field) {
   if (text.empty()) return missing(field);
-  if (text.front() == '-' || text.find_first_not_of("0.") == std::string_view::npos) {
+  auto rate = Rate::parse(text);
+  if (rate) return rate;
+  // A well-formed decimal that is zero or negative gets its own code.
+  size_t point = text.find('.');
+  int decimals = point == std::string_view::npos ? 0 : static_cast<int>(text.size() - point - 1);
+  if (decimals > kRateScaleMax) {
+    return make_error(rate.error().code, fmt::format("{}: {}", field, rate.error().reason));
+  }
+  if (auto value = parse_scaled(text, decimals); value && value->sign() <= 0) {
     return make_error(Code::kNonPositiveAmount,
                       fmt::format("{} '{}': a rate must be greater than zero", field, text));
   }
-  auto rate = Rate::parse(text);
-  if (!rate) {
-    return make_error(rate.error().code, fmt::format("{}: {}", field, rate.error().reason));
-  }
-  return rate;
+  return make_error(rate.error().code, fmt::format("{}: {}", field, rate.error().reason));
 }
 
 // A quote is locked once per id; it must expire after it is locked. Nothing is posted.
