@@ -77,18 +77,9 @@ Result<Amount> convert(const Amount& amount, const CurrencyPair& pair, const Rat
                                   amount.asset().code(), pair.to_string()));
   }
   // base minor = quote minor x 10^scale x 10^(exp_base - exp_quote) / mantissa
-  int shift = pair.base().exponent() - pair.quote().exponent();
   try {
-    Int256 numerator = Int256(amount.minor()) * pow10_256(rate.scale());
-    Int256 denominator = Int256(rate.mantissa());
-    if (shift >= 0) {
-      numerator *= pow10_256(shift);
-    } else {
-      denominator *= pow10_256(-shift);
-    }
-    auto rounded = divide_rounded(numerator, denominator, mode);
-    if (!rounded) return rounded.error();
-    return Amount::from_minor(pair.base(), std::move(rounded).value());
+    return rounded_amount(Int256(amount.minor()) * pow10_256(rate.scale()),
+                          Int256(rate.mantissa()), amount.asset().exponent(), pair.base(), mode);
   } catch (const std::overflow_error&) {
     return overflow(fmt::format("{} {} / {}", amount.to_string(), amount.asset().code(),
                                 rate.to_string()));
@@ -190,17 +181,9 @@ Result<Amount> forward_mark(const Amount& notional, const CurrencyPair& pair,
     const int s = std::max(contract.scale(), forward.scale());
     Int256 diff = Int256(forward.mantissa()) * pow10_256(s - forward.scale()) -
                   Int256(contract.mantissa()) * pow10_256(s - contract.scale());
-    Int256 numerator = Int256(notional.minor()) * diff * pow10_256(accrual.scale());
-    Int256 denominator = pow10_256(s) * Int256(accrual.mantissa());
-    int shift = pair.quote().exponent() - pair.base().exponent();
-    if (shift >= 0) {
-      numerator *= pow10_256(shift);
-    } else {
-      denominator *= pow10_256(-shift);
-    }
-    auto rounded = divide_rounded(numerator, denominator, mode);
-    if (!rounded) return rounded.error();
-    return Amount::from_minor(pair.quote(), std::move(rounded).value());
+    return rounded_amount(Int256(notional.minor()) * diff * pow10_256(accrual.scale()),
+                          pow10_256(s) * Int256(accrual.mantissa()), notional.asset().exponent(),
+                          pair.quote(), mode);
   } catch (const std::overflow_error&) {
     return overflow("forward mark");
   }

@@ -94,20 +94,24 @@ Result<Rate> Rate::from_parts(Int128 mantissa, int scale) {
   return Rate(std::move(mantissa), scale);
 }
 
+Result<Amount> rounded_amount(Int256 numerator, Int256 denominator, int from_exponent, Asset to,
+                              RoundingMode mode) {
+  int shift = to.exponent() - from_exponent;
+  if (shift >= 0) {
+    numerator *= pow10_256(shift);
+  } else {
+    denominator *= pow10_256(-shift);
+  }
+  auto rounded = divide_rounded(numerator, denominator, mode);
+  if (!rounded) return rounded.error();
+  return Amount::from_minor(to, std::move(rounded).value());
+}
+
 Result<Amount> Rate::convert(const Amount& amount, Asset to, RoundingMode mode) const {
   // minor_to = minor_from * mantissa * 10^(exp_to - exp_from) / 10^scale
-  int shift = to.exponent() - amount.asset().exponent();
   try {
-    Int256 numerator = Int256(amount.minor()) * Int256(mantissa_);
-    Int256 denominator = pow10_256(scale_);
-    if (shift >= 0) {
-      numerator *= pow10_256(shift);
-    } else {
-      denominator *= pow10_256(-shift);
-    }
-    auto rounded = divide_rounded(numerator, denominator, mode);
-    if (!rounded) return rounded.error();
-    return Amount::from_minor(to, std::move(rounded).value());
+    return rounded_amount(Int256(amount.minor()) * Int256(mantissa_), pow10_256(scale_),
+                          amount.asset().exponent(), to, mode);
   } catch (const std::overflow_error&) {
     return make_error(Code::kOverflow, fmt::format("{} {} x {} exceeds 256 bits",
                                                    amount.to_string(), amount.asset().code(),

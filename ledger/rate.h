@@ -34,6 +34,13 @@ Int256 pow10_256(int n);
 Result<Int128> divide_rounded(const Int256& numerator, const Int256& denominator,
                               RoundingMode mode);
 
+// numerator / denominator, a value in minor units of an asset of `from_exponent`, as an
+// amount of `to`, rounded once by `mode`: the one rounding step of every conversion. The
+// exponent shift multiplies the numerator or the denominator, so nothing is rounded before the
+// division. Past 256 bits it throws std::overflow_error, like the products that formed it.
+Result<Amount> rounded_amount(Int256 numerator, Int256 denominator, int from_exponent, Asset to,
+                              RoundingMode mode);
+
 class Rate {
  public:
   // "5.4321" -> mantissa 54321, scale 4. Must be > 0; kBadAmount otherwise.
