@@ -54,7 +54,7 @@ struct Fixture {
     std::vector<events::AppendRecord> batch;
     payledger::v1::Envelope e;
     while (gen.next(&e)) {
-      batch.push_back({e.merchant_id(), events::encode(e)});
+      batch.push_back(events::event_record(e));
       bytes += batch.back().value.size();
       if (batch.size() == 50000) {
         (void)log->append(batch);

@@ -46,7 +46,7 @@ std::vector<events::AppendRecord> generate(uint64_t n, uint64_t seed) {
   std::vector<events::AppendRecord> out;
   out.reserve(n);
   v1::Envelope e;
-  while (gen.next(&e)) out.push_back({e.merchant_id(), events::encode(e)});
+  while (gen.next(&e)) out.push_back(events::event_record(e));
   return out;
 }
 

@@ -65,7 +65,7 @@ struct QueryFixture {
     std::vector<events::AppendRecord> batch;
     v1::Envelope e;
     while (gen.next(&e)) {
-      batch.push_back({e.merchant_id(), events::encode(e)});
+      batch.push_back(events::event_record(e));
       if (batch.size() == 50000) {
         (void)log->append(batch);
         batch.clear();

@@ -41,6 +41,7 @@ const char* out_of_range_time(const v1::Envelope& e) {
   if (!valid_time(e.occurred_at())) return "occurred_at";
   if (!valid_time(e.card_authorised().expires_at())) return "card_authorised.expires_at";
   if (!valid_time(e.fx_quote_locked().expires_at())) return "fx_quote_locked.expires_at";
+  if (!valid_time(e.fx_rate_published().as_of())) return "fx_rate_published.as_of";
   return nullptr;
 }
 
@@ -97,6 +98,18 @@ std::string to_json(const v1::Envelope& event) {
   return out;
 }
 
+bool is_reference_data(const v1::Envelope& event) {
+  return event.body_case() == v1::Envelope::kFxRatePublished;
+}
+
+std::string_view record_key(const v1::Envelope& event) {
+  return is_reference_data(event) ? kBroadcastKey : std::string_view(event.merchant_id());
+}
+
+AppendRecord event_record(const v1::Envelope& event) {
+  return AppendRecord{std::string(record_key(event)), encode(event), RecordFormat::kProtobuf};
+}
+
 Status validate(const v1::Envelope& event) {
   if (event.schema_version() == 0) {
     return make_error(Code::kMissingField, "schema_version is required");
@@ -117,10 +130,17 @@ Status validate(const v1::Envelope& event) {
                                   "expiries payledger books from event time",
                                   event.event_id(), kDeadlineEventIdPrefix));
   }
-  if (event.merchant_id().empty()) {
+  if (is_reference_data(event)) {
+    if (!event.merchant_id().empty()) {
+      return make_error(Code::kMalformed,
+                        fmt::format("merchant_id '{}': a published FX rate is reference data "
+                                    "for every merchant and names none (leave merchant_id "
+                                    "empty)",
+                                    event.merchant_id()));
+    }
+  } else if (event.merchant_id().empty()) {
     return make_error(Code::kMissingField, "merchant_id is required");
-  }
-  if (!valid_id(event.merchant_id())) {
+  } else if (!valid_id(event.merchant_id())) {
     return make_error(Code::kMalformed,
                       fmt::format("merchant_id '{}' must be 1-64 chars of A-Z a-z 0-9 _ - .",
                                   event.merchant_id()));

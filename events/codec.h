@@ -39,7 +39,16 @@ std::string to_json(const payledger::v1::Envelope& event);
 // Envelope-level checks the posting rules rely on: schema_version == kSchemaVersion
 // (kUnknownSchemaVersion), non-empty event_id and merchant_id (kMissingField), merchant_id
 // usable as an account-name segment, a body (kUnknownBody), an occurred_at (kMissingField).
+// Reference data has no merchant: its merchant_id must be empty (kMalformed).
 Status validate(const payledger::v1::Envelope& event);
+
+// Reference data every partition reads (fx_rate_published): it belongs to no merchant and
+// is appended to every partition under kBroadcastKey.
+bool is_reference_data(const payledger::v1::Envelope& event);
+// The log key of an event: its merchant id, or kBroadcastKey for reference data.
+std::string_view record_key(const payledger::v1::Envelope& event);
+// The event as a log record: encoded, under record_key().
+AppendRecord event_record(const payledger::v1::Envelope& event);
 
 // ---- Card numbers and identifier text (hot path: see may_need_string_check).
 

@@ -543,10 +543,14 @@ Status EmbeddedLog::append(std::span<const AppendRecord> records) {
     if (r.key.size() > 0xffff || r.value.size() + r.key.size() + kBodyPrefixBytes > kRecordBodyMax) {
       return make_error(Code::kInvalidArgument, "record too large for the embedded log");
     }
-    uint32_t p = partition_for_key(r.key, partition_count());
-    size_t before = frames[p].size();
-    append_frame(frames[p], r);
-    sizes[p].push_back(frames[p].size() - before);
+    const bool broadcast = r.key == kBroadcastKey;
+    const uint32_t first = broadcast ? 0 : partition_for_key(r.key, partition_count());
+    const uint32_t last = broadcast ? partition_count() - 1 : first;
+    for (uint32_t p = first; p <= last; ++p) {
+      size_t before = frames[p].size();
+      append_frame(frames[p], r);
+      sizes[p].push_back(frames[p].size() - before);
+    }
   }
   for (uint32_t p = 0; p < parts_.size(); ++p) {
     if (frames[p].empty()) continue;

@@ -23,8 +23,14 @@ inline constexpr size_t kReadRecordsMax = 65536;
 // Most partitions a log may have.
 inline constexpr uint32_t kPartitionsMax = 1024;
 
+// The key of reference data every partition needs (published FX rates): a record with this
+// key is appended once to every partition, the same bytes in each. No merchant id can be
+// "*" (ids are A-Z a-z 0-9 _ - .).
+inline constexpr std::string_view kBroadcastKey = "*";
+
 struct AppendRecord {
-  std::string key;  // merchant id (partition key); may be empty for raw input
+  // merchant id (partition key); kBroadcastKey for every partition; may be empty for raw input
+  std::string key;
   std::string value;
   RecordFormat format = RecordFormat::kProtobuf;
 };
@@ -72,8 +78,9 @@ class EventLog {
  public:
   virtual ~EventLog() = default;
   virtual uint32_t partition_count() const = 0;
-  // Appends all records durably (each to partition_for_key(key)), or none on error where the
-  // backend can guarantee it. Returns once the records are readable.
+  // Appends all records durably (each to partition_for_key(key), a kBroadcastKey record to
+  // every partition), or none on error where the backend can guarantee it. Returns once the
+  // records are readable.
   virtual Status append(std::span<const AppendRecord> records) = 0;
   // Replaces `out` with up to `max_records` records of `partition` from `from_offset` on.
   // An empty result means the partition has no records at or after `from_offset` yet.

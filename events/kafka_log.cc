@@ -404,17 +404,20 @@ struct KafkaProducer::Impl {
 
 Status KafkaProducer::Impl::produce_all(std::span<const AppendRecord> records) {
   for (const AppendRecord& r : records) {
-    rd_kafka_headers_t* headers = nullptr;
-    if (r.format == RecordFormat::kRawJson) {
-      headers = rd_kafka_headers_new(1);
-      add_header(headers, kFormatHeader, kRawJsonFormat);
-    }
-    rd_kafka_resp_err_t err = produce(rk.get(), options.topic,
-                                      partition_for_key(r.key, partitions), r.key, r.value,
-                                      headers);
-    if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-      if (headers != nullptr) rd_kafka_headers_destroy(headers);
-      return kafka_error("produce", err);
+    const bool broadcast = r.key == kBroadcastKey;
+    const uint32_t first = broadcast ? 0 : partition_for_key(r.key, partitions);
+    const uint32_t last = broadcast ? partitions - 1 : first;
+    for (uint32_t p = first; p <= last; ++p) {
+      rd_kafka_headers_t* headers = nullptr;
+      if (r.format == RecordFormat::kRawJson) {
+        headers = rd_kafka_headers_new(1);
+        add_header(headers, kFormatHeader, kRawJsonFormat);
+      }
+      rd_kafka_resp_err_t err = produce(rk.get(), options.topic, p, r.key, r.value, headers);
+      if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        if (headers != nullptr) rd_kafka_headers_destroy(headers);
+        return kafka_error("produce", err);
+      }
     }
   }
   return Status::Ok();

@@ -25,6 +25,19 @@ struct FxQuote {
   friend bool operator==(const FxQuote&, const FxQuote&) = default;
 };
 
+// A published market rate (fx_rate_published), kept per partition, pair and as-of. Rates as
+// their canonical text (empty when not published: mid, or bid and ask, or all three).
+struct FxRate {
+  std::string pair;  // canonical, e.g. "USD/BRL"
+  int64_t as_of_s = 0;
+  std::string mid;
+  std::string bid;
+  std::string ask;
+  std::string source;
+  std::string event_id;  // the publication, for a duplicate's reason
+  friend bool operator==(const FxRate&, const FxRate&) = default;
+};
+
 // A currency pair in its canonical direction: one unit of `base` costs `rate` units of
 // `quote` ("USD/JPY 151.235": 1 USD = 151.235 JPY). The canonical direction follows market
 // convention: the base is the one earlier in EUR, GBP, AUD, NZD, USD, CAD, CHF, JPY; between

@@ -1,5 +1,6 @@
 #include "ledger/rate.h"
 
+#include <algorithm>
 #include <stdexcept>
 
 #include <fmt/format.h>
@@ -92,6 +93,14 @@ Result<Rate> Rate::from_parts(Int128 mantissa, int scale) {
                                                     kRateScaleMax));
   }
   return Rate(std::move(mantissa), scale);
+}
+
+int compare(const Rate& a, const Rate& b) {
+  // Both at the larger scale: exact in 256 bits (a mantissa < 2^127, times 10^18 < 2^60).
+  const int scale = std::max(a.scale(), b.scale());
+  Int256 x = Int256(a.mantissa()) * pow10_256(scale - a.scale());
+  Int256 y = Int256(b.mantissa()) * pow10_256(scale - b.scale());
+  return x < y ? -1 : (x > y ? 1 : 0);
 }
 
 Result<Amount> rounded_amount(Int256 numerator, Int256 denominator, int from_exponent, Asset to,

@@ -41,6 +41,10 @@ Result<Int128> divide_rounded(const Int256& numerator, const Int256& denominator
 Result<Amount> rounded_amount(Int256 numerator, Int256 denominator, int from_exponent, Asset to,
                               RoundingMode mode);
 
+class Rate;
+// a < b: negative, equal values (1.5 and 1.50): 0, a > b: positive.
+int compare(const Rate& a, const Rate& b);
+
 class Rate {
  public:
   // "5.4321" -> mantissa 54321, scale 4. Must be > 0; kBadAmount otherwise.

@@ -370,6 +370,7 @@ Result<Effects> dispatch(const v1::Envelope& event, const LedgerView& view) {
     case E::kCheckoutAbandoned: return on_checkout_abandoned(event, view);
     case E::kMerchantContractSet: return on_contract_set(event, view);
     case E::kMerchantContractEnded: return on_contract_ended(event, view);
+    case E::kFxRatePublished: return on_fx_rate_published(event, view);
     case E::kFxQuoteLocked: return on_fx_quote_locked(event, view);
     case E::kFeeAssessed: return on_fee(event, view);
     case E::kPayoutSent: return on_payout(event, view);

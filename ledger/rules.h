@@ -38,6 +38,9 @@ class LedgerView {
   // The merchant's locked FX quote with that id, or nullptr.
   virtual const FxQuote* find_quote(std::string_view merchant_id,
                                     std::string_view quote_id) const = 0;
+  // The latest published rate of `pair` (canonical text) whose as-of is not after `at_s`
+  // (seconds since the epoch), or nullptr if none was published by then.
+  virtual const FxRate* latest_rate(std::string_view pair, int64_t at_s) const = 0;
 };
 
 // A ledger with nothing in it: no payment, checkout, contract or business id; every balance
@@ -61,6 +64,7 @@ class EmptyLedgerView : public LedgerView {
   const FxQuote* find_quote(std::string_view, std::string_view) const override {
     return nullptr;
   }
+  const FxRate* latest_rate(std::string_view, int64_t) const override { return nullptr; }
 };
 
 struct PaymentUpdate {
@@ -91,6 +95,7 @@ struct Effects {
   std::optional<CheckoutUpdate> checkout;
   std::optional<ContractUpdate> contract;
   std::optional<QuoteUpdate> quote;
+  std::optional<FxRate> rate;  // a published rate to keep (reference data)
   // A merchant-level business id to remember (kind letter + id): payout, fee and settlement
   // ids are idempotency keys per merchant, as refund and capture ids are per payment.
   std::optional<std::string> merchant_business_id;

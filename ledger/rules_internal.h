@@ -180,6 +180,7 @@ Result<Effects> on_coupon_applied(const v1::Envelope& e, const LedgerView& view)
 Result<Effects> on_contract_set(const v1::Envelope& e, const LedgerView& view);
 Result<Effects> on_contract_ended(const v1::Envelope& e, const LedgerView& view);
 // rules_fx.cc
+Result<Effects> on_fx_rate_published(const v1::Envelope& e, const LedgerView& view);
 Result<Effects> on_fx_quote_locked(const v1::Envelope& e, const LedgerView& view);
 Result<Effects> on_checkout_started(const v1::Envelope& e, const LedgerView& view);
 Result<Effects> on_checkout_completed(const v1::Envelope& e, const LedgerView& view);

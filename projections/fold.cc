@@ -199,6 +199,24 @@ std::optional<Error> prepare_checks(const LogRecord& rec, uint32_t partitions,
     if (Status strings = events::check_strings(event); !strings) return strings.error();
   }
   if (Status valid = events::validate(event); !valid) return valid.error();
+  if (events::is_reference_data(event) || rec.key == events::kBroadcastKey) {
+    // Reference data is in every partition under the broadcast key; nothing else may be.
+    if (rec.key != events::kBroadcastKey) {
+      return make_error(Code::kMalformed,
+                        fmt::format("a published FX rate keyed '{}' reached only partition {}: "
+                                    "reference data is appended to every partition under key "
+                                    "'{}' (payledger append does this)",
+                                    rec.key, rec.partition, events::kBroadcastKey));
+    }
+    if (!events::is_reference_data(event)) {
+      return make_error(Code::kMalformed,
+                        fmt::format("record key '{}' (every partition) is for reference data "
+                                    "(fx_rate_published) only; merchant '{}''s events are "
+                                    "keyed by merchant_id",
+                                    rec.key, event.merchant_id()));
+    }
+    return std::nullopt;
+  }
   if (uint32_t home = events::partition_for_key(rec.key, partitions); home != rec.partition) {
     // A merchant's events must all be in its partition, in order: a record placed by
     // another partitioner would be folded apart from its payments and balances.
@@ -256,6 +274,7 @@ class Folder::Impl final : public ledger::LedgerView {
                                  std::string_view key) const override;
   const ledger::FxQuote* find_quote(std::string_view merchant_id,
                                     std::string_view quote_id) const override;
+  const ledger::FxRate* latest_rate(std::string_view pair, int64_t at_s) const override;
 
   std::vector<uint64_t> offsets_;
   std::vector<bool> owned_;  // partitions with a stored offset or folded by this process
@@ -342,6 +361,17 @@ class Folder::Impl final : public ledger::LedgerView {
   // payment_cache_max after a commit that wrote its own batch (all in the store by then).
   mutable StringMap<ledger::FxQuote> quotes_;
   std::vector<std::string> dirty_quotes_;
+  // Published rates this run folded or read, by rate key (partition | pair \0 as-of): in
+  // order, so the latest at or before a moment is one lookup. newest_rates_: per partition |
+  // pair \0, the as-of of the newest rate in the store or folded since (nullopt: none), whose
+  // rate is in rates_. Both dropped with quotes_ (the store holds every rate by then).
+  mutable std::map<std::string, ledger::FxRate, std::less<>> rates_;
+  mutable StringMap<std::optional<int64_t>> newest_rates_;
+  std::vector<std::string> dirty_rates_;
+  // The pair's newest rate (loads newest_rates_), or nullptr if it has none.
+  const ledger::FxRate* newest_rate(std::string_view pair) const;
+  // The pair's latest rate in the store at or before `key`, kept in rates_; nullptr if none.
+  const ledger::FxRate* stored_rate_at_or_before(std::string_view key, size_t prefix) const;
   mutable std::string key_scratch_;  // reused to build lookup keys without allocating
   // Whether the cache holds every stored record of its column family (then a miss is final).
   bool balances_complete_ = false;
@@ -506,6 +536,67 @@ const ledger::FxQuote* Folder::Impl::find_quote(std::string_view merchant_id,
     return nullptr;
   }
   return &quotes_.emplace(key_scratch_, std::move(quote).value()).first->second;
+}
+
+const ledger::FxRate* Folder::Impl::stored_rate_at_or_before(std::string_view key,
+                                                             size_t prefix) const {
+  StoreCursor cursor = store_.cursor(Cf::kFxRates, Reading::kFold);
+  cursor.seek_for_prev(key);
+  if (!cursor.valid()) {
+    if (Status s = cursor.status("fx_rates"); !s && io_.ok()) io_ = s;
+    return nullptr;
+  }
+  if (cursor.key().substr(0, prefix) != key.substr(0, prefix)) return nullptr;  // another pair
+  auto rate = decode_rate(cursor.value());
+  if (!rate) {
+    if (io_.ok()) io_ = rate.error();
+    return nullptr;
+  }
+  return &rates_.emplace(std::string(cursor.key()), std::move(rate).value()).first->second;
+}
+
+const ledger::FxRate* Folder::Impl::newest_rate(std::string_view pair) const {
+  rate_key(&key_scratch_, partition_, pair, std::numeric_limits<int64_t>::max());
+  const size_t prefix = key_scratch_.size() - 8;  // partition | pair \0
+  const std::string_view group(key_scratch_.data(), prefix);
+  if (auto it = newest_rates_.find(group); it != newest_rates_.end()) {
+    if (!it->second) return nullptr;
+    rate_key(&key_scratch_, partition_, pair, *it->second);
+    return &rates_.at(key_scratch_);
+  }
+  // The later of the store's newest and the newest folded since (not yet in the store).
+  const std::string last = key_scratch_;
+  const ledger::FxRate* newest = stored_rate_at_or_before(last, prefix);
+  if (!io_.ok()) return nullptr;
+  if (auto it = rates_.upper_bound(last); it != rates_.begin()) {
+    --it;
+    if (std::string_view(it->first).substr(0, prefix) == last.substr(0, prefix) &&
+        (newest == nullptr || it->second.as_of_s > newest->as_of_s)) {
+      newest = &it->second;
+    }
+  }
+  newest_rates_.emplace(last.substr(0, prefix),
+                        newest ? std::optional<int64_t>(newest->as_of_s) : std::nullopt);
+  return newest;
+}
+
+const ledger::FxRate* Folder::Impl::latest_rate(std::string_view pair, int64_t at_s) const {
+  const ledger::FxRate* newest = newest_rate(pair);
+  if (newest == nullptr || newest->as_of_s <= at_s) return newest;  // the usual case
+  // Before the newest: the later of the store's and of what this run folded.
+  std::string key;
+  rate_key(&key, partition_, pair, at_s);
+  const size_t prefix = key.size() - 8;
+  const ledger::FxRate* found = stored_rate_at_or_before(key, prefix);
+  if (!io_.ok()) return nullptr;
+  if (auto it = rates_.upper_bound(key); it != rates_.begin()) {
+    --it;
+    if (std::string_view(it->first).substr(0, prefix) == std::string_view(key).substr(0, prefix) &&
+        (found == nullptr || it->second.as_of_s > found->as_of_s)) {
+      found = &it->second;
+    }
+  }
+  return found;
 }
 
 const ledger::Contract* Folder::Impl::find_contract(std::string_view merchant_id,
@@ -835,6 +926,16 @@ Status Folder::Impl::apply(const LogRecord& rec, const v1::Envelope& event, ledg
     quotes_.insert_or_assign(key_scratch_, std::move(fx.quote->quote));
     dirty_quotes_.push_back(key_scratch_);
   }
+  if (fx.rate) {
+    // After newest_rate(), so that the group's newest is loaded before this one joins it.
+    newest_rate(fx.rate->pair);
+    rate_key(&key_scratch_, rec.partition, fx.rate->pair, fx.rate->as_of_s);
+    std::string_view group(key_scratch_.data(), key_scratch_.size() - 8);
+    auto& newest = newest_rates_.find(group)->second;
+    if (!newest || *newest < fx.rate->as_of_s) newest = fx.rate->as_of_s;
+    dirty_rates_.push_back(key_scratch_);
+    rates_.insert_or_assign(key_scratch_, std::move(*fx.rate));
+  }
   if (fx.merchant_business_id) {
     // One key per id: they are rare (payouts, fees, settlements), unlike event ids.
     std::string key = dedupe_key(event.merchant_id(), *fx.merchant_business_id);
@@ -984,6 +1085,10 @@ void Folder::Impl::drop_caches_over_budget() {
     for (auto& ids : business_ids_) ids = StringSet();  // the store answers for them
   }
   if (quotes_.size() > options_.payment_cache_max) quotes_ = StringMap<ledger::FxQuote>();
+  if (rates_.size() > options_.payment_cache_max) {
+    rates_.clear();
+    newest_rates_ = StringMap<std::optional<int64_t>>();
+  }
 }
 
 // Waits for the batch the writer thread holds, if any.
@@ -1016,6 +1121,7 @@ bool Folder::Impl::caches_over_budget() const {
   return payments_.size() + checkouts_.size() + payments_old_.size() + checkouts_old_.size() >
              options_.payment_cache_max ||
          quotes_.size() > options_.payment_cache_max ||
+         rates_.size() > options_.payment_cache_max ||
          business_ids > options_.business_ids_memory_max;
 }
 
@@ -1067,6 +1173,9 @@ void Folder::Impl::write_states(StoreBatch& wb) {
   dirty_quotes_.erase(std::unique(dirty_quotes_.begin(), dirty_quotes_.end()),
                       dirty_quotes_.end());
   for (const auto& key : dirty_quotes_) wb.put(Cf::kFxQuotes, key, encode_quote(quotes_.at(key)));
+  std::sort(dirty_rates_.begin(), dirty_rates_.end());
+  dirty_rates_.erase(std::unique(dirty_rates_.begin(), dirty_rates_.end()), dirty_rates_.end());
+  for (const auto& key : dirty_rates_) wb.put(Cf::kFxRates, key, encode_rate(rates_.at(key)));
 }
 
 // The batch's applied event ids (dedupe CF), business ids and rejects.
@@ -1159,6 +1268,7 @@ void Folder::Impl::end_batch() {
   dirty_checkouts_.clear();
   dirty_contracts_.clear();
   dirty_quotes_.clear();
+  dirty_rates_.clear();
   dedupe_writes_.clear();
   dedupe_keys_.clear();
   rejects_.clear();

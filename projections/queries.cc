@@ -371,6 +371,45 @@ Result<TrialBalance> trial_balance(const Stores& stores) {
   return tb;
 }
 
+Result<std::vector<RateRow>> list_rates(const Stores& stores, std::string_view pair,
+                                        std::optional<int64_t> as_of, bool history) {
+  auto owners = partition_owners(stores);
+  if (!owners) return owners.error();
+  std::vector<RateRow> rows;
+  std::string prefix = pair.empty() ? std::string() : std::string(pair) + '\0';
+  Status s = prefix_scan(stores, *owners, Cf::kFxRates, prefix,
+                         [&](std::string_view key, std::string_view v) -> Status {
+    auto rate = decode_rate(v);
+    if (!rate) return rate.error();
+    if (as_of && rate->as_of_s > *as_of) return Status::Ok();  // keys are in as-of order
+    uint32_t p = 0;
+    Reader(key.substr(0, 4)).be32(&p);
+    // Keys run partition, pair, as-of: a later rate of the same pair replaces the row.
+    if (!history && !rows.empty() && rows.back().partition == p &&
+        rows.back().rate.pair == rate->pair) {
+      rows.back().rate = std::move(rate).value();
+    } else {
+      rows.push_back(RateRow{p, std::move(rate).value()});
+    }
+    return Status::Ok();
+  });
+  if (!s) return s.error();
+  return rows;
+}
+
+std::vector<PairRates> rates_by_pair(const std::vector<RateRow>& rows) {
+  std::map<std::string, std::map<uint32_t, std::vector<ledger::FxRate>>> pairs;
+  for (const auto& row : rows) pairs[row.rate.pair][row.partition].push_back(row.rate);
+  std::vector<PairRates> out;
+  for (auto& [pair, by_partition] : pairs) {
+    auto& [partition, rates] = *by_partition.begin();
+    uint32_t agreeing = 0;
+    for (const auto& [p, list] : by_partition) agreeing += list == rates ? 1 : 0;
+    out.push_back(PairRates{pair, partition, std::move(rates), agreeing});
+  }
+  return out;
+}
+
 Result<std::vector<Reject>> list_rejects(const Stores& stores, size_t limit, size_t* total) {
   auto owners = partition_owners(stores);
   if (!owners) return owners.error();
@@ -484,17 +523,20 @@ Result<std::string> projection_digest(const Stores& stores) {
     });
     if (!s) return s.error();
   }
-  // Locked FX quotes (issue 10), keys and values, named only when there are any: the digest
-  // of a log without FX events is the one it had before they existed.
-  bool quotes_named = false;
-  s = merged_scan(stores, *owners, Cf::kFxQuotes, [&](std::string_view key, std::string_view v) {
-    if (!quotes_named) sha.field(cf_name(Cf::kFxQuotes));
-    quotes_named = true;
-    sha.field(key);
-    sha.field(v);
-    return Status::Ok();
-  });
-  if (!s) return s.error();
+  // Locked FX quotes and published rates (issue 10), keys and values, each named only when
+  // there are any: the digest of a log without FX events is the one it had before they
+  // existed.
+  for (Cf cf : {Cf::kFxQuotes, Cf::kFxRates}) {
+    bool named = false;
+    s = merged_scan(stores, *owners, cf, [&](std::string_view key, std::string_view v) {
+      if (!named) sha.field(cf_name(cf));
+      named = true;
+      sha.field(key);
+      sha.field(v);
+      return Status::Ok();
+    });
+    if (!s) return s.error();
+  }
   sha.field(cf_name(Cf::kDedupe));
   s = merged_scan(stores, *owners, Cf::kDedupe, [&](std::string_view key, std::string_view v) {
     if (auto fp = decode_dedupe_value(v); !fp) return Status(fp.error());

@@ -100,6 +100,29 @@ Result<std::optional<ledger::PaymentState>> find_payment(const Stores& stores,
                                                          std::string_view merchant,
                                                          std::string_view payment_id);
 
+// Published FX rates (fx_rates), per partition: each partition folds its own copy of every
+// publication (reference data is broadcast), so copies that differ show a rate that did not
+// reach every partition, or a partition not folded as far.
+struct RateRow {
+  uint32_t partition = 0;
+  ledger::FxRate rate;
+};
+// Per partition and pair (in that order), the latest rate whose as-of is not after `as_of`
+// (nullopt: the newest), or with `history` every such rate in as-of order. `pair` (canonical
+// text) keeps one pair; empty: all.
+Result<std::vector<RateRow>> list_rates(const Stores& stores, std::string_view pair,
+                                        std::optional<int64_t> as_of, bool history);
+// The rows of one pair as the lowest partition holding it has them, and how many partitions
+// hold exactly those: fewer than the log's partitions means a publication that reached only
+// some partitions, or was rejected in some.
+struct PairRates {
+  std::string pair;
+  uint32_t partition = 0;
+  std::vector<ledger::FxRate> rates;
+  uint32_t agreeing = 0;
+};
+std::vector<PairRates> rates_by_pair(const std::vector<RateRow>& rows);
+
 // Checkout funnel per payment method and market.
 struct CheckoutRow {
   std::string method;

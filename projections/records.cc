@@ -384,6 +384,42 @@ Result<ledger::FxQuote> decode_quote(std::string_view bytes) {
                          static_cast<int64_t>(expires), std::string(used_by)};
 }
 
+void rate_key(std::string* out, uint32_t partition, std::string_view pair, int64_t as_of_s) {
+  out->clear();
+  Writer w(out);
+  w.be32(partition);
+  out->append(pair);
+  out->push_back('\0');
+  // Sign bit flipped: byte order is time order, before 1970 included.
+  w.be64(static_cast<uint64_t>(as_of_s) ^ (uint64_t{1} << 63));
+}
+
+std::string encode_rate(const ledger::FxRate& r) {
+  std::string s;
+  Writer w(&s);
+  w.str16(r.pair);
+  w.be64(static_cast<uint64_t>(r.as_of_s));
+  w.str16(r.mid);
+  w.str16(r.bid);
+  w.str16(r.ask);
+  w.str16(r.source);
+  w.str16(r.event_id);
+  return s;
+}
+
+Result<ledger::FxRate> decode_rate(std::string_view bytes) {
+  Reader r(bytes);
+  std::string_view pair, mid, bid, ask, source, event_id;
+  uint64_t as_of = 0;
+  if (!r.str16(&pair) || !r.be64(&as_of) || !r.str16(&mid) || !r.str16(&bid) ||
+      !r.str16(&ask) || !r.str16(&source) || !r.str16(&event_id) || !r.done()) {
+    return corrupt("fx rate");
+  }
+  return ledger::FxRate{std::string(pair), static_cast<int64_t>(as_of), std::string(mid),
+                        std::string(bid),  std::string(ask),            std::string(source),
+                        std::string(event_id)};
+}
+
 std::string encode_contract(const ledger::Contract& c) {
   std::string s;
   Writer w(&s);
@@ -933,6 +969,14 @@ void fields(Enc& e, const v1::MerchantContractSet& m) {
 void fields(Enc& e, const v1::MerchantContractEnded& m) {
   e.str(1, m.method());
 }
+void fields(Enc& e, const v1::FxRatePublished& m) {
+  e.str(1, m.pair());
+  e.str(2, m.mid());
+  e.str(3, m.bid());
+  e.str(4, m.ask());
+  e.str(5, m.source());
+  e.msg(6, m.has_as_of(), m.as_of());
+}
 void fields(Enc& e, const v1::FxQuoteLocked& m) {
   e.str(1, m.quote_id());
   e.str(2, m.pair());
@@ -978,7 +1022,8 @@ void fields(Enc& e, const v1::FxQuoteLocked& m) {
     BODY(CheckoutAbandoned, checkout_abandoned) \
     BODY(MerchantContractSet, merchant_contract_set) \
     BODY(MerchantContractEnded, merchant_contract_ended) \
-    BODY(FxQuoteLocked, fx_quote_locked)
+    BODY(FxQuoteLocked, fx_quote_locked) \
+    BODY(FxRatePublished, fx_rate_published)
 
 void fields(Enc& e, const v1::Envelope& m) {
   e.str(1, m.event_id());

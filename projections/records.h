@@ -96,6 +96,12 @@ Result<ledger::CheckoutState> decode_checkout(std::string_view bytes);
 std::string encode_quote(const ledger::FxQuote& q);
 Result<ledger::FxQuote> decode_quote(std::string_view bytes);
 
+// fx_rates CF: partition | pair \0 be64(as_of, sign bit flipped) -> FxRate (reference data:
+// the same rates in every partition, each partition's copy folded from its own records)
+void rate_key(std::string* out, uint32_t partition, std::string_view pair, int64_t as_of_s);
+std::string encode_rate(const ledger::FxRate& r);
+Result<ledger::FxRate> decode_rate(std::string_view bytes);
+
 // contracts CF: partition | merchant \0 method -> Contract
 std::string encode_contract(const ledger::Contract& c);
 Result<ledger::Contract> decode_contract(std::string_view bytes);

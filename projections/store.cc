@@ -19,7 +19,8 @@ namespace {
 
 constexpr std::string_view kCfNames[] = {"balances",  "entries",   "payments",     "meta",
                                          "dedupe",    "rejects",   "checkouts",    "contracts",
-                                         "business_ids", "deadlines", "fx_quotes"};
+                                         "business_ids", "deadlines", "fx_quotes",
+                                         "fx_rates"};
 static_assert(std::size(kCfNames) == static_cast<size_t>(Cf::kCount));
 
 // Memory of one open store, fixed whatever the history length (docs/architecture.md,

@@ -23,7 +23,8 @@ namespace payledger::projections {
 //    (1-17 bytes instead of 17): fewer bytes written per event (docs/architecture.md, "Fold
 //    performance").
 // 7: fx_quotes column family (issue 10).
-inline constexpr uint32_t kStoreFormat = 7;
+// 8: fx_rates column family (issue 10).
+inline constexpr uint32_t kStoreFormat = 8;
 
 // The last record a fold folded from a partition: its offset and a fingerprint of its bytes
 // (record_fingerprint in fold.cc).
@@ -45,6 +46,7 @@ enum class Cf : int {
   kBusinessIds,  // merchant-level business ids applied (payout, fee, settlement ids)
   kDeadlines,
   kFxQuotes,  // merchants' locked FX quotes (issue 10)
+  kFxRates,   // published FX rates, per partition (issue 10)
   kCount
 };
 
@@ -90,6 +92,8 @@ class StoreCursor {
   // Not assignable: the iterator must never outlive the bound it points at.
   StoreCursor& operator=(StoreCursor&&) = delete;
   void seek(std::string_view key) { it_->Seek(rocksdb::Slice(key)); }
+  // The last key at or before `key`.
+  void seek_for_prev(std::string_view key) { it_->SeekForPrev(rocksdb::Slice(key)); }
   void seek_to_first() { it_->SeekToFirst(); }
   bool valid() const { return it_->Valid(); }
   void next() { it_->Next(); }

@@ -48,7 +48,7 @@ TEST(FoldCrash, SigkillLosesTheUncommittedBatchAndTheResumedFoldMatchesACleanFol
     tools::Generator gen({kEvents, 11, 40, ""});
     std::vector<events::AppendRecord> records;
     v1::Envelope e;
-    while (gen.next(&e)) records.push_back({e.merchant_id(), events::encode(e)});
+    while (gen.next(&e)) records.push_back(events::event_record(e));
     ASSERT_EQ(records.size(), kEvents);
     ASSERT_TRUE(open_log(log_dir, true)->append(records).ok());
   }

@@ -29,7 +29,7 @@ std::unique_ptr<events::EmbeddedLog> generated_log(const std::string& dir) {
   tools::Generator gen({kEvents, 5, 30, ""});
   std::vector<events::AppendRecord> records;
   v1::Envelope e;
-  while (gen.next(&e)) records.push_back({e.merchant_id(), events::encode(e)});
+  while (gen.next(&e)) records.push_back(events::event_record(e));
   EXPECT_TRUE(log->append(records).ok());
   return log;
 }

@@ -28,15 +28,15 @@ std::vector<events::AppendRecord> stream_with_retries() {
   while (gen.next(&e)) events.push_back(e);
   std::vector<events::AppendRecord> records;
   for (size_t i = 0; i < events.size(); ++i) {
-    records.push_back({events[i].merchant_id(), events::encode(events[i])});
-    if (i % 7 == 6) records.push_back({events[i - 5].merchant_id(), events::encode(events[i - 5])});
+    records.push_back(events::event_record(events[i]));
+    if (i % 7 == 6) records.push_back(events::event_record(events[i - 5]));
     if (i % 61 == 60 && i >= 400) {
-      records.push_back({events[i - 400].merchant_id(), events::encode(events[i - 400])});
+      records.push_back(events::event_record(events[i - 400]));
     }
     if (i % 97 == 96) {
       v1::Envelope reuse = events[i - 50];
       reuse.mutable_occurred_at()->set_seconds(reuse.occurred_at().seconds() + 1);
-      records.push_back({reuse.merchant_id(), events::encode(reuse)});
+      records.push_back(events::event_record(reuse));
     }
   }
   return records;

@@ -54,7 +54,7 @@ TEST(FoldWriteStats, KeysAndBytesWrittenAreTheCommittedWriteBatches) {
   tools::Generator gen({3000, 5, 30, "", true});
   std::vector<events::AppendRecord> records;
   v1::Envelope e;
-  while (gen.next(&e)) records.push_back({e.merchant_id(), events::encode(e)});
+  while (gen.next(&e)) records.push_back(events::event_record(e));
   ASSERT_TRUE(log->append(records).ok());
   auto store = projections::Store::open(dir.path() + "/projections", false).value();
   Contents before = contents(*store);

@@ -98,7 +98,7 @@ TEST(FxQuote, TheFoldStoresQuotesAndFindsThemAfterARestart) {
   auto log = events::EmbeddedLog::open(dir.path() + "/log", o).value();
   auto record = [](const std::string& json) {
     v1::Envelope e = json_event(json);
-    return events::AppendRecord{e.merchant_id(), events::encode(e)};
+    return events::event_record(e);
   };
   ASSERT_TRUE(log->append(std::vector{record(quote("q1", "USD/BRL", "5.4321"))}).ok());
   projections::FoldOptions fo;
@@ -124,7 +124,7 @@ TEST(FxQuote, TheFoldStoresQuotesAndFindsThemAfterARestart) {
   // The digest covers the quote: the same log without it digests differently.
   v1::Envelope other = json_event(quote("q1", "USD/BRL", "5.4322"));
   EXPECT_NE(embedded_digest({record(quote("q1", "USD/BRL", "5.4321"))}, 2),
-            embedded_digest({events::AppendRecord{other.merchant_id(), events::encode(other)}},
+            embedded_digest({events::event_record(other)},
                             2));
   EXPECT_EQ(embedded_digest({record(quote("q1", "USD/BRL", "5.4321"))}, 2), digest_with_quote);
 }

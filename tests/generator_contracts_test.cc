@@ -152,7 +152,7 @@ TEST(GeneratorContracts, TheGeneratedStreamFoldsIntoAStoreWithNoRejects) {
   uint64_t contract_events = 0;
   while (gen.next(&e)) {
     contract_events += e.has_merchant_contract_set() || e.has_merchant_contract_ended();
-    records.push_back({e.merchant_id(), events::encode(e)});
+    records.push_back(events::event_record(e));
   }
   ASSERT_TRUE(log->append(records).ok());
   ASSERT_GT(contract_events, 200u);

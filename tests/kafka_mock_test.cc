@@ -58,7 +58,7 @@ std::vector<events::AppendRecord> records(uint64_t n) {
   tools::Generator gen({n, 5, 20, ""});
   std::vector<events::AppendRecord> out;
   v1::Envelope e;
-  while (gen.next(&e)) out.push_back({e.merchant_id(), events::encode(e)});
+  while (gen.next(&e)) out.push_back(events::event_record(e));
   return out;
 }
 

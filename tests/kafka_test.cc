@@ -48,7 +48,7 @@ std::vector<AppendRecord> records(uint64_t n, uint64_t seed) {
   tools::Generator gen({n, seed, 30, ""});
   std::vector<AppendRecord> out;
   v1::Envelope e;
-  while (gen.next(&e)) out.push_back({e.merchant_id(), events::encode(e)});
+  while (gen.next(&e)) out.push_back(events::event_record(e));
   return out;
 }
 

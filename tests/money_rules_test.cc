@@ -272,7 +272,7 @@ TEST(MoneyRules, APayoutIdIsRememberedAcrossFoldRestarts) {
   auto log = events::EmbeddedLog::open(dir.path() + "/log", lo).value();
   auto append = [&](const std::string& json) {
     v1::Envelope e = json_event(json);
-    std::vector<events::AppendRecord> records{{e.merchant_id(), events::encode(e)}};
+    std::vector<events::AppendRecord> records{events::event_record(e)};
     ASSERT_TRUE(log->append(records).ok());
   };
   projections::FoldOptions fo;

@@ -35,7 +35,7 @@ struct Books {
     for (int m = 0; m < 200; ++m) {
       v1::Envelope e = card_authorised(fmt::format("e{}", m), fmt::format("p{}", m), "10.00");
       e.set_merchant_id(fmt::format("m{}", m));
-      records.push_back({e.merchant_id(), events::encode(e)});
+      records.push_back(events::event_record(e));
     }
     EXPECT_TRUE(log->append(records).ok());
     store = Store::open(dir.path() + "/projections", false).value();
@@ -107,7 +107,7 @@ TEST(QueryBounds, AStatementPageIsTheStartOfTheWholeStatement) {
   tools::Generator gen({6000, 11, 30, ""});
   std::vector<events::AppendRecord> records;
   v1::Envelope e;
-  while (gen.next(&e)) records.push_back({e.merchant_id(), events::encode(e)});
+  while (gen.next(&e)) records.push_back(events::event_record(e));
   ASSERT_TRUE(log->append(records).ok());
   auto store = Store::open(dir.path() + "/projections", false).value();
   projections::FoldOptions fo;

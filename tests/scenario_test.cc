@@ -45,7 +45,7 @@ TEST_P(Scenario, FoldsToTheHandWrittenBooks) {
     v1::Envelope e;
     Status parsed = events::from_json(line, &e);
     ASSERT_TRUE(parsed.ok()) << line << ": " << parsed.error().reason;
-    records.push_back({e.merchant_id(), events::encode(e)});
+    records.push_back(events::event_record(e));
   }
   ASSERT_FALSE(records.empty());
   ASSERT_TRUE(log->append(records).ok());

@@ -30,7 +30,7 @@ std::vector<events::AppendRecord> authorisations(int rounds, int merchants,
       v1::Envelope e = card_authorised(fmt::format("{}-{}-{}", tag, m, r),
                                        fmt::format("p-{}-{}-{}", tag, m, r), "10.00");
       e.set_merchant_id(fmt::format("m{}", m));
-      out.push_back({e.merchant_id(), events::encode(e)});
+      out.push_back(events::event_record(e));
     }
   }
   return out;

@@ -80,7 +80,7 @@ v1::Envelope json_event(const std::string& json) {
   Status s = events::from_json(json, &e);
   EXPECT_TRUE(s.ok()) << json << ": " << (s.ok() ? "" : s.error().reason);
   if (e.schema_version() == 0) e.set_schema_version(events::kSchemaVersion);
-  if (e.merchant_id().empty()) e.set_merchant_id("m1");
+  if (e.merchant_id().empty() && !events::is_reference_data(e)) e.set_merchant_id("m1");
   if (!e.has_occurred_at()) e.mutable_occurred_at()->set_seconds(1767225600);
   return e;
 }
@@ -120,6 +120,13 @@ const ledger::FxQuote* MemoryLedger::find_quote(std::string_view merchant,
   return it == quotes.end() ? nullptr : &it->second;
 }
 
+const ledger::FxRate* MemoryLedger::latest_rate(std::string_view pair, int64_t at_s) const {
+  auto it = rates.upper_bound({std::string(pair), at_s});
+  if (it == rates.begin()) return nullptr;
+  --it;
+  return it->first.first == pair ? &it->second : nullptr;
+}
+
 Status MemoryLedger::apply(const v1::Envelope& event) {
   if (Status s = events::validate(event); !s) return s;
   auto fx = ledger::apply_event(event, *this);
@@ -146,6 +153,7 @@ Status MemoryLedger::apply(const v1::Envelope& event) {
   if (fx->merchant_business_id) {
     business_ids.insert(key(event.merchant_id(), *fx->merchant_business_id));
   }
+  if (fx->rate) rates.insert_or_assign({fx->rate->pair, fx->rate->as_of_s}, *fx->rate);
   if (fx->quote) quotes.insert_or_assign(key(event.merchant_id(), fx->quote->quote_id), fx->quote->quote);
   return Status::Ok();
 }

@@ -42,6 +42,7 @@ class MemoryLedger : public ledger::LedgerView {
   bool merchant_business_id_seen(std::string_view merchant, std::string_view id) const override;
   const ledger::FxQuote* find_quote(std::string_view merchant,
                                     std::string_view quote) const override;
+  const ledger::FxRate* latest_rate(std::string_view pair, int64_t at_s) const override;
   // Applies an event; returns the rejection or commits the effects.
   Status apply(const v1::Envelope& event);
 
@@ -51,6 +52,7 @@ class MemoryLedger : public ledger::LedgerView {
   std::map<std::string, ledger::Contract> contracts;       // merchant \0 method
   std::set<std::string> business_ids;                      // merchant \0 kind + id
   std::map<std::string, ledger::FxQuote> quotes;           // merchant \0 quote
+  std::map<std::pair<std::string, int64_t>, ledger::FxRate> rates;  // (pair, as-of)
 };
 
 // Posted balance of `account` in `currency` on its normal side (credit for payables and

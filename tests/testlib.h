@@ -41,7 +41,7 @@ class Books {
   }
   void append(const std::vector<v1::Envelope>& events) {
     std::vector<events::AppendRecord> records;
-    for (const auto& e : events) records.push_back({e.merchant_id(), events::encode(e)});
+    for (const auto& e : events) records.push_back(events::event_record(e));
     ASSERT_TRUE(log_->append(records).ok());
   }
   void append_raw(const std::string& key, const std::string& value, events::RecordFormat f) {

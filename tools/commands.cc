@@ -19,12 +19,14 @@
 #include <set>
 
 #include <fmt/format.h>
+#include <google/protobuf/util/time_util.h>
 #include <nlohmann/json.hpp>
 #include <openssl/evp.h>
 
 #include "events/codec.h"
 #include "events/embedded_log.h"
 #include "events/kafka_log.h"
+#include "ledger/fx.h"
 #include "ledger/account.h"
 #include "ledger/rules.h"
 #include "projections/fold.h"
@@ -613,8 +615,7 @@ events::AppendRecord to_record(const LineReader::Line& line, std::string_view te
     if (s && full) s = ledger::check_without_state(*scratch);
     if (s) {
       parked->reset();
-      return events::AppendRecord{scratch->merchant_id(), events::encode(*scratch),
-                                  events::RecordFormat::kProtobuf};
+      return events::event_record(*scratch);
     }
     p.code = s.error().code;
     p.reason = s.error().reason;
@@ -1237,6 +1238,85 @@ int cmd_report_checkout(const Common& common) {
 
 namespace {
 
+json rate_json(const ledger::FxRate& r, const std::string& inverse, uint32_t partitions) {
+  return json{{"pair", r.pair},       {"as_of", iso_time(r.as_of_s)}, {"mid", r.mid},
+              {"bid", r.bid},         {"ask", r.ask},                 {"inverse_mid", inverse},
+              {"source", r.source},   {"event_id", r.event_id},       {"partitions", partitions}};
+}
+
+// 1 / mid to 10 decimals, half-even (display only: conversions never use a rounded inverse).
+std::string inverse_mid(const ledger::FxRate& r) {
+  if (r.mid.empty()) return "";
+  auto mid = ledger::Rate::parse(r.mid);
+  if (!mid) return "";
+  auto inv = ledger::inverse(*mid, 10, ledger::RoundingMode::kHalfEven);
+  return inv ? inv->to_string() : "";
+}
+
+}  // namespace
+
+int cmd_rates(const Common& common, const RatesArgs& args) {
+  std::optional<int64_t> as_of;
+  if (!args.as_of.empty()) {
+    google::protobuf::Timestamp t;
+    if (!google::protobuf::util::TimeUtil::FromString(args.as_of, &t)) {
+      return usage(fmt::format("--as-of '{}' is not an RFC 3339 time like 2026-03-31T23:59:59Z",
+                               args.as_of));
+    }
+    as_of = t.seconds();
+  }
+  if (!args.pair.empty()) {
+    if (auto pair = ledger::CurrencyPair::parse(args.pair); !pair) {
+      return usage(fmt::format("--pair: {}", pair.error().reason));
+    }
+  }
+  auto opened = open_stores(common);
+  if (!opened) return fail(opened.error());
+  auto rows = projections::list_rates(opened->stores, args.pair, as_of, args.history);
+  if (!rows) return fail(rows.error());
+  const uint32_t partitions = opened->coverage.partitions;
+  const auto pairs = projections::rates_by_pair(*rows);
+  std::vector<std::string> differ;
+  json out = json::array();
+  if (!common.json) {
+    fmt::print("{:<8} {:<20} {:>14} {:>14} {:>14} {:>14} {:<10} {}\n", "PAIR", "AS OF", "MID",
+               "BID", "ASK", "1/MID", "SOURCE", "PARTITIONS");
+  }
+  for (const auto& pair : pairs) {
+    if (pair.agreeing != partitions) {
+      differ.push_back(fmt::format("{}: {} of {} partitions hold the rates of partition {}",
+                                   pair.pair, pair.agreeing, partitions, pair.partition));
+    }
+    for (const auto& r : pair.rates) {
+      std::string inverse = inverse_mid(r);
+      if (common.json) {
+        out.push_back(rate_json(r, inverse, pair.agreeing));
+      } else {
+        fmt::print("{:<8} {:<20} {:>14} {:>14} {:>14} {:>14} {:<10} {}/{}\n", r.pair,
+                   iso_time(r.as_of_s), r.mid.empty() ? "-" : r.mid, r.bid.empty() ? "-" : r.bid,
+                   r.ask.empty() ? "-" : r.ask, inverse.empty() ? "-" : inverse, r.source,
+                   pair.agreeing, partitions);
+      }
+    }
+  }
+  if (common.json) print_json(out);
+  if (pairs.empty() && !common.json) {
+    fmt::print("no published rates{}{}\n", args.pair.empty() ? "" : " for " + args.pair,
+               as_of ? " as of " + iso_time(*as_of) : "");
+  }
+  if (!differ.empty()) {
+    for (const auto& d : differ) fmt::print(stderr, "payledger: error: {}\n", d);
+    fmt::print(stderr,
+               "payledger: error: the partitions' copies of the rates differ: a publication "
+               "reached only some partitions (appended without key '*'), or was rejected in "
+               "some (see `payledger rejects`)\n");
+    return kExitFailed;
+  }
+  return kExitOk;
+}
+
+namespace {
+
 // A reject position given as --at pN/OFFSET.
 struct LogPosition {
   uint32_t partition = 0;
@@ -1317,7 +1397,19 @@ Status append_again(const std::string& data, projections::Store& store,
     ends[p] = *end;
   }
   std::vector<events::AppendRecord> records;
+  // A broadcast record (a published rate) rejected in several partitions is appended again
+  // once, which reaches every partition: per distinct record, where each partition's copy lands.
+  std::map<std::string_view, std::vector<uint64_t>> broadcast;
   for (auto& r : chosen) {
+    if (r.key == events::kBroadcastKey) {
+      auto [it, first] = broadcast.try_emplace(r.value, ends);
+      if (first) {
+        for (uint64_t& end : ends) ++end;
+        records.push_back({r.key, r.value, r.format});
+      }
+      r.resolved = fmt::format("replayed as p{}/{}", r.partition, it->second[r.partition]);
+      continue;
+    }
     uint32_t p = events::partition_for_key(r.key, (*log)->partition_count());
     r.resolved = fmt::format("replayed as p{}/{}", p, ends[p]++);
     records.push_back({r.key, r.value, r.format});
@@ -1437,7 +1529,7 @@ Result<uint64_t> append_generated(const DemoArgs& args, const Common& common,
     return Status::Ok();
   };
   while (!g_stop.load() && gen.next(&e)) {
-    batch.push_back({e.merchant_id(), events::encode(e), events::RecordFormat::kProtobuf});
+    batch.push_back(events::event_record(e));
     if (batch.size() < batch_max) continue;
     if (Status s = flush(); !s) return s.error();
     progress.update(appended, args.events);

@@ -109,6 +109,15 @@ int cmd_payment(const Common& common, const std::string& merchant, const std::st
 // Checkout conversion: started, completed, abandoned and abandonment rate by method, market.
 int cmd_report_checkout(const Common& common);
 
+struct RatesArgs {
+  std::string pair;   // one canonical pair ("" = all)
+  std::string as_of;  // RFC 3339 time ("" = the newest)
+  bool history = false;
+};
+// Published FX rates per pair (the latest, or every one with history), with 1/mid; exit 1
+// if the partitions' copies differ (a publication that did not reach every partition).
+int cmd_rates(const Common& common, const RatesArgs& args);
+
 struct ReplayArgs {
   Common common;
   std::string code;  // only rejects with this code name ("" = any)

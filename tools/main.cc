@@ -180,7 +180,8 @@ struct Commands {
   CLI::App* rebuild_cmd = nullptr;
   DemoArgs demo;
   CLI::App* demo_cmd = nullptr;
-  Query balance, statement, tb, digest, rejects, payment, report_checkout;
+  Query balance, statement, tb, digest, rejects, payment, report_checkout, rates;
+  RatesArgs rates_args;
   std::string prefix, account, payment_merchant, payment_id;
   uint64_t statement_limit = 0, rejects_limit = 0;
   ReplayArgs replay;
@@ -311,6 +312,16 @@ void add_reject_and_report_commands(CLI::App& app, Commands& c) {
   c.replay_cmd->add_option("--at", c.replay.at,
                            "Only the reject at this log position, e.g. p2/1500");
 
+  CLI::App* rates = add_query(
+      &app, c.rates, "rates",
+      "Show published FX rates per pair (mid, bid, ask, 1/mid, source); exit 1 if the "
+      "partitions' copies differ");
+  rates->add_option("--pair", c.rates_args.pair, "One pair, canonical direction, e.g. USD/BRL");
+  rates->add_option("--as-of", c.rates_args.as_of,
+                    "The latest rates as of this time (RFC 3339, e.g. 2026-03-31T23:59:59Z)");
+  rates->add_flag("--history", c.rates_args.history,
+                  "Every publication (up to --as-of), not only the latest per pair");
+
   CLI::App* payment = add_query(
       &app, c.payment, "payment",
       "Show one payment's state machine: status, amounts, hold, dispute, expiry");
@@ -397,6 +408,7 @@ int run(const Commands& c) {
   if (*c.rejects.cmd) return cmd_rejects(c.rejects.common, c.rejects_limit);
   if (*c.replay_cmd) return cmd_replay(c.replay);
   if (*c.report_checkout.cmd) return cmd_report_checkout(c.report_checkout.common);
+  if (*c.rates.cmd) return cmd_rates(c.rates.common, c.rates_args);
   if (*c.payment.cmd) return cmd_payment(c.payment.common, c.payment_merchant, c.payment_id);
   return kExitUsage;
 }
@@ -421,7 +433,7 @@ int main(int argc, char** argv) {
   if (int code = parse(app, argc, argv); code >= 0) return code;
 
   for (Query* q : {&c.balance, &c.statement, &c.tb, &c.digest, &c.rejects, &c.report_checkout,
-                   &c.payment}) {
+                   &c.payment, &c.rates}) {
     split_dirs(q->dirs, &q->common);
   }
   install_signal_handlers();
