@@ -50,7 +50,9 @@ struct Fixture {
     events::EmbeddedLogOptions o;
     o.sync = false;
     auto log = events::EmbeddedLog::open(dir + "/log", o).value();
-    tools::Generator gen({events, 42, 500, market, bench_contracts()});
+    tools::GeneratorOptions go{events, 42, 500, market, bench_contracts()};
+    go.rates = true;
+    tools::Generator gen(go);
     std::vector<events::AppendRecord> batch;
     payledger::v1::Envelope e;
     while (gen.next(&e)) {

@@ -146,24 +146,30 @@ TEST(GeneratorContracts, TheGeneratedStreamFoldsIntoAStoreWithNoRejects) {
   lo.partitions = 4;
   lo.sync = false;
   auto log = events::EmbeddedLog::open(dir.path() + "/log", lo).value();
-  tools::Generator gen(cli_stream());
+  tools::GeneratorOptions options = cli_stream();
+  options.rates = true;  // as `payledger generate` has it
+  tools::Generator gen(options);
   std::vector<events::AppendRecord> records;
   v1::Envelope e;
-  uint64_t contract_events = 0;
+  uint64_t contract_events = 0, rate_events = 0;
   while (gen.next(&e)) {
     contract_events += e.has_merchant_contract_set() || e.has_merchant_contract_ended();
+    rate_events += e.has_fx_rate_published();
     records.push_back(events::event_record(e));
   }
   ASSERT_TRUE(log->append(records).ok());
   ASSERT_GT(contract_events, 200u);
+  // ~2 s per event: 200,000 events span ~4.6 days, a fix a day of 10 currencies.
+  ASSERT_GE(rate_events, 40u);
   auto store = projections::Store::open(dir.path() + "/projections", false).value();
   projections::FoldOptions o;
   o.sync = false;
   auto stats = projections::fold(*store, *log, o);
   ASSERT_TRUE(stats.ok()) << stats.error().reason;
-  EXPECT_EQ(stats->records, 200000u);
+  // A published rate is a record in each of the 4 partitions: 3 more records per rate.
+  EXPECT_EQ(stats->records, 200000u + 3 * rate_events);
   EXPECT_EQ(stats->rejected, 0u);
-  EXPECT_EQ(stats->applied + stats->expiries_noop, 200000u);
+  EXPECT_EQ(stats->applied + stats->expiries_noop, 200000u + 3 * rate_events);
   auto tb = projections::trial_balance(*store);
   ASSERT_TRUE(tb.ok()) << tb.error().reason;
   EXPECT_GE(tb->assets.size(), 11u);  // the eleven market currencies

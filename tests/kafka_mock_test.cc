@@ -119,6 +119,35 @@ TEST(KafkaMock, GroupFoldMatchesTheEmbeddedFold) {
   EXPECT_EQ(projections::projection_digest(*store).value(), embedded_digest(recs, 2));
 }
 
+// Published rates (key '*') go to every partition of the topic, and the group fold of a
+// stream with them matches the embedded fold of the same records.
+TEST(KafkaMock, ABroadcastRateReachesEveryPartitionAndFoldsAsEmbedded) {
+  MockCluster mock;
+  auto o = mock.topic("mock.rates", 3);
+  tools::GeneratorOptions go{1000, 7, 50, ""};
+  go.rates = true;
+  go.max_seconds_between_events = 900;  // ~5 days: several daily fixes
+  tools::Generator gen(go);
+  std::vector<events::AppendRecord> recs;
+  v1::Envelope e;
+  uint64_t rates = 0;
+  while (gen.next(&e)) {
+    rates += e.has_fx_rate_published();
+    recs.push_back(events::event_record(e));
+  }
+  ASSERT_GE(rates, 40u);
+  ASSERT_TRUE(events::KafkaProducer::open(o, 0).value()->append(recs).ok());
+  auto log = events::KafkaLog::open(o).value();
+  uint64_t total = 0;
+  for (uint32_t p = 0; p < 3; ++p) total += log->end_offset(p).value();
+  EXPECT_EQ(total, 1000u + 2 * rates) << "a rate is one record in each of the 3 partitions";
+  TempDir dir;
+  auto store = projections::Store::open(dir.path(), false).value();
+  auto stats = fold(o, *store);
+  EXPECT_EQ(stats.applied + stats.expiries_noop, 1000u + 2 * rates);
+  EXPECT_EQ(stats.rejected, 0u);
+  EXPECT_EQ(projections::projection_digest(*store).value(), embedded_digest(recs, 3));
+}
 
 TEST(KafkaMock, AConsumerErrorFailsTheFoldNamingItsPartition) {
   MockCluster mock;

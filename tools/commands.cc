@@ -668,7 +668,10 @@ int cmd_generate(const GenerateArgs& args) {
     if (!file) return fail(make_error(Code::kIo, fmt::format("cannot write {}", args.out)));
     out = &file;
   }
-  Generator gen({args.events, args.seed, args.merchants, args.market, !args.no_contracts});
+  GeneratorOptions options{args.events, args.seed, args.merchants, args.market,
+                           !args.no_contracts};
+  options.rates = !args.no_rates;
+  Generator gen(options);
   v1::Envelope e;
   uint64_t written = 0;
   while (!g_stop.load() && gen.next(&e)) {
@@ -1518,7 +1521,9 @@ Result<uint64_t> append_generated(const DemoArgs& args, const Common& common,
   auto log = open_append_log(common, fold.log, args.partitions, true);
   if (!log) return log.error();
   Progress progress("appending", !common.json && !common.quiet && stderr_is_tty());
-  Generator gen({args.events, args.seed, args.merchants, ""});
+  GeneratorOptions options{args.events, args.seed, args.merchants, ""};
+  options.rates = true;
+  Generator gen(options);
   std::vector<events::AppendRecord> batch;
   v1::Envelope e;
   uint64_t appended = 0;

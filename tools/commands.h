@@ -52,6 +52,7 @@ struct GenerateArgs {
   uint32_t merchants = 100;
   std::string market;  // one market only (BR, IN, JP, MX, US, DE, GB, BH); empty = all
   bool no_contracts = false;  // every fee an explicit fee_assessed (the pre-contract stream)
+  bool no_rates = false;      // no daily FX rate publications
   std::string out = "-";
 };
 int cmd_generate(const GenerateArgs& args);

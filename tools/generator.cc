@@ -82,17 +82,26 @@ constexpr Market kMarkets[] = {
 };
 
 // A reference rate against USD per market currency (units of the canonical pair's quote per
-// base, 4 decimals: USD/BRL 5.35, EUR/USD 1.16; late-2025 levels), for locked FX quotes.
+// base, 4 decimals: USD/BRL 5.35, EUR/USD 1.16; late-2025 levels), where the daily published
+// rates start their walk, and the half-spread around the mid in basis points (majors tight,
+// emerging markets wider, the BHD peg tightest).
+struct UsdReference {
+  std::string_view currency;
+  int64_t rate_e4;
+  int64_t half_spread_bp;
+};
+constexpr UsdReference kUsdReferences[] = {
+    {"BRL", 53500, 15},     {"INR", 885000, 10}, {"JPY", 1512000, 3}, {"BHD", 3760, 2},
+    {"EUR", 11600, 2},      {"GBP", 13200, 3},   {"MXN", 184000, 12}, {"PHP", 589000, 15},
+    {"IDR", 166500000, 20}, {"THB", 324000, 12}};
 int64_t usd_reference_rate_e4(std::string_view currency) {
-  constexpr std::pair<std::string_view, int64_t> kRates[] = {
-      {"BRL", 53500},  {"INR", 885000}, {"JPY", 1512000}, {"BHD", 3760},
-      {"EUR", 11600},  {"GBP", 13200},  {"MXN", 184000},  {"PHP", 589000},
-      {"IDR", 166500000}, {"THB", 324000}};
-  for (const auto& [code, rate] : kRates) {
-    if (code == currency) return rate;
+  for (const auto& r : kUsdReferences) {
+    if (r.currency == currency) return r.rate_e4;
   }
   return 0;
 }
+// Rates are published daily as of 16:00 UTC (the WM/Reuters London fix).
+constexpr int64_t kFixSecondOfDay = 16 * 3600;
 
 constexpr int64_t kEpochSeconds = 1767225600;  // 2026-01-01T00:00:00Z
 constexpr int64_t kDay = 86400;
@@ -249,9 +258,16 @@ struct Generator::State {
   uint64_t later_seq = 0;
   uint64_t produced = 0;
   int64_t now_s = kEpochSeconds;
+  // Published rates (issue 10): per currency of kUsdReferences its mid against USD in
+  // millionths, a random walk from the reference (daily steps of up to +-0.6%); the next
+  // fix to publish (the first, as of the fix before the stream starts, comes first).
+  std::vector<int64_t> mid_e6;
+  int64_t next_fix_s = kEpochSeconds - kDay + kFixSecondOfDay;
+  std::deque<v1::Envelope> reference;
   ledger::Rate mdr = ledger::Rate::parse("0.029").value();  // 2.9% merchant discount rate
 
   explicit State(const GeneratorOptions& o) : options(o), rng(o.seed) {
+    for (const auto& r : kUsdReferences) mid_e6.push_back(r.rate_e4 * 100);
     uint32_t n = o.merchants == 0 ? 1 : o.merchants;
     std::vector<const Market*> markets;
     for (const Market& m : kMarkets) {
@@ -523,7 +539,7 @@ struct Generator::State {
   // A shopper paying from abroad locks a rate against USD for 15 minutes (issue 10); the
   // rate is the market's reference rate moved by up to +-0.5%.
   void lock_quote(v1::Envelope* e, Merchant& m) {
-    const int64_t reference = usd_reference_rate_e4(m.market->currency);
+    const int64_t reference = current_mid_e6(m.market->currency) / 100;
     const int64_t rate = reference + (reference * static_cast<int64_t>(rng.below(101)) - reference * 50) / 10000;
     stamp(e, m);
     auto* b = e->mutable_fx_quote_locked();
@@ -534,6 +550,38 @@ struct Generator::State {
                     .to_string());
     b->set_rate(fmt::format("{}.{:04}", rate / 10000, rate % 10000));
     b->mutable_expires_at()->set_seconds(now_s + 15 * 60);
+  }
+
+  // The walk's mid of `currency` against USD now, in millionths.
+  int64_t current_mid_e6(std::string_view currency) const {
+    for (size_t i = 0; i < std::size(kUsdReferences); ++i) {
+      if (kUsdReferences[i].currency == currency) return mid_e6[i];
+    }
+    return 0;
+  }
+
+  // The day's fix: every currency's mid moves by up to +-0.6% (uniform, in 0.01% steps) and
+  // is published with its bid and ask, as of the fix, reference data for every partition.
+  void publish_fix() {
+    for (size_t i = 0; i < std::size(kUsdReferences); ++i) {
+      const UsdReference& r = kUsdReferences[i];
+      mid_e6[i] += mid_e6[i] * rng.between(-60, 60) / 10000;
+      const int64_t half = std::max<int64_t>(1, mid_e6[i] * r.half_spread_bp / 10000);
+      auto text = [](int64_t e6) { return ledger::format_scaled(Int128(e6), 6); };
+      v1::Envelope e;
+      auto* b = e.mutable_fx_rate_published();
+      b->set_pair(ledger::CurrencyPair::of(ledger::Asset::find("USD").value(),
+                                           ledger::Asset::find(r.currency).value())
+                      .value()
+                      .to_string());
+      b->set_mid(text(mid_e6[i]));
+      b->set_bid(text(mid_e6[i] - half));
+      b->set_ask(text(mid_e6[i] + half));
+      b->set_source("payledger-fix");
+      b->mutable_as_of()->set_seconds(next_fix_s);
+      reference.push_back(std::move(e));
+    }
+    next_fix_s += kDay;
   }
 
   void checkout(v1::Envelope* e, Merchant& m) {
@@ -844,6 +892,15 @@ struct Generator::State {
   void next(v1::Envelope* e) {
     now_s += static_cast<int64_t>(rng.below(options.max_seconds_between_events));
     if (produced % kSettlementEveryEvents == kSettlementEveryEvents - 1) queue_settlements();
+    if (options.rates && now_s >= next_fix_s) publish_fix();
+    if (!reference.empty()) {
+      *e = std::move(reference.front());
+      reference.pop_front();
+      e->set_event_id(fmt::format("evt-{:010}", produced));
+      e->set_schema_version(events::kSchemaVersion);
+      e->mutable_occurred_at()->set_seconds(now_s);
+      return;
+    }
     if (!house.empty()) {
       *e = std::move(house.front());
       house.pop_front();

@@ -22,12 +22,17 @@ struct GeneratorOptions {
   // Merchant contracts: most merchants are priced by contracts per payment method (the
   // ledger charges their MDR on money-in), repriced or ended and later renewed as time
   // goes on; the rest are billed by explicit fee_assessed events. false: no contracts, every
-  // fee explicit (the stream generated before contracts were added, byte for byte).
+  // fee explicit.
   bool contracts = true;
   // Event time advances by 0..N-1 seconds per event (default 5: ~2 s on average, so 90 days
   // of event time take ~3.9M events). Tests raise it to reach long windows (PIX's 90-day
   // refund limit) in a few thousand events; the CLI keeps the default.
   uint32_t max_seconds_between_events = 5;
+  // Daily FX rate publications (fx_rate_published at the 16:00 UTC fix, a random walk with
+  // bid/ask spreads per currency against USD; issue 10): each is one event but a record in
+  // every partition. On for `generate`, the demo and the fold bench; off by default so that
+  // tests counting records per event keep one record per event.
+  bool rates = false;
 };
 
 class Generator {

@@ -209,8 +209,10 @@ void add_generate(CLI::App& app, Commands& c) {
                        "US (cards, BNPL), DE (cards, pay-by-bank, BNPL), GB (cards, pay-by-bank), BH")
       ->check(CLI::IsMember({"BR", "IN", "JP", "MX", "US", "DE", "GB", "BH", "PH", "ID", "TH"}));
   generate->add_flag("--no-contracts", gen.no_contracts,
-                     "No merchant contracts: every fee an explicit fee_assessed event (the "
-                     "stream generated before contracts, byte for byte)");
+                     "No merchant contracts: every fee an explicit fee_assessed event");
+  generate->add_flag("--no-rates", gen.no_rates,
+                     "No daily FX rate publications (fx_rate_published, one record per "
+                     "partition each)");
   generate->add_option("--out,-o", gen.out, "Output file ('-' = stdout)")->capture_default_str();
 }
 
