@@ -941,6 +941,36 @@ Result<Watermarks> KafkaGroupConsumer::watermarks(uint32_t partition, int timeou
   return w;
 }
 
+Result<std::vector<int64_t>> KafkaGroupConsumer::end_offsets(uint32_t partitions,
+                                                              int timeout_ms) {
+  PartitionList list(rd_kafka_topic_partition_list_new(static_cast<int>(partitions)));
+  for (uint32_t p = 0; p < partitions; ++p) {
+    rd_kafka_topic_partition_list_add(list.get(), impl_->options.topic.c_str(),
+                                      static_cast<int32_t>(p))
+        ->offset = RD_KAFKA_OFFSET_END;  // as a timestamp: "latest"
+  }
+  rd_kafka_resp_err_t err = rd_kafka_offsets_for_times(impl_->rk.get(), list.get(), timeout_ms);
+  const std::string where =
+      fmt::format("end offsets of topic '{}' on {}", impl_->options.topic, impl_->options.brokers);
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) return kafka_error(where, err);
+  std::vector<int64_t> ends(partitions, -1);
+  for (int i = 0; i < list->cnt; ++i) {
+    const rd_kafka_topic_partition_t& tp = list->elems[i];
+    if (tp.err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      return kafka_error(fmt::format("{} (partition {})", where, tp.partition), tp.err);
+    }
+    if (tp.partition >= 0 && static_cast<uint32_t>(tp.partition) < partitions) {
+      ends[static_cast<size_t>(tp.partition)] = tp.offset;
+    }
+  }
+  for (uint32_t p = 0; p < partitions; ++p) {
+    if (ends[p] < 0) {
+      return make_error(Code::kIo, fmt::format("{}: no answer for partition {}", where, p));
+    }
+  }
+  return ends;
+}
+
 Result<uint32_t> KafkaGroupConsumer::partition_count(int timeout_ms) {
   auto info = metadata_of(impl_->rk.get(), impl_->options, timeout_ms);
   if (!info) return info.error();

@@ -188,6 +188,12 @@ class KafkaGroupConsumer {
   const std::map<uint32_t, int64_t>& end_positions() const;
   // The partition's range on the brokers now (a network round trip).
   Result<Watermarks> watermarks(uint32_t partition, int timeout_ms);
+  // The end offset of each of the topic's first `partitions` partitions, in one ListOffsets
+  // request that gives up after timeout_ms even with every broker down
+  // (rd_kafka_query_watermark_offsets of librdkafka < 2.3 can wait forever then:
+  // confluentinc/librdkafka#2588). As this consumer reads (read_committed: the last stable
+  // offset, the end it can read to).
+  Result<std::vector<int64_t>> end_offsets(uint32_t partitions, int timeout_ms);
   // The topic's partition count on the brokers now (metadata round trip).
   Result<uint32_t> partition_count(int timeout_ms);
   // Whether every assigned partition has been read to its end (and at least one is assigned).

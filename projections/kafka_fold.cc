@@ -120,14 +120,12 @@ class LogEndWatch {
     LogEnds seen;
     seen.count = consumer_.partition_count(timeout_ms_);
     if (!seen.count) return seen;
-    for (uint32_t p = 0; p < partitions_; ++p) {
-      auto w = consumer_.watermarks(p, timeout_ms_);
-      if (!w) {
-        seen.trouble = w.error().reason;
-        return seen;
-      }
-      seen.highs.push_back(w->high);
+    auto ends = consumer_.end_offsets(partitions_, timeout_ms_);
+    if (!ends) {
+      seen.trouble = ends.error().reason;
+      return seen;
     }
+    seen.highs = std::move(ends).value();
     return seen;
   }
 
@@ -201,6 +199,10 @@ class KafkaFold {
   std::unique_ptr<events::KafkaGroupConsumer> consumer_;
   std::unique_ptr<LogEndWatch> watch_;  // after consumer_: stopped before it goes
   Clock::time_point last_commit_ = Clock::now();
+  // When a log-end check last answered: the brokers' silence is an outage even when neither
+  // the consumer nor a failed check reports one (a check can block past its timeout while
+  // librdkafka retries, and a lost connection is not always a consumer error).
+  Clock::time_point last_answer_ = Clock::now();
   Clock::duration commit_cost_{};  // how long the last commit took
   // After a failure nothing more is committed: the revoke that closing triggers must not
   // write a batch that met an error.
@@ -372,6 +374,15 @@ Status KafkaFold::run() {
     if (Status s = fold_batch(batch); !s) return s;
     auto ends_noted = take_log_ends();
     if (!ends_noted) return ends_noted.error();
+    if (*ends_noted) {
+      last_answer_ = Clock::now();
+    } else if (elapsed(last_answer_, options_.broker_down_max_ms + options_.log_end_interval_ms)) {
+      outage_.trouble(fmt::format("no answer to the log-end check for {} ms",
+                                  std::chrono::duration_cast<std::chrono::milliseconds>(
+                                      Clock::now() - last_answer_)
+                                      .count()));
+      if (Status s = outage_.check(); !s) return s;
+    }
     if (*ends_noted || commit_due(batch)) {
       if (Status s = commit(/*final_commit=*/false); !s) return s;
     }
