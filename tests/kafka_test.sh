@@ -155,8 +155,13 @@ pl topic create --brokers "$brokers" --topic "$t" --partitions 4 > /dev/null
 head -n 200 "$work/events.ndjson" | pl append --log kafka --brokers "$brokers" --topic "$t" - > /dev/null
 seen=$(kcat -C -b "$brokers" -t "$t" -e -q -f '%k\n' 2>/dev/null | sort -u | wc -l)
 check "kcat reads our records with merchant keys ($seen keys)" test "$seen" -gt 10
-first_key=$(kcat -C -b "$brokers" -t "$t" -p 0 -c 1 -e -q -f '%k' 2>/dev/null)
-check "kcat sees merchant ids as keys" grep -q '^m[0-9]' <<<"$first_key"
+first_key=$(kcat -C -b "$brokers" -t "$t" -p 0 -c 40 -e -q -f '%k\n' 2>/dev/null | grep -v '^\*$' | head -n 1)
+check "kcat sees merchant ids as keys ($first_key)" grep -q '^m[0-9]' <<<"$first_key"
+# The stream opens with the day's FX fix: reference data, key '*', in every partition.
+for p in 0 1 2 3; do
+  opening=$(kcat -C -b "$brokers" -t "$t" -p "$p" -c 1 -e -q -f '%k' 2>/dev/null)
+  check "kcat: partition $p opens with a published rate under key '*' ($opening)" test "$opening" = '*'
+done
 pl fold --log kafka --brokers "$brokers" --topic "$t" --group "$t.g" --data "$work/kc" --until-idle -q > /dev/null
 check "before the kcat event, its merchant is not in the books (exit 1)" \
   test "$(exit_code pl balance --data "$work/kc" --account merchant:m77777-XX:payable)" = 1
