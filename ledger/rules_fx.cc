@@ -37,6 +37,15 @@ Result<Rate> event_rate(std::string_view text, std::string_view field) {
 
 namespace {
 
+// An id-like text field: present, and 1-64 chars of A-Z a-z 0-9 _ - . (missing_field /
+// malformed naming `field`).
+Status event_id_text(std::string_view text, std::string_view field) {
+  if (text.empty()) return missing(field);
+  if (valid_id(text)) return Status::Ok();
+  return make_error(Code::kMalformed,
+                    fmt::format("{} '{}' must be 1-64 chars of A-Z a-z 0-9 _ - .", field, text));
+}
+
 // A rate field of fx_rate_published that may be absent (mid, bid, ask).
 Result<std::optional<Rate>> optional_rate(const std::string& text, std::string_view field) {
   if (text.empty()) return std::optional<Rate>();
@@ -74,13 +83,7 @@ Result<Effects> on_fx_rate_published(const v1::Envelope& e, const LedgerView& vi
                       fmt::format("fx_rate_published: mid {} is outside bid {} .. ask {} for {}",
                                   b.mid(), b.bid(), b.ask(), b.pair()));
   }
-  if (b.source().empty()) return missing("fx_rate_published.source");
-  if (!valid_id(b.source())) {
-    return make_error(Code::kMalformed,
-                      fmt::format("fx_rate_published.source '{}' must be 1-64 chars of A-Z a-z "
-                                  "0-9 _ - .",
-                                  b.source()));
-  }
+  if (Status s = event_id_text(b.source(), "fx_rate_published.source"); !s) return s.error();
   if (!b.has_as_of()) return missing("fx_rate_published.as_of");
   const int64_t as_of = b.as_of().seconds();
   if (as_of > event_time(e)) {
@@ -108,13 +111,7 @@ Result<Effects> on_fx_rate_published(const v1::Envelope& e, const LedgerView& vi
 // A quote is locked once per id; it must expire after it is locked. Nothing is posted.
 Result<Effects> on_fx_quote_locked(const v1::Envelope& e, const LedgerView& view) {
   const auto& b = e.fx_quote_locked();
-  if (b.quote_id().empty()) return missing("fx_quote_locked.quote_id");
-  if (!valid_id(b.quote_id())) {
-    return make_error(Code::kMalformed,
-                      fmt::format("fx_quote_locked.quote_id '{}' must be 1-64 chars of A-Z a-z "
-                                  "0-9 _ - .",
-                                  b.quote_id()));
-  }
+  if (Status s = event_id_text(b.quote_id(), "fx_quote_locked.quote_id"); !s) return s.error();
   auto pair = event_pair(b.pair(), "fx_quote_locked.pair");
   if (!pair) return pair.error();
   auto rate = event_rate(b.rate(), "fx_quote_locked.rate");
