@@ -307,28 +307,46 @@ Result<Effects> settle_in_contract_currency(const v1::Envelope& e, const LedgerV
   PaymentFx& terms = *after.fx;
   auto settle = Asset::find(terms.settle);
   if (!settle) return settle.error();
+  // The event's lines on the merchant's payable in the payment's asset, netted per bucket
+  // (credit positive), leave the entry; each bucket then gets one line on the position in
+  // that asset and the settlement asset's lines for the change in the converted net.
   const AccountId payable = Chart::merchant_payable(e.merchant_id());
+  Int128 net[2] = {0, 0};  // by Bucket: kPosted, kPending
+  bool touched[2] = {false, false};
   std::vector<Line> lines;
-  lines.reserve(fx.entry.lines.size() + 4);
+  lines.reserve(fx.entry.lines.size() + 8);
   for (Line& line : fx.entry.lines) {
     if (!(line.account == payable) || line.asset != from) {
       lines.push_back(std::move(line));
       continue;
     }
-    Int128& running = line.bucket == Bucket::kPosted ? terms.posted : terms.pending;
+    const int b = line.bucket == Bucket::kPosted ? 0 : 1;
+    touched[b] = true;
+    net[b] += line.side == Side::kCredit ? line.amount_minor : Int128(-line.amount_minor);
+  }
+  for (int b = 0; b < 2; ++b) {
+    if (!touched[b]) continue;
+    const Bucket bucket = b == 0 ? Bucket::kPosted : Bucket::kPending;
+    Int128& running = b == 0 ? terms.posted : terms.pending;
     auto before = converted(terms, from, running);
     if (!before) return before.error();
-    running += line.side == Side::kCredit ? line.amount_minor : Int128(-line.amount_minor);
+    running += net[b];
     auto now = converted(terms, from, running);
     if (!now) return now.error();
     const Int128 value = now->value - before->value;
     const Int128 markup = now->markup - before->markup;
-    line.account = Chart::fx_position();
-    const Bucket bucket = line.bucket;
-    lines.push_back(std::move(line));
+    credit_net(lines, Chart::fx_position(), from, bucket, net[b]);
     credit_net(lines, payable, *settle, bucket, value - markup);
     credit_net(lines, Chart::revenue_fx(), *settle, bucket, markup);
     credit_net(lines, Chart::fx_position(), *settle, bucket, -value);
+  }
+  // Netting replaces k >= 1 payable lines of a bucket by at most 4: at most 6 more lines.
+  if (lines.size() > kEntryLinesMax) {
+    return make_error(Code::kInvalidArgument,
+                      fmt::format("converting payment {} into {} needs {} journal lines, more "
+                                  "than the {} an entry may have",
+                                  fx.payment->payment_id, terms.settle, lines.size(),
+                                  kEntryLinesMax));
   }
   fx.entry.lines = std::move(lines);
   return fx;

@@ -266,3 +266,36 @@ TEST(FxSettlement, TheFoldStoresTheTermsAndARebuildMatches) {
 
 }  // namespace
 }  // namespace payledger::testing
+
+namespace payledger::testing {
+namespace {
+
+// The contract's MDR is charged in the payment's asset (the PSP's fee revenue is BRL); the
+// merchant's payable sees one converted line per bucket per event.
+TEST(FxSettlement, TheFeeIsChargedInThePaymentsAssetAndTheNetConverts) {
+  MemoryLedger l;
+  ASSERT_EQ(apply(l, event(R"("merchant_contract_set":{"method":"card","percent":"2.9",)"
+                           R"("settlement_currency":"EUR"})")),
+            "ok");
+  ASSERT_EQ(apply(l, lock("q1", "EUR/BRL", "5")), "ok");
+  ASSERT_EQ(apply(l, auth("p1", "100.00", "q1")), "ok");
+  // Hold: 100.00 / 5 = 20.00 EUR pending, no markup.
+  EXPECT_EQ(pending(l, kPayable, "EUR", Side::kCredit), "20.00");
+  v1::Envelope cap = capture("p1", "100.00");
+  auto fx = ledger::apply_event(cap, l);
+  ASSERT_TRUE(fx.ok()) << fx.error().reason;
+  int payable_lines = 0;
+  for (const auto& line : fx->entry.lines) payable_lines += line.account == kPayable;
+  // Released hold (pending) and the sale net of its fee (posted): one line each.
+  EXPECT_EQ(payable_lines, 2);
+  ASSERT_EQ(apply(l, cap), "ok");
+  // Fee 2.9% x 100.00 = 2.90 BRL; net 97.10 BRL / 5 = 19.42 EUR.
+  EXPECT_EQ(posted(l, Chart::revenue_fees(), "BRL"), "2.90");
+  EXPECT_EQ(posted(l, kPayable, "EUR"), "19.42");
+  EXPECT_EQ(pending(l, kPayable, "EUR", Side::kCredit), "0.00");
+  EXPECT_EQ(posted(l, Chart::fx_position(), "BRL"), "97.10");
+  EXPECT_EQ(posted(l, Chart::fx_position(), "EUR"), "-19.42");
+}
+
+}  // namespace
+}  // namespace payledger::testing
