@@ -12,8 +12,9 @@
 
 namespace payledger::ledger {
 
-// Most lines a single entry may have; bounds the work and size per event. 16 for an event's
-// own rule, fees and coupons, plus up to 6 when a payment converts (docs/fx.md).
+// Most lines a single entry may have; bounds the work and size per event. The rules stay
+// within 16 for an event's own lines, fees and coupons; a payment's conversion adds at most
+// 6 (docs/fx.md).
 inline constexpr size_t kEntryLinesMax = 24;
 
 // Posted: money that moved. Pending: a hold (e.g. a card authorisation) that may still

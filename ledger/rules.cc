@@ -100,6 +100,15 @@ Result<Effects> on_fee(const v1::Envelope& e, const LedgerView& view) {
                         fmt::format("fee in {} on a payment in {}", amount->asset().code(),
                                     (*state)->asset.code()));
     }
+    if ((*state)->fx) {
+      // The merchant of a converted payment is owed in its settlement asset, never in the
+      // payment's (docs/fx.md).
+      return make_error(Code::kCurrencyMismatch,
+                        fmt::format("payment {} settles in {}: assess the fee in {} without "
+                                    "payment_id",
+                                    b.payment_id(), (*state)->fx->settle,
+                                    (*state)->fx->settle));
+    }
   }
   Effects fx;
   if (Status s = merchant_business_id(view, e, MerchantId::kFee, b.fee_id(), fx); !s) {

@@ -220,8 +220,9 @@ Result<PaymentFx> fx_terms(const v1::Envelope& e, const LedgerView& view, Asset 
 }
 
 // What `net` (a net credit to the merchant in the payment's asset) is worth in the
-// settlement asset: `value` converted at the payment's rate, `markup` the PSP's share of it,
-// each rounded once, half-even.
+// settlement asset: `value` converted at the payment's rate, `markup` the PSP's share of its
+// size (never negative: when the merchant's net is a debt, chargebacks beyond the sale, the
+// markup adds to it), each rounded once, half-even.
 struct Converted {
   Int128 value = 0;
   Int128 markup = 0;
@@ -238,7 +239,10 @@ Result<Converted> converted(const PaymentFx& terms, Asset from, const Int128& ne
   if (!terms.markup.empty()) {
     auto markup = Rate::parse(terms.markup);
     if (!markup) return markup.error();
-    auto kept = markup->apply(*value, RoundingMode::kHalfEven);
+    auto kept = markup->apply(value->sign() < 0 ? Amount::from_minor(value->asset(),
+                                                                     -value->minor())
+                                                : *value,
+                              RoundingMode::kHalfEven);
     if (!kept) return kept.error();
     out.markup = kept->minor();
   }

@@ -343,8 +343,14 @@ Result<PaymentState> decode_payment(std::string_view bytes) {
         !r.str16(&quote_id) || !r.i128_compact(&fx.posted) || !r.i128_compact(&fx.pending)) {
       return corrupt("payment (fx)");
     }
-    if (!ledger::Asset::find(settle) || pair.empty() || rate.empty()) {
-      return corrupt("payment (fx)");
+    // The terms must be usable as stored: a pair of the payment's asset and another
+    // settlement asset, rates that parse.
+    auto settle_asset = ledger::Asset::find(settle);
+    auto parsed_pair = ledger::CurrencyPair::parse(pair);
+    if (!settle_asset || !parsed_pair || *settle_asset == p.asset ||
+        !parsed_pair->has(*settle_asset) || !parsed_pair->has(p.asset) ||
+        !ledger::Rate::parse(rate) || (!markup.empty() && !ledger::Rate::parse(markup))) {
+      return corrupt("payment (fx terms)");
     }
     fx.settle = settle;
     fx.pair = pair;
@@ -433,7 +439,7 @@ std::string encode_rate(const ledger::FxRate& r) {
   return s;
 }
 
-Result<ledger::FxRate> decode_rate(std::string_view bytes) {
+Result<ledger::FxRate> decode_rate(std::string_view key, std::string_view bytes) {
   Reader r(bytes);
   std::string_view pair, mid, bid, ask, source, event_id;
   uint64_t as_of = 0;
@@ -441,9 +447,19 @@ Result<ledger::FxRate> decode_rate(std::string_view bytes) {
       !r.str16(&ask) || !r.str16(&source) || !r.str16(&event_id) || !r.done()) {
     return corrupt("fx rate");
   }
-  return ledger::FxRate{std::string(pair), static_cast<int64_t>(as_of), std::string(mid),
-                        std::string(bid),  std::string(ask),            std::string(source),
-                        std::string(event_id)};
+  ledger::FxRate rate{std::string(pair), static_cast<int64_t>(as_of), std::string(mid),
+                      std::string(bid),  std::string(ask),            std::string(source),
+                      std::string(event_id)};
+  uint32_t partition = 0;
+  std::string expected;
+  if (key.size() < 4 || !Reader(key.substr(0, 4)).be32(&partition)) return corrupt("fx rate key");
+  rate_key(&expected, partition, rate.pair, rate.as_of_s);
+  auto parses = [](const std::string& text) { return ledger::Rate::parse(text).ok(); };
+  if (expected != key || !ledger::CurrencyPair::parse(rate.pair) ||
+      (rate.mid.empty() ? !(parses(rate.bid) && parses(rate.ask)) : !parses(rate.mid))) {
+    return corrupt("fx rate (does not match its key, or its rates do not parse)");
+  }
+  return rate;
 }
 
 std::string encode_contract(const ledger::Contract& c) {

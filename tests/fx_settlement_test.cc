@@ -120,7 +120,8 @@ TEST(FxSettlement, ALockedQuoteConvertsTheSaleAndARefundGoesBackAtTheSameRate) {
   ASSERT_EQ(apply(l, refund("p1", "r1", "300.00", "2026-01-02T17:00:00Z")), "ok");
   // What stays: 700.00 / 6.2 = 112.9032... -> 112.90; markup 0.5% x 112.90 = 0.5645 ->
   // 0.56; the merchant keeps 112.90 - 0.56 = 112.34 EUR, so the refund took 160.48 - 112.34 =
-  // 48.14 EUR (= 300.00 / 6.2 = 48.387 less its 0.5% markup, as the sale was priced), the
+  // 48.14 EUR (the difference of the two once-rounded totals, not 300.00 / 6.2 = 48.387 less
+  // 0.5% = 48.145 rounded again: the merchant's total is what is converted), the
   // markup 0.81 - 0.56 = 0.25 went back, and the position gave 161.29 - 112.90 = 48.39.
   EXPECT_EQ(posted(l, kPayable, "EUR"), "112.34");
   EXPECT_EQ(posted(l, Chart::revenue_fx(), "EUR"), "0.56");
@@ -187,6 +188,8 @@ TEST(FxSettlement, QuotesThatCannotBeUsedAreRejectedAndNothingMoves) {
                           "2026-01-01T00:06:00Z", R"("fx_quote_id":"q3")")),
             "malformed");
   EXPECT_EQ(l.balances, balances) << "a rejected event moves nothing";
+  EXPECT_EQ(l.quotes.at(std::string("m1") + '\0' + "q2").used_by, "") << "nor uses a quote";
+  EXPECT_EQ(l.quotes.at(std::string("m1") + '\0' + "q3").used_by, "");
   // A merchant settling in the payment's own currency has nothing to convert.
   EXPECT_EQ(code(l, event(R"("card_authorised":{"payment_id":"p6","amount":)"
                           R"({"currency":"EUR","amount":"10.00"}})",
@@ -295,6 +298,68 @@ TEST(FxSettlement, TheFeeIsChargedInThePaymentsAssetAndTheNetConverts) {
   EXPECT_EQ(pending(l, kPayable, "EUR", Side::kCredit), "0.00");
   EXPECT_EQ(posted(l, Chart::fx_position(), "BRL"), "97.10");
   EXPECT_EQ(posted(l, Chart::fx_position(), "EUR"), "-19.42");
+}
+
+}  // namespace
+}  // namespace payledger::testing
+
+namespace payledger::testing {
+namespace {
+
+// A chargeback with a dispute fee takes the payment's net below zero: the merchant owes the
+// converted debt plus the markup on it (the markup is never the PSP's loss); a fee assessed
+// on a converted payment in its own asset is refused.
+TEST(FxSettlement, ANegativeNetStillPaysTheMarkupAndAPaymentFeeIsRefused) {
+  MemoryLedger l;
+  ASSERT_EQ(apply(l, eur_contract()), "ok");
+  ASSERT_EQ(apply(l, lock("q1", "EUR/BRL", "5")), "ok");
+  ASSERT_EQ(apply(l, auth("p1", "100.00", "q1")), "ok");
+  ASSERT_EQ(apply(l, capture("p1", "100.00")), "ok");
+  ASSERT_EQ(apply(l, event(R"("chargeback_opened":{"payment_id":"p1","chargeback_id":"cb1",)"
+                           R"("amount":{"currency":"BRL","amount":"100.00"},)"
+                           R"("fee":{"currency":"BRL","amount":"15.00"}})",
+                           "2026-01-02T00:00:00Z")),
+            "ok");
+  // Net 100.00 - 100.00 - 15.00 = -15.00 BRL -> -15.00 / 5 = -3.00 EUR; markup 0.5% x 3.00 =
+  // 0.015 -> 0.02 (half-even); the merchant owes 3.00 + 0.02 = 3.02 EUR.
+  EXPECT_EQ(posted(l, kPayable, "EUR"), "-3.02");
+  EXPECT_EQ(posted(l, Chart::revenue_fx(), "EUR"), "0.02");
+  EXPECT_EQ(posted(l, Chart::fx_position(), "EUR"), "3.00");
+  EXPECT_EQ(posted(l, Chart::fx_position(), "BRL"), "-15.00");
+  Status s = l.apply(event(R"("fee_assessed":{"fee_id":"f1","payment_id":"p1",)"
+                           R"("amount":{"currency":"BRL","amount":"1.00"}})",
+                           "2026-01-02T00:01:00Z"));
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.error().code, Code::kCurrencyMismatch);
+  EXPECT_NE(s.error().reason.find("settles in EUR"), std::string::npos) << s.error().reason;
+}
+
+// A stored rate whose value no longer matches its key is corruption the fold names, not a
+// crash or a rate read wrongly.
+TEST(FxSettlement, ACorruptStoredRateStopsTheFold) {
+  Books books(1);
+  books.append({publish("EUR/BRL", "6.2", "2026-01-01T00:00:00Z")});
+  books.fold();
+  {
+    projections::StoreBatch wb(books.store());
+    std::string key;
+    projections::rate_key(&key, 0, "EUR/BRL", 1767225600);  // 2026-01-01T00:00:00Z
+    // The value of a rate one minute later, under this key.
+    wb.put(projections::Cf::kFxRates, key,
+           projections::encode_rate({"EUR/BRL", 1767225660, "6.2", "", "", "ECB", "x"}));
+    ASSERT_TRUE(books.store().write(wb, false).ok());
+  }
+  books.reopen_store();
+  books.append({publish("EUR/BRL", "6.3", "2026-01-02T00:00:00Z")});
+  projections::FoldOptions o;
+  o.sync = false;
+  auto stats = projections::fold(books.store(), books.log(), o);
+  ASSERT_FALSE(stats.ok());
+  EXPECT_EQ(stats.error().code, Code::kCorrupt) << stats.error().reason;
+  auto listed = projections::list_rates(projections::Stores{&books.store()}, "", std::nullopt,
+                                        true);
+  ASSERT_FALSE(listed.ok());
+  EXPECT_EQ(listed.error().code, Code::kCorrupt);
 }
 
 }  // namespace
