@@ -50,6 +50,10 @@ AccountType AccountId::type() const {
   if (n.starts_with("psp:revenue:")) return AccountType::kIncome;
   if (n.starts_with("psp:expense:")) return AccountType::kExpense;
   if (n.starts_with("psp:equity:")) return AccountType::kEquity;
+  // Currency position accounts (the position-account method of FX bookkeeping): a conversion
+  // credits the currency bought and debits the one sold, so the balance on the credit side
+  // is the PSP's position, positive = long (docs/fx.md).
+  if (n.starts_with("psp:fx:")) return AccountType::kEquity;
   if (n.starts_with("psp:suspense:")) return AccountType::kLiability;
   return AccountType::kAsset;  // psp:clearing:*, psp:bank:*
 }
@@ -74,6 +78,8 @@ AccountId Chart::bank_rail(std::string_view rail) {
 }
 AccountId Chart::bank_operating() { return AccountId("psp:bank:operating"); }
 AccountId Chart::revenue_fees() { return AccountId("psp:revenue:fees"); }
+AccountId Chart::fx_position() { return AccountId("psp:fx:position"); }
+AccountId Chart::revenue_fx() { return AccountId("psp:revenue:fx"); }
 AccountId Chart::revenue_dispute_fees() { return AccountId("psp:revenue:dispute-fees"); }
 AccountId Chart::receivable(std::string_view method) {
   return AccountId(joined("psp:receivable:", method, ""));

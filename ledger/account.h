@@ -59,6 +59,12 @@ class Chart {
   static AccountId suspense_voucher_refunds();
   // Coupons the PSP funds from its marketing budget (expense).
   static AccountId expense_marketing();
+  // The PSP's currency position per asset: a conversion credits the currency the PSP took in
+  // and debits the one it gave, so its balance (credit side) is the position, positive = long
+  // (the position-account method; docs/fx.md).
+  static AccountId fx_position();
+  // FX markup kept on conversions (income).
+  static AccountId revenue_fx();
 };
 
 }  // namespace payledger::ledger

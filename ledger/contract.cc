@@ -4,8 +4,7 @@
 
 namespace payledger::ledger {
 
-Result<Contract> make_contract(std::string_view percent, std::optional<Amount> fixed,
-                               bool refund_fees) {
+Result<std::optional<Rate>> percent_fraction(std::string_view percent) {
   size_t point = percent.find('.');
   int scale = point == std::string_view::npos ? 0 : static_cast<int>(percent.size() - point - 1);
   if (scale > kRateScaleMax - 2) {
@@ -20,18 +19,24 @@ Result<Contract> make_contract(std::string_view percent, std::optional<Amount> f
   if (*pct > pow10_128(scale) * 100) {
     return make_error(Code::kBadAmount, fmt::format("percent {} is above 100", percent));
   }
+  if (pct->is_zero()) return std::optional<Rate>();
+  // percent / 100: the same mantissa with two more decimals.
+  auto rate = Rate::from_parts(std::move(pct).value(), scale + 2);
+  if (!rate) return rate.error();
+  return std::optional<Rate>(std::move(rate).value());
+}
+
+Result<Contract> make_contract(std::string_view percent, std::optional<Amount> fixed,
+                               bool refund_fees) {
+  auto rate = percent_fraction(percent);
+  if (!rate) return rate.error();
   if (fixed && fixed->sign() <= 0) {
     return make_error(Code::kNonPositiveAmount, "fixed fee must be greater than zero");
   }
   Contract c;
   c.fixed = std::move(fixed);
   c.refund_fees = refund_fees;
-  if (!pct->is_zero()) {
-    // percent / 100: the same mantissa with two more decimals.
-    auto rate = Rate::from_parts(std::move(pct).value(), scale + 2);
-    if (!rate) return rate.error();
-    c.rate = std::move(rate).value();
-  }
+  c.rate = std::move(rate).value();
   return c;
 }
 

@@ -13,12 +13,27 @@
 
 namespace payledger::ledger {
 
+// A published rate serves conversions for this long by default: a Friday 16:00 fix still
+// converts Monday's payments before the next fix (72 h) with a day to spare.
+inline constexpr uint32_t kRateMaxAgeHoursDefault = 96;
+
 struct Contract {
   std::optional<Rate> rate;     // the percentage as a fraction ("2.9" % -> 0.029); none = 0 %
   std::optional<Amount> fixed;  // per payment, charged with its first money-in, in its asset
   bool refund_fees = false;     // refunds return the fee charged, pro rata (see rules.cc)
   bool ended = false;           // merchant_contract_ended: no contract from then on
+  // Cross-currency settlement (docs/fx.md): payments in another asset credit the merchant in
+  // this one; none = the payment's own asset. The markup is the fraction of the converted
+  // amount the PSP keeps ("0.5" % -> 0.005; none = 0); a published rate older than
+  // rate_max_age_h hours is stale.
+  std::optional<Asset> settlement;
+  std::optional<Rate> fx_markup;
+  uint32_t rate_max_age_h = kRateMaxAgeHoursDefault;
 };
+
+// An exact decimal percentage ("2.9", "0") as a fraction (0.029); none for zero. kBadAmount
+// if it is not one, is negative, is above 100 or has more than 16 decimals.
+Result<std::optional<Rate>> percent_fraction(std::string_view percent);
 
 // `percent` is an exact decimal percentage ("2.9", "0"); kBadAmount if it is not one, is
 // negative or is above 100. A fixed fee must be positive.

@@ -12,8 +12,10 @@
 
 namespace payledger::ledger {
 
-// Most lines a single entry may have; bounds the work and size per event.
-inline constexpr size_t kEntryLinesMax = 16;
+// Most lines a single entry may have; bounds the work and size per event. The rules stay
+// within 16 for an event's own lines, fees and coupons; a payment's conversion adds at most
+// 6 (docs/fx.md).
+inline constexpr size_t kEntryLinesMax = 24;
 
 // Posted: money that moved. Pending: a hold (e.g. a card authorisation) that may still
 // be captured or released; never part of a merchant's available balance.

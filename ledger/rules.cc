@@ -100,6 +100,15 @@ Result<Effects> on_fee(const v1::Envelope& e, const LedgerView& view) {
                         fmt::format("fee in {} on a payment in {}", amount->asset().code(),
                                     (*state)->asset.code()));
     }
+    if ((*state)->fx) {
+      // The merchant of a converted payment is owed in its settlement asset, never in the
+      // payment's (docs/fx.md).
+      return make_error(Code::kCurrencyMismatch,
+                        fmt::format("payment {} settles in {}: assess the fee in {} without "
+                                    "payment_id",
+                                    b.payment_id(), (*state)->fx->settle,
+                                    (*state)->fx->settle));
+    }
   }
   Effects fx;
   if (Status s = merchant_business_id(view, e, MerchantId::kFee, b.fee_id(), fx); !s) {
@@ -167,6 +176,30 @@ Result<Effects> on_contract_set(const v1::Envelope& e, const LedgerView&) {
   if (b.percent().empty()) return missing("merchant_contract_set.percent");
   auto contract = make_contract(b.percent(), fixed, b.refund_fees());
   if (!contract) return contract.error();
+  if (!b.settlement_currency().empty()) {
+    auto settle = Asset::find(b.settlement_currency());
+    if (!settle) {
+      return make_error(Code::kUnknownAsset,
+                        fmt::format("merchant_contract_set.settlement_currency: {}",
+                                    settle.error().reason));
+    }
+    contract->settlement = *settle;
+  }
+  if (!b.fx_markup_percent().empty()) {
+    if (!contract->settlement) {
+      return make_error(Code::kMissingField,
+                        "merchant_contract_set.settlement_currency (an fx_markup_percent "
+                        "applies to conversions into it)");
+    }
+    auto markup = percent_fraction(b.fx_markup_percent());
+    if (!markup) {
+      return make_error(markup.error().code,
+                        fmt::format("merchant_contract_set.fx_markup_percent: {}",
+                                    markup.error().reason));
+    }
+    contract->fx_markup = std::move(markup).value();
+  }
+  if (b.fx_rate_max_age_hours() != 0) contract->rate_max_age_h = b.fx_rate_max_age_hours();
   Effects fx;
   fx.contract = ContractUpdate{b.method(), std::move(contract).value()};
   return fx;
@@ -389,12 +422,15 @@ Result<Effects> apply_event(const v1::Envelope& event, const LedgerView& view) {
   try {
     // Every rule runs the same steps: the event's own rule (dispatch), then what follows
     // from the payment it changed: the MDR on money-in (charge_mdr), fees given back on
-    // refunds and reversals (return_fees), coupons following the sale (apply_coupons).
+    // refunds and reversals (return_fees), coupons following the sale (apply_coupons), and
+    // the conversion into the merchant's settlement asset (settle_in_contract_currency).
     auto fx = dispatch(event, view);
     if (!fx) return fx;
     fx = internal::apply_fees(event, view, std::move(fx).value());  // charge_mdr, return_fees
     if (!fx) return fx;
-    return internal::apply_coupons(event, view, std::move(fx).value());
+    fx = internal::apply_coupons(event, view, std::move(fx).value());
+    if (!fx) return fx;
+    return internal::settle_in_contract_currency(event, view, std::move(fx).value());
   } catch (const std::overflow_error& error) {
     return make_error(Code::kOverflow, fmt::format("arithmetic overflow: {}", error.what()));
   } catch (const std::range_error& error) {

@@ -37,6 +37,15 @@ Result<Rate> event_rate(std::string_view text, std::string_view field) {
 
 namespace {
 
+// An id-like text field: present, and 1-64 chars of A-Z a-z 0-9 _ - . (missing_field /
+// malformed naming `field`).
+Status event_id_text(std::string_view text, std::string_view field) {
+  if (text.empty()) return missing(field);
+  if (valid_id(text)) return Status::Ok();
+  return make_error(Code::kMalformed,
+                    fmt::format("{} '{}' must be 1-64 chars of A-Z a-z 0-9 _ - .", field, text));
+}
+
 // A rate field of fx_rate_published that may be absent (mid, bid, ask).
 Result<std::optional<Rate>> optional_rate(const std::string& text, std::string_view field) {
   if (text.empty()) return std::optional<Rate>();
@@ -74,13 +83,7 @@ Result<Effects> on_fx_rate_published(const v1::Envelope& e, const LedgerView& vi
                       fmt::format("fx_rate_published: mid {} is outside bid {} .. ask {} for {}",
                                   b.mid(), b.bid(), b.ask(), b.pair()));
   }
-  if (b.source().empty()) return missing("fx_rate_published.source");
-  if (!valid_id(b.source())) {
-    return make_error(Code::kMalformed,
-                      fmt::format("fx_rate_published.source '{}' must be 1-64 chars of A-Z a-z "
-                                  "0-9 _ - .",
-                                  b.source()));
-  }
+  if (Status s = event_id_text(b.source(), "fx_rate_published.source"); !s) return s.error();
   if (!b.has_as_of()) return missing("fx_rate_published.as_of");
   const int64_t as_of = b.as_of().seconds();
   if (as_of > event_time(e)) {
@@ -108,13 +111,7 @@ Result<Effects> on_fx_rate_published(const v1::Envelope& e, const LedgerView& vi
 // A quote is locked once per id; it must expire after it is locked. Nothing is posted.
 Result<Effects> on_fx_quote_locked(const v1::Envelope& e, const LedgerView& view) {
   const auto& b = e.fx_quote_locked();
-  if (b.quote_id().empty()) return missing("fx_quote_locked.quote_id");
-  if (!valid_id(b.quote_id())) {
-    return make_error(Code::kMalformed,
-                      fmt::format("fx_quote_locked.quote_id '{}' must be 1-64 chars of A-Z a-z "
-                                  "0-9 _ - .",
-                                  b.quote_id()));
-  }
+  if (Status s = event_id_text(b.quote_id(), "fx_quote_locked.quote_id"); !s) return s.error();
   auto pair = event_pair(b.pair(), "fx_quote_locked.pair");
   if (!pair) return pair.error();
   auto rate = event_rate(b.rate(), "fx_quote_locked.rate");
@@ -134,6 +131,228 @@ Result<Effects> on_fx_quote_locked(const v1::Envelope& e, const LedgerView& view
   Effects fx;
   fx.quote = QuoteUpdate{b.quote_id(), FxQuote{pair->to_string(), rate->to_string(),
                                                event_time(e), b.expires_at().seconds(), {}}};
+  return fx;
+}
+
+}  // namespace payledger::ledger::internal
+
+namespace payledger::ledger::internal {
+namespace {
+
+// The rate a published fix converts at: its mid, else halfway between bid and ask (exact:
+// (bid + ask) x 5 with one more decimal).
+Result<Rate> conversion_rate(const FxRate& r) {
+  if (!r.mid.empty()) return Rate::parse(r.mid);
+  auto bid = Rate::parse(r.bid);
+  if (!bid) return bid.error();
+  auto ask = Rate::parse(r.ask);
+  if (!ask) return ask.error();
+  const int scale = std::max(bid->scale(), ask->scale());
+  Int128 sum = bid->mantissa() * pow10_128(scale - bid->scale()) +
+               ask->mantissa() * pow10_128(scale - ask->scale());
+  if (scale + 1 > kRateScaleMax) {
+    return make_error(Code::kNoRate,
+                      fmt::format("{} as of {}s has no mid and its bid/ask midpoint needs more "
+                                  "than {} decimals",
+                                  r.pair, r.as_of_s, kRateScaleMax));
+  }
+  return Rate::from_parts(sum * 5, scale + 1);
+}
+
+// The terms a new payment of `merchant` converts at into `settle`: the quote the event names
+// (unused, unexpired, of the pair), else the latest published rate not older than the
+// contract allows.
+Result<PaymentFx> fx_terms(const v1::Envelope& e, const LedgerView& view, Asset from,
+                           Asset settle, const Contract& contract,
+                           std::optional<QuoteUpdate>* used) {
+  auto pair = CurrencyPair::of(from, settle);
+  if (!pair) return pair.error();
+  PaymentFx fx;
+  fx.settle = settle.code();
+  fx.pair = pair->to_string();
+  fx.markup = contract.fx_markup ? contract.fx_markup->to_string() : std::string();
+  if (!e.fx_quote_id().empty()) {
+    const FxQuote* quote = view.find_quote(e.merchant_id(), e.fx_quote_id());
+    if (quote == nullptr) {
+      return make_error(Code::kUnknownQuote, fmt::format("merchant {} has no FX quote {}",
+                                                         e.merchant_id(), e.fx_quote_id()));
+    }
+    if (!quote->used_by.empty()) {
+      return make_error(Code::kQuoteUsed,
+                        fmt::format("FX quote {} was already used by payment {}",
+                                    e.fx_quote_id(), quote->used_by));
+    }
+    if (event_time(e) >= quote->expires_at_s) {
+      return make_error(Code::kExpired,
+                        fmt::format("FX quote {} expired {} s before this event",
+                                    e.fx_quote_id(), event_time(e) - quote->expires_at_s));
+    }
+    if (quote->pair != fx.pair) {
+      return make_error(Code::kCurrencyMismatch,
+                        fmt::format("FX quote {} is for {}, the payment converts {}",
+                                    e.fx_quote_id(), quote->pair, fx.pair));
+    }
+    fx.rate = quote->rate;
+    fx.quote_id = e.fx_quote_id();
+    FxQuote now_used = *quote;
+    *used = QuoteUpdate{e.fx_quote_id(), std::move(now_used)};
+    return fx;
+  }
+  const FxRate* published = view.latest_rate(fx.pair, event_time(e));
+  if (published == nullptr) {
+    return make_error(Code::kNoRate,
+                      fmt::format("no {} rate is published at or before this event, and it "
+                                  "names no locked quote (fx_quote_id)",
+                                  fx.pair));
+  }
+  const int64_t age = event_time(e) - published->as_of_s;
+  if (age > int64_t{contract.rate_max_age_h} * 3600) {
+    return make_error(Code::kStaleRate,
+                      fmt::format("the latest {} rate (event {}) is {} h old, more than the "
+                                  "contract's {} h",
+                                  fx.pair, published->event_id, age / 3600,
+                                  contract.rate_max_age_h));
+  }
+  auto rate = conversion_rate(*published);
+  if (!rate) return rate.error();
+  fx.rate = rate->to_string();
+  return fx;
+}
+
+// What `net` (a net credit to the merchant in the payment's asset) is worth in the
+// settlement asset: `value` converted at the payment's rate, `markup` the PSP's share of its
+// size (never negative: when the merchant's net is a debt, chargebacks beyond the sale, the
+// markup adds to it), each rounded once, half-even.
+struct Converted {
+  Int128 value = 0;
+  Int128 markup = 0;
+};
+Result<Converted> converted(const PaymentFx& terms, Asset from, const Int128& net) {
+  if (net.is_zero()) return Converted{};
+  auto pair = CurrencyPair::parse(terms.pair);
+  if (!pair) return pair.error();
+  auto rate = Rate::parse(terms.rate);
+  if (!rate) return rate.error();
+  auto value = convert(Amount::from_minor(from, net), *pair, *rate, RoundingMode::kHalfEven);
+  if (!value) return value.error();
+  Converted out{value->minor(), 0};
+  if (!terms.markup.empty()) {
+    auto markup = Rate::parse(terms.markup);
+    if (!markup) return markup.error();
+    auto kept = markup->apply(value->sign() < 0 ? Amount::from_minor(value->asset(),
+                                                                     -value->minor())
+                                                : *value,
+                              RoundingMode::kHalfEven);
+    if (!kept) return kept.error();
+    out.markup = kept->minor();
+  }
+  return out;
+}
+
+// Lines for a signed net credit to `account` (nothing when zero).
+void credit_net(std::vector<Line>& lines, const AccountId& account, Asset asset, Bucket bucket,
+                const Int128& net) {
+  if (net.is_zero()) return;
+  lines.push_back(Line{account, asset, net.sign() > 0 ? Side::kCredit : Side::kDebit, bucket,
+                       net.sign() > 0 ? net : Int128(-net)});
+}
+
+}  // namespace
+
+// Cross-currency settlement (docs/fx.md). A payment created while the merchant's contract for
+// its method names another settlement asset converts for its whole life at the rate fixed
+// now; every line of the event on the merchant's payable in the payment's asset moves to the
+// PSP's FX position in that asset, and the merchant is credited in the settlement asset the
+// change in the converted value of its running net, less the markup's change; the FX
+// position takes the other side. Converting running totals (not each line) keeps the
+// merchant at exactly the payment's net converted once: a refund in parts gives back what
+// came in, to the cent, with no residue to book.
+Result<Effects> settle_in_contract_currency(const v1::Envelope& e, const LedgerView& view,
+                                            Effects fx) {
+  const bool names_quote = !e.fx_quote_id().empty();
+  // A quote named where nothing converts: illegal in this state (the merchant's contract, the
+  // payment's first event), malformed on an event that concerns no payment at all.
+  auto not_converting = [&](std::string_view why, Code code) -> Result<Effects> {
+    if (!names_quote) return std::move(fx);
+    return make_error(code, fmt::format("fx_quote_id {}: {}", e.fx_quote_id(), why));
+  };
+  if (!fx.payment) {
+    return not_converting("the event concerns no payment to convert", Code::kMalformed);
+  }
+  PaymentState& after = fx.payment->state;
+  const Asset from = after.asset;
+  if (!after.fx) {
+    // The contract first: most merchants settle in the payment's asset.
+    const Contract* contract =
+        view.find_contract(e.merchant_id(), method_name(after.method));
+    if (contract == nullptr || contract->ended || !contract->settlement ||
+        *contract->settlement == from) {
+      return not_converting(fmt::format("merchant {} settles {} payments in {}", e.merchant_id(),
+                                        method_name(after.method), from.code()),
+                            Code::kIllegalTransition);
+    }
+    if (view.find_payment(e.merchant_id(), fx.payment->payment_id) != nullptr) {
+      // Started before the contract named a settlement asset: it keeps its terms.
+      return not_converting("only the event that creates a payment names its quote",
+                            Code::kIllegalTransition);
+    }
+    std::optional<QuoteUpdate> used;
+    auto terms = fx_terms(e, view, from, *contract->settlement, *contract, &used);
+    if (!terms) return terms.error();
+    after.fx = std::move(terms).value();
+    if (used) {
+      used->quote.used_by = fx.payment->payment_id;
+      fx.quote = std::move(used);
+    }
+  } else if (names_quote) {
+    return not_converting("only the event that creates a payment names its quote",
+                          Code::kIllegalTransition);
+  }
+  PaymentFx& terms = *after.fx;
+  auto settle = Asset::find(terms.settle);
+  if (!settle) return settle.error();
+  // The event's lines on the merchant's payable in the payment's asset, netted per bucket
+  // (credit positive), leave the entry; each bucket then gets one line on the position in
+  // that asset and the settlement asset's lines for the change in the converted net.
+  const AccountId payable = Chart::merchant_payable(e.merchant_id());
+  Int128 net[2] = {0, 0};  // by Bucket: kPosted, kPending
+  bool touched[2] = {false, false};
+  std::vector<Line> lines;
+  lines.reserve(fx.entry.lines.size() + 8);
+  for (Line& line : fx.entry.lines) {
+    if (!(line.account == payable) || line.asset != from) {
+      lines.push_back(std::move(line));
+      continue;
+    }
+    const int b = line.bucket == Bucket::kPosted ? 0 : 1;
+    touched[b] = true;
+    net[b] += line.side == Side::kCredit ? line.amount_minor : Int128(-line.amount_minor);
+  }
+  for (int b = 0; b < 2; ++b) {
+    if (!touched[b]) continue;
+    const Bucket bucket = b == 0 ? Bucket::kPosted : Bucket::kPending;
+    Int128& running = b == 0 ? terms.posted : terms.pending;
+    auto before = converted(terms, from, running);
+    if (!before) return before.error();
+    running += net[b];
+    auto now = converted(terms, from, running);
+    if (!now) return now.error();
+    const Int128 value = now->value - before->value;
+    const Int128 markup = now->markup - before->markup;
+    credit_net(lines, Chart::fx_position(), from, bucket, net[b]);
+    credit_net(lines, payable, *settle, bucket, value - markup);
+    credit_net(lines, Chart::revenue_fx(), *settle, bucket, markup);
+    credit_net(lines, Chart::fx_position(), *settle, bucket, -value);
+  }
+  // Netting replaces k >= 1 payable lines of a bucket by at most 4: at most 6 more lines.
+  if (lines.size() > kEntryLinesMax) {
+    return make_error(Code::kInvalidArgument,
+                      fmt::format("converting payment {} into {} needs {} journal lines, more "
+                                  "than the {} an entry may have",
+                                  fx.payment->payment_id, terms.settle, lines.size(),
+                                  kEntryLinesMax));
+  }
+  fx.entry.lines = std::move(lines);
   return fx;
 }
 

@@ -182,6 +182,10 @@ Result<Effects> on_contract_ended(const v1::Envelope& e, const LedgerView& view)
 // rules_fx.cc
 Result<Effects> on_fx_rate_published(const v1::Envelope& e, const LedgerView& view);
 Result<Effects> on_fx_quote_locked(const v1::Envelope& e, const LedgerView& view);
+// After the event's own rule, fees and coupons: converts what a payment of a merchant settling
+// in another asset posts to the merchant (docs/fx.md).
+Result<Effects> settle_in_contract_currency(const v1::Envelope& e, const LedgerView& view,
+                                            Effects fx);
 Result<Effects> on_checkout_started(const v1::Envelope& e, const LedgerView& view);
 Result<Effects> on_checkout_completed(const v1::Envelope& e, const LedgerView& view);
 Result<Effects> on_checkout_abandoned(const v1::Envelope& e, const LedgerView& view);

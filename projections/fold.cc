@@ -364,7 +364,8 @@ class Folder::Impl final : public ledger::LedgerView {
   // Published rates this run folded or read, by rate key (partition | pair \0 as-of): in
   // order, so the latest at or before a moment is one lookup. newest_rates_: per partition |
   // pair \0, the as-of of the newest rate in the store or folded since (nullopt: none), whose
-  // rate is in rates_. Both dropped with quotes_ (the store holds every rate by then).
+  // rate is in rates_. Both dropped, like quotes_, past payment_cache_max after a commit that
+  // wrote its own batch (the store holds every rate by then).
   mutable std::map<std::string, ledger::FxRate, std::less<>> rates_;
   mutable StringMap<std::optional<int64_t>> newest_rates_;
   std::vector<std::string> dirty_rates_;
@@ -547,7 +548,7 @@ const ledger::FxRate* Folder::Impl::stored_rate_at_or_before(std::string_view ke
     return nullptr;
   }
   if (cursor.key().substr(0, prefix) != key.substr(0, prefix)) return nullptr;  // another pair
-  auto rate = decode_rate(cursor.value());
+  auto rate = decode_rate(cursor.key(), cursor.value());
   if (!rate) {
     if (io_.ok()) io_ = rate.error();
     return nullptr;

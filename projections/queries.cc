@@ -379,7 +379,7 @@ Result<std::vector<RateRow>> list_rates(const Stores& stores, std::string_view p
   std::string prefix = pair.empty() ? std::string() : std::string(pair) + '\0';
   Status s = prefix_scan(stores, *owners, Cf::kFxRates, prefix,
                          [&](std::string_view key, std::string_view v) -> Status {
-    auto rate = decode_rate(v);
+    auto rate = decode_rate(key, v);
     if (!rate) return rate.error();
     if (as_of && rate->as_of_s > *as_of) return Status::Ok();  // keys are in as-of order
     uint32_t p = 0;

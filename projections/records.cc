@@ -239,6 +239,15 @@ std::string encode_payment(const PaymentState& p) {
   }
   w.be32(static_cast<uint32_t>(p.business_ids.size()));
   for (const auto& id : p.business_ids) w.str16(id);
+  if (p.fx) {  // only then: a payment in its merchant's currency keeps its earlier bytes
+    w.str16(p.fx->settle);
+    w.str16(p.fx->pair);
+    w.str16(p.fx->rate);
+    w.str16(p.fx->markup);
+    w.str16(p.fx->quote_id);
+    w.i128_compact(p.fx->posted);
+    w.i128_compact(p.fx->pending);
+  }
   return s;
 }
 
@@ -327,6 +336,29 @@ Result<PaymentState> decode_payment(std::string_view bytes) {
     }
     p.business_ids.emplace_back(id);
   }
+  if (!r.done()) {
+    std::string_view settle, pair, rate, markup, quote_id;
+    ledger::PaymentFx fx;
+    if (!r.str16(&settle) || !r.str16(&pair) || !r.str16(&rate) || !r.str16(&markup) ||
+        !r.str16(&quote_id) || !r.i128_compact(&fx.posted) || !r.i128_compact(&fx.pending)) {
+      return corrupt("payment (fx)");
+    }
+    // The terms must be usable as stored: a pair of the payment's asset and another
+    // settlement asset, rates that parse.
+    auto settle_asset = ledger::Asset::find(settle);
+    auto parsed_pair = ledger::CurrencyPair::parse(pair);
+    if (!settle_asset || !parsed_pair || *settle_asset == p.asset ||
+        !parsed_pair->has(*settle_asset) || !parsed_pair->has(p.asset) ||
+        !ledger::Rate::parse(rate) || (!markup.empty() && !ledger::Rate::parse(markup))) {
+      return corrupt("payment (fx terms)");
+    }
+    fx.settle = settle;
+    fx.pair = pair;
+    fx.rate = rate;
+    fx.markup = markup;
+    fx.quote_id = quote_id;
+    p.fx = std::move(fx);
+  }
   if (!r.done()) return corrupt("payment");
   p.created_at_s = static_cast<int64_t>(created);
   p.expires_at_s = static_cast<int64_t>(expires);
@@ -407,7 +439,7 @@ std::string encode_rate(const ledger::FxRate& r) {
   return s;
 }
 
-Result<ledger::FxRate> decode_rate(std::string_view bytes) {
+Result<ledger::FxRate> decode_rate(std::string_view key, std::string_view bytes) {
   Reader r(bytes);
   std::string_view pair, mid, bid, ask, source, event_id;
   uint64_t as_of = 0;
@@ -415,9 +447,19 @@ Result<ledger::FxRate> decode_rate(std::string_view bytes) {
       !r.str16(&ask) || !r.str16(&source) || !r.str16(&event_id) || !r.done()) {
     return corrupt("fx rate");
   }
-  return ledger::FxRate{std::string(pair), static_cast<int64_t>(as_of), std::string(mid),
-                        std::string(bid),  std::string(ask),            std::string(source),
-                        std::string(event_id)};
+  ledger::FxRate rate{std::string(pair), static_cast<int64_t>(as_of), std::string(mid),
+                      std::string(bid),  std::string(ask),            std::string(source),
+                      std::string(event_id)};
+  uint32_t partition = 0;
+  std::string expected;
+  if (key.size() < 4 || !Reader(key.substr(0, 4)).be32(&partition)) return corrupt("fx rate key");
+  rate_key(&expected, partition, rate.pair, rate.as_of_s);
+  auto parses = [](const std::string& text) { return ledger::Rate::parse(text).ok(); };
+  if (expected != key || !ledger::CurrencyPair::parse(rate.pair) ||
+      (rate.mid.empty() ? !(parses(rate.bid) && parses(rate.ask)) : !parses(rate.mid))) {
+    return corrupt("fx rate (does not match its key, or its rates do not parse)");
+  }
+  return rate;
 }
 
 std::string encode_contract(const ledger::Contract& c) {
@@ -431,6 +473,12 @@ std::string encode_contract(const ledger::Contract& c) {
   w.i128(c.fixed ? c.fixed->minor() : Int128(0));
   w.u8(c.refund_fees ? 1 : 0);
   w.u8(c.ended ? 1 : 0);
+  if (c.settlement) {  // only then: a contract without one keeps its earlier bytes
+    w.str16(c.settlement->code());
+    w.i128(c.fx_markup ? c.fx_markup->mantissa() : Int128(0));
+    w.u8(static_cast<uint8_t>(c.fx_markup ? c.fx_markup->scale() : 0));
+    w.be32(c.rate_max_age_h);
+  }
   return s;
 }
 
@@ -440,9 +488,29 @@ Result<ledger::Contract> decode_contract(std::string_view bytes) {
   uint8_t scale, has_fixed, refund_fees, ended;
   std::string_view code;
   if (!r.i128(&mantissa) || !r.u8(&scale) || !r.u8(&has_fixed) || !r.str16(&code) ||
-      !r.i128(&fixed_minor) || !r.u8(&refund_fees) || !r.u8(&ended) || !r.done() ||
-      has_fixed > 1 || refund_fees > 1 || ended > 1) {
+      !r.i128(&fixed_minor) || !r.u8(&refund_fees) || !r.u8(&ended) || has_fixed > 1 ||
+      refund_fees > 1 || ended > 1) {
     return corrupt("contract");
+  }
+  ledger::Contract settlement_terms;
+  if (!r.done()) {
+    std::string_view settle;
+    Int128 markup;
+    uint8_t markup_scale;
+    uint32_t max_age;
+    if (!r.str16(&settle) || !r.i128(&markup) || !r.u8(&markup_scale) || !r.be32(&max_age) ||
+        !r.done() || max_age == 0) {
+      return corrupt("contract (settlement)");
+    }
+    auto asset = ledger::Asset::find(settle);
+    if (!asset) return corrupt("contract (settlement asset)");
+    settlement_terms.settlement = *asset;
+    if (!markup.is_zero()) {
+      auto m = ledger::Rate::from_parts(markup, markup_scale);
+      if (!m) return corrupt("contract (fx markup)");
+      settlement_terms.fx_markup = std::move(m).value();
+    }
+    settlement_terms.rate_max_age_h = max_age;
   }
   std::optional<ledger::Rate> rate;
   if (!mantissa.is_zero()) {
@@ -457,7 +525,11 @@ Result<ledger::Contract> decode_contract(std::string_view bytes) {
     fixed = ledger::Amount::from_minor(*asset, fixed_minor);
   }
   if (fixed && fixed->sign() <= 0) return corrupt("contract (fixed fee)");
-  return ledger::Contract{std::move(rate), std::move(fixed), refund_fees == 1, ended == 1};
+  settlement_terms.rate = std::move(rate);
+  settlement_terms.fixed = std::move(fixed);
+  settlement_terms.refund_fees = refund_fees == 1;
+  settlement_terms.ended = ended == 1;
+  return settlement_terms;
 }
 
 std::string entry_chunk_key(uint32_t partition, std::string_view account, std::string_view asset,
@@ -965,6 +1037,9 @@ void fields(Enc& e, const v1::MerchantContractSet& m) {
   e.str(2, m.percent());
   e.msg(3, m.has_fixed(), m.fixed());
   e.b(4, m.refund_fees());
+  e.str(5, m.settlement_currency());
+  e.str(6, m.fx_markup_percent());
+  e.u(7, m.fx_rate_max_age_hours());
 }
 void fields(Enc& e, const v1::MerchantContractEnded& m) {
   e.str(1, m.method());
@@ -1032,6 +1107,7 @@ void fields(Enc& e, const v1::Envelope& m) {
   e.u(4, m.schema_version());
   e.str(5, m.correlation_id());
   e.str(6, m.causation_id());
+  e.str(7, m.fx_quote_id());
   switch (m.body_case()) {
 #define PAYLEDGER_BODY_CASE(Case, field) \
   case v1::Envelope::k##Case:            \

@@ -100,7 +100,9 @@ Result<ledger::FxQuote> decode_quote(std::string_view bytes);
 // the same rates in every partition, each partition's copy folded from its own records)
 void rate_key(std::string* out, uint32_t partition, std::string_view pair, int64_t as_of_s);
 std::string encode_rate(const ledger::FxRate& r);
-Result<ledger::FxRate> decode_rate(std::string_view bytes);
+// kCorrupt unless the value decodes, its pair and as-of are those of `key`, and its rates
+// parse (mid, or bid and ask).
+Result<ledger::FxRate> decode_rate(std::string_view key, std::string_view bytes);
 
 // contracts CF: partition | merchant \0 method -> Contract
 std::string encode_contract(const ledger::Contract& c);

@@ -1199,6 +1199,14 @@ int cmd_payment(const Common& common, const std::string& merchant, const std::st
     j["instalments"] = p.instalments;
     j["instalments_collected"] = p.instalments_collected;
   }
+  if (p.fx) {  // converted into the merchant's settlement asset (docs/fx.md)
+    j["settles_in"] = p.fx->settle;
+    j["fx_pair"] = p.fx->pair;
+    j["fx_rate"] = p.fx->rate;
+    if (!p.fx->markup.empty()) j["fx_markup"] = p.fx->markup;
+    if (!p.fx->quote_id.empty()) j["fx_quote_id"] = p.fx->quote_id;
+    j["fx_net_posted"] = scaled(p.fx->posted, x);
+  }
   if (common.json) {
     add_coverage(*opened, &j);
     print_json(j);
@@ -1334,7 +1342,7 @@ std::optional<std::string> replay_usage_error(const ReplayArgs& args, LogPositio
   }
   if (args.code.empty()) return std::nullopt;
   std::string names;
-  for (int c = 1; c <= static_cast<int>(Code::kPanDetected); ++c) {
+  for (int c = 1; c <= static_cast<int>(kLastCode); ++c) {
     if (code_name(static_cast<Code>(c)) == args.code) return std::nullopt;
     names += fmt::format("{}{}", names.empty() ? "" : ", ", code_name(static_cast<Code>(c)));
   }

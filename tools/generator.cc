@@ -1,5 +1,6 @@
 #include "tools/generator.h"
 
+#include <algorithm>
 #include <deque>
 #include <map>
 #include <optional>
@@ -132,6 +133,10 @@ constexpr Terms kVoucherTerms[] = {{"0", 2}, {"3.5", 1}, {"2.9", 0}};
 constexpr Terms kWalletTerms[] = {{"2.5", 0}, {"1.5", 0}, {"2.8", 1}};
 constexpr Terms kPayByBankTerms[] = {{"0.5", 1}, {"0", 1}, {"1", 0}};
 constexpr uint64_t kLegacyBillingPercent = 20;  // merchants billed by fee_assessed events
+// With rate publications on, this share of the contract merchants outside the US settle in
+// USD (cross-border sellers): their payments convert, at a quote locked within the last
+// 15 minutes when there is one, else at the day's fix, with a 0.4% markup.
+constexpr uint64_t kSettlesInUsdPercent = 25;
 constexpr uint64_t kContractEndsPercent = 30;   // of contract changes; the rest reprice
 
 std::span<const Terms> terms_of(std::string_view method) {
@@ -182,6 +187,10 @@ struct Merchant {
   int64_t available = 0;  // posted payable, as the ledger will compute it
   bool onboarded = false;  // contracts decided (its first event, with contracts on)
   bool legacy = false;     // billed by explicit fee_assessed events, no contracts
+  bool settles_usd = false;  // contracts settle in USD (kSettlesInUsdPercent)
+  std::string quote_id = {};  // the latest quote locked for its checkout, if any
+  int64_t quote_expires = 0;
+  size_t contract_methods = 0;  // methods it signed contracts for
   // method -> the contract in force (none: never signed, or ended and not yet renewed)
   std::map<std::string, ledger::Contract, std::less<>> contracts{};
 };
@@ -349,6 +358,10 @@ struct Generator::State {
     b->set_method(method);
     b->set_percent(t.percent);
     b->set_refund_fees(refund_fees);
+    if (m.settles_usd) {
+      b->set_settlement_currency("USD");
+      b->set_fx_markup_percent("0.4");
+    }
     std::optional<Amount> fixed;
     if (t.fixed_times > 0) {
       int64_t fixed_minor = t.fixed_times * m.market->fee_fixed_minor;
@@ -379,6 +392,8 @@ struct Generator::State {
     m.onboarded = true;
     m.legacy = rng.percent(kLegacyBillingPercent);
     if (m.legacy) return false;
+    m.settles_usd = options.rates && m.market->currency != std::string_view("USD") &&
+                    rng.percent(kSettlesInUsdPercent);
     const Market& k = *m.market;
     std::vector<std::string> methods = {std::string(name_of(ledger::Method::kCard))};
     if (k.rail != v1::BANK_RAIL_UNSPECIFIED) methods.emplace_back(method_of(k.rail));
@@ -386,6 +401,7 @@ struct Generator::State {
     if (k.wallet != v1::WALLET_UNSPECIFIED) methods.emplace_back(method_of(k.wallet));
     if (k.pay_by_bank) methods.emplace_back(name_of(ledger::Method::kPayByBank));
     stamp(e, m);
+    m.contract_methods = methods.size();
     set_contract(e, m, methods[0]);
     for (size_t i = 1; i < methods.size(); ++i) {
       v1::Envelope c;
@@ -550,6 +566,27 @@ struct Generator::State {
                     .to_string());
     b->set_rate(fmt::format("{}.{:04}", rate / 10000, rate % 10000));
     b->mutable_expires_at()->set_seconds(now_s + 15 * 60);
+    m.quote_id = b->quote_id();
+    m.quote_expires = now_s + 15 * 60;
+  }
+
+  // A payment of a USD-settled merchant converts at its unexpired quote, used once.
+  void use_quote(v1::Envelope* e, Merchant& m) {
+    using E = v1::Envelope;
+    // (BNPL has no contract here, so its payments stay in their currency.)
+    const E::BodyCase creates[] = {E::kCardAuthorised,      E::kBankTransferReceived,
+                                   E::kUpiPaymentPending,   E::kVoucherIssued,
+                                   E::kEwalletPaymentCompleted, E::kPayByBankInitiated};
+    // Only while every method's contract runs (an ended one converts nothing).
+    if (!m.settles_usd || m.quote_id.empty() || now_s >= m.quote_expires ||
+        m.contracts.size() < m.contract_methods) {
+      return;
+    }
+    if (std::find(std::begin(creates), std::end(creates), e->body_case()) == std::end(creates)) {
+      return;
+    }
+    e->set_fx_quote_id(m.quote_id);
+    m.quote_id.clear();
   }
 
   // The walk's mid of `currency` against USD now, in millionths.
@@ -602,6 +639,11 @@ struct Generator::State {
 
   void new_payment(v1::Envelope* e, Merchant& m) {
     if (rng.percent(8)) return checkout(e, m);
+    new_payment_body(e, m);
+    use_quote(e, m);
+  }
+
+  void new_payment_body(v1::Envelope* e, Merchant& m) {
     int64_t amount = rng.between(m.market->amount_min_minor, m.market->amount_max_minor);
     std::string id = fmt::format("pay-{}-{}", m.id, m.next_payment++);
     stamp(e, m);
@@ -724,7 +766,9 @@ struct Generator::State {
   }
 
   bool payout(v1::Envelope* e, Merchant& m) {
-    if (m.available <= 0) return false;
+    // A USD-settled merchant's payable is in USD; its payouts are the settlement engine's
+    // (issue 11), not simulated here.
+    if (m.available <= 0 || m.settles_usd) return false;
     int64_t amount = std::max<int64_t>(1, m.available / 2);
     stamp(e, m);
     auto* b = e->mutable_payout_sent();

@@ -44,7 +44,14 @@ enum class Code : unsigned char {
   kPanDetected,           // a card number (PAN) in an event: never stored, only masked
   kIncomplete,            // the books are short: partitions missing or behind their log
   kClockSkew,             // occurred_at too far after the latest event of its partition
+  kUnknownQuote,          // a payment names an FX quote the merchant never locked
+  kQuoteUsed,             // an FX quote another payment already converted at
+  kNoRate,                // no published rate of the pair at or before the event's time
+  kStaleRate,             // the latest published rate is older than the contract allows
 };
+
+// The last code (for loops over every code).
+inline constexpr Code kLastCode = Code::kStaleRate;
 
 constexpr std::string_view code_name(Code code) {
   switch (code) {
@@ -77,6 +84,10 @@ constexpr std::string_view code_name(Code code) {
     case Code::kPanDetected: return "pan_detected";
     case Code::kIncomplete: return "incomplete";
     case Code::kClockSkew: return "clock_skew";
+    case Code::kUnknownQuote: return "unknown_quote";
+    case Code::kQuoteUsed: return "quote_used";
+    case Code::kNoRate: return "no_rate";
+    case Code::kStaleRate: return "stale_rate";
   }
   return "unknown";
 }
