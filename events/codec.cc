@@ -42,6 +42,8 @@ const char* out_of_range_time(const v1::Envelope& e) {
   if (!valid_time(e.card_authorised().expires_at())) return "card_authorised.expires_at";
   if (!valid_time(e.fx_quote_locked().expires_at())) return "fx_quote_locked.expires_at";
   if (!valid_time(e.fx_rate_published().as_of())) return "fx_rate_published.as_of";
+  if (!valid_time(e.fx_forward_booked().value_date())) return "fx_forward_booked.value_date";
+  if (!valid_time(e.fx_revaluation_run().as_of())) return "fx_revaluation_run.as_of";
   return nullptr;
 }
 
@@ -102,6 +104,15 @@ bool is_reference_data(const v1::Envelope& event) {
   return event.body_case() == v1::Envelope::kFxRatePublished;
 }
 
+bool is_house_only(const v1::Envelope& event) {
+  switch (event.body_case()) {
+    case v1::Envelope::kFxForwardBooked:
+    case v1::Envelope::kFxForwardSettled:
+    case v1::Envelope::kFxRevaluationRun: return true;
+    default: return false;
+  }
+}
+
 std::string_view record_key(const v1::Envelope& event) {
   return is_reference_data(event) ? kBroadcastKey : std::string_view(event.merchant_id());
 }
@@ -147,6 +158,19 @@ Status validate(const v1::Envelope& event) {
   }
   if (event.body_case() == v1::Envelope::BODY_NOT_SET) {
     return make_error(Code::kUnknownBody, "event has no body");
+  }
+  if (is_house_only(event) && event.merchant_id() != kHouseMerchantId) {
+    return make_error(Code::kMalformed,
+                      fmt::format("merchant_id '{}': forwards and revaluation runs are the "
+                                  "house's (merchant_id '{}')",
+                                  event.merchant_id(), kHouseMerchantId));
+  }
+  if (event.merchant_id() == kHouseMerchantId && !is_house_only(event) &&
+      event.body_case() != v1::Envelope::kFxConversionExecuted) {
+    return make_error(Code::kMalformed,
+                      fmt::format("merchant_id '{}' is the house's key, for its FX "
+                                  "conversions, forwards and revaluation runs only",
+                                  kHouseMerchantId));
   }
   // Expiries, refund windows and same-day voids are judged by the event's own time.
   if (!event.has_occurred_at()) return make_error(Code::kMissingField, "occurred_at is required");

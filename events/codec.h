@@ -45,6 +45,9 @@ Status validate(const payledger::v1::Envelope& event);
 // Reference data every partition reads (fx_rate_published): it belongs to no merchant and
 // is appended to every partition under kBroadcastKey.
 bool is_reference_data(const payledger::v1::Envelope& event);
+// Events only the house (merchant_id kHouseMerchantId) may append: forwards and revaluation
+// runs. (fx_conversion_executed is either a merchant's or the house's.)
+bool is_house_only(const payledger::v1::Envelope& event);
 // The log key of an event: its merchant id, or kBroadcastKey for reference data.
 std::string_view record_key(const payledger::v1::Envelope& event);
 // The event as a log record: encoded, under record_key().

@@ -189,4 +189,24 @@ Result<Amount> forward_mark(const Amount& notional, const CurrencyPair& pair,
   }
 }
 
+// The rate a published fix converts at: its mid, else halfway between bid and ask (exact:
+// (bid + ask) x 5 with one more decimal).
+Result<Rate> mid_rate(const FxRate& r) {
+  if (!r.mid.empty()) return Rate::parse(r.mid);
+  auto bid = Rate::parse(r.bid);
+  if (!bid) return bid.error();
+  auto ask = Rate::parse(r.ask);
+  if (!ask) return ask.error();
+  const int scale = std::max(bid->scale(), ask->scale());
+  Int128 sum = bid->mantissa() * pow10_128(scale - bid->scale()) +
+               ask->mantissa() * pow10_128(scale - ask->scale());
+  if (scale + 1 > kRateScaleMax) {
+    return make_error(Code::kNoRate,
+                      fmt::format("{} as of {}s has no mid and its bid/ask midpoint needs more "
+                                  "than {} decimals",
+                                  r.pair, r.as_of_s, kRateScaleMax));
+  }
+  return Rate::from_parts(sum * 5, scale + 1);
+}
+
 }  // namespace payledger::ledger

@@ -38,6 +38,34 @@ struct FxRate {
   friend bool operator==(const FxRate&, const FxRate&) = default;
 };
 
+// A forward the house booked (fx_forward_booked), kept per forward id: on its value date it
+// exchanges `notional` minor units of the pair's base at `rate` (quote per base), buying the
+// base when `buy`. Off balance sheet until settled (settled_at_s, 0 while open).
+struct FxForward {
+  std::string pair;  // canonical
+  bool buy = true;
+  Int128 notional = 0;
+  std::string rate;
+  int64_t booked_at_s = 0;
+  int64_t value_date_s = 0;
+  int64_t settled_at_s = 0;
+  friend bool operator==(const FxForward&, const FxForward&) = default;
+};
+
+// A revaluation run (fx_revaluation_run): the positions as of `as_of_s` valued in `reporting`.
+struct FxRevaluation {
+  int64_t as_of_s = 0;
+  std::string reporting;  // asset code
+  int64_t run_at_s = 0;   // the event's occurred_at
+  std::string event_id;
+  friend bool operator==(const FxRevaluation&, const FxRevaluation&) = default;
+};
+
+// The rate a published fix converts and values at: its mid, else exactly halfway between bid
+// and ask ((bid + ask) x 5 with one more decimal). kNoRate if that needs more than
+// kRateScaleMax decimals.
+Result<Rate> mid_rate(const FxRate& r);
+
 // A currency pair in its canonical direction: one unit of `base` costs `rate` units of
 // `quote` ("USD/JPY 151.235": 1 USD = 151.235 JPY). The canonical direction follows market
 // convention: the base is the one earlier in EUR, GBP, AUD, NZD, USD, CAD, CHF, JPY; between

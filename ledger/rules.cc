@@ -405,6 +405,10 @@ Result<Effects> dispatch(const v1::Envelope& event, const LedgerView& view) {
     case E::kMerchantContractEnded: return on_contract_ended(event, view);
     case E::kFxRatePublished: return on_fx_rate_published(event, view);
     case E::kFxQuoteLocked: return on_fx_quote_locked(event, view);
+    case E::kFxConversionExecuted: return on_fx_conversion(event, view);
+    case E::kFxForwardBooked: return on_fx_forward_booked(event, view);
+    case E::kFxForwardSettled: return on_fx_forward_settled(event, view);
+    case E::kFxRevaluationRun: return on_fx_revaluation_run(event, view);
     case E::kFeeAssessed: return on_fee(event, view);
     case E::kPayoutSent: return on_payout(event, view);
     case E::BODY_NOT_SET: break;
@@ -445,7 +449,8 @@ namespace {
 // contract to end (on_contract_ended; every other transition needs a payment found first).
 bool needs_state(Code code) {
   return code == Code::kUnknownPayment || code == Code::kInsufficientFunds ||
-         code == Code::kIllegalTransition;
+         code == Code::kIllegalTransition || code == Code::kUnknownForward ||
+         code == Code::kUnknownQuote || code == Code::kNoRate;
 }
 
 }  // namespace

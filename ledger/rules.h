@@ -41,6 +41,8 @@ class LedgerView {
   // The latest published rate of `pair` (canonical text) whose as-of is not after `at_s`
   // (seconds since the epoch), or nullptr if none was published by then.
   virtual const FxRate* latest_rate(std::string_view pair, int64_t at_s) const = 0;
+  // The house's forward with that id (fx_forward_booked), or nullptr.
+  virtual const FxForward* find_forward(std::string_view forward_id) const = 0;
 };
 
 // A ledger with nothing in it: no payment, checkout, contract or business id; every balance
@@ -65,6 +67,7 @@ class EmptyLedgerView : public LedgerView {
     return nullptr;
   }
   const FxRate* latest_rate(std::string_view, int64_t) const override { return nullptr; }
+  const FxForward* find_forward(std::string_view) const override { return nullptr; }
 };
 
 struct PaymentUpdate {
@@ -87,6 +90,11 @@ struct QuoteUpdate {
   FxQuote quote;
 };
 
+struct ForwardUpdate {
+  std::string forward_id;
+  FxForward forward;
+};
+
 // What one accepted event does: a balanced journal entry (possibly empty) and at most one
 // payment and one checkout update.
 struct Effects {
@@ -96,6 +104,8 @@ struct Effects {
   std::optional<ContractUpdate> contract;
   std::optional<QuoteUpdate> quote;
   std::optional<FxRate> rate;  // a published rate to keep (reference data)
+  std::optional<ForwardUpdate> forward;          // a forward booked or settled (house)
+  std::optional<FxRevaluation> revaluation;      // a revaluation run to keep (house)
   // A merchant-level business id to remember (kind letter + id): payout, fee and settlement
   // ids are idempotency keys per merchant, as refund and capture ids are per payment.
   std::optional<std::string> merchant_business_id;

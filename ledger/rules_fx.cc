@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "events/schema/ids.h"
+#include "ledger/contract.h"
 #include "ledger/fx.h"
 #include "ledger/rules_internal.h"
 
@@ -139,24 +140,55 @@ Result<Effects> on_fx_quote_locked(const v1::Envelope& e, const LedgerView& view
 namespace payledger::ledger::internal {
 namespace {
 
-// The rate a published fix converts at: its mid, else halfway between bid and ask (exact:
-// (bid + ask) x 5 with one more decimal).
-Result<Rate> conversion_rate(const FxRate& r) {
-  if (!r.mid.empty()) return Rate::parse(r.mid);
-  auto bid = Rate::parse(r.bid);
-  if (!bid) return bid.error();
-  auto ask = Rate::parse(r.ask);
-  if (!ask) return ask.error();
-  const int scale = std::max(bid->scale(), ask->scale());
-  Int128 sum = bid->mantissa() * pow10_128(scale - bid->scale()) +
-               ask->mantissa() * pow10_128(scale - ask->scale());
-  if (scale + 1 > kRateScaleMax) {
-    return make_error(Code::kNoRate,
-                      fmt::format("{} as of {}s has no mid and its bid/ask midpoint needs more "
-                                  "than {} decimals",
-                                  r.pair, r.as_of_s, kRateScaleMax));
+
+// The merchant's quote `quote_id` if a conversion of `pair` (by a `user`: "payment",
+// "conversion") may use it at the event's time: locked, unused, unexpired, of that pair.
+Result<const FxQuote*> usable_quote(const v1::Envelope& e, const LedgerView& view,
+                                    std::string_view quote_id, std::string_view pair,
+                                    std::string_view user) {
+  const FxQuote* quote = view.find_quote(e.merchant_id(), quote_id);
+  if (quote == nullptr) {
+    return make_error(Code::kUnknownQuote,
+                      fmt::format("merchant {} has no FX quote {}", e.merchant_id(), quote_id));
   }
-  return Rate::from_parts(sum * 5, scale + 1);
+  if (!quote->used_by.empty()) {
+    const bool by_conversion = quote->used_by.starts_with("conversion ");
+    return make_error(Code::kQuoteUsed,
+                      fmt::format("FX quote {} was already used by {}{}", quote_id,
+                                  by_conversion ? "" : "payment ", quote->used_by));
+  }
+  if (event_time(e) >= quote->expires_at_s) {
+    return make_error(Code::kExpired, fmt::format("FX quote {} expired {} s before this event",
+                                                  quote_id, event_time(e) - quote->expires_at_s));
+  }
+  if (quote->pair != pair) {
+    return make_error(Code::kCurrencyMismatch,
+                      fmt::format("FX quote {} is for {}, the {} converts {}", quote_id,
+                                  quote->pair, user, pair));
+  }
+  return quote;
+}
+
+// The latest published rate of `pair` at the event's time, not older than `max_age_h` hours
+// (`whose` names the limit in the reason: "contract's", "default"); `without` says what
+// else the event could have named.
+Result<const FxRate*> fresh_rate(const v1::Envelope& e, const LedgerView& view,
+                                 std::string_view pair, uint32_t max_age_h,
+                                 std::string_view whose, std::string_view without) {
+  const FxRate* published = view.latest_rate(pair, event_time(e));
+  if (published == nullptr) {
+    return make_error(Code::kNoRate,
+                      fmt::format("no {} rate is published at or before this event, {}", pair,
+                                  without));
+  }
+  const int64_t age = event_time(e) - published->as_of_s;
+  if (age > int64_t{max_age_h} * 3600) {
+    return make_error(Code::kStaleRate,
+                      fmt::format("the latest {} rate (event {}) is {} h old, more than the "
+                                  "{} {} h",
+                                  pair, published->event_id, age / 3600, whose, max_age_h));
+  }
+  return published;
 }
 
 // The terms a new payment of `merchant` converts at into `settle`: the quote the event names
@@ -172,48 +204,18 @@ Result<PaymentFx> fx_terms(const v1::Envelope& e, const LedgerView& view, Asset 
   fx.pair = pair->to_string();
   fx.markup = contract.fx_markup ? contract.fx_markup->to_string() : std::string();
   if (!e.fx_quote_id().empty()) {
-    const FxQuote* quote = view.find_quote(e.merchant_id(), e.fx_quote_id());
-    if (quote == nullptr) {
-      return make_error(Code::kUnknownQuote, fmt::format("merchant {} has no FX quote {}",
-                                                         e.merchant_id(), e.fx_quote_id()));
-    }
-    if (!quote->used_by.empty()) {
-      return make_error(Code::kQuoteUsed,
-                        fmt::format("FX quote {} was already used by payment {}",
-                                    e.fx_quote_id(), quote->used_by));
-    }
-    if (event_time(e) >= quote->expires_at_s) {
-      return make_error(Code::kExpired,
-                        fmt::format("FX quote {} expired {} s before this event",
-                                    e.fx_quote_id(), event_time(e) - quote->expires_at_s));
-    }
-    if (quote->pair != fx.pair) {
-      return make_error(Code::kCurrencyMismatch,
-                        fmt::format("FX quote {} is for {}, the payment converts {}",
-                                    e.fx_quote_id(), quote->pair, fx.pair));
-    }
-    fx.rate = quote->rate;
+    auto quote = usable_quote(e, view, e.fx_quote_id(), fx.pair, "payment");
+    if (!quote) return quote.error();
+    fx.rate = (*quote)->rate;
     fx.quote_id = e.fx_quote_id();
-    FxQuote now_used = *quote;
+    FxQuote now_used = **quote;
     *used = QuoteUpdate{e.fx_quote_id(), std::move(now_used)};
     return fx;
   }
-  const FxRate* published = view.latest_rate(fx.pair, event_time(e));
-  if (published == nullptr) {
-    return make_error(Code::kNoRate,
-                      fmt::format("no {} rate is published at or before this event, and it "
-                                  "names no locked quote (fx_quote_id)",
-                                  fx.pair));
-  }
-  const int64_t age = event_time(e) - published->as_of_s;
-  if (age > int64_t{contract.rate_max_age_h} * 3600) {
-    return make_error(Code::kStaleRate,
-                      fmt::format("the latest {} rate (event {}) is {} h old, more than the "
-                                  "contract's {} h",
-                                  fx.pair, published->event_id, age / 3600,
-                                  contract.rate_max_age_h));
-  }
-  auto rate = conversion_rate(*published);
+  auto published = fresh_rate(e, view, fx.pair, contract.rate_max_age_h, "contract's",
+                              "and it names no locked quote (fx_quote_id)");
+  if (!published) return published.error();
+  auto rate = mid_rate(**published);
   if (!rate) return rate.error();
   fx.rate = rate->to_string();
   return fx;
@@ -353,6 +355,269 @@ Result<Effects> settle_in_contract_currency(const v1::Envelope& e, const LedgerV
                                   kEntryLinesMax));
   }
   fx.entry.lines = std::move(lines);
+  return fx;
+}
+
+namespace {
+
+// The published rate a treasury trade deals at: the bid when it sells the pair's base, the
+// ask when it buys it (the market's side against the PSP), else the mid.
+Result<Rate> dealing_rate(const FxRate& r, bool sells_base) {
+  const std::string& side = sells_base ? r.bid : r.ask;
+  return Rate::parse(side.empty() ? r.mid : side);
+}
+
+// Dr `debit` / Cr `credit` of `minor` units of `asset`, posted.
+void move(JournalEntry& entry, const AccountId& debit, const AccountId& credit, Asset asset,
+          const Int128& minor) {
+  post(entry, debit, credit, Amount::from_minor(asset, minor), Bucket::kPosted);
+}
+
+}  // namespace
+
+// A conversion of money held (docs/fx.md "Conversions"). A merchant's: its available balance
+// in `from` moves to the PSP's position, and the position pays the merchant the value in the
+// target asset less the markup (FX revenue). The house's: a treasury trade of its position
+// against its operating bank account in both assets. Each number rounded once, half-even.
+Result<Effects> on_fx_conversion(const v1::Envelope& e, const LedgerView& view) {
+  const auto& b = e.fx_conversion_executed();
+  if (Status s = event_id_text(b.conversion_id(), "fx_conversion_executed.conversion_id"); !s) {
+    return s.error();
+  }
+  auto from = parse_money(b.from(), b.has_from(), "fx_conversion_executed.from");
+  if (!from) return from.error();
+  if (b.to_currency().empty()) return missing("fx_conversion_executed.to_currency");
+  auto to = Asset::find(b.to_currency());
+  if (!to) {
+    return make_error(Code::kUnknownAsset,
+                      fmt::format("fx_conversion_executed.to_currency: {}", to.error().reason));
+  }
+  if (*to == from->asset()) {
+    return make_error(Code::kMalformed,
+                      fmt::format("fx_conversion_executed converts {} into {}: a conversion "
+                                  "needs two different assets",
+                                  from->asset().code(), to->code()));
+  }
+  auto pair = CurrencyPair::of(from->asset(), *to);
+  if (!pair) return pair.error();
+  const std::string pair_text = pair->to_string();
+  const bool house = e.merchant_id() == kHouseMerchantId;
+  std::optional<Rate> markup;
+  if (house) {
+    if (!b.quote_id().empty() || !b.markup_percent().empty()) {
+      return make_error(Code::kMalformed,
+                        "fx_conversion_executed of the house (merchant_id 'psp') is dealt at "
+                        "`rate` or the published bid/ask: quote_id and markup_percent are a "
+                        "merchant's");
+    }
+  } else {
+    if (!b.rate().empty()) {
+      return make_error(Code::kMalformed,
+                        "fx_conversion_executed.rate is the house's dealt rate: a merchant "
+                        "converts at its locked quote (quote_id) or the published rate");
+    }
+    if (!b.markup_percent().empty()) {
+      auto m = percent_fraction(b.markup_percent());
+      if (!m) {
+        return make_error(m.error().code, fmt::format("fx_conversion_executed.markup_percent: {}",
+                                                      m.error().reason));
+      }
+      markup = *m;
+    }
+    if (!b.quote_id().empty()) {
+      if (Status s = event_id_text(b.quote_id(), "fx_conversion_executed.quote_id"); !s) {
+        return s.error();
+      }
+    }
+  }
+  std::optional<Rate> dealt;
+  if (!b.rate().empty()) {
+    auto r = event_rate(b.rate(), "fx_conversion_executed.rate");
+    if (!r) return r.error();
+    dealt = *r;
+  }
+  Effects fx;
+  if (Status s = merchant_business_id(view, e, MerchantId::kConversion, b.conversion_id(), fx);
+      !s) {
+    return s.error();
+  }
+  const AccountId payable = Chart::merchant_payable(e.merchant_id());
+  if (!house) {
+    Int128 available = view.balance(payable, from->asset()).posted_net(Side::kCredit);
+    if (from->minor() > available) {
+      return make_error(Code::kInsufficientFunds,
+                        fmt::format("conversion {} of {} {} exceeds merchant {}'s available {} "
+                                    "balance {}",
+                                    b.conversion_id(), from->to_string(), from->asset().code(),
+                                    e.merchant_id(), from->asset().code(),
+                                    Amount::from_minor(from->asset(), available).to_string()));
+    }
+  }
+  // The rate: dealt (house), the merchant's quote, or the published one.
+  if (!dealt && !b.quote_id().empty()) {
+    auto quote = usable_quote(e, view, b.quote_id(), pair_text, "conversion");
+    if (!quote) return quote.error();
+    auto r = Rate::parse((*quote)->rate);
+    if (!r) return r.error();
+    dealt = *r;
+    FxQuote now_used = **quote;
+    now_used.used_by = "conversion " + b.conversion_id();
+    fx.quote = QuoteUpdate{b.quote_id(), std::move(now_used)};
+  }
+  if (!dealt) {
+    auto published = fresh_rate(e, view, pair_text, kRateMaxAgeHoursDefault, "default",
+                                house ? "and the conversion names no dealt rate"
+                                      : "and the conversion names no locked quote (quote_id)");
+    if (!published) return published.error();
+    auto r = house ? dealing_rate(**published, from->asset() == pair->base())
+                   : mid_rate(**published);
+    if (!r) return r.error();
+    dealt = *r;
+  }
+  auto value = convert(*from, *pair, *dealt, RoundingMode::kHalfEven);
+  if (!value) return value.error();
+  Int128 kept = 0;
+  if (markup) {
+    auto k = markup->apply(*value, RoundingMode::kHalfEven);
+    if (!k) return k.error();
+    kept = k->minor();
+  }
+  if (value->minor() - kept <= 0) {
+    return make_error(Code::kNonPositiveAmount,
+                      fmt::format("conversion {} of {} {} at {} {} gives {} {} after the "
+                                  "markup: nothing to convert into",
+                                  b.conversion_id(), from->to_string(), from->asset().code(),
+                                  pair_text, dealt->to_string(),
+                                  Amount::from_minor(*to, value->minor() - kept).to_string(),
+                                  to->code()));
+  }
+  if (house) {
+    // Sell `from` out of the position through the operating bank account; buy `to` into it.
+    move(fx.entry, Chart::fx_position(), Chart::bank_operating(), from->asset(), from->minor());
+    move(fx.entry, Chart::bank_operating(), Chart::fx_position(), *to, value->minor());
+  } else {
+    move(fx.entry, payable, Chart::fx_position(), from->asset(), from->minor());
+    fx.entry.lines.push_back(
+        Line{Chart::fx_position(), *to, Side::kDebit, Bucket::kPosted, value->minor()});
+    fx.entry.lines.push_back(
+        Line{payable, *to, Side::kCredit, Bucket::kPosted, value->minor() - kept});
+    if (kept != 0) {
+      fx.entry.lines.push_back(Line{Chart::revenue_fx(), *to, Side::kCredit, Bucket::kPosted, kept});
+    }
+  }
+  return finish(std::move(fx));
+}
+
+// A forward is booked once per id, for a value date after its booking. Nothing is posted.
+Result<Effects> on_fx_forward_booked(const v1::Envelope& e, const LedgerView& view) {
+  const auto& b = e.fx_forward_booked();
+  if (Status s = event_id_text(b.forward_id(), "fx_forward_booked.forward_id"); !s) {
+    return s.error();
+  }
+  auto pair = event_pair(b.pair(), "fx_forward_booked.pair");
+  if (!pair) return pair.error();
+  if (b.side() != v1::FX_SIDE_BUY && b.side() != v1::FX_SIDE_SELL) {
+    return missing("fx_forward_booked.side (FX_SIDE_BUY or FX_SIDE_SELL of the pair's base)");
+  }
+  auto notional = parse_money(b.notional(), b.has_notional(), "fx_forward_booked.notional");
+  if (!notional) return notional.error();
+  if (notional->asset() != pair->base()) {
+    return make_error(Code::kCurrencyMismatch,
+                      fmt::format("fx_forward_booked.notional is in {}; a {} forward's "
+                                  "notional is in its base, {}",
+                                  notional->asset().code(), pair->to_string(),
+                                  pair->base().code()));
+  }
+  auto rate = event_rate(b.forward_rate(), "fx_forward_booked.forward_rate");
+  if (!rate) return rate.error();
+  if (!b.has_value_date()) return missing("fx_forward_booked.value_date");
+  if (b.value_date().seconds() <= event_time(e)) {
+    return make_error(Code::kExpired,
+                      fmt::format("fx_forward_booked.value_date is not after the booking "
+                                  "(occurred_at): forward {} would be due before it exists",
+                                  b.forward_id()));
+  }
+  if (view.find_forward(b.forward_id()) != nullptr) {
+    return make_error(Code::kDuplicateBusinessId,
+                      fmt::format("the house already booked forward {}", b.forward_id()));
+  }
+  Effects fx;
+  fx.forward = ForwardUpdate{
+      b.forward_id(),
+      FxForward{pair->to_string(), b.side() == v1::FX_SIDE_BUY, notional->minor(),
+                rate->to_string(), event_time(e), b.value_date().seconds(), 0}};
+  return fx;
+}
+
+// On or after its value date, the forward exchanges its notional at its rate (rounded once,
+// half-even) through the operating bank account: the position takes the base in and gives
+// the quote currency (a buy), or the other way round (a sell).
+Result<Effects> on_fx_forward_settled(const v1::Envelope& e, const LedgerView& view) {
+  const auto& b = e.fx_forward_settled();
+  if (Status s = event_id_text(b.forward_id(), "fx_forward_settled.forward_id"); !s) {
+    return s.error();
+  }
+  const FxForward* forward = view.find_forward(b.forward_id());
+  if (forward == nullptr) {
+    return make_error(Code::kUnknownForward,
+                      fmt::format("the house booked no forward {}", b.forward_id()));
+  }
+  if (forward->settled_at_s != 0) {
+    return make_error(Code::kIllegalTransition,
+                      fmt::format("forward {} was already settled (at {}s)", b.forward_id(),
+                                  forward->settled_at_s));
+  }
+  if (event_time(e) < forward->value_date_s) {
+    return make_error(Code::kIllegalTransition,
+                      fmt::format("forward {} settles on its value date ({}s), not {} s before",
+                                  b.forward_id(), forward->value_date_s,
+                                  forward->value_date_s - event_time(e)));
+  }
+  auto pair = CurrencyPair::parse(forward->pair);
+  if (!pair) return pair.error();
+  auto rate = Rate::parse(forward->rate);
+  if (!rate) return rate.error();
+  const Amount base = Amount::from_minor(pair->base(), forward->notional);
+  auto quote = convert(base, *pair, *rate, RoundingMode::kHalfEven);
+  if (!quote) return quote.error();
+  Effects fx;
+  if (forward->buy) {
+    move(fx.entry, Chart::bank_operating(), Chart::fx_position(), base.asset(), base.minor());
+    move(fx.entry, Chart::fx_position(), Chart::bank_operating(), quote->asset(), quote->minor());
+  } else {
+    move(fx.entry, Chart::fx_position(), Chart::bank_operating(), base.asset(), base.minor());
+    move(fx.entry, Chart::bank_operating(), Chart::fx_position(), quote->asset(), quote->minor());
+  }
+  FxForward settled = *forward;
+  settled.settled_at_s = event_time(e);
+  fx.forward = ForwardUpdate{b.forward_id(), std::move(settled)};
+  return finish(std::move(fx));
+}
+
+// A revaluation point, once per as-of and reporting currency. Nothing is posted.
+Result<Effects> on_fx_revaluation_run(const v1::Envelope& e, const LedgerView& view) {
+  const auto& b = e.fx_revaluation_run();
+  if (!b.has_as_of()) return missing("fx_revaluation_run.as_of");
+  if (b.as_of().seconds() > event_time(e)) {
+    return make_error(Code::kMalformed,
+                      "fx_revaluation_run.as_of is after occurred_at: a revaluation is run once "
+                      "its moment has passed");
+  }
+  if (b.reporting_currency().empty()) return missing("fx_revaluation_run.reporting_currency");
+  auto reporting = Asset::find(b.reporting_currency());
+  if (!reporting) {
+    return make_error(Code::kUnknownAsset, fmt::format("fx_revaluation_run.reporting_currency: {}",
+                                                       reporting.error().reason));
+  }
+  Effects fx;
+  if (Status s = merchant_business_id(
+          view, e, MerchantId::kRevaluation,
+          fmt::format("{}:{}", b.as_of().seconds(), reporting->code()), fx);
+      !s) {
+    return s.error();
+  }
+  fx.revaluation = FxRevaluation{b.as_of().seconds(), reporting->code(), event_time(e),
+                                 e.event_id()};
   return fx;
 }
 

@@ -84,6 +84,8 @@ enum class MerchantId : char {
   kFee = 'f',
   kSchemeSettlement = 's',
   kCollectorSettlement = 'v',
+  kConversion = 'x',
+  kRevaluation = 'r',
 };
 inline std::string_view merchant_id_name(MerchantId kind) {
   switch (kind) {
@@ -91,6 +93,8 @@ inline std::string_view merchant_id_name(MerchantId kind) {
     case MerchantId::kFee: return "fee_id";
     case MerchantId::kSchemeSettlement: return "card_scheme_settlement_received.settlement_id";
     case MerchantId::kCollectorSettlement: return "voucher_collector_settled.settlement_id";
+    case MerchantId::kConversion: return "fx_conversion_executed.conversion_id";
+    case MerchantId::kRevaluation: return "fx_revaluation_run (as_of, reporting_currency)";
   }
   return "id";
 }
@@ -182,6 +186,10 @@ Result<Effects> on_contract_ended(const v1::Envelope& e, const LedgerView& view)
 // rules_fx.cc
 Result<Effects> on_fx_rate_published(const v1::Envelope& e, const LedgerView& view);
 Result<Effects> on_fx_quote_locked(const v1::Envelope& e, const LedgerView& view);
+Result<Effects> on_fx_conversion(const v1::Envelope& e, const LedgerView& view);
+Result<Effects> on_fx_forward_booked(const v1::Envelope& e, const LedgerView& view);
+Result<Effects> on_fx_forward_settled(const v1::Envelope& e, const LedgerView& view);
+Result<Effects> on_fx_revaluation_run(const v1::Envelope& e, const LedgerView& view);
 // After the event's own rule, fees and coupons: converts what a payment of a merchant settling
 // in another asset posts to the merchant (docs/fx.md).
 Result<Effects> settle_in_contract_currency(const v1::Envelope& e, const LedgerView& view,

@@ -275,6 +275,7 @@ class Folder::Impl final : public ledger::LedgerView {
   const ledger::FxQuote* find_quote(std::string_view merchant_id,
                                     std::string_view quote_id) const override;
   const ledger::FxRate* latest_rate(std::string_view pair, int64_t at_s) const override;
+  const ledger::FxForward* find_forward(std::string_view forward_id) const override;
 
   std::vector<uint64_t> offsets_;
   std::vector<bool> owned_;  // partitions with a stored offset or folded by this process
@@ -361,6 +362,11 @@ class Folder::Impl final : public ledger::LedgerView {
   // payment_cache_max after a commit that wrote its own batch (all in the store by then).
   mutable StringMap<ledger::FxQuote> quotes_;
   std::vector<std::string> dirty_quotes_;
+  // The house's forwards this run read or changed (fx_house, read through), dropped with
+  // quotes_; this batch's revaluation runs (key, value).
+  mutable StringMap<ledger::FxForward> forwards_;
+  std::vector<std::string> dirty_forwards_;
+  std::vector<std::pair<std::string, std::string>> revaluation_writes_;
   // Published rates this run folded or read, by rate key (partition | pair \0 as-of): in
   // order, so the latest at or before a moment is one lookup. newest_rates_: per partition |
   // pair \0, the as-of of the newest rate in the store or folded since (nullopt: none), whose
@@ -537,6 +543,25 @@ const ledger::FxQuote* Folder::Impl::find_quote(std::string_view merchant_id,
     return nullptr;
   }
   return &quotes_.emplace(key_scratch_, std::move(quote).value()).first->second;
+}
+
+const ledger::FxForward* Folder::Impl::find_forward(std::string_view forward_id) const {
+  forward_key(&key_scratch_, partition_, forward_id);
+  if (auto it = forwards_.find(std::string_view(key_scratch_)); it != forwards_.end()) {
+    return &it->second;
+  }
+  std::string value;
+  auto found = store_.get(Cf::kFxHouse, key_scratch_, &value, Reading::kFold);
+  if (!found || !*found) {
+    if (!found && io_.ok()) io_ = found.error();
+    return nullptr;
+  }
+  auto forward = decode_forward(value);
+  if (!forward) {
+    if (io_.ok()) io_ = forward.error();
+    return nullptr;
+  }
+  return &forwards_.emplace(key_scratch_, std::move(forward).value()).first->second;
 }
 
 const ledger::FxRate* Folder::Impl::stored_rate_at_or_before(std::string_view key,
@@ -927,6 +952,16 @@ Status Folder::Impl::apply(const LogRecord& rec, const v1::Envelope& event, ledg
     quotes_.insert_or_assign(key_scratch_, std::move(fx.quote->quote));
     dirty_quotes_.push_back(key_scratch_);
   }
+  if (fx.forward) {
+    forward_key(&key_scratch_, rec.partition, fx.forward->forward_id);
+    forwards_.insert_or_assign(key_scratch_, std::move(fx.forward->forward));
+    dirty_forwards_.push_back(key_scratch_);
+  }
+  if (fx.revaluation) {
+    revaluation_writes_.emplace_back(
+        revaluation_key(rec.partition, fx.revaluation->as_of_s, fx.revaluation->reporting),
+        encode_revaluation(*fx.revaluation));
+  }
   if (fx.rate) {
     // After newest_rate(), so that the group's newest is loaded before this one joins it.
     newest_rate(fx.rate->pair);
@@ -1086,6 +1121,7 @@ void Folder::Impl::drop_caches_over_budget() {
     for (auto& ids : business_ids_) ids = StringSet();  // the store answers for them
   }
   if (quotes_.size() > options_.payment_cache_max) quotes_ = StringMap<ledger::FxQuote>();
+  if (forwards_.size() > options_.payment_cache_max) forwards_ = StringMap<ledger::FxForward>();
   if (rates_.size() > options_.payment_cache_max) {
     rates_.clear();
     newest_rates_ = StringMap<std::optional<int64_t>>();
@@ -1122,6 +1158,7 @@ bool Folder::Impl::caches_over_budget() const {
   return payments_.size() + checkouts_.size() + payments_old_.size() + checkouts_old_.size() >
              options_.payment_cache_max ||
          quotes_.size() > options_.payment_cache_max ||
+         forwards_.size() > options_.payment_cache_max ||
          rates_.size() > options_.payment_cache_max ||
          business_ids > options_.business_ids_memory_max;
 }
@@ -1177,6 +1214,13 @@ void Folder::Impl::write_states(StoreBatch& wb) {
   std::sort(dirty_rates_.begin(), dirty_rates_.end());
   dirty_rates_.erase(std::unique(dirty_rates_.begin(), dirty_rates_.end()), dirty_rates_.end());
   for (const auto& key : dirty_rates_) wb.put(Cf::kFxRates, key, encode_rate(rates_.at(key)));
+  std::sort(dirty_forwards_.begin(), dirty_forwards_.end());
+  dirty_forwards_.erase(std::unique(dirty_forwards_.begin(), dirty_forwards_.end()),
+                        dirty_forwards_.end());
+  for (const auto& key : dirty_forwards_) {
+    wb.put(Cf::kFxHouse, key, encode_forward(forwards_.at(key)));
+  }
+  for (const auto& [key, value] : revaluation_writes_) wb.put(Cf::kFxHouse, key, value);
 }
 
 // The batch's applied event ids (dedupe CF), business ids and rejects.
@@ -1270,6 +1314,8 @@ void Folder::Impl::end_batch() {
   dirty_contracts_.clear();
   dirty_quotes_.clear();
   dirty_rates_.clear();
+  dirty_forwards_.clear();
+  revaluation_writes_.clear();
   dedupe_writes_.clear();
   dedupe_keys_.clear();
   rejects_.clear();

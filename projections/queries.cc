@@ -397,6 +397,40 @@ Result<std::vector<RateRow>> list_rates(const Stores& stores, std::string_view p
   return rows;
 }
 
+Result<std::vector<ForwardRow>> list_forwards(const Stores& stores) {
+  auto owners = partition_owners(stores);
+  if (!owners) return owners.error();
+  std::vector<ForwardRow> rows;
+  Status s = prefix_scan(stores, *owners, Cf::kFxHouse, std::string(1, kForwardTag),
+                         [&](std::string_view key, std::string_view v) -> Status {
+    auto forward = decode_forward(v);
+    if (!forward) return forward.error();
+    uint32_t p = 0;
+    Reader(key.substr(0, 4)).be32(&p);
+    rows.push_back(ForwardRow{p, std::string(key.substr(5)), std::move(forward).value()});
+    return Status::Ok();
+  });
+  if (!s) return s.error();
+  return rows;
+}
+
+Result<std::vector<RevaluationRow>> list_revaluations(const Stores& stores) {
+  auto owners = partition_owners(stores);
+  if (!owners) return owners.error();
+  std::vector<RevaluationRow> rows;
+  Status s = prefix_scan(stores, *owners, Cf::kFxHouse, std::string(1, kRevaluationTag),
+                         [&](std::string_view key, std::string_view v) -> Status {
+    auto run = decode_revaluation(key, v);
+    if (!run) return run.error();
+    uint32_t p = 0;
+    Reader(key.substr(0, 4)).be32(&p);
+    rows.push_back(RevaluationRow{p, std::move(run).value()});
+    return Status::Ok();
+  });
+  if (!s) return s.error();
+  return rows;
+}
+
 std::vector<PairRates> rates_by_pair(const std::vector<RateRow>& rows) {
   std::map<std::string, std::map<uint32_t, std::vector<ledger::FxRate>>> pairs;
   for (const auto& row : rows) pairs[row.rate.pair][row.partition].push_back(row.rate);
@@ -523,10 +557,11 @@ Result<std::string> projection_digest(const Stores& stores) {
     });
     if (!s) return s.error();
   }
-  // Locked FX quotes and published rates (issue 10), keys and values, each named only when
+  // Locked FX quotes, published rates and the house's forwards and revaluation runs (issue
+  // 10), keys and values, each named only when
   // there are any: the digest of a log without FX events is the one it had before they
   // existed.
-  for (Cf cf : {Cf::kFxQuotes, Cf::kFxRates}) {
+  for (Cf cf : {Cf::kFxQuotes, Cf::kFxRates, Cf::kFxHouse}) {
     bool named = false;
     s = merged_scan(stores, *owners, cf, [&](std::string_view key, std::string_view v) {
       if (!named) sha.field(cf_name(cf));

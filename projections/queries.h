@@ -123,6 +123,20 @@ struct PairRates {
 };
 std::vector<PairRates> rates_by_pair(const std::vector<RateRow>& rows);
 
+// The house's forwards (fx_house), by partition and forward id.
+struct ForwardRow {
+  uint32_t partition = 0;
+  std::string forward_id;
+  ledger::FxForward forward;
+};
+Result<std::vector<ForwardRow>> list_forwards(const Stores& stores);
+// The house's revaluation runs, by partition, as-of and reporting currency.
+struct RevaluationRow {
+  uint32_t partition = 0;
+  ledger::FxRevaluation run;
+};
+Result<std::vector<RevaluationRow>> list_revaluations(const Stores& stores);
+
 // Checkout funnel per payment method and market.
 struct CheckoutRow {
   std::string method;

@@ -426,6 +426,76 @@ void rate_key(std::string* out, uint32_t partition, std::string_view pair, int64
   w.be64(static_cast<uint64_t>(as_of_s) ^ (uint64_t{1} << 63));
 }
 
+void forward_key(std::string* out, uint32_t partition, std::string_view forward_id) {
+  out->clear();
+  Writer w(out);
+  w.be32(partition);
+  out->push_back(kForwardTag);
+  out->append(forward_id);
+}
+
+std::string encode_forward(const ledger::FxForward& f) {
+  std::string s;
+  Writer w(&s);
+  w.str16(f.pair);
+  w.u8(f.buy ? 1 : 0);
+  w.i128(f.notional);
+  w.str16(f.rate);
+  w.be64(static_cast<uint64_t>(f.booked_at_s));
+  w.be64(static_cast<uint64_t>(f.value_date_s));
+  w.be64(static_cast<uint64_t>(f.settled_at_s));
+  return s;
+}
+
+Result<ledger::FxForward> decode_forward(std::string_view bytes) {
+  Reader r(bytes);
+  std::string_view pair, rate;
+  uint8_t buy = 0;
+  Int128 notional = 0;
+  uint64_t booked = 0, value_date = 0, settled = 0;
+  if (!r.str16(&pair) || !r.u8(&buy) || buy > 1 || !r.i128(&notional) || !r.str16(&rate) ||
+      !r.be64(&booked) || !r.be64(&value_date) || !r.be64(&settled) || !r.done() ||
+      notional.sign() <= 0 || !ledger::CurrencyPair::parse(pair) || !ledger::Rate::parse(rate)) {
+    return corrupt("fx forward");
+  }
+  return ledger::FxForward{std::string(pair), buy == 1, notional, std::string(rate),
+                           static_cast<int64_t>(booked), static_cast<int64_t>(value_date),
+                           static_cast<int64_t>(settled)};
+}
+
+std::string revaluation_key(uint32_t partition, int64_t as_of_s, std::string_view reporting) {
+  std::string out;
+  Writer w(&out);
+  w.be32(partition);
+  out.push_back(kRevaluationTag);
+  w.be64(static_cast<uint64_t>(as_of_s) ^ (uint64_t{1} << 63));
+  out.append(reporting);
+  return out;
+}
+
+std::string encode_revaluation(const ledger::FxRevaluation& v) {
+  std::string s;
+  Writer w(&s);
+  w.be64(static_cast<uint64_t>(v.as_of_s));
+  w.str16(v.reporting);
+  w.be64(static_cast<uint64_t>(v.run_at_s));
+  w.str16(v.event_id);
+  return s;
+}
+
+Result<ledger::FxRevaluation> decode_revaluation(std::string_view key, std::string_view bytes) {
+  Reader r(bytes);
+  std::string_view reporting, event_id;
+  uint64_t as_of = 0, run_at = 0;
+  if (!r.be64(&as_of) || !r.str16(&reporting) || !r.be64(&run_at) || !r.str16(&event_id) ||
+      !r.done() || key.size() < 5 ||
+      key.substr(4) != revaluation_key(0, static_cast<int64_t>(as_of), reporting).substr(4)) {
+    return corrupt("fx revaluation run");
+  }
+  return ledger::FxRevaluation{static_cast<int64_t>(as_of), std::string(reporting),
+                               static_cast<int64_t>(run_at), std::string(event_id)};
+}
+
 std::string encode_rate(const ledger::FxRate& r) {
   std::string s;
   Writer w(&s);
@@ -1058,6 +1128,29 @@ void fields(Enc& e, const v1::FxQuoteLocked& m) {
   e.str(3, m.rate());
   e.msg(4, m.has_expires_at(), m.expires_at());
 }
+void fields(Enc& e, const v1::FxConversionExecuted& m) {
+  e.str(1, m.conversion_id());
+  e.msg(2, m.has_from(), m.from());
+  e.str(3, m.to_currency());
+  e.str(4, m.quote_id());
+  e.str(5, m.markup_percent());
+  e.str(6, m.rate());
+}
+void fields(Enc& e, const v1::FxForwardBooked& m) {
+  e.str(1, m.forward_id());
+  e.str(2, m.pair());
+  e.i(3, m.side());
+  e.msg(4, m.has_notional(), m.notional());
+  e.str(5, m.forward_rate());
+  e.msg(6, m.has_value_date(), m.value_date());
+}
+void fields(Enc& e, const v1::FxForwardSettled& m) {
+  e.str(1, m.forward_id());
+}
+void fields(Enc& e, const v1::FxRevaluationRun& m) {
+  e.msg(1, m.has_as_of(), m.as_of());
+  e.str(2, m.reporting_currency());
+}
 
 #define PAYLEDGER_BODIES(BODY) \
     BODY(CardAuthorised, card_authorised) \
@@ -1098,7 +1191,11 @@ void fields(Enc& e, const v1::FxQuoteLocked& m) {
     BODY(MerchantContractSet, merchant_contract_set) \
     BODY(MerchantContractEnded, merchant_contract_ended) \
     BODY(FxQuoteLocked, fx_quote_locked) \
-    BODY(FxRatePublished, fx_rate_published)
+    BODY(FxRatePublished, fx_rate_published) \
+    BODY(FxConversionExecuted, fx_conversion_executed) \
+    BODY(FxForwardBooked, fx_forward_booked) \
+    BODY(FxForwardSettled, fx_forward_settled) \
+    BODY(FxRevaluationRun, fx_revaluation_run)
 
 void fields(Enc& e, const v1::Envelope& m) {
   e.str(1, m.event_id());

@@ -104,6 +104,20 @@ std::string encode_rate(const ledger::FxRate& r);
 // parse (mid, or bid and ask).
 Result<ledger::FxRate> decode_rate(std::string_view key, std::string_view bytes);
 
+// fx_house CF: the house's FX books (docs/fx.md), in the partition of the house key.
+//   partition | 'f' forward_id -> FxForward
+//   partition | 'r' be64(as_of, sign bit flipped) reporting -> FxRevaluation
+void forward_key(std::string* out, uint32_t partition, std::string_view forward_id);
+std::string encode_forward(const ledger::FxForward& f);
+// kCorrupt unless the value decodes and its pair and rate parse.
+Result<ledger::FxForward> decode_forward(std::string_view bytes);
+std::string revaluation_key(uint32_t partition, int64_t as_of_s, std::string_view reporting);
+std::string encode_revaluation(const ledger::FxRevaluation& r);
+// kCorrupt unless the value decodes and its as-of and currency are those of `key`.
+Result<ledger::FxRevaluation> decode_revaluation(std::string_view key, std::string_view bytes);
+inline constexpr char kForwardTag = 'f';
+inline constexpr char kRevaluationTag = 'r';
+
 // contracts CF: partition | merchant \0 method -> Contract
 std::string encode_contract(const ledger::Contract& c);
 Result<ledger::Contract> decode_contract(std::string_view bytes);

@@ -127,6 +127,11 @@ const ledger::FxRate* MemoryLedger::latest_rate(std::string_view pair, int64_t a
   return it->first.first == pair ? &it->second : nullptr;
 }
 
+const ledger::FxForward* MemoryLedger::find_forward(std::string_view forward_id) const {
+  auto it = forwards.find(std::string(forward_id));
+  return it == forwards.end() ? nullptr : &it->second;
+}
+
 Status MemoryLedger::apply(const v1::Envelope& event) {
   if (Status s = events::validate(event); !s) return s;
   auto fx = ledger::apply_event(event, *this);
@@ -155,6 +160,8 @@ Status MemoryLedger::apply(const v1::Envelope& event) {
   }
   if (fx->rate) rates.insert_or_assign({fx->rate->pair, fx->rate->as_of_s}, *fx->rate);
   if (fx->quote) quotes.insert_or_assign(key(event.merchant_id(), fx->quote->quote_id), fx->quote->quote);
+  if (fx->forward) forwards.insert_or_assign(fx->forward->forward_id, fx->forward->forward);
+  if (fx->revaluation) revaluations.push_back(*fx->revaluation);
   return Status::Ok();
 }
 

@@ -43,6 +43,7 @@ class MemoryLedger : public ledger::LedgerView {
   const ledger::FxQuote* find_quote(std::string_view merchant,
                                     std::string_view quote) const override;
   const ledger::FxRate* latest_rate(std::string_view pair, int64_t at_s) const override;
+  const ledger::FxForward* find_forward(std::string_view forward_id) const override;
   // Applies an event; returns the rejection or commits the effects.
   Status apply(const v1::Envelope& event);
 
@@ -53,6 +54,8 @@ class MemoryLedger : public ledger::LedgerView {
   std::set<std::string> business_ids;                      // merchant \0 kind + id
   std::map<std::string, ledger::FxQuote> quotes;           // merchant \0 quote
   std::map<std::pair<std::string, int64_t>, ledger::FxRate> rates;  // (pair, as-of)
+  std::map<std::string, ledger::FxForward> forwards;                 // forward id
+  std::vector<ledger::FxRevaluation> revaluations;
 };
 
 // Posted balance of `account` in `currency` on its normal side (credit for payables and

@@ -31,6 +31,7 @@
 #include "ledger/rules.h"
 #include "projections/fold.h"
 #include "projections/kafka_fold.h"
+#include "projections/positions.h"
 #include "projections/queries.h"
 #include "tools/generator.h"
 #include "tools/progress.h"
@@ -1323,6 +1324,371 @@ int cmd_rates(const Common& common, const RatesArgs& args) {
                "some (see `payledger rejects`)\n");
     return kExitFailed;
   }
+  return kExitOk;
+}
+
+namespace {
+
+// A moment given as RFC 3339 or a date (YYYY-MM-DD: its 00:00:00Z); nullopt if neither.
+std::optional<int64_t> parse_moment(const std::string& text) {
+  google::protobuf::Timestamp t;
+  if (google::protobuf::util::TimeUtil::FromString(text, &t)) return t.seconds();
+  if (text.size() == 10 &&
+      google::protobuf::util::TimeUtil::FromString(text + "T00:00:00Z", &t)) {
+    return t.seconds();
+  }
+  return std::nullopt;
+}
+
+// Display only: cost per unit of the asset, in the reporting currency, 6 decimals.
+std::string average_cost(const ledger::Position& p, int asset_exp, int reporting_exp) {
+  if (p.amount.is_zero()) return "";
+  try {
+    ledger::Int128 num = p.cost * ledger::pow10_128(6 + asset_exp);
+    ledger::Int128 den = p.amount * ledger::pow10_128(reporting_exp);
+    return ledger::format_scaled(num / den, 6);
+  } catch (const std::exception&) {
+    return "";
+  }
+}
+
+// Money text of an optional amount; "-" (human) when unknown.
+std::string opt_scaled(const std::optional<ledger::Int128>& v, int exponent) {
+  return v ? scaled(*v, exponent) : "-";
+}
+json opt_json(const std::optional<ledger::Int128>& v, int exponent) {
+  return v ? json(scaled(*v, exponent)) : json(nullptr);
+}
+
+json rate_ref_json(const std::optional<ledger::FxRate>& r) {
+  if (!r) return nullptr;
+  auto mid = ledger::mid_rate(*r);
+  return json{{"pair", r->pair}, {"as_of", iso_time(r->as_of_s)},
+              {"value", mid ? mid->to_string() : ""}, {"event_id", r->event_id}};
+}
+
+std::string rate_ref_text(const std::optional<ledger::FxRate>& r) {
+  if (!r) return "-";
+  auto mid = ledger::mid_rate(*r);
+  return fmt::format("{} {} ({})", r->pair, mid ? mid->to_string() : "?",
+                     iso_time(r->as_of_s).substr(0, 10));
+}
+
+// The request both FX queries build from their options, or a usage error (exit 2).
+std::optional<std::string> positions_request(const PositionsArgs& args,
+                                             projections::PositionsRequest* request) {
+  if (!args.merchant.empty() && args.house_only) {
+    return "--merchant and --house name different owners: give one";
+  }
+  if (!args.as_of.empty()) {
+    request->as_of = parse_moment(args.as_of);
+    if (!request->as_of) {
+      return fmt::format("--as-of '{}' is not an RFC 3339 time (2026-03-31T23:59:59Z) or a "
+                         "date (2026-03-31)",
+                         args.as_of);
+    }
+  }
+  request->house = args.merchant.empty();
+  request->merchants = !args.house_only;
+  if (!args.merchant.empty()) request->merchant = args.merchant;
+  return std::nullopt;
+}
+
+// Rows whose cost is unknown (a trade no rate valued) are named on stderr.
+void warn_unpriced(const projections::PositionsAnswer& a) {
+  for (const auto& row : a.rows) {
+    if (row.end.priced()) continue;
+    fmt::print(stderr,
+               "payledger: warning: {} {}: {} of {} trades had no {} rate published by their "
+               "time: its cost and P&L are unknown (shown as -)\n",
+               row.owner, row.asset.code(), row.end.unpriced, row.end.trades,
+               ledger::CurrencyPair::of(row.asset, a.reporting)->to_string());
+  }
+}
+
+json forward_json(const projections::ForwardValue& f, const ledger::Asset& reporting) {
+  auto pair = ledger::CurrencyPair::parse(f.row.forward.pair);
+  const int base_exp = pair ? pair->base().exponent() : 0;
+  const int quote_exp = pair ? pair->quote().exponent() : 0;
+  return json{{"forward_id", f.row.forward_id},
+              {"pair", f.row.forward.pair},
+              {"side", f.row.forward.buy ? "buy" : "sell"},
+              {"notional", scaled(f.row.forward.notional, base_exp)},
+              {"forward_rate", f.row.forward.rate},
+              {"booked_at", iso_time(f.row.forward.booked_at_s)},
+              {"value_date", iso_time(f.row.forward.value_date_s)},
+              {"status", f.settled ? "settled" : "open"},
+              {"spot", rate_ref_json(f.spot)},
+              {"mark", opt_json(f.mark_quote, quote_exp)},
+              {"mark_currency", pair ? pair->quote().code() : ""},
+              {"mark_reporting", opt_json(f.mark_reporting, reporting.exponent())}};
+}
+
+// Checks --merchant names a merchant with a payable in the books (exit 1 otherwise).
+std::optional<Error> unknown_merchant(const projections::Stores& stores,
+                                      const std::string& merchant, const std::string& data) {
+  if (merchant.empty()) return std::nullopt;
+  auto rows = projections::list_balances(stores, ledger::Chart::merchant_payable(merchant).name());
+  if (rows && !rows->empty()) return std::nullopt;
+  if (!rows) return rows.error();
+  return make_error(Code::kInvalidArgument,
+                    fmt::format("merchant {} has no payable in the books of {}", merchant, data));
+}
+
+}  // namespace
+
+int cmd_positions(const Common& common, const PositionsArgs& args) {
+  auto reporting = ledger::Asset::find(args.reporting);
+  if (!reporting) return usage(fmt::format("--reporting: {}", reporting.error().reason));
+  projections::PositionsRequest request{*reporting};
+  if (auto bad = positions_request(args, &request)) return usage(*bad);
+  auto opened = open_stores(common);
+  if (!opened) return fail(opened.error());
+  if (auto e = unknown_merchant(opened->stores, args.merchant, common.data)) return fail(*e);
+  auto answer = projections::positions(opened->stores, request);
+  if (!answer) return fail(answer.error());
+  const int rexp = reporting->exponent();
+  const std::string at = request.as_of ? iso_time(*request.as_of) : "latest";
+  ledger::Int128 realised = 0, unrealised = 0, marks = 0;
+  bool totals_known = true;
+  for (const auto& row : answer->rows) {
+    if (!row.end.priced() || !row.end.unrealised) {
+      totals_known = false;
+      continue;
+    }
+    realised += row.end.position.realised;
+    unrealised += *row.end.unrealised;
+  }
+  for (const auto& f : answer->forwards) {
+    if (!f.mark_reporting) {
+      totals_known = false;
+      continue;
+    }
+    marks += *f.mark_reporting;
+  }
+  if (common.json) {
+    json out{{"reporting", reporting->code()}, {"as_of", request.as_of ? json(at) : json(nullptr)}};
+    add_coverage(*opened, &out);
+    json rows = json::array();
+    for (const auto& row : answer->rows) {
+      const auto& e = row.end;
+      const int aexp = row.asset.exponent();
+      const bool priced = e.priced();
+      rows.push_back(json{
+          {"owner", row.owner},
+          {"asset", row.asset.code()},
+          {"amount", scaled(e.position.amount, aexp)},
+          {"cost", priced ? json(scaled(e.position.cost, rexp)) : json(nullptr)},
+          {"average_cost", priced ? json(average_cost(e.position, aexp, rexp)) : json(nullptr)},
+          {"realised", priced ? json(scaled(e.position.realised, rexp)) : json(nullptr)},
+          {"unrealised", priced ? opt_json(e.unrealised, rexp) : json(nullptr)},
+          {"rate", rate_ref_json(e.mark)},
+          {"trades", e.trades},
+          {"unpriced_trades", e.unpriced}});
+    }
+    out["positions"] = std::move(rows);
+    json forwards = json::array();
+    for (const auto& f : answer->forwards) forwards.push_back(forward_json(f, *reporting));
+    out["forwards"] = std::move(forwards);
+    out["totals"] = totals_known ? json{{"realised", scaled(realised, rexp)},
+                                        {"unrealised", scaled(unrealised, rexp)},
+                                        {"forwards", scaled(marks, rexp)}}
+                                 : json(nullptr);
+    print_json(out);
+  } else {
+    fmt::print("FX positions in {} as of {}\n", reporting->code(), at);
+    fmt::print("{:<22} {:<6} {:>20} {:>16} {:>14} {:>14} {:>14}  {}\n", "OWNER", "ASSET",
+               "AMOUNT", "COST", "AVG COST", "REALISED", "UNREALISED", "RATE");
+    for (const auto& row : answer->rows) {
+      const auto& e = row.end;
+      const int aexp = row.asset.exponent();
+      const bool priced = e.priced();
+      const std::string avg = priced ? average_cost(e.position, aexp, rexp) : "";
+      fmt::print("{:<22} {:<6} {:>20} {:>16} {:>14} {:>14} {:>14}  {}\n", row.owner,
+                 row.asset.code(), scaled(e.position.amount, aexp),
+                 priced ? scaled(e.position.cost, rexp) : "-", avg.empty() ? "-" : avg,
+                 priced ? scaled(e.position.realised, rexp) : "-",
+                 priced ? opt_scaled(e.unrealised, rexp) : "-", rate_ref_text(e.mark));
+    }
+    if (answer->rows.empty()) fmt::print("no positions outside {}\n", reporting->code());
+    if (!answer->forwards.empty()) {
+      fmt::print("\n{:<14} {:<8} {:<5} {:>16} {:>12} {:<11} {:<8} {:>16} {:>16}\n", "FORWARD",
+                 "PAIR", "SIDE", "NOTIONAL", "RATE", "VALUE DATE", "STATUS", "MARK",
+                 "MARK " + reporting->code());
+      for (const auto& f : answer->forwards) {
+        auto pair = ledger::CurrencyPair::parse(f.row.forward.pair);
+        fmt::print("{:<14} {:<8} {:<5} {:>16} {:>12} {:<11} {:<8} {:>16} {:>16}\n",
+                   f.row.forward_id, f.row.forward.pair, f.row.forward.buy ? "buy" : "sell",
+                   scaled(f.row.forward.notional, pair ? pair->base().exponent() : 0),
+                   f.row.forward.rate, iso_time(f.row.forward.value_date_s).substr(0, 10),
+                   f.settled ? "settled" : "open",
+                   f.mark_quote ? fmt::format("{} {}", scaled(*f.mark_quote,
+                                                              pair->quote().exponent()),
+                                              pair->quote().code())
+                                : "-",
+                   opt_scaled(f.mark_reporting, rexp));
+      }
+    }
+    if (totals_known) {
+      fmt::print("\ntotal realised {} {}, unrealised {} {}, forwards {} {}\n",
+                 scaled(realised, rexp), reporting->code(), scaled(unrealised, rexp),
+                 reporting->code(), scaled(marks, rexp), reporting->code());
+    } else {
+      fmt::print("\nno totals: some positions or forwards have no rate to value them\n");
+    }
+  }
+  warn_unpriced(*answer);
+  return kExitOk;
+}
+
+int cmd_fx_pnl(const Common& common, const PositionsArgs& args) {
+  auto reporting = ledger::Asset::find(args.reporting);
+  if (!reporting) return usage(fmt::format("--reporting: {}", reporting.error().reason));
+  auto from = parse_moment(args.from);
+  auto to = parse_moment(args.to);
+  if (!from || !to) {
+    return usage(fmt::format("--from '{}' / --to '{}': give RFC 3339 times "
+                             "(2026-03-31T23:59:59Z) or dates (2026-03-31)",
+                             args.from, args.to));
+  }
+  if (*from >= *to) return usage("--from must be before --to (the period is [from, to))");
+  projections::PositionsRequest request{*reporting};
+  PositionsArgs a = args;
+  a.as_of.clear();
+  if (auto bad = positions_request(a, &request)) return usage(*bad);
+  request.as_of = *to - 1;
+  request.from = *from;
+  auto opened = open_stores(common);
+  if (!opened) return fail(opened.error());
+  if (auto e = unknown_merchant(opened->stores, args.merchant, common.data)) return fail(*e);
+  auto answer = projections::positions(opened->stores, request);
+  if (!answer) return fail(answer.error());
+  const int rexp = reporting->exponent();
+  struct Pnl {
+    std::optional<ledger::Int128> realised, unrealised_start, unrealised_end, total;
+  };
+  auto pnl_of = [](const projections::PositionRow& row) {
+    Pnl p;
+    if (!row.end.priced() || !row.start->priced()) return p;
+    p.realised = row.end.position.realised - row.start->position.realised;
+    // A position that did not exist yet had nothing unrealised.
+    p.unrealised_start = row.start->trades == 0 ? std::optional<ledger::Int128>(0)
+                                                : row.start->unrealised;
+    p.unrealised_end = row.end.unrealised;
+    if (p.unrealised_start && p.unrealised_end) {
+      p.total = *p.realised + *p.unrealised_end - *p.unrealised_start;
+    }
+    return p;
+  };
+  std::optional<ledger::Int128> total = ledger::Int128(0);
+  auto add_total = [&](const std::optional<ledger::Int128>& v) {
+    if (!v || !total) {
+      total.reset();
+      return;
+    }
+    *total += *v;
+  };
+  // Forwards: the change of their mark over the period (0 before booking).
+  std::map<std::string, std::optional<ledger::Int128>> forward_start;
+  for (const auto& f : answer->forwards_start) forward_start[f.row.forward_id] = f.mark_reporting;
+  auto forward_change = [&](const projections::ForwardValue& f) -> std::optional<ledger::Int128> {
+    auto it = forward_start.find(f.row.forward_id);
+    std::optional<ledger::Int128> start =
+        it == forward_start.end() ? std::optional<ledger::Int128>(0) : it->second;
+    if (!start || !f.mark_reporting) return std::nullopt;
+    return *f.mark_reporting - *start;
+  };
+  auto runs = projections::list_revaluations(opened->stores);
+  if (!runs) return fail(runs.error());
+  // Each run in the period, valued as it was asked: positions as of its as-of, in its currency.
+  struct RunTotal {
+    projections::RevaluationRow row;
+    std::optional<ledger::Int128> unrealised;
+    int exponent = 0;
+  };
+  std::vector<RunTotal> run_totals;
+  for (const auto& r : *runs) {
+    if (r.run.as_of_s < *from || r.run.as_of_s >= *to) continue;
+    auto run_reporting = ledger::Asset::find(r.run.reporting);
+    if (!run_reporting) return fail(run_reporting.error());
+    projections::PositionsRequest rr{*run_reporting};
+    rr.as_of = r.run.as_of_s;
+    auto valued = projections::positions(opened->stores, rr);
+    if (!valued) return fail(valued.error());
+    std::optional<ledger::Int128> sum = ledger::Int128(0);
+    for (const auto& row : valued->rows) {
+      if (!sum || !row.end.priced() || !row.end.unrealised) {
+        sum.reset();
+        continue;
+      }
+      *sum += *row.end.unrealised;
+    }
+    run_totals.push_back(RunTotal{r, sum, run_reporting->exponent()});
+  }
+  if (common.json) {
+    json out{{"reporting", reporting->code()}, {"from", iso_time(*from)}, {"to", iso_time(*to)}};
+    add_coverage(*opened, &out);
+    json rows = json::array();
+    for (const auto& row : answer->rows) {
+      Pnl p = pnl_of(row);
+      add_total(p.total);
+      rows.push_back(json{{"owner", row.owner},
+                          {"asset", row.asset.code()},
+                          {"amount_start", scaled(row.start->position.amount, row.asset.exponent())},
+                          {"amount_end", scaled(row.end.position.amount, row.asset.exponent())},
+                          {"realised", opt_json(p.realised, rexp)},
+                          {"unrealised_start", opt_json(p.unrealised_start, rexp)},
+                          {"unrealised_end", opt_json(p.unrealised_end, rexp)},
+                          {"total", opt_json(p.total, rexp)},
+                          {"unpriced_trades", row.end.unpriced}});
+    }
+    out["positions"] = std::move(rows);
+    json forwards = json::array();
+    for (const auto& f : answer->forwards) {
+      auto change = forward_change(f);
+      add_total(change);
+      json j = forward_json(f, *reporting);
+      j["change"] = opt_json(change, rexp);
+      forwards.push_back(std::move(j));
+    }
+    out["forwards"] = std::move(forwards);
+    json jr = json::array();
+    for (const auto& r : run_totals) {
+      jr.push_back(json{{"as_of", iso_time(r.row.run.as_of_s)},
+                        {"reporting", r.row.run.reporting},
+                        {"event_id", r.row.run.event_id},
+                        {"unrealised", opt_json(r.unrealised, r.exponent)}});
+    }
+    out["revaluation_runs"] = std::move(jr);
+    out["total"] = opt_json(total, rexp);
+    print_json(out);
+  } else {
+    fmt::print("FX P&L in {} from {} to {} (end excluded)\n", reporting->code(), iso_time(*from),
+               iso_time(*to));
+    fmt::print("{:<22} {:<6} {:>14} {:>16} {:>16} {:>14}\n", "OWNER", "ASSET", "REALISED",
+               "UNREALISED START", "UNREALISED END", "TOTAL");
+    for (const auto& row : answer->rows) {
+      Pnl p = pnl_of(row);
+      add_total(p.total);
+      fmt::print("{:<22} {:<6} {:>14} {:>16} {:>16} {:>14}\n", row.owner, row.asset.code(),
+                 opt_scaled(p.realised, rexp), opt_scaled(p.unrealised_start, rexp),
+                 opt_scaled(p.unrealised_end, rexp), opt_scaled(p.total, rexp));
+    }
+    for (const auto& f : answer->forwards) {
+      auto change = forward_change(f);
+      add_total(change);
+      fmt::print("{:<22} {:<6} {:>14} {:>16} {:>16} {:>14}\n", "forward " + f.row.forward_id,
+                 f.row.forward.pair.substr(0, 3), "", "", opt_scaled(f.mark_reporting, rexp),
+                 opt_scaled(change, rexp));
+    }
+    fmt::print("total {} {}\n", opt_scaled(total, rexp), reporting->code());
+    for (const auto& r : run_totals) {
+      fmt::print("revaluation run {} as of {} in {}: unrealised {}\n", r.row.run.event_id,
+                 iso_time(r.row.run.as_of_s), r.row.run.reporting,
+                 opt_scaled(r.unrealised, r.exponent));
+    }
+  }
+  warn_unpriced(*answer);
   return kExitOk;
 }
 

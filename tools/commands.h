@@ -119,6 +119,19 @@ struct RatesArgs {
 // if the partitions' copies differ (a publication that did not reach every partition).
 int cmd_rates(const Common& common, const RatesArgs& args);
 
+struct PositionsArgs {
+  std::string merchant;           // only this merchant ("" = the house and every merchant)
+  bool house_only = false;        // only the house (psp:fx:position) and its forwards
+  std::string as_of;              // RFC 3339 or YYYY-MM-DD ("" = everything folded)
+  std::string reporting = "USD";  // the currency cost and P&L are in
+  std::string from, to;           // fx-pnl: the period [from, to)
+};
+// FX positions per owner and asset: amount, cost, average cost, realised and unrealised P&L
+// in the reporting currency, and the house's forwards marked to market (docs/fx.md).
+int cmd_positions(const Common& common, const PositionsArgs& args);
+// FX P&L of a period: realised, unrealised at its start and end, forwards, revaluation runs.
+int cmd_fx_pnl(const Common& common, const PositionsArgs& args);
+
 struct ReplayArgs {
   Common common;
   std::string code;  // only rejects with this code name ("" = any)

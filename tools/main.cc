@@ -182,6 +182,8 @@ struct Commands {
   CLI::App* demo_cmd = nullptr;
   Query balance, statement, tb, digest, rejects, payment, report_checkout, rates;
   RatesArgs rates_args;
+  Query positions, fx_pnl;
+  PositionsArgs positions_args, fx_pnl_args;
   std::string prefix, account, payment_merchant, payment_id;
   uint64_t statement_limit = 0, rejects_limit = 0;
   ReplayArgs replay;
@@ -324,6 +326,32 @@ void add_reject_and_report_commands(CLI::App& app, Commands& c) {
   rates->add_flag("--history", c.rates_args.history,
                   "Every publication (up to --as-of), not only the latest per pair");
 
+  CLI::App* positions = add_query(
+      &app, c.positions, "positions",
+      "Show FX positions per owner (house, merchants) and asset: amount, cost, average cost, "
+      "realised and unrealised P&L in the reporting currency; forwards marked to market");
+  auto fx_owner_options = [](CLI::App* cmd, PositionsArgs& a) {
+    cmd->add_option("--merchant", a.merchant, "Only this merchant's positions (its payables)");
+    cmd->add_flag("--house", a.house_only,
+                  "Only the house's positions (psp:fx:position) and its forwards");
+    cmd->add_option("--reporting", a.reporting,
+                    "Currency of cost and P&L; trades are valued at its published rates")
+        ->capture_default_str();
+  };
+  fx_owner_options(positions, c.positions_args);
+  positions->add_option("--as-of", c.positions_args.as_of,
+                        "Positions after the events at or before this time (RFC 3339 or "
+                        "YYYY-MM-DD = its 00:00:00Z), valued at the rates published by then");
+  CLI::App* fx_pnl = add_query(
+      &app, c.fx_pnl, "fx-pnl",
+      "Show the FX P&L of a period [from, to): realised, unrealised at its start and end, "
+      "forwards' marks and the revaluation runs in it");
+  fx_owner_options(fx_pnl, c.fx_pnl_args);
+  fx_pnl->add_option("--from", c.fx_pnl_args.from, "Start (RFC 3339 or YYYY-MM-DD), included")
+      ->required();
+  fx_pnl->add_option("--to", c.fx_pnl_args.to, "End (RFC 3339 or YYYY-MM-DD), excluded")
+      ->required();
+
   CLI::App* payment = add_query(
       &app, c.payment, "payment",
       "Show one payment's state machine: status, amounts, hold, dispute, expiry");
@@ -411,6 +439,8 @@ int run(const Commands& c) {
   if (*c.replay_cmd) return cmd_replay(c.replay);
   if (*c.report_checkout.cmd) return cmd_report_checkout(c.report_checkout.common);
   if (*c.rates.cmd) return cmd_rates(c.rates.common, c.rates_args);
+  if (*c.positions.cmd) return cmd_positions(c.positions.common, c.positions_args);
+  if (*c.fx_pnl.cmd) return cmd_fx_pnl(c.fx_pnl.common, c.fx_pnl_args);
   if (*c.payment.cmd) return cmd_payment(c.payment.common, c.payment_merchant, c.payment_id);
   return kExitUsage;
 }
@@ -435,7 +465,7 @@ int main(int argc, char** argv) {
   if (int code = parse(app, argc, argv); code >= 0) return code;
 
   for (Query* q : {&c.balance, &c.statement, &c.tb, &c.digest, &c.rejects, &c.report_checkout,
-                   &c.payment, &c.rates}) {
+                   &c.payment, &c.rates, &c.positions, &c.fx_pnl}) {
     split_dirs(q->dirs, &q->common);
   }
   install_signal_handlers();

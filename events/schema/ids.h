@@ -12,6 +12,11 @@ inline constexpr size_t kIdLengthMax = 64;
 // (ledger/deadlines.h): a producer's event may not take one.
 inline constexpr std::string_view kDeadlineEventIdPrefix = "deadline:";
 
+// The house's own key (docs/fx.md): the PSP's treasury events (FX conversions of its own
+// position, forwards, revaluation runs) are appended under this merchant_id, so they fold in
+// one partition. No merchant may use it for anything else.
+inline constexpr std::string_view kHouseMerchantId = "psp";
+
 // 1..kIdLengthMax characters of [A-Za-z0-9_.-].
 constexpr bool valid_id(std::string_view id) {
   if (id.empty() || id.size() > kIdLengthMax) return false;

@@ -48,10 +48,11 @@ enum class Code : unsigned char {
   kQuoteUsed,             // an FX quote another payment already converted at
   kNoRate,                // no published rate of the pair at or before the event's time
   kStaleRate,             // the latest published rate is older than the contract allows
+  kUnknownForward,        // a forward settlement names a forward the house never booked
 };
 
 // The last code (for loops over every code).
-inline constexpr Code kLastCode = Code::kStaleRate;
+inline constexpr Code kLastCode = Code::kUnknownForward;
 
 constexpr std::string_view code_name(Code code) {
   switch (code) {
@@ -88,6 +89,7 @@ constexpr std::string_view code_name(Code code) {
     case Code::kQuoteUsed: return "quote_used";
     case Code::kNoRate: return "no_rate";
     case Code::kStaleRate: return "stale_rate";
+    case Code::kUnknownForward: return "unknown_forward";
   }
   return "unknown";
 }
