@@ -12,6 +12,7 @@
 #include "events/codec.h"
 #include "events/embedded_log.h"
 #include "projections/fold.h"
+#include "projections/positions.h"
 #include "projections/queries.h"
 #include "test_util.h"
 
@@ -88,6 +89,46 @@ TEST_P(Scenario, FoldsToTheHandWrittenBooks) {
     EXPECT_EQ(it->second, r["code"].get<std::string>()) << r["event_id"];
   }
   EXPECT_TRUE(projections::trial_balance(*store)->balanced());
+
+  if (expected.contains("positions")) {  // FX positions (docs/fx.md), all by hand
+    const auto& want_pos = expected["positions"];
+    projections::PositionsRequest request(
+        ledger::Asset::find(want_pos["reporting"].get<std::string>()).value());
+    auto got = projections::positions(projections::Stores{store.get()}, request).value();
+    const int r = got.reporting.exponent();
+    ASSERT_EQ(got.rows.size(), want_pos["rows"].size());
+    for (size_t i = 0; i < got.rows.size(); ++i) {
+      const auto& w = want_pos["rows"][i];
+      const auto& row = got.rows[i];
+      const std::string at = row.owner + " " + row.asset.code();
+      EXPECT_EQ(row.owner, w["owner"].get<std::string>());
+      EXPECT_EQ(row.asset.code(), w["asset"].get<std::string>());
+      EXPECT_TRUE(row.end.priced()) << at;
+      EXPECT_EQ(ledger::format_scaled(row.end.position.amount, row.asset.exponent()),
+                w["amount"].get<std::string>()) << at;
+      EXPECT_EQ(ledger::format_scaled(row.end.position.cost, r), w["cost"].get<std::string>())
+          << at;
+      EXPECT_EQ(ledger::format_scaled(row.end.position.realised, r),
+                w["realised"].get<std::string>()) << at;
+      ASSERT_TRUE(row.end.unrealised) << at;
+      EXPECT_EQ(ledger::format_scaled(*row.end.unrealised, r), w["unrealised"].get<std::string>())
+          << at;
+    }
+    ASSERT_EQ(got.forwards.size(), want_pos["forwards"].size());
+    for (size_t i = 0; i < got.forwards.size(); ++i) {
+      const auto& w = want_pos["forwards"][i];
+      const auto& f = got.forwards[i];
+      EXPECT_EQ(f.row.forward_id, w["forward_id"].get<std::string>());
+      EXPECT_EQ(f.settled ? "settled" : "open", w["status"].get<std::string>());
+      ASSERT_TRUE(f.mark_quote && f.mark_reporting);
+      auto pair = ledger::CurrencyPair::parse(f.row.forward.pair).value();
+      EXPECT_EQ(ledger::format_scaled(*f.mark_quote, pair.quote().exponent()),
+                w["mark"].get<std::string>());
+      EXPECT_EQ(ledger::format_scaled(*f.mark_reporting, r), w["mark_reporting"].get<std::string>());
+    }
+    EXPECT_EQ(projections::list_revaluations(projections::Stores{store.get()})->size(),
+              want_pos["revaluation_runs"].get<size_t>());
+  }
 
   if (expected.contains("checkout_report")) {
     auto rows = projections::checkout_report(projections::Stores{store.get()}).value();
