@@ -44,4 +44,41 @@ run "$bin" replay --data "$work/d" --json
 check "3 rejects replayed" grep -Eq '"replayed": 3(,|$)' "$work/out"
 run "$bin" fold --data "$work/d" -q --json
 check "one copy per partition: 3 records, not 9" grep -q '"records": 3,' "$work/out"
+
+# Positions and FX P&L over the golden treasury scenario (amounts by hand in its expected.json).
+scenario="$(dirname "$0")/scenarios/fx_treasury/events.ndjson"
+"$bin" append --data "$work/t" --partitions 2 "$scenario" > /dev/null
+"$bin" fold --data "$work/t" -q > /dev/null
+run "$bin" positions --data "$work/t"
+check "positions exits 0 ($rc)" test "$rc" -eq 0
+# m1 BRL: flat, cost 0.00, realised 23.75, unrealised 0.00; house: 950.00 costing 200.00
+# (average 200 / 950 = 0.210526 USD per BRL), realised -5.95, unrealised -10.00.
+check "the house row" grep -Eq '^house +BRL +950.00 +200.00 +0.210526 +-5.95 +-10.00 +USD/BRL 5.0 \(2026-02-04\)$' "$work/out"
+check "m1's row" grep -Eq '^m1 +BRL +0.00 +0.00 +- +23.75 +0.00 ' "$work/out"
+check "the settled forward" grep -Eq '^fw1 +USD/BRL +sell +100.00 +4.5 +2026-02-05 +settled +-50.00 BRL +-10.00$' "$work/out"
+check "totals" grep -q '^total realised 17.80 USD, unrealised -10.00 USD, forwards -10.00 USD$' "$work/out"
+run "$bin" positions --data "$work/t" --merchant m1 --as-of 2026-01-03 --json
+check "as of the 3rd: m1 holds 1000.00 BRL costing 200.00" \
+  grep -q '"amount": "1000.00",' "$work/out"
+check "as of the 3rd: no house rows" bash -c "! grep -q '\"owner\": \"house\"' '$work/out'"
+check "JSON cost is a decimal string" grep -q '"cost": "200.00",' "$work/out"
+run "$bin" positions --data "$work/t" --merchant nobody
+check "an unknown merchant exits 1 ($rc)" test "$rc" -eq 1
+check "naming it" grep -q "merchant nobody has no payable" "$work/err"
+run "$bin" positions --data "$work/t" --merchant m1 --house
+check "--merchant with --house is a usage error ($rc)" test "$rc" -eq 2
+run "$bin" positions --data "$work/t" --as-of soon
+check "a bad --as-of is a usage error ($rc)" test "$rc" -eq 2
+run "$bin" positions --data "$work/t" --reporting usd
+check "an unknown reporting currency is a usage error ($rc)" test "$rc" -eq 2
+# January: m1 realised 23.75, unrealised 0 -> 25.00 (500 BRL costing 100.00 at 4.0 = 125.00);
+# the house realised -5.95; the open forward's mark 0 -> 12.50 (-100 x (4.0 - 4.5) = 50 BRL).
+run "$bin" fx-pnl --data "$work/t" --from 2026-01-01 --to 2026-02-01 --json
+check "fx-pnl exits 0 ($rc)" test "$rc" -eq 0
+check "m1's January total 48.75" grep -q '"total": "48.75"' "$work/out"
+check "the forward's change 12.50" grep -q '"change": "12.50"' "$work/out"
+check "the period total 55.30 (48.75 - 5.95 + 12.50)" grep -Eq '^  "total": "55.30"' "$work/out"
+check "the revaluation run of the 6th" grep -q '"as_of": "2026-01-06T00:00:00Z"' "$work/out"
+run "$bin" fx-pnl --data "$work/t" --from 2026-02-01 --to 2026-01-01
+check "--from after --to is a usage error ($rc)" test "$rc" -eq 2
 finish
