@@ -43,20 +43,27 @@ struct Fixture {
   uint64_t events = 0;
   uint64_t records = 0;  // in the log: a published rate is a record in every partition
   uint64_t bytes = 0;
+  uint64_t fx_events = 0;  // rates, quotes, conversions, forwards, revaluation runs
 
-  explicit Fixture(const std::string& market = "") {
+  explicit Fixture(const std::string& market = "", uint32_t fx_heavy_percent = 0) {
     events = bench_events();
-    dir = (std::filesystem::temp_directory_path() / ("payledger-bench" + market)).string();
+    dir = (std::filesystem::temp_directory_path() /
+           ("payledger-bench" + market + (fx_heavy_percent ? "-fx" : "")))
+              .string();
     std::filesystem::remove_all(dir);
     events::EmbeddedLogOptions o;
     o.sync = false;
     auto log = events::EmbeddedLog::open(dir + "/log", o).value();
     tools::GeneratorOptions go{events, 42, 500, market, bench_contracts()};
     go.rates = true;
+    go.fx_heavy_percent = fx_heavy_percent;
     tools::Generator gen(go);
     std::vector<events::AppendRecord> batch;
     payledger::v1::Envelope e;
     while (gen.next(&e)) {
+      fx_events += e.has_fx_rate_published() || e.has_fx_quote_locked() ||
+                   e.has_fx_conversion_executed() || e.has_fx_forward_booked() ||
+                   e.has_fx_forward_settled() || e.has_fx_revaluation_run();
       batch.push_back(events::event_record(e));
       bytes += batch.back().value.size();
       if (batch.size() == 50000) {
@@ -80,6 +87,14 @@ void fold_fixture(benchmark::State& state, Fixture& f, size_t batch, bool pipeli
 // One core: pin it (`taskset -c 1`) for the issue's one-core number.
 void BM_Fold(benchmark::State& state) {
   fold_fixture(state, fixture(), static_cast<size_t>(state.range(0)));
+}
+
+// The FX-heavy mix (issue 10): 30% of the merchant events drawn as FX events (quote locks and
+// balance conversions) besides the rates and the house's trades; compare with BM_Fold/50000
+// of the same run (counter fx_share: FX events / events).
+void BM_FoldFxHeavy(benchmark::State& state) {
+  static Fixture f("", 30);
+  fold_fixture(state, f, static_cast<size_t>(state.range(0)));
 }
 
 // As `payledger fold` runs it: the log read and each record decoded, checked and fingerprinted
@@ -116,11 +131,13 @@ void fold_fixture(benchmark::State& state, Fixture& f, size_t batch, bool pipeli
   state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * f.records));
   state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * f.bytes));
   state.counters["events"] = static_cast<double>(f.events);
+  state.counters["fx_share"] = static_cast<double>(f.fx_events) / static_cast<double>(f.events);
   double events = static_cast<double>(f.events);
   state.counters["rocksdb_keys_per_event"] = static_cast<double>(last.keys_written) / events;
   state.counters["rocksdb_bytes_per_event"] = static_cast<double>(last.bytes_written) / events;
 }
 BENCHMARK(BM_Fold)->Arg(10000)->Arg(50000)->Arg(200000)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_FoldFxHeavy)->Arg(50000)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_FoldPipelined)->Arg(50000)->Unit(benchmark::kMillisecond)->UseRealTime();
 
 // The ceiling RocksDB sets on the one-core fold: the fold's own WriteBatches (captured from

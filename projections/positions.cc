@@ -4,6 +4,7 @@
 #include <limits>
 #include <map>
 #include <stdexcept>
+#include <tuple>
 
 #include <fmt/format.h>
 
@@ -75,6 +76,8 @@ struct Leg {
 };
 struct Move {
   int64_t at_s = 0;
+  uint32_t partition = 0;  // whose rates value it
+  uint64_t offset = 0;
   std::vector<Leg> legs;
 };
 
@@ -91,7 +94,7 @@ Result<std::vector<Move>> moves_of(std::vector<const StatementLine*> lines) {
       auto asset = ledger::Asset::find(l->asset);
       if (!asset) return asset.error();
       if (out.empty() || l->line.offset != offset) {
-        out.push_back(Move{l->line.occurred_at_s, {}});
+        out.push_back(Move{l->line.occurred_at_s, l->partition, l->line.offset, {}});
         offset = l->line.offset;
       }
       const Int128 amount =
@@ -169,13 +172,13 @@ Result<std::vector<std::optional<Int128>>> leg_values(RateBook& rates, uint32_t 
 
 // Replays one account's moves in one partition up to and including `cutoff_s`: each leg
 // outside the reporting currency is a trade of that asset's position.
-Result<std::map<std::string, PositionState>> replay(RateBook& rates, uint32_t partition,
+Result<std::map<std::string, PositionState>> replay(RateBook& rates,
                                                     const std::vector<Move>& moves,
                                                     ledger::Asset reporting, int64_t cutoff_s) {
   std::map<std::string, PositionState> out;
   for (const Move& m : moves) {
     if (m.at_s > cutoff_s) continue;
-    auto values = leg_values(rates, partition, m, reporting);
+    auto values = leg_values(rates, m.partition, m, reporting);
     if (!values) return values.error();
     for (size_t i = 0; i < m.legs.size(); ++i) {
       const Leg& leg = m.legs[i];
@@ -213,30 +216,6 @@ Status value_at(RateBook& rates, PositionState& st, uint32_t partition, ledger::
   if (!u) return u.error();
   st.unrealised = *u;
   st.mark = (*rate)->rate;
-  return Status::Ok();
-}
-
-// Adds a partition's state of the same owner and asset (house positions span partitions).
-Status add(PositionState& total, const PositionState& part, bool first) {
-  if (first) {
-    total = part;
-    return Status::Ok();
-  }
-  try {
-    total.position.amount += part.position.amount;
-    total.position.cost += part.position.cost;
-    total.position.realised += part.position.realised;
-    total.trades += part.trades;
-    total.unpriced += part.unpriced;
-    if (!part.unrealised) {
-      total.unrealised.reset();
-    } else if (total.unrealised) {
-      *total.unrealised += *part.unrealised;
-    }
-    if (!total.mark) total.mark = part.mark;
-  } catch (const std::overflow_error&) {
-    return make_error(Code::kOverflow, "summed positions exceed 128 bits");
-  }
   return Status::Ok();
 }
 
@@ -320,38 +299,38 @@ Result<PositionsAnswer> positions(const Stores& stores, const PositionsRequest& 
     if (!lines) return lines.error();
     std::map<uint32_t, std::vector<const StatementLine*>> by_partition;
     for (const StatementLine& l : *lines) by_partition[l.partition].push_back(&l);
-    // Per asset: the owner's state summed over partitions (house positions span them).
-    std::map<std::string, PositionRow> rows;
+    // One stream per owner: the house's position moves in every partition, consolidated in
+    // event-time order (then partition, offset: deterministic), so its average cost is the
+    // whole house's, not a sum of per-partition averages.
+    std::vector<Move> moves;
     for (const auto& [partition, group] : by_partition) {
-      auto moves = moves_of(group);
-      if (!moves) return moves.error();
-      struct Cut {
-        int64_t at_s;
-        bool start;
-      };
-      std::vector<Cut> cuts{{end_s, false}};
-      if (request.from) cuts.push_back({*request.from - 1, true});
-      for (const Cut& cut : cuts) {
-        auto states = replay(rates, partition, *moves, reporting, cut.at_s);
-        if (!states) return states.error();
-        for (auto& [code, st] : *states) {
-          auto asset = ledger::Asset::find(code);
-          if (!asset) return asset.error();
-          if (Status s = value_at(rates, st, partition, *asset, reporting, cut.at_s); !s) {
-            return s.error();
-          }
-          auto [it, fresh] = rows.try_emplace(code, PositionRow{owner, *asset, {}, {}});
-          PositionRow& row = it->second;
-          if (cut.start) {
-            const bool first = !row.start.has_value();
-            if (first) row.start = PositionState{};
-            if (Status s = add(*row.start, st, first); !s) return s.error();
-          } else {
-            if (Status s = add(row.end, st, row.end.trades == 0 && !row.end.mark); !s) {
-              return s.error();
-            }
-          }
+      auto part = moves_of(group);
+      if (!part) return part.error();
+      moves.insert(moves.end(), part->begin(), part->end());
+    }
+    std::stable_sort(moves.begin(), moves.end(), [](const Move& a, const Move& b) {
+      return std::tie(a.at_s, a.partition, a.offset) < std::tie(b.at_s, b.partition, b.offset);
+    });
+    // Unrealised at the rates of the owner's first partition (every partition folds the same).
+    const uint32_t valuing = by_partition.empty() ? 0 : by_partition.begin()->first;
+    std::map<std::string, PositionRow> rows;
+    struct Cut {
+      int64_t at_s;
+      bool start;
+    };
+    std::vector<Cut> cuts{{end_s, false}};
+    if (request.from) cuts.push_back({*request.from - 1, true});
+    for (const Cut& cut : cuts) {
+      auto states = replay(rates, moves, reporting, cut.at_s);
+      if (!states) return states.error();
+      for (auto& [code, st] : *states) {
+        auto asset = ledger::Asset::find(code);
+        if (!asset) return asset.error();
+        if (Status s = value_at(rates, st, valuing, *asset, reporting, cut.at_s); !s) {
+          return s.error();
         }
+        PositionRow& row = rows.try_emplace(code, PositionRow{owner, *asset, {}, {}}).first->second;
+        (cut.start ? row.start.emplace() : row.end) = std::move(st);
       }
     }
     for (auto& [code, row] : rows) {

@@ -297,6 +297,31 @@ TEST(FxPositions, CostRealisedUnrealisedAndForwardMarksByHand) {
             "forward fw1 settled -50.00 -10.00\n");
 }
 
+// The house's position moves in every partition (each merchant's conversions) and in its own
+// (treasury trades): it is one position, replayed in event-time order, not a sum of
+// per-partition averages.
+TEST(FxPositions, TheHousesPositionIsOneAcrossPartitions) {
+  std::string merchant;
+  for (int i = 1; merchant.empty(); ++i) {
+    std::string id = fmt::format("m{}", i);
+    if (events::partition_for_key(id, 2) != events::partition_for_key("psp", 2)) merchant = id;
+  }
+  Books books(2);
+  books.append({publish("USD/BRL", R"("mid":"4.0")", "2026-01-01T16:00:00Z"),
+                pix(merchant, "p1", "1000.00", "2026-01-02T10:00:00Z"),
+                convert(merchant, "x1", "BRL", "500.00", "USD", "", "2026-01-02T11:00:00Z"),
+                convert("psp", "h1", "BRL", "500.00", "USD", R"("rate":"4.2")",
+                        "2026-01-02T12:00:00Z")});
+  EXPECT_EQ(books.fold().rejected, 0u);
+  // The house takes 500.00 BRL for 125.00 USD (500 / 4.0) in the merchant's partition and
+  // sells them at 4.2 for 119.05 USD in its own: flat, realised 119.05 - 125.00 = -5.95.
+  // (Summed per partition it would read: flat, cost 125.00 - 119.05 = 5.95, realised 0.00.)
+  // m1: 1000.00 BRL for 250.00 USD, half sold for 125.00 (no markup): realised 0.00.
+  EXPECT_EQ(render(positions_of(books.store())),
+            "house BRL 0.00 0.00 -5.95 0.00 2/0\n" + merchant +
+                " BRL 500.00 125.00 0.00 0.00 2/0\n");
+}
+
 TEST(FxPositions, ATradeWithNoRateLeavesCostUnknownNotWrong) {
   Books books(1);
   books.append({pix("m1", "p1", "1000.00", "2026-01-02T10:00:00Z"),

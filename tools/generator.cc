@@ -15,6 +15,7 @@
 #include <fmt/format.h>
 
 #include "events/codec.h"
+#include "events/schema/ids.h"
 #include "ledger/contract.h"
 #include "ledger/fx.h"
 #include "ledger/local_time.h"
@@ -273,6 +274,14 @@ struct Generator::State {
   std::vector<int64_t> mid_e6;
   int64_t next_fix_s = kEpochSeconds - kDay + kFixSecondOfDay;
   std::deque<v1::Envelope> reference;
+  // The house's FX (with rates): events queued after a fix (merchant "psp"), forwards to
+  // settle by time, per currency what it took in since its last sweep and swept this week.
+  std::deque<v1::Envelope> treasury;
+  std::multimap<int64_t, v1::Envelope> forward_settlements;
+  std::map<std::string, int64_t> house_took;
+  std::map<std::string, int64_t> house_swept_week;
+  uint64_t fixes = 0;
+  int64_t last_payment_amount = 0;  // of the latest new_payment_body
   ledger::Rate mdr = ledger::Rate::parse("0.029").value();  // 2.9% merchant discount rate
 
   explicit State(const GeneratorOptions& o) : options(o), rng(o.seed) {
@@ -618,7 +627,110 @@ struct Generator::State {
       b->mutable_as_of()->set_seconds(next_fix_s);
       reference.push_back(std::move(e));
     }
+    queue_treasury();
     next_fix_s += kDay;
+    ++fixes;
+  }
+
+  // After a fix: the day's revaluation run as of the fix; a sweep of what the house took in
+  // of each currency (once it is worth more than a large payment) into USD at the bid/ask;
+  // every 7th fix, a forward per currency swept that week, selling as much for USD a week
+  // ahead at the mid plus 0.1% (forward points), settled 5 minutes after its value date.
+  void queue_treasury() {
+    const Asset usd = Asset::find("USD").value();
+    v1::Envelope run;
+    auto* rb = run.mutable_fx_revaluation_run();
+    rb->mutable_as_of()->set_seconds(next_fix_s);
+    rb->set_reporting_currency("USD");
+    treasury.push_back(std::move(run));
+    for (auto& [currency, took] : house_took) {
+      const Market* market = nullptr;
+      for (const Market& k : kMarkets) {
+        if (k.currency == currency) market = &k;
+      }
+      if (market == nullptr || took < market->amount_max_minor) continue;
+      const Asset asset = Asset::find(currency).value();
+      const int64_t amount = took * 8 / 10;
+      v1::Envelope e;
+      auto* b = e.mutable_fx_conversion_executed();
+      b->set_conversion_id(fmt::format("sweep-{}-{}", currency, fixes));
+      b->mutable_from()->set_currency(currency);
+      b->mutable_from()->set_amount(ledger::format_scaled(Int128(amount), asset.exponent()));
+      b->set_to_currency("USD");
+      treasury.push_back(std::move(e));
+      house_swept_week[currency] += amount;
+      took -= amount;
+    }
+    if (fixes % 7 != 6) return;
+    for (auto& [currency, swept] : house_swept_week) {
+      if (swept <= 0) continue;
+      const Asset asset = Asset::find(currency).value();
+      const auto pair = ledger::CurrencyPair::of(usd, asset).value();
+      const int64_t mid = current_mid_e6(currency);
+      const int64_t forward_e6 = mid + mid / 1000;
+      v1::Envelope e;
+      auto* b = e.mutable_fx_forward_booked();
+      const std::string id = fmt::format("fwd-{}-{}", currency, fixes);
+      b->set_forward_id(id);
+      b->set_pair(pair.to_string());
+      // The house will hold `swept` of the currency and sells it for USD.
+      Int128 notional = swept;  // in the currency
+      int exponent = asset.exponent();
+      if (pair.base() == usd) {  // USD/BRL: buys USD, notional in USD = swept / rate
+        b->set_side(v1::FX_SIDE_BUY);
+        auto in_usd = ledger::convert(Amount::from_minor(asset, swept), pair,
+                                      ledger::Rate::from_parts(forward_e6, 6).value(),
+                                      ledger::RoundingMode::kHalfEven);
+        notional = in_usd.value().minor();
+        exponent = usd.exponent();
+        b->mutable_notional()->set_currency("USD");
+      } else {  // EUR/USD: sells EUR
+        b->set_side(v1::FX_SIDE_SELL);
+        b->mutable_notional()->set_currency(currency);
+      }
+      swept = 0;
+      if (notional <= 0) continue;
+      b->mutable_notional()->set_amount(ledger::format_scaled(notional, exponent));
+      b->set_forward_rate(ledger::format_scaled(Int128(forward_e6), 6));
+      const int64_t value_date = next_fix_s + 7 * kDay;
+      b->mutable_value_date()->set_seconds(value_date);
+      treasury.push_back(std::move(e));
+      v1::Envelope settle;
+      settle.mutable_fx_forward_settled()->set_forward_id(id);
+      forward_settlements.emplace(value_date + 300, std::move(settle));
+    }
+  }
+
+  // A merchant outside the US converts 10-50% of its available balance into USD (issue 10):
+  // at its unexpired quote when it holds one (only USD-settled merchants' payments use
+  // theirs), else at the fix's mid, with a 0.5% markup. False when it has too little.
+  bool convert_balance(v1::Envelope* e, Merchant& m) {
+    if (m.settles_usd || current_mid_e6(m.market->currency) == 0 ||
+        m.available < 2 * m.market->amount_max_minor) {
+      return false;
+    }
+    const int64_t amount = m.available * static_cast<int64_t>(rng.between(10, 50)) / 100;
+    stamp(e, m);
+    auto* b = e->mutable_fx_conversion_executed();
+    b->set_conversion_id(fmt::format("cv-{}", produced));
+    money(b->mutable_from(), m, amount);
+    b->set_to_currency("USD");
+    b->set_markup_percent("0.5");
+    if (!m.quote_id.empty() && now_s < m.quote_expires) {
+      b->set_quote_id(m.quote_id);
+      m.quote_id.clear();
+    }
+    m.available -= amount;
+    house_took[m.market->currency] += amount;
+    return true;
+  }
+
+  // FX-heavy mix (GeneratorOptions::fx_heavy_percent): a quote lock or a balance conversion.
+  bool fx_event(v1::Envelope* e, Merchant& m) {
+    if (current_mid_e6(m.market->currency) == 0) return false;
+    if (rng.percent(50) && convert_balance(e, m)) return true;
+    lock_quote(e, m);
+    return true;
   }
 
   void checkout(v1::Envelope* e, Merchant& m) {
@@ -641,10 +753,15 @@ struct Generator::State {
     if (rng.percent(8)) return checkout(e, m);
     new_payment_body(e, m);
     use_quote(e, m);
+    // A USD-settled merchant's money in lands in the house's position in its currency (an
+    // estimate: half of what is created, as some never capture or are refunded; the sweep
+    // takes 80%).
+    if (m.settles_usd) house_took[m.market->currency] += last_payment_amount / 2;
   }
 
   void new_payment_body(v1::Envelope* e, Merchant& m) {
     int64_t amount = rng.between(m.market->amount_min_minor, m.market->amount_max_minor);
+    last_payment_amount = amount;
     std::string id = fmt::format("pay-{}-{}", m.id, m.next_payment++);
     stamp(e, m);
     if (m.market->wallet != v1::WALLET_UNSPECIFIED && rng.percent(60)) {
@@ -945,6 +1062,19 @@ struct Generator::State {
       e->mutable_occurred_at()->set_seconds(now_s);
       return;
     }
+    if (!forward_settlements.empty() && forward_settlements.begin()->first <= now_s) {
+      treasury.push_back(std::move(forward_settlements.begin()->second));
+      forward_settlements.erase(forward_settlements.begin());
+    }
+    if (!treasury.empty()) {
+      *e = std::move(treasury.front());
+      treasury.pop_front();
+      e->set_event_id(fmt::format("evt-{:010}", produced));
+      e->set_merchant_id(std::string(kHouseMerchantId));
+      e->set_schema_version(events::kSchemaVersion);
+      e->mutable_occurred_at()->set_seconds(now_s);
+      return;
+    }
     if (!house.empty()) {
       *e = std::move(house.front());
       house.pop_front();
@@ -973,6 +1103,10 @@ struct Generator::State {
     }
     Merchant& m = merchants[rng.below(merchants.size())];
     if (options.contracts && !m.onboarded && onboard(e, m)) return;
+    if (options.rates && options.fx_heavy_percent != 0 &&
+        rng.percent(options.fx_heavy_percent) && fx_event(e, m)) {
+      return;
+    }
     uint64_t r = rng.below(1000);
     bool done = false;
     if (r < 300) {
@@ -985,6 +1119,8 @@ struct Generator::State {
       done = payout(e, m);
     } else if (r < 436) {
       done = chargeback(e, m);
+    } else if (options.rates && r < 446) {
+      done = convert_balance(e, m);
     }
     if (!done) new_payment(e, m);
   }

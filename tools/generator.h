@@ -31,8 +31,15 @@ struct GeneratorOptions {
   // Daily FX rate publications (fx_rate_published at the 16:00 UTC fix, a random walk with
   // bid/ask spreads per currency against USD; issue 10): each is one event but a record in
   // every partition. On for `generate`, the demo and the fold bench; off by default so that
-  // tests counting records per event keep one record per event.
+  // tests counting records per event keep one record per event. With rates the house also
+  // trades (merchant key "psp"): after each fix a revaluation run, a sweep of the currencies
+  // it took in into USD at the bid/ask, and weekly forwards selling the next week's flow,
+  // settled on their value date; merchants outside the US convert part of their balance
+  // into USD now and then (at their quote when they hold one, else the fix, 0.5% markup).
   bool rates = false;
+  // With rates: 0..100, the share of merchant events drawn as FX events instead (quote locks
+  // and balance conversions), for the FX-heavy bench. 0: the usual mix.
+  uint32_t fx_heavy_percent = 0;
 };
 
 class Generator {
