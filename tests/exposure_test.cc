@@ -10,6 +10,7 @@
 
 #include <fmt/format.h>
 
+#include "projections/fold.h"
 #include "test_util.h"
 #include "testlib.h"
 
@@ -215,6 +216,71 @@ TEST_F(ExposureTest, WithoutAsOfTheBooksLatestEventTimeIsUsed) {
   EXPECT_EQ(x->lapsed_holds, 0u);
   // Both quotes are open at 23:01 on 01-09.
   EXPECT_EQ(usd.open_quotes.at("USD/JPY"), 2u);
+}
+
+void fold_partitions(projections::Store& store, events::EventLog& log,
+                     const std::vector<uint32_t>& partitions) {
+  projections::FoldOptions options;
+  options.sync = false;
+  auto folder = projections::Folder::open(store, log.partition_count(), options).value();
+  events::ReadBatch batch;
+  for (uint32_t p : partitions) {
+    for (;;) {
+      ASSERT_TRUE(log.read(p, folder->next_offset(p), 500, &batch).ok());
+      if (batch.records.empty()) break;
+      for (const auto& rec : batch.records) ASSERT_TRUE(folder->fold_record(rec).ok());
+    }
+  }
+  ASSERT_TRUE(folder->commit().ok());
+}
+
+// Everything exposure answers, as text, to compare two answers.
+std::string describe(const Exposure& x) {
+  std::string out = fmt::format("as-of {} lapsed {} {}\n", x.as_of_s, x.lapsed_holds,
+                                x.lapsed_vouchers);
+  for (const auto& c : x.currencies) {
+    out += fmt::format("{}:", c.asset);
+    for (const auto& w : c.weeks) out += fmt::format(" {}", row(w, c.exponent));
+    out += fmt::format(" later {} total {}", row(c.later, c.exponent), row(c.total, c.exponent));
+    for (const auto& [pair, n] : c.open_quotes) out += fmt::format(" {}x{}", pair, n);
+    out += fmt::format(" history from {}:", c.history_first_day);
+    for (double v : c.history) out += fmt::format(" {:.2f}", v);
+    out += fmt::format(" {}:", projections::forecast_method_name(c.fit.method));
+    for (const auto& p : c.forecast) out += fmt::format(" {:.6f}/{:.6f}", p.mean, p.hi95);
+    out += "\n";
+  }
+  for (const auto& r : x.voucher_rates) {
+    out += fmt::format("{} {}/{} {}\n", r.method, r.paid, r.ended, r.outstanding);
+  }
+  return out;
+}
+
+TEST(ExposureScaleOut, InstancesOwningDisjointPartitionsAnswerLikeTheSingleFold) {
+  Books single(4);
+  single.append(generated(8000));
+  single.fold();
+  TempDir a_dir, b_dir;
+  auto a = projections::Store::open(a_dir.path(), false).value();
+  auto b = projections::Store::open(b_dir.path(), false).value();
+  fold_partitions(*a, single.log(), {0, 2});
+  fold_partitions(*b, single.log(), {1, 3});
+  auto latest = projections::exposure(projections::Stores{&single.store()}, std::nullopt, 30);
+  auto latest_merged =
+      projections::exposure(projections::Stores{a.get(), b.get()}, std::nullopt, 30);
+  ASSERT_TRUE(latest.ok() && latest_merged.ok());
+  EXPECT_EQ(describe(*latest_merged), describe(*latest));
+  // Three days later: the books' days are history, some holds and vouchers have lapsed.
+  const int64_t later = latest->as_of_s + 3 * projections::kDaySeconds;
+  auto whole = projections::exposure(projections::Stores{&single.store()}, later, 30);
+  auto merged = projections::exposure(projections::Stores{a.get(), b.get()}, later, 30);
+  ASSERT_TRUE(whole.ok() && merged.ok());
+  ASSERT_GE(whole->currencies.size(), 3u);
+  ASSERT_FALSE(whole->currencies[0].history.empty());
+  EXPECT_EQ(describe(*merged), describe(*whole));
+  // One instance alone holds only its merchants' payables: not the same answer.
+  auto half = projections::exposure(projections::Stores{a.get()}, later, 30);
+  ASSERT_TRUE(half.ok());
+  EXPECT_NE(describe(*half), describe(*whole));
 }
 
 TEST(ExposureRounding, HalfEvenOnce) {
