@@ -372,7 +372,13 @@ void add_exposure(CLI::App& app, Commands& c) {
       "than 14 days: Holt, fewer than 3: the mean; none without history. Floating point, "
       "never booked\n"
       "Value dates before the as-of count in week 1; holds and vouchers lapsed by the as-of "
-      "are left out (counted under \"lapsed\").");
+      "are left out (counted under \"lapsed\").\n"
+      "JSON also has: buckets[].bucket/from/to (week N or later; dates UTC, to inclusive, null "
+      "for later), total; forecast.method (ets_aaa, holt, mean, none), note (why a simpler "
+      "method), history_days, history_from, params (alpha, beta, gamma, sigma2), "
+      "daily[].date and forecast_mean, forecast_lo80/hi80, forecast_lo95/hi95 (major units); "
+      "voucher_pay_rates[] (method, paid, ended, outstanding); lapsed; money_in_accounts; "
+      "complete (and gaps), as for every query.");
 }
 
 void add_topic(CLI::App& app, Commands& c) {
