@@ -35,6 +35,7 @@
 #include "projections/queries.h"
 #include "tools/generator.h"
 #include "tools/progress.h"
+#include "tools/query_stores.h"
 
 namespace payledger::tools {
 
@@ -2027,6 +2028,18 @@ int cmd_demo(const DemoArgs& args) {
     print_demo_text(d);
   }
   return d.tb.balanced() ? kExitOk : kExitFailed;
+}
+
+Result<QueryStores> open_query_stores(const Common& common) {
+  auto opened = open_stores(common);
+  if (!opened) return opened.error();
+  QueryStores out;
+  out.complete = opened->coverage.complete();
+  if (!out.complete) out.gaps = gaps_json(*opened);
+  out.dirs = std::move(opened->dirs);
+  out.owned = std::move(opened->owned);
+  out.stores = std::move(opened->stores);
+  return out;
 }
 
 }  // namespace payledger::tools

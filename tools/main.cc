@@ -8,6 +8,7 @@
 
 #include "events/kafka_log.h"
 #include "tools/commands.h"
+#include "tools/query_stores.h"
 
 namespace {
 
@@ -190,6 +191,8 @@ struct Commands {
   CLI::App* replay_cmd = nullptr;
   TopicArgs topic;
   CLI::App* topic_create = nullptr;
+  Query exposure;
+  ExposureArgs exposure_args;
 };
 
 void add_generate(CLI::App& app, Commands& c) {
@@ -364,6 +367,48 @@ void add_reject_and_report_commands(CLI::App& app, Commands& c) {
             "Checkout conversion: abandonment rate by payment method and market");
 }
 
+// payledger exposure (docs/fx.md, "Exposure and forecast").
+void add_exposure(CLI::App& app, Commands& c) {
+  CLI::App* cmd = add_query(
+      &app, c.exposure, "exposure",
+      "Money not yet settled per currency and value-date week, what is hedged, and a forecast "
+      "of money in (with 80% and 95% bands)");
+  cmd->add_option("--horizon", c.exposure_args.horizon, "Days ahead, Nd with N from 1 to 365")
+      ->capture_default_str();
+  cmd->add_option("--as-of", c.exposure_args.as_of,
+                  "The moment of the answer (RFC 3339); default: the books' latest event time. "
+                  "It decides what has lapsed and where the weeks start; the state is the books "
+                  "as folded");
+  cmd->add_option("--plot", c.exposure_args.plot,
+                  "Also draw history and forecast per currency with gnuplot into FILE.svg or "
+                  "FILE.png");
+  cmd->footer(
+      "Fields (amounts exact, in the currency's minor units shown as decimals):\n"
+      "  card_holds            card authorisations not captured; value date: the authorisation's "
+      "expiry (none: created + 7 d)\n"
+      "  vouchers_outstanding  issued, unpaid vouchers at face value; value date: their expiry\n"
+      "  vouchers_expected     face x the method's pay rate in these books (paid in time / "
+      "ended), rounded half-even once per currency, method and week\n"
+      "  bnpl_upfronts         owed by BNPL providers (up-front less refunds' claw-back); value "
+      "date: approval + 1 d\n"
+      "  payables              merchants' posted payables (money out); value date: as-of + 1 d\n"
+      "  net                   card_holds + vouchers_expected + bnpl_upfronts - payables\n"
+      "  hedged                locked quotes unused and unexpired at the as-of (count per pair; "
+      "quotes carry no notional); forwards: not tracked yet (null)\n"
+      "  forecast              daily money in (posted debits of psp:clearing, psp:bank and "
+      "psp:receivable accounts, payouts and coupon funding excluded), ETS(A,A,A) weekly; fewer "
+      "than 14 days: Holt, fewer than 3: the mean; none without history. Floating point, "
+      "never booked\n"
+      "Value dates before the as-of count in week 1; holds and vouchers lapsed by the as-of "
+      "are left out (counted under \"lapsed\").\n"
+      "JSON also has: buckets[].bucket/from/to (week N or later; dates UTC, to inclusive, null "
+      "for later), total; forecast.method (ets_aaa, holt, mean, none), note (why a simpler "
+      "method), history_days, history_from, params (alpha, beta, gamma, sigma2), "
+      "daily[].date and forecast_mean, forecast_lo80/hi80, forecast_lo95/hi95 (major units); "
+      "voucher_pay_rates[] (method, paid, ended, outstanding); lapsed; money_in_accounts; "
+      "complete (and gaps), as for every query.");
+}
+
 void add_topic(CLI::App& app, Commands& c) {
   TopicArgs& topic = c.topic;
   auto* topic_cmd = app.add_subcommand("topic", "Manage the Kafka topic");
@@ -442,6 +487,7 @@ int run(const Commands& c) {
   if (*c.positions.cmd) return cmd_positions(c.positions.common, c.positions_args);
   if (*c.fx_pnl.cmd) return cmd_fx_pnl(c.fx_pnl.common, c.fx_pnl_args);
   if (*c.payment.cmd) return cmd_payment(c.payment.common, c.payment_merchant, c.payment_id);
+  if (*c.exposure.cmd) return cmd_exposure(c.exposure.common, c.exposure_args);
   return kExitUsage;
 }
 
@@ -462,10 +508,11 @@ int main(int argc, char** argv) {
   add_book_queries(app, c);
   add_reject_and_report_commands(app, c);
   add_topic(app, c);
+  add_exposure(app, c);
   if (int code = parse(app, argc, argv); code >= 0) return code;
 
   for (Query* q : {&c.balance, &c.statement, &c.tb, &c.digest, &c.rejects, &c.report_checkout,
-                   &c.payment, &c.rates, &c.positions, &c.fx_pnl}) {
+                   &c.payment, &c.rates, &c.positions, &c.fx_pnl, &c.exposure}) {
     split_dirs(q->dirs, &q->common);
   }
   install_signal_handlers();
