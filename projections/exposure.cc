@@ -1,6 +1,7 @@
 #include "projections/exposure.h"
 
 #include <algorithm>
+#include <stdexcept>
 #include <string>
 
 #include <fmt/format.h>
@@ -269,6 +270,39 @@ Status scan_history(const Stores& stores, Builder& b, Exposure& out) {
 
 }  // namespace
 
+// The house's forwards open at the as-of (booked by then, not settled by then): per currency,
+// the amount they sell on their value dates (positive: hedges money coming in) less what they
+// buy. The quote leg is notional x rate rounded once, half-even, as its settlement books it.
+Status scan_forwards(const Stores& stores, int64_t as_of_s, Builder& b) {
+  auto rows = list_forwards(stores);
+  if (!rows) return rows.error();
+  try {
+    for (const ForwardRow& row : *rows) {
+      const ledger::FxForward& f = row.forward;
+      if (f.booked_at_s > as_of_s || (f.settled_at_s != 0 && f.settled_at_s <= as_of_s)) continue;
+      auto pair = ledger::CurrencyPair::parse(f.pair);
+      auto rate = ledger::Rate::parse(f.rate);
+      if (!pair || !rate) {
+        return make_error(Code::kCorrupt, fmt::format("forward {} of partition {}",
+                                                      row.forward_id, row.partition));
+      }
+      auto quote = ledger::convert(ledger::Amount::from_minor(pair->base(), f.notional), *pair,
+                                   *rate, ledger::RoundingMode::kHalfEven);
+      if (!quote) return quote.error();
+      const ledger::Int128 base_sold = f.buy ? ledger::Int128(-f.notional) : f.notional;
+      const ledger::Int128 quote_sold = f.buy ? quote->minor() : ledger::Int128(-quote->minor());
+      auto& base = b.currency(pair->base().code()).forwards_hedged;
+      base = base.value_or(0) + base_sold;
+      auto& q = b.currency(pair->quote().code()).forwards_hedged;
+      q = q.value_or(0) + quote_sold;
+    }
+  } catch (const std::overflow_error&) {
+    return make_error(Code::kOverflow, "forwards hedged exceed 128 bits");
+  }
+  for (auto& [code, c] : b.by_asset) c.forwards_hedged = c.forwards_hedged.value_or(0);
+  return Status::Ok();
+}
+
 Result<Exposure> exposure(const Stores& stores, std::optional<int64_t> as_of, int horizon_days) {
   PAYLEDGER_CHECK(horizon_days >= 1 && horizon_days <= kExposureHorizonMaxDays,
                   "exposure horizon out of range");
@@ -291,6 +325,7 @@ Result<Exposure> exposure(const Stores& stores, std::optional<int64_t> as_of, in
   if (Status s = scan_quotes(stores, *owners, out.as_of_s, b); !s) return s.error();
   if (Status s = scan_payables(stores, out.as_of_s, b); !s) return s.error();
   if (Status s = scan_history(stores, b, out); !s) return s.error();
+  if (Status s = scan_forwards(stores, out.as_of_s, b); !s) return s.error();
   for (auto& [code, c] : b.by_asset) {
     for (const auto& w : c.weeks) c.total.add(w);
     c.total.add(c.later);

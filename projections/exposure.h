@@ -55,8 +55,9 @@ struct CurrencyExposure {
   // Hedged: locked quotes unused and unexpired at the as-of, naming this currency (a quote
   // holds a rate, no notional, so they are counted, per pair).
   std::map<std::string, uint64_t> open_quotes;
-  // Hedged by FX forwards: none yet. Filled once fx_forward_booked exists (issue 10 item 1);
-  // nullopt means "not tracked", never zero hedged.
+  // Hedged by the house's FX forwards open at the as-of: the amount of this currency they sell
+  // on their value dates (positive) less what they buy (docs/fx.md). Always set by
+  // exposure() (0 when none).
   std::optional<ledger::Int128> forwards_hedged;
   // Daily money-in history (major units, complete UTC days before the as-of day, from the
   // first day with money in) and its forecast for the as-of day onwards (horizon days).

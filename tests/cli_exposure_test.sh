@@ -35,8 +35,8 @@ sys.exit(0 if (w['bucket'],w['from'],w['to'],w['card_holds'],w['payables'],w['ne
 check "two weeks and 'later' (from 2026-02-05)" py "
 u=x['currencies'][0]; b=u['buckets']
 sys.exit(0 if [k['bucket'] for k in b]==['week 1','week 2','later'] and b[2]['from']=='2026-02-05' and b[2]['to'] is None else 1)"
-check "no forwards tracked (null), no open quotes" py "
-h=x['currencies'][0]['hedged']; sys.exit(0 if h['forwards'] is None and h['open_quotes']==0 else 1)"
+check "no forwards (0.00), no open quotes" py "
+h=x['currencies'][0]['hedged']; sys.exit(0 if h['forwards']=='0.00' and h['open_quotes']==0 else 1)"
 # History 01-01 .. 01-21 (21 days, the as-of day 01-22 is forecast): ETS(A,A,A). 01-22 is
 # day 21 of the pattern (21 mod 7 = 0): 100.00; 01-23: 110.00; 01-28 (day 27, 27 mod 7 = 6):
 # 160.00.

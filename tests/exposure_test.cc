@@ -125,6 +125,17 @@ class ExposureTest : public ::testing::Test {
         ev("m1", "2026-01-09T23:01:00Z",
            R"("fx_quote_locked":{"quote_id":"fq2","pair":"USD/JPY","rate":"150.30",)"
            R"("expires_at":"2026-01-10T11:00:00Z"})"),
+        // The house's forwards: fw1 open at the as-of (buys USD 100.00 at 150.25: sells
+        // 100 x 150.25 = 15025 JPY on 01-20); fw2 settled before it (not counted).
+        ev("psp", "2026-01-09T12:00:00Z",
+           R"("fx_forward_booked":{"forward_id":"fw1","pair":"USD/JPY","side":"FX_SIDE_BUY",)"
+           R"("notional":{"currency":"USD","amount":"100.00"},"forward_rate":"150.25",)"
+           R"("value_date":"2026-01-20T00:00:00Z"})"),
+        ev("psp", "2026-01-09T12:01:00Z",
+           R"("fx_forward_booked":{"forward_id":"fw2","pair":"USD/JPY","side":"FX_SIDE_SELL",)"
+           R"("notional":{"currency":"USD","amount":"50.00"},"forward_rate":"150",)"
+           R"("value_date":"2026-01-09T20:00:00Z"})"),
+        ev("psp", "2026-01-09T20:00:00Z", R"("fx_forward_settled":{"forward_id":"fw2"})"),
     };
     // In time order, as a log would hold them: a partition's watermark fires the expiries
     // due by the latest event folded (an early event folded after a late one finds its
@@ -175,10 +186,13 @@ TEST_F(ExposureTest, AmountsPerCurrencyAndValueDateWeekAreExact) {
   EXPECT_EQ(x->lapsed_holds, 1u);  // p4
   EXPECT_EQ(x->lapsed_vouchers, 0u);
 
-  // Hedged: fq1 only (fq2 expired at 11:00), in both of its currencies; no forwards yet.
+  // Hedged: fq1 only (fq2 expired at 11:00), in both of its currencies; forwards: fw1 only
+  // (fw2 settled at 01-09 20:00), selling 15025 JPY and buying 100.00 USD.
   EXPECT_EQ(usd.open_quotes, (std::map<std::string, uint64_t>{{"USD/JPY", 1}}));
   EXPECT_EQ(jpy.open_quotes, (std::map<std::string, uint64_t>{{"USD/JPY", 1}}));
-  EXPECT_FALSE(usd.forwards_hedged.has_value());
+  ASSERT_TRUE(usd.forwards_hedged.has_value() && jpy.forwards_hedged.has_value());
+  EXPECT_EQ(fmt_minor(*usd.forwards_hedged, 2), "-100.00");
+  EXPECT_EQ(fmt_minor(*jpy.forwards_hedged, 0), "15025");
 
   // The BNPL rule matches the books: psp:receivable:bnpl holds 87.00 - 29.00 = 58.00.
   EXPECT_EQ(books_.balance("psp:receivable:bnpl", "USD"), "58.00/0.00");

@@ -207,8 +207,10 @@ void print_table(const projections::Exposure& x) {
                s(c.total.bnpl_upfronts), s(c.total.payables), s(c.total.net()));
     std::string quotes;
     for (const auto& [pair, n] : c.open_quotes) quotes += fmt::format(" {} x{}", pair, n);
-    fmt::print("hedged: open locked quotes:{}; forwards: not tracked yet\n",
-               quotes.empty() ? " none" : quotes);
+    fmt::print("hedged: open locked quotes:{}; forwards (sold forward, net): {} {}\n",
+               quotes.empty() ? " none" : quotes,
+               c.forwards_hedged ? ledger::format_scaled(*c.forwards_hedged, c.exponent) : "-",
+               c.asset);
     if (c.fit.method == projections::ForecastMethod::kNone) {
       fmt::print("forecast: none ({})\n", c.fit.note);
     } else {
