@@ -9,58 +9,13 @@
 #include <fmt/format.h>
 
 #include "ledger/account.h"
+#include "projections/rate_book.h"
 
 namespace payledger::projections {
 
 namespace {
 
 using ledger::Int128;
-
-// Each partition's published rates of one pair, in as-of order, parsed once.
-class RateBook {
- public:
-  explicit RateBook(const Stores& stores) : stores_(stores) {}
-
-  // The rate of `pair` in `partition` in force at `at_s` (the latest as-of not after it) and
-  // its valuation rate (mid, or the bid/ask midpoint); nullptr if none.
-  struct Entry {
-    ledger::FxRate rate;
-    ledger::Rate value;
-  };
-  Result<const Entry*> at(uint32_t partition, const std::string& pair, int64_t at_s) {
-    auto loaded = load(pair);
-    if (!loaded) return loaded.error();
-    auto it = (*loaded)->find(partition);
-    if (it == (*loaded)->end()) return static_cast<const Entry*>(nullptr);
-    const auto& list = it->second;
-    auto after = std::upper_bound(list.begin(), list.end(), at_s,
-                                  [](int64_t t, const Entry& e) { return t < e.rate.as_of_s; });
-    if (after == list.begin()) return static_cast<const Entry*>(nullptr);
-    return &*(after - 1);
-  }
-
- private:
-  using ByPartition = std::map<uint32_t, std::vector<Entry>>;
-  Result<const ByPartition*> load(const std::string& pair) {
-    if (auto it = books_.find(pair); it != books_.end()) return &it->second;
-    auto rows = list_rates(stores_, pair, std::nullopt, /*history=*/true);
-    if (!rows) return rows.error();
-    ByPartition book;
-    for (auto& row : *rows) {
-      auto value = ledger::mid_rate(row.rate);
-      if (!value) {
-        return make_error(Code::kCorrupt,
-                          fmt::format("stored {} rate as of {}s of partition {}: {}", pair,
-                                      row.rate.as_of_s, row.partition, value.error().reason));
-      }
-      book[row.partition].push_back(Entry{std::move(row.rate), std::move(value).value()});
-    }
-    return &books_.emplace(pair, std::move(book)).first->second;
-  }
-
-  const Stores& stores_;
-  std::map<std::string, ByPartition> books_;
-};
 
 // The canonical pair of `asset` and the reporting currency.
 std::string pair_of(ledger::Asset asset, ledger::Asset reporting) {

@@ -81,4 +81,16 @@ check "the period total 55.30 (48.75 - 5.95 + 12.50)" grep -Eq '^  "total": "55.
 check "the revaluation run of the 6th" grep -q '"as_of": "2026-01-06T00:00:00Z"' "$work/out"
 run "$bin" fx-pnl --data "$work/t" --from 2026-02-01 --to 2026-01-01
 check "--from after --to is a usage error ($rc)" test "$rc" -eq 2
+
+# Back-test: one merchant flow counts (c1: +500 BRL on 01-04 at mid 4.0 = 125.00); the
+# house's trades (h1, f4) are not flows; c4 (02-05) has no fix after its day: left out.
+# lock: 500 / 4.1 (ask) = 121.9512 -> 121.95, cost 3.05; spot and forwards: the next fix is
+# 02-04's mid 5.0 (no bid/ask): 100.00, cost 25.00.
+run "$bin" fx-backtest --data "$work/t"
+check "fx-backtest exits 0 ($rc)" test "$rc" -eq 0
+check "the BRL row" grep -Eq '^BRL +1 +125.00 +25.00 \(2000.0 bp\) +3.05 \(244.0 bp\) +25.00 \(2000.0 bp\)$' "$work/out"
+check "c4 left out" grep -q '^BRL: 1 flows left out (1 on days with no fix after them yet' "$work/out"
+run "$bin" fx-backtest --data "$work/d" --json
+check "no flows: exit 1 ($rc)" test "$rc" -eq 1
+check "saying so" grep -q "no merchant FX flows to back-test" "$work/err"
 finish

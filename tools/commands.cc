@@ -31,6 +31,7 @@
 #include "ledger/rules.h"
 #include "projections/fold.h"
 #include "projections/kafka_fold.h"
+#include "projections/backtest.h"
 #include "projections/positions.h"
 #include "projections/queries.h"
 #include "tools/generator.h"
@@ -1690,6 +1691,121 @@ int cmd_fx_pnl(const Common& common, const PositionsArgs& args) {
     }
   }
   warn_unpriced(*answer);
+  return kExitOk;
+}
+
+namespace {
+
+// cost / |benchmark| in basis points with one decimal ("12.3"); "-" when the benchmark is 0.
+std::string basis_points(const ledger::Int128& cost, const ledger::Int128& benchmark) {
+  if (benchmark.is_zero()) return "-";
+  const ledger::Int128 b = benchmark.sign() < 0 ? ledger::Int128(-benchmark) : benchmark;
+  ledger::Int128 tenths = cost * 100000;  // cost x 10,000 bp x 10 tenths
+  ledger::Int128 q = tenths / b, r = tenths % b;
+  if (r * 2 >= b && tenths.sign() > 0) q += 1;   // half up, away from zero (display only)
+  if (-r * 2 >= b && tenths.sign() < 0) q -= 1;
+  return ledger::format_scaled(q, 1);
+}
+
+}  // namespace
+
+int cmd_fx_backtest(const Common& common, const std::string& reporting_code) {
+  auto reporting = ledger::Asset::find(reporting_code);
+  if (!reporting) return usage(fmt::format("--reporting: {}", reporting.error().reason));
+  auto opened = open_stores(common);
+  if (!opened) return fail(opened.error());
+  auto bt = projections::fx_backtest(opened->stores, *reporting);
+  if (!bt) return fail(bt.error());
+  uint64_t flows = 0;
+  for (const auto& c : bt->currencies) flows += c.flows;
+  const int rexp = reporting->exponent();
+  std::vector<projections::PolicyResult> totals(std::size(projections::kHedgePolicies));
+  for (const auto& c : bt->currencies) {
+    for (size_t i = 0; i < totals.size(); ++i) {
+      totals[i].benchmark += c.policies[i].benchmark;
+      totals[i].proceeds += c.policies[i].proceeds;
+      totals[i].conversions += c.policies[i].conversions;
+    }
+  }
+  if (common.json) {
+    json out{{"reporting", bt->reporting},
+             {"first", flows ? json(iso_time(bt->first_s)) : json(nullptr)},
+             {"last", flows ? json(iso_time(bt->last_s)) : json(nullptr)}};
+    add_coverage(*opened, &out);
+    auto policy_json = [&](const projections::PolicyResult& p, size_t i) {
+      return json{{"policy", projections::hedge_policy_name(projections::kHedgePolicies[i])},
+                  {"proceeds", scaled(p.proceeds, rexp)},
+                  {"cost", scaled(p.cost(), rexp)},
+                  {"cost_bp", basis_points(p.cost(), p.benchmark)},
+                  {"conversions", p.conversions}};
+    };
+    json currencies = json::array();
+    for (const auto& c : bt->currencies) {
+      json policies = json::array();
+      for (size_t i = 0; i < c.policies.size(); ++i) policies.push_back(policy_json(c.policies[i], i));
+      currencies.push_back(json{{"asset", c.asset},
+                                {"flows", c.flows},
+                                {"bought", scaled(c.bought, c.exponent)},
+                                {"sold", scaled(c.sold, c.exponent)},
+                                {"benchmark", scaled(c.benchmark, rexp)},
+                                {"excluded_flows", c.excluded},
+                                {"unpriced_flows", c.unpriced},
+                                {"weeks", c.weeks},
+                                {"weeks_with_forecast", c.weeks_with_forecast},
+                                {"policies", std::move(policies)}});
+    }
+    out["currencies"] = std::move(currencies);
+    json jt = json::array();
+    for (size_t i = 0; i < totals.size(); ++i) {
+      json t = policy_json(totals[i], i);
+      t["benchmark"] = scaled(totals[i].benchmark, rexp);
+      jt.push_back(std::move(t));
+    }
+    out["totals"] = std::move(jt);
+    print_json(out);
+  } else if (flows != 0) {
+    fmt::print("FX back-test in {}: the merchant-driven flows of psp:fx:position from {} to {}\n"
+               "cost = value at the mid when the money came in - what the policy obtained "
+               "(positive: a cost), in {} and basis points\n",
+               bt->reporting, iso_time(bt->first_s), iso_time(bt->last_s), bt->reporting);
+    fmt::print("{:<6} {:>7} {:>16}", "CCY", "FLOWS", "BENCHMARK");
+    for (auto p : projections::kHedgePolicies) {
+      fmt::print(" {:>28}", projections::hedge_policy_name(p));
+    }
+    fmt::print("\n");
+    auto row = [&](const std::string& name, uint64_t n, const ledger::Int128& benchmark,
+                   const std::vector<projections::PolicyResult>& policies) {
+      fmt::print("{:<6} {:>7} {:>16}", name, n, scaled(benchmark, rexp));
+      for (const auto& p : policies) {
+        fmt::print(" {:>28}", fmt::format("{} ({} bp)", scaled(p.cost(), rexp),
+                                          basis_points(p.cost(), p.benchmark)));
+      }
+      fmt::print("\n");
+    };
+    for (const auto& c : bt->currencies) {
+      if (c.flows != 0) row(c.asset, c.flows, c.benchmark, c.policies);
+    }
+    row("total", flows, totals[0].benchmark, totals);
+    for (const auto& c : bt->currencies) {
+      if (c.excluded + c.unpriced != 0) {
+        fmt::print("{}: {} flows left out ({} on days with no fix after them yet, {} before "
+                   "any {} rate)\n",
+                   c.asset, c.excluded + c.unpriced, c.excluded, c.unpriced, c.asset);
+      }
+    }
+    if (!bt->currencies.empty()) {
+      const auto& c = bt->currencies.front();
+      fmt::print("forecast_forwards: {} weeks, {} with a forecast to book a forward on\n", c.weeks,
+                 c.weeks_with_forecast);
+    }
+  }
+  if (flows == 0) {
+    fmt::print(stderr,
+               "payledger: error: no merchant FX flows to back-test in the books of {} (no "
+               "cross-currency payments or balance conversions with a fix after them)\n",
+               common.data);
+    return kExitFailed;
+  }
   return kExitOk;
 }
 

@@ -131,6 +131,9 @@ struct PositionsArgs {
 int cmd_positions(const Common& common, const PositionsArgs& args);
 // FX P&L of a period: realised, unrealised at its start and end, forwards, revaluation runs.
 int cmd_fx_pnl(const Common& common, const PositionsArgs& args);
+// FX back-test: the merchant-driven currency flows replayed under hedging policies (spot at
+// settlement, lock at checkout, forecast-driven forwards), cost per policy and currency.
+int cmd_fx_backtest(const Common& common, const std::string& reporting);
 
 struct ReplayArgs {
   Common common;

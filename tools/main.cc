@@ -183,7 +183,8 @@ struct Commands {
   CLI::App* demo_cmd = nullptr;
   Query balance, statement, tb, digest, rejects, payment, report_checkout, rates;
   RatesArgs rates_args;
-  Query positions, fx_pnl;
+  Query positions, fx_pnl, fx_backtest;
+  std::string backtest_reporting = "USD";
   PositionsArgs positions_args, fx_pnl_args;
   std::string prefix, account, payment_merchant, payment_id;
   uint64_t statement_limit = 0, rejects_limit = 0;
@@ -355,6 +356,16 @@ void add_reject_and_report_commands(CLI::App& app, Commands& c) {
   fx_pnl->add_option("--to", c.fx_pnl_args.to, "End (RFC 3339 or YYYY-MM-DD), excluded")
       ->required();
 
+  add_query(&app, c.fx_backtest, "fx-backtest",
+            "Replay the merchant-driven currency flows (cross-currency payments, balance "
+            "conversions) under three hedging policies - convert each day's net at the next "
+            "fix (spot_at_settlement), convert each flow when it comes in (lock_at_checkout), "
+            "weekly forwards of the forecast net plus the rest at the fix after the week "
+            "(forecast_forwards) - and print each policy's cost per currency against the mid "
+            "when the money came in")
+      ->add_option("--reporting", c.backtest_reporting, "Currency the flows are converted into")
+      ->capture_default_str();
+
   CLI::App* payment = add_query(
       &app, c.payment, "payment",
       "Show one payment's state machine: status, amounts, hold, dispute, expiry");
@@ -486,6 +497,7 @@ int run(const Commands& c) {
   if (*c.rates.cmd) return cmd_rates(c.rates.common, c.rates_args);
   if (*c.positions.cmd) return cmd_positions(c.positions.common, c.positions_args);
   if (*c.fx_pnl.cmd) return cmd_fx_pnl(c.fx_pnl.common, c.fx_pnl_args);
+  if (*c.fx_backtest.cmd) return cmd_fx_backtest(c.fx_backtest.common, c.backtest_reporting);
   if (*c.payment.cmd) return cmd_payment(c.payment.common, c.payment_merchant, c.payment_id);
   if (*c.exposure.cmd) return cmd_exposure(c.exposure.common, c.exposure_args);
   return kExitUsage;
@@ -512,7 +524,8 @@ int main(int argc, char** argv) {
   if (int code = parse(app, argc, argv); code >= 0) return code;
 
   for (Query* q : {&c.balance, &c.statement, &c.tb, &c.digest, &c.rejects, &c.report_checkout,
-                   &c.payment, &c.rates, &c.positions, &c.fx_pnl, &c.exposure}) {
+                   &c.payment, &c.rates, &c.positions, &c.fx_pnl, &c.fx_backtest,
+                   &c.exposure}) {
     split_dirs(q->dirs, &q->common);
   }
   install_signal_handlers();
