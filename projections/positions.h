@@ -64,6 +64,13 @@ struct ForwardValue {
   std::optional<ledger::Int128> mark_quote;
   std::optional<ledger::Int128> mark_reporting;
   std::optional<ledger::FxRate> spot;
+  // What the forward itself is worth in the reporting currency at the moment: its mark while
+  // open; 0 once settled, since settlement booked the exchange into psp:fx:position at the
+  // forward rate and the position's P&L carries the difference from then on (counting the
+  // settlement mark too would count it twice). nullopt: no rate.
+  std::optional<ledger::Int128> value() const {
+    return settled ? std::optional<ledger::Int128>(0) : mark_reporting;
+  }
 };
 
 struct PositionsAnswer {

@@ -55,8 +55,12 @@ check "positions exits 0 ($rc)" test "$rc" -eq 0
 # (average 200 / 950 = 0.210526 USD per BRL), realised -5.95, unrealised -10.00.
 check "the house row" grep -Eq '^house +BRL +950.00 +200.00 +0.210526 +-5.95 +-10.00 +USD/BRL 5.0 \(2026-02-04\)$' "$work/out"
 check "m1's row" grep -Eq '^m1 +BRL +0.00 +0.00 +- +23.75 +0.00 ' "$work/out"
-check "the settled forward" grep -Eq '^fw1 +USD/BRL +sell +100.00 +4.5 +2026-02-05 +settled +-50.00 BRL +-10.00$' "$work/out"
-check "totals" grep -q '^total realised 17.80 USD, unrealised -10.00 USD, forwards -10.00 USD$' "$work/out"
+# The forward was marked -100 x (5.0 - 4.5) = -50.00 BRL = -10.00 USD at its settlement; its
+# value is then 0 (the 450.00 BRL it delivered are in the house's position, whose unrealised
+# -10.00 carries that loss: counted once). House: -5.95 - 10.00 = -15.95; m1: 23.75.
+check "the settled forward" grep -Eq '^fw1 +USD/BRL +sell +100.00 +4.5 +2026-02-05 +settled +-50.00 BRL +-10.00 +0.00$' "$work/out"
+check "house totals" grep -q "^house (the PSP's FX P&L): realised -5.95, unrealised -10.00, forwards 0.00, total -15.95 USD$" "$work/out"
+check "merchants' totals apart" grep -q '^merchants (on their own payables): realised 23.75, unrealised 0.00, forwards 0.00, total 23.75 USD$' "$work/out"
 run "$bin" positions --data "$work/t" --merchant m1 --as-of 2026-01-03 --json
 check "as of the 3rd: m1 holds 1000.00 BRL costing 200.00" \
   grep -q '"amount": "1000.00",' "$work/out"
@@ -77,8 +81,13 @@ run "$bin" fx-pnl --data "$work/t" --from 2026-01-01 --to 2026-02-01 --json
 check "fx-pnl exits 0 ($rc)" test "$rc" -eq 0
 check "m1's January total 48.75" grep -q '"total": "48.75"' "$work/out"
 check "the forward's change 12.50" grep -q '"change": "12.50"' "$work/out"
-check "the period total 55.30 (48.75 - 5.95 + 12.50)" grep -Eq '^  "total": "55.30"' "$work/out"
+check "the house's January: -5.95 + 12.50 = 6.55" python3 -c "
+import json,sys; x=json.load(open('$work/out')); sys.exit(0 if x['totals']['house']['total']=='6.55' and x['totals']['merchants']['total']=='48.75' else 1)"
 check "the revaluation run of the 6th" grep -q '"as_of": "2026-01-06T00:00:00Z"' "$work/out"
+run "$bin" fx-pnl --data "$work/t" --from 2026-01-01 --to 2026-02-01 --house
+# As of the 6th the house was flat (unrealised 0.00) and the open forward worth 12.50: m1's
+# 25.00 is not the house's.
+check "a run for the house only shows the house" grep -q '^revaluation run v1 as of 2026-01-06T00:00:00Z in USD: house unrealised 0.00, forwards 12.50$' "$work/out"
 run "$bin" fx-pnl --data "$work/t" --from 2026-02-01 --to 2026-01-01
 check "--from after --to is a usage error ($rc)" test "$rc" -eq 2
 

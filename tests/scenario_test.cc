@@ -125,6 +125,8 @@ TEST_P(Scenario, FoldsToTheHandWrittenBooks) {
       EXPECT_EQ(ledger::format_scaled(*f.mark_quote, pair.quote().exponent()),
                 w["mark"].get<std::string>());
       EXPECT_EQ(ledger::format_scaled(*f.mark_reporting, r), w["mark_reporting"].get<std::string>());
+      ASSERT_TRUE(f.value());
+      EXPECT_EQ(ledger::format_scaled(*f.value(), r), w["value"].get<std::string>());
     }
     EXPECT_EQ(projections::list_revaluations(projections::Stores{store.get()})->size(),
               want_pos["revaluation_runs"].get<size_t>());

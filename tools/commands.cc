@@ -1331,13 +1331,14 @@ int cmd_rates(const Common& common, const RatesArgs& args) {
 
 namespace {
 
-// A moment given as RFC 3339 or a date (YYYY-MM-DD: its 00:00:00Z); nullopt if neither.
-std::optional<int64_t> parse_moment(const std::string& text) {
+// A moment given as RFC 3339 or a date (YYYY-MM-DD: its 00:00:00Z, or with `end_of_day` its
+// 23:59:59Z: "as of the 31st" means its close); nullopt if neither.
+std::optional<int64_t> parse_moment(const std::string& text, bool end_of_day = false) {
   google::protobuf::Timestamp t;
   if (google::protobuf::util::TimeUtil::FromString(text, &t)) return t.seconds();
   if (text.size() == 10 &&
       google::protobuf::util::TimeUtil::FromString(text + "T00:00:00Z", &t)) {
-    return t.seconds();
+    return t.seconds() + (end_of_day ? 86399 : 0);
   }
   return std::nullopt;
 }
@@ -1383,10 +1384,10 @@ std::optional<std::string> positions_request(const PositionsArgs& args,
     return "--merchant and --house name different owners: give one";
   }
   if (!args.as_of.empty()) {
-    request->as_of = parse_moment(args.as_of);
+    request->as_of = parse_moment(args.as_of, /*end_of_day=*/true);
     if (!request->as_of) {
       return fmt::format("--as-of '{}' is not an RFC 3339 time (2026-03-31T23:59:59Z) or a "
-                         "date (2026-03-31)",
+                         "date (2026-03-31 = its close, 23:59:59Z)",
                          args.as_of);
     }
   }
@@ -1423,7 +1424,43 @@ json forward_json(const projections::ForwardValue& f, const ledger::Asset& repor
               {"spot", rate_ref_json(f.spot)},
               {"mark", opt_json(f.mark_quote, quote_exp)},
               {"mark_currency", pair ? pair->quote().code() : ""},
-              {"mark_reporting", opt_json(f.mark_reporting, reporting.exponent())}};
+              {"mark_reporting", opt_json(f.mark_reporting, reporting.exponent())},
+              {"value", opt_json(f.value(), reporting.exponent())}};
+}
+
+// P&L totals of one kind of owner: the house (the PSP's own FX P&L, its forwards included)
+// or the merchants (each on its own payables: not the PSP's P&L). nullopt parts: unknown
+// (a position or forward with no rate), so no total is shown rather than a partial one.
+struct OwnerTotals {
+  bool any = false;
+  std::optional<ledger::Int128> realised = ledger::Int128(0);
+  std::optional<ledger::Int128> unrealised = ledger::Int128(0);
+  std::optional<ledger::Int128> forwards = ledger::Int128(0);
+  static void add(std::optional<ledger::Int128>& sum, const std::optional<ledger::Int128>& v) {
+    if (!v || !sum) {
+      sum.reset();
+    } else {
+      *sum += *v;
+    }
+  }
+  std::optional<ledger::Int128> total() const {
+    if (!realised || !unrealised || !forwards) return std::nullopt;
+    return *realised + *unrealised + *forwards;
+  }
+};
+
+json totals_json(const OwnerTotals& t, int exponent) {
+  return json{{"realised", opt_json(t.realised, exponent)},
+              {"unrealised", opt_json(t.unrealised, exponent)},
+              {"forwards", opt_json(t.forwards, exponent)},
+              {"total", opt_json(t.total(), exponent)}};
+}
+
+std::string totals_text(std::string_view who, const OwnerTotals& t, int exponent,
+                        std::string_view currency) {
+  return fmt::format("{}: realised {}, unrealised {}, forwards {}, total {} {}", who,
+                     opt_scaled(t.realised, exponent), opt_scaled(t.unrealised, exponent),
+                     opt_scaled(t.forwards, exponent), opt_scaled(t.total(), exponent), currency);
 }
 
 // Checks --merchant names a merchant with a payable in the books (exit 1 otherwise).
@@ -1451,22 +1488,17 @@ int cmd_positions(const Common& common, const PositionsArgs& args) {
   if (!answer) return fail(answer.error());
   const int rexp = reporting->exponent();
   const std::string at = request.as_of ? iso_time(*request.as_of) : "latest";
-  ledger::Int128 realised = 0, unrealised = 0, marks = 0;
-  bool totals_known = true;
+  OwnerTotals house, merchants;
   for (const auto& row : answer->rows) {
-    if (!row.end.priced() || !row.end.unrealised) {
-      totals_known = false;
-      continue;
-    }
-    realised += row.end.position.realised;
-    unrealised += *row.end.unrealised;
+    OwnerTotals& t = row.owner == projections::kHouseOwner ? house : merchants;
+    t.any = true;
+    const bool priced = row.end.priced();
+    OwnerTotals::add(t.realised, priced ? std::optional(row.end.position.realised) : std::nullopt);
+    OwnerTotals::add(t.unrealised, priced ? row.end.unrealised : std::nullopt);
   }
   for (const auto& f : answer->forwards) {
-    if (!f.mark_reporting) {
-      totals_known = false;
-      continue;
-    }
-    marks += *f.mark_reporting;
+    house.any = true;
+    OwnerTotals::add(house.forwards, f.value());
   }
   if (common.json) {
     json out{{"reporting", reporting->code()}, {"as_of", request.as_of ? json(at) : json(nullptr)}};
@@ -1492,10 +1524,10 @@ int cmd_positions(const Common& common, const PositionsArgs& args) {
     json forwards = json::array();
     for (const auto& f : answer->forwards) forwards.push_back(forward_json(f, *reporting));
     out["forwards"] = std::move(forwards);
-    out["totals"] = totals_known ? json{{"realised", scaled(realised, rexp)},
-                                        {"unrealised", scaled(unrealised, rexp)},
-                                        {"forwards", scaled(marks, rexp)}}
-                                 : json(nullptr);
+    json totals;
+    if (request.house) totals["house"] = totals_json(house, rexp);
+    if (request.merchants) totals["merchants"] = totals_json(merchants, rexp);
+    out["totals"] = std::move(totals);
     print_json(out);
   } else {
     fmt::print("FX positions in {} as of {}\n", reporting->code(), at);
@@ -1514,12 +1546,12 @@ int cmd_positions(const Common& common, const PositionsArgs& args) {
     }
     if (answer->rows.empty()) fmt::print("no positions outside {}\n", reporting->code());
     if (!answer->forwards.empty()) {
-      fmt::print("\n{:<14} {:<8} {:<5} {:>16} {:>12} {:<11} {:<8} {:>16} {:>16}\n", "FORWARD",
-                 "PAIR", "SIDE", "NOTIONAL", "RATE", "VALUE DATE", "STATUS", "MARK",
-                 "MARK " + reporting->code());
+      fmt::print("\n{:<14} {:<8} {:<5} {:>16} {:>12} {:<11} {:<8} {:>16} {:>16} {:>12}\n",
+                 "FORWARD", "PAIR", "SIDE", "NOTIONAL", "RATE", "VALUE DATE", "STATUS", "MARK",
+                 "MARK " + reporting->code(), "VALUE");
       for (const auto& f : answer->forwards) {
         auto pair = ledger::CurrencyPair::parse(f.row.forward.pair);
-        fmt::print("{:<14} {:<8} {:<5} {:>16} {:>12} {:<11} {:<8} {:>16} {:>16}\n",
+        fmt::print("{:<14} {:<8} {:<5} {:>16} {:>12} {:<11} {:<8} {:>16} {:>16} {:>12}\n",
                    f.row.forward_id, f.row.forward.pair, f.row.forward.buy ? "buy" : "sell",
                    scaled(f.row.forward.notional, pair ? pair->base().exponent() : 0),
                    f.row.forward.rate, iso_time(f.row.forward.value_date_s).substr(0, 10),
@@ -1528,15 +1560,18 @@ int cmd_positions(const Common& common, const PositionsArgs& args) {
                                                               pair->quote().exponent()),
                                               pair->quote().code())
                                 : "-",
-                   opt_scaled(f.mark_reporting, rexp));
+                   opt_scaled(f.mark_reporting, rexp), opt_scaled(f.value(), rexp));
       }
+      fmt::print("(a settled forward's mark is as of its settlement; its value is then 0: the "
+                 "exchange is in the position)\n");
     }
-    if (totals_known) {
-      fmt::print("\ntotal realised {} {}, unrealised {} {}, forwards {} {}\n",
-                 scaled(realised, rexp), reporting->code(), scaled(unrealised, rexp),
-                 reporting->code(), scaled(marks, rexp), reporting->code());
-    } else {
-      fmt::print("\nno totals: some positions or forwards have no rate to value them\n");
+    fmt::print("\n");
+    if (request.house) {
+      fmt::print("{}\n", totals_text("house (the PSP's FX P&L)", house, rexp, reporting->code()));
+    }
+    if (request.merchants) {
+      fmt::print("{}\n", totals_text("merchants (on their own payables)", merchants, rexp,
+                                     reporting->code()));
     }
   }
   warn_unpriced(*answer);
@@ -1550,7 +1585,7 @@ int cmd_fx_pnl(const Common& common, const PositionsArgs& args) {
   auto to = parse_moment(args.to);
   if (!from || !to) {
     return usage(fmt::format("--from '{}' / --to '{}': give RFC 3339 times "
-                             "(2026-03-31T23:59:59Z) or dates (2026-03-31)",
+                             "(2026-03-31T23:59:59Z) or dates (2026-03-31 = its 00:00:00Z)",
                              args.from, args.to));
   }
   if (*from >= *to) return usage("--from must be before --to (the period is [from, to))");
@@ -1566,46 +1601,49 @@ int cmd_fx_pnl(const Common& common, const PositionsArgs& args) {
   auto answer = projections::positions(opened->stores, request);
   if (!answer) return fail(answer.error());
   const int rexp = reporting->exponent();
+  using Opt = std::optional<ledger::Int128>;
+  // Per position: realised in the period, unrealised at both ends (nothing before it existed).
   struct Pnl {
-    std::optional<ledger::Int128> realised, unrealised_start, unrealised_end, total;
+    Opt realised, unrealised_start, unrealised_end;
   };
   auto pnl_of = [](const projections::PositionRow& row) {
     Pnl p;
     if (!row.end.priced() || !row.start->priced()) return p;
     p.realised = row.end.position.realised - row.start->position.realised;
-    // A position that did not exist yet had nothing unrealised.
-    p.unrealised_start = row.start->trades == 0 ? std::optional<ledger::Int128>(0)
-                                                : row.start->unrealised;
+    p.unrealised_start = row.start->trades == 0 ? Opt(0) : row.start->unrealised;
     p.unrealised_end = row.end.unrealised;
-    if (p.unrealised_start && p.unrealised_end) {
-      p.total = *p.realised + *p.unrealised_end - *p.unrealised_start;
-    }
     return p;
   };
-  std::optional<ledger::Int128> total = ledger::Int128(0);
-  auto add_total = [&](const std::optional<ledger::Int128>& v) {
-    if (!v || !total) {
-      total.reset();
-      return;
-    }
-    *total += *v;
+  auto change = [](const Opt& end, const Opt& start) -> Opt {
+    if (!end || !start) return std::nullopt;
+    return *end - *start;
   };
-  // Forwards: the change of their mark over the period (0 before booking).
-  std::map<std::string, std::optional<ledger::Int128>> forward_start;
-  for (const auto& f : answer->forwards_start) forward_start[f.row.forward_id] = f.mark_reporting;
-  auto forward_change = [&](const projections::ForwardValue& f) -> std::optional<ledger::Int128> {
+  OwnerTotals house, merchants;
+  for (const auto& row : answer->rows) {
+    OwnerTotals& t = row.owner == projections::kHouseOwner ? house : merchants;
+    t.any = true;
+    Pnl p = pnl_of(row);
+    OwnerTotals::add(t.realised, p.realised);
+    OwnerTotals::add(t.unrealised, change(p.unrealised_end, p.unrealised_start));
+  }
+  // Forwards: the change of their value over the period (0 before booking and once settled).
+  std::map<std::string, Opt> forward_start;
+  for (const auto& f : answer->forwards_start) forward_start[f.row.forward_id] = f.value();
+  auto forward_change = [&](const projections::ForwardValue& f) -> Opt {
     auto it = forward_start.find(f.row.forward_id);
-    std::optional<ledger::Int128> start =
-        it == forward_start.end() ? std::optional<ledger::Int128>(0) : it->second;
-    if (!start || !f.mark_reporting) return std::nullopt;
-    return *f.mark_reporting - *start;
+    return change(f.value(), it == forward_start.end() ? Opt(0) : it->second);
   };
+  for (const auto& f : answer->forwards) {
+    house.any = true;
+    OwnerTotals::add(house.forwards, forward_change(f));
+  }
   auto runs = projections::list_revaluations(opened->stores);
   if (!runs) return fail(runs.error());
-  // Each run in the period, valued as it was asked: positions as of its as-of, in its currency.
+  // Each run in the period, valued as it was asked (positions as of its as-of, in its
+  // currency), for the same owners as this request, house and merchants apart.
   struct RunTotal {
     projections::RevaluationRow row;
-    std::optional<ledger::Int128> unrealised;
+    OwnerTotals house, merchants;
     int exponent = 0;
   };
   std::vector<RunTotal> run_totals;
@@ -1614,18 +1652,20 @@ int cmd_fx_pnl(const Common& common, const PositionsArgs& args) {
     auto run_reporting = ledger::Asset::find(r.run.reporting);
     if (!run_reporting) return fail(run_reporting.error());
     projections::PositionsRequest rr{*run_reporting};
+    rr.house = request.house;
+    rr.merchants = request.merchants;
+    rr.merchant = request.merchant;
     rr.as_of = r.run.as_of_s;
     auto valued = projections::positions(opened->stores, rr);
     if (!valued) return fail(valued.error());
-    std::optional<ledger::Int128> sum = ledger::Int128(0);
+    RunTotal rt{r, {}, {}, run_reporting->exponent()};
     for (const auto& row : valued->rows) {
-      if (!sum || !row.end.priced() || !row.end.unrealised) {
-        sum.reset();
-        continue;
-      }
-      *sum += *row.end.unrealised;
+      OwnerTotals& t = row.owner == projections::kHouseOwner ? rt.house : rt.merchants;
+      t.any = true;
+      OwnerTotals::add(t.unrealised, row.end.priced() ? row.end.unrealised : std::nullopt);
     }
-    run_totals.push_back(RunTotal{r, sum, run_reporting->exponent()});
+    for (const auto& f : valued->forwards) OwnerTotals::add(rt.house.forwards, f.value());
+    run_totals.push_back(std::move(rt));
   }
   if (common.json) {
     json out{{"reporting", reporting->code()}, {"from", iso_time(*from)}, {"to", iso_time(*to)}};
@@ -1633,7 +1673,10 @@ int cmd_fx_pnl(const Common& common, const PositionsArgs& args) {
     json rows = json::array();
     for (const auto& row : answer->rows) {
       Pnl p = pnl_of(row);
-      add_total(p.total);
+      Opt total;
+      if (p.realised && p.unrealised_start && p.unrealised_end) {
+        total = *p.realised + *p.unrealised_end - *p.unrealised_start;
+      }
       rows.push_back(json{{"owner", row.owner},
                           {"asset", row.asset.code()},
                           {"amount_start", scaled(row.start->position.amount, row.asset.exponent())},
@@ -1641,28 +1684,36 @@ int cmd_fx_pnl(const Common& common, const PositionsArgs& args) {
                           {"realised", opt_json(p.realised, rexp)},
                           {"unrealised_start", opt_json(p.unrealised_start, rexp)},
                           {"unrealised_end", opt_json(p.unrealised_end, rexp)},
-                          {"total", opt_json(p.total, rexp)},
+                          {"total", opt_json(total, rexp)},
                           {"unpriced_trades", row.end.unpriced}});
     }
     out["positions"] = std::move(rows);
     json forwards = json::array();
     for (const auto& f : answer->forwards) {
-      auto change = forward_change(f);
-      add_total(change);
       json j = forward_json(f, *reporting);
-      j["change"] = opt_json(change, rexp);
+      j["change"] = opt_json(forward_change(f), rexp);
       forwards.push_back(std::move(j));
     }
     out["forwards"] = std::move(forwards);
     json jr = json::array();
     for (const auto& r : run_totals) {
-      jr.push_back(json{{"as_of", iso_time(r.row.run.as_of_s)},
-                        {"reporting", r.row.run.reporting},
-                        {"event_id", r.row.run.event_id},
-                        {"unrealised", opt_json(r.unrealised, r.exponent)}});
+      json j{{"as_of", iso_time(r.row.run.as_of_s)},
+             {"reporting", r.row.run.reporting},
+             {"event_id", r.row.run.event_id}};
+      if (request.house) {
+        j["house"] = json{{"unrealised", opt_json(r.house.unrealised, r.exponent)},
+                          {"forwards", opt_json(r.house.forwards, r.exponent)}};
+      }
+      if (request.merchants) {
+        j["merchants"] = json{{"unrealised", opt_json(r.merchants.unrealised, r.exponent)}};
+      }
+      jr.push_back(std::move(j));
     }
     out["revaluation_runs"] = std::move(jr);
-    out["total"] = opt_json(total, rexp);
+    json totals;
+    if (request.house) totals["house"] = totals_json(house, rexp);
+    if (request.merchants) totals["merchants"] = totals_json(merchants, rexp);
+    out["totals"] = std::move(totals);
     print_json(out);
   } else {
     fmt::print("FX P&L in {} from {} to {} (end excluded)\n", reporting->code(), iso_time(*from),
@@ -1671,23 +1722,42 @@ int cmd_fx_pnl(const Common& common, const PositionsArgs& args) {
                "UNREALISED START", "UNREALISED END", "TOTAL");
     for (const auto& row : answer->rows) {
       Pnl p = pnl_of(row);
-      add_total(p.total);
+      Opt total;
+      if (p.realised && p.unrealised_start && p.unrealised_end) {
+        total = *p.realised + *p.unrealised_end - *p.unrealised_start;
+      }
       fmt::print("{:<22} {:<6} {:>14} {:>16} {:>16} {:>14}\n", row.owner, row.asset.code(),
                  opt_scaled(p.realised, rexp), opt_scaled(p.unrealised_start, rexp),
-                 opt_scaled(p.unrealised_end, rexp), opt_scaled(p.total, rexp));
+                 opt_scaled(p.unrealised_end, rexp), opt_scaled(total, rexp));
     }
     for (const auto& f : answer->forwards) {
-      auto change = forward_change(f);
-      add_total(change);
+      auto it = forward_start.find(f.row.forward_id);
       fmt::print("{:<22} {:<6} {:>14} {:>16} {:>16} {:>14}\n", "forward " + f.row.forward_id,
-                 f.row.forward.pair.substr(0, 3), "", "", opt_scaled(f.mark_reporting, rexp),
-                 opt_scaled(change, rexp));
+                 reporting->code(), "",
+                 opt_scaled(it == forward_start.end() ? Opt(0) : it->second, rexp),
+                 opt_scaled(f.value(), rexp), opt_scaled(forward_change(f), rexp));
     }
-    fmt::print("total {} {}\n", opt_scaled(total, rexp), reporting->code());
+    if (request.house) {
+      fmt::print("{}\n", totals_text("house (the PSP's FX P&L)", house, rexp, reporting->code()));
+    }
+    if (request.merchants) {
+      fmt::print("{}\n", totals_text("merchants (on their own payables)", merchants, rexp,
+                                     reporting->code()));
+    }
     for (const auto& r : run_totals) {
-      fmt::print("revaluation run {} as of {} in {}: unrealised {}\n", r.row.run.event_id,
-                 iso_time(r.row.run.as_of_s), r.row.run.reporting,
-                 opt_scaled(r.unrealised, r.exponent));
+      std::string parts;
+      if (request.house) {
+        parts += fmt::format(" house unrealised {}, forwards {};",
+                             opt_scaled(r.house.unrealised, r.exponent),
+                             opt_scaled(r.house.forwards, r.exponent));
+      }
+      if (request.merchants) {
+        parts += fmt::format(" merchants unrealised {};",
+                             opt_scaled(r.merchants.unrealised, r.exponent));
+      }
+      parts.pop_back();
+      fmt::print("revaluation run {} as of {} in {}:{}\n", r.row.run.event_id,
+                 iso_time(r.row.run.as_of_s), r.row.run.reporting, parts);
     }
   }
   warn_unpriced(*answer);

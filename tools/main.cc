@@ -344,8 +344,9 @@ void add_reject_and_report_commands(CLI::App& app, Commands& c) {
   };
   fx_owner_options(positions, c.positions_args);
   positions->add_option("--as-of", c.positions_args.as_of,
-                        "Positions after the events at or before this time (RFC 3339 or "
-                        "YYYY-MM-DD = its 00:00:00Z), valued at the rates published by then");
+                        "Positions after the events at or before this time (RFC 3339, or "
+                        "YYYY-MM-DD = the close of that day, 23:59:59Z), valued at the rates "
+                        "published by then");
   CLI::App* fx_pnl = add_query(
       &app, c.fx_pnl, "fx-pnl",
       "Show the FX P&L of a period [from, to): realised, unrealised at its start and end, "
@@ -405,7 +406,8 @@ void add_exposure(CLI::App& app, Commands& c) {
       "  payables              merchants' posted payables (money out); value date: as-of + 1 d\n"
       "  net                   card_holds + vouchers_expected + bnpl_upfronts - payables\n"
       "  hedged                locked quotes unused and unexpired at the as-of (count per pair; "
-      "quotes carry no notional); forwards: not tracked yet (null)\n"
+      "quotes carry no notional); forwards: the house's forwards open at the as-of, the "
+      "amount of the currency they sell less what they buy\n"
       "  forecast              daily money in (posted debits of psp:clearing, psp:bank and "
       "psp:receivable accounts, payouts and coupon funding excluded), ETS(A,A,A) weekly; fewer "
       "than 14 days: Holt, fewer than 3: the mean; none without history. Floating point, "
