@@ -336,6 +336,8 @@ class Folder::Impl final : public ledger::LedgerView {
   // each, so that a cache miss means "absent" and costs no RocksDB read.
   Status load_caches();
   BalanceSlot* balance_slot(std::string_view key) const;
+  template <typename T, typename Decode>
+  const T* cached_get(StringMap<T>& cache, Cf cf, Decode decode) const;
   template <typename Slot, typename Decode>
   const decltype(Slot::state)* read_through(FlatStringMap<Slot>& cache, FlatStringMap<Slot>& old,
                                             Cf cf, bool complete, Decode decode) const;
@@ -525,43 +527,34 @@ const ledger::CheckoutState* Folder::Impl::find_checkout(std::string_view mercha
   return read_through(checkouts_, checkouts_old_, Cf::kCheckouts, false, decode_checkout);
 }
 
-const ledger::FxQuote* Folder::Impl::find_quote(std::string_view merchant_id,
-                                                std::string_view quote_id) const {
-  make_key(&key_scratch_, partition_, merchant_id, quote_id);
-  if (auto it = quotes_.find(std::string_view(key_scratch_)); it != quotes_.end()) {
-    return &it->second;
-  }
+// Read-through lookup of key_scratch_ in a map cache, then in `cf`; nullptr if absent; store
+// errors and undecodable values are kept in io_.
+template <typename T, typename Decode>
+const T* Folder::Impl::cached_get(StringMap<T>& cache, Cf cf, Decode decode) const {
+  if (auto it = cache.find(std::string_view(key_scratch_)); it != cache.end()) return &it->second;
   std::string value;
-  auto found = store_.get(Cf::kFxQuotes, key_scratch_, &value, Reading::kFold);
+  auto found = store_.get(cf, key_scratch_, &value, Reading::kFold);
   if (!found || !*found) {
     if (!found && io_.ok()) io_ = found.error();
     return nullptr;
   }
-  auto quote = decode_quote(value);
-  if (!quote) {
-    if (io_.ok()) io_ = quote.error();
+  auto decoded = decode(value);
+  if (!decoded) {
+    if (io_.ok()) io_ = decoded.error();
     return nullptr;
   }
-  return &quotes_.emplace(key_scratch_, std::move(quote).value()).first->second;
+  return &cache.emplace(key_scratch_, std::move(decoded).value()).first->second;
+}
+
+const ledger::FxQuote* Folder::Impl::find_quote(std::string_view merchant_id,
+                                                std::string_view quote_id) const {
+  make_key(&key_scratch_, partition_, merchant_id, quote_id);
+  return cached_get(quotes_, Cf::kFxQuotes, decode_quote);
 }
 
 const ledger::FxForward* Folder::Impl::find_forward(std::string_view forward_id) const {
   forward_key(&key_scratch_, partition_, forward_id);
-  if (auto it = forwards_.find(std::string_view(key_scratch_)); it != forwards_.end()) {
-    return &it->second;
-  }
-  std::string value;
-  auto found = store_.get(Cf::kFxHouse, key_scratch_, &value, Reading::kFold);
-  if (!found || !*found) {
-    if (!found && io_.ok()) io_ = found.error();
-    return nullptr;
-  }
-  auto forward = decode_forward(value);
-  if (!forward) {
-    if (io_.ok()) io_ = forward.error();
-    return nullptr;
-  }
-  return &forwards_.emplace(key_scratch_, std::move(forward).value()).first->second;
+  return cached_get(forwards_, Cf::kFxHouse, decode_forward);
 }
 
 const ledger::FxRate* Folder::Impl::stored_rate_at_or_before(std::string_view key,

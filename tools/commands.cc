@@ -63,6 +63,16 @@ size_t edit_distance(const std::string& a, const std::string& b) {
   return row[b.size()];
 }
 
+int fail(const Error& e) {
+  fmt::print(stderr, "payledger: error: {} ({})\n", e.reason, code_name(e.code));
+  return kExitFailed;
+}
+
+int usage(std::string_view message) {
+  fmt::print(stderr, "payledger: {}\n", message);
+  return kExitUsage;
+}
+
 namespace {
 
 namespace v1 = payledger::v1;
@@ -76,15 +86,6 @@ constexpr size_t kKafkaAppendBatch = 10000;  // records per Kafka transaction
 std::string log_dir(const std::string& data) { return data + "/log"; }
 std::string projections_dir(const std::string& data) { return data + "/projections"; }
 
-int fail(const Error& e) {
-  fmt::print(stderr, "payledger: error: {} ({})\n", e.reason, code_name(e.code));
-  return kExitFailed;
-}
-
-int usage(std::string_view message) {
-  fmt::print(stderr, "payledger: {}\n", message);
-  return kExitUsage;
-}
 
 // Invalid UTF-8 (a reject's raw bytes) is printed as U+FFFD rather than aborting the dump;
 // the exact bytes go out separately as base64 (see raw_json).
@@ -1463,6 +1464,26 @@ std::string totals_text(std::string_view who, const OwnerTotals& t, int exponent
                      opt_scaled(t.forwards, exponent), opt_scaled(t.total(), exponent), currency);
 }
 
+// The totals the request asked for: {"house": ..., "merchants": ...}.
+json owner_totals_json(const projections::PositionsRequest& request, const OwnerTotals& house,
+                       const OwnerTotals& merchants, int exponent) {
+  json totals = json::object();
+  if (request.house) totals["house"] = totals_json(house, exponent);
+  if (request.merchants) totals["merchants"] = totals_json(merchants, exponent);
+  return totals;
+}
+
+void print_owner_totals(const projections::PositionsRequest& request, const OwnerTotals& house,
+                        const OwnerTotals& merchants, int exponent, std::string_view currency) {
+  if (request.house) {
+    fmt::print("{}\n", totals_text("house (the PSP's FX P&L)", house, exponent, currency));
+  }
+  if (request.merchants) {
+    fmt::print("{}\n",
+               totals_text("merchants (on their own payables)", merchants, exponent, currency));
+  }
+}
+
 // Checks --merchant names a merchant with a payable in the books (exit 1 otherwise).
 std::optional<Error> unknown_merchant(const projections::Stores& stores,
                                       const std::string& merchant, const std::string& data) {
@@ -1524,10 +1545,7 @@ int cmd_positions(const Common& common, const PositionsArgs& args) {
     json forwards = json::array();
     for (const auto& f : answer->forwards) forwards.push_back(forward_json(f, *reporting));
     out["forwards"] = std::move(forwards);
-    json totals;
-    if (request.house) totals["house"] = totals_json(house, rexp);
-    if (request.merchants) totals["merchants"] = totals_json(merchants, rexp);
-    out["totals"] = std::move(totals);
+    out["totals"] = owner_totals_json(request, house, merchants, rexp);
     print_json(out);
   } else {
     fmt::print("FX positions in {} as of {}\n", reporting->code(), at);
@@ -1566,13 +1584,7 @@ int cmd_positions(const Common& common, const PositionsArgs& args) {
                  "exchange is in the position)\n");
     }
     fmt::print("\n");
-    if (request.house) {
-      fmt::print("{}\n", totals_text("house (the PSP's FX P&L)", house, rexp, reporting->code()));
-    }
-    if (request.merchants) {
-      fmt::print("{}\n", totals_text("merchants (on their own payables)", merchants, rexp,
-                                     reporting->code()));
-    }
+    print_owner_totals(request, house, merchants, rexp, reporting->code());
   }
   warn_unpriced(*answer);
   return kExitOk;
@@ -1710,10 +1722,7 @@ int cmd_fx_pnl(const Common& common, const PositionsArgs& args) {
       jr.push_back(std::move(j));
     }
     out["revaluation_runs"] = std::move(jr);
-    json totals;
-    if (request.house) totals["house"] = totals_json(house, rexp);
-    if (request.merchants) totals["merchants"] = totals_json(merchants, rexp);
-    out["totals"] = std::move(totals);
+    out["totals"] = owner_totals_json(request, house, merchants, rexp);
     print_json(out);
   } else {
     fmt::print("FX P&L in {} from {} to {} (end excluded)\n", reporting->code(), iso_time(*from),
@@ -1737,13 +1746,7 @@ int cmd_fx_pnl(const Common& common, const PositionsArgs& args) {
                  opt_scaled(it == forward_start.end() ? Opt(0) : it->second, rexp),
                  opt_scaled(f.value(), rexp), opt_scaled(forward_change(f), rexp));
     }
-    if (request.house) {
-      fmt::print("{}\n", totals_text("house (the PSP's FX P&L)", house, rexp, reporting->code()));
-    }
-    if (request.merchants) {
-      fmt::print("{}\n", totals_text("merchants (on their own payables)", merchants, rexp,
-                                     reporting->code()));
-    }
+    print_owner_totals(request, house, merchants, rexp, reporting->code());
     for (const auto& r : run_totals) {
       std::string parts;
       if (request.house) {

@@ -33,15 +33,6 @@ using projections::CurrencyExposure;
 using projections::ExposureBucket;
 using projections::kDaySeconds;
 
-int fail(const Error& e) {
-  fmt::print(stderr, "payledger: error: {} ({})\n", e.reason, code_name(e.code));
-  return kExitFailed;
-}
-
-int usage(std::string_view message) {
-  fmt::print(stderr, "payledger exposure: {}\n", message);
-  return kExitUsage;
-}
 
 std::string utc(int64_t seconds, const char* format) {
   std::time_t t = static_cast<std::time_t>(seconds);

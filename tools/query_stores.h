@@ -5,6 +5,7 @@
 
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -15,6 +16,10 @@
 #include "tools/commands.h"
 
 namespace payledger::tools {
+
+// Prints the error (reason and code) on stderr: exit 1. / Prints a usage error: exit 2.
+int fail(const Error& e);
+int usage(std::string_view message);
 
 struct QueryStores {
   std::vector<std::string> dirs;
