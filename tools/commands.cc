@@ -73,6 +73,18 @@ int usage(std::string_view message) {
   return kExitUsage;
 }
 
+// A moment given as RFC 3339 or a date (YYYY-MM-DD: its 00:00:00Z, or with `end_of_day` its
+// 23:59:59Z: "as of the 31st" means its close); nullopt if neither.
+std::optional<int64_t> parse_moment(const std::string& text, bool end_of_day) {
+  google::protobuf::Timestamp t;
+  if (google::protobuf::util::TimeUtil::FromString(text, &t)) return t.seconds();
+  if (text.size() == 10 &&
+      google::protobuf::util::TimeUtil::FromString(text + "T00:00:00Z", &t)) {
+    return t.seconds() + (end_of_day ? 86399 : 0);
+  }
+  return std::nullopt;
+}
+
 namespace {
 
 namespace v1 = payledger::v1;
@@ -1273,12 +1285,12 @@ std::string inverse_mid(const ledger::FxRate& r) {
 int cmd_rates(const Common& common, const RatesArgs& args) {
   std::optional<int64_t> as_of;
   if (!args.as_of.empty()) {
-    google::protobuf::Timestamp t;
-    if (!google::protobuf::util::TimeUtil::FromString(args.as_of, &t)) {
-      return usage(fmt::format("--as-of '{}' is not an RFC 3339 time like 2026-03-31T23:59:59Z",
+    as_of = parse_moment(args.as_of, /*end_of_day=*/true);
+    if (!as_of) {
+      return usage(fmt::format("--as-of '{}' is not an RFC 3339 time (2026-03-31T23:59:59Z) or "
+                               "a date (2026-03-31 = its close, 23:59:59Z)",
                                args.as_of));
     }
-    as_of = t.seconds();
   }
   if (!args.pair.empty()) {
     if (auto pair = ledger::CurrencyPair::parse(args.pair); !pair) {
@@ -1332,17 +1344,6 @@ int cmd_rates(const Common& common, const RatesArgs& args) {
 
 namespace {
 
-// A moment given as RFC 3339 or a date (YYYY-MM-DD: its 00:00:00Z, or with `end_of_day` its
-// 23:59:59Z: "as of the 31st" means its close); nullopt if neither.
-std::optional<int64_t> parse_moment(const std::string& text, bool end_of_day = false) {
-  google::protobuf::Timestamp t;
-  if (google::protobuf::util::TimeUtil::FromString(text, &t)) return t.seconds();
-  if (text.size() == 10 &&
-      google::protobuf::util::TimeUtil::FromString(text + "T00:00:00Z", &t)) {
-    return t.seconds() + (end_of_day ? 86399 : 0);
-  }
-  return std::nullopt;
-}
 
 // Display only: cost per unit of the asset, in the reporting currency, 6 decimals.
 std::string average_cost(const ledger::Position& p, int asset_exp, int reporting_exp) {

@@ -345,12 +345,12 @@ int cmd_exposure(const Common& common, const ExposureArgs& args) {
   }
   std::optional<int64_t> as_of;
   if (!args.as_of.empty()) {
-    google::protobuf::Timestamp t;
-    if (!google::protobuf::util::TimeUtil::FromString(args.as_of, &t)) {
-      return usage(fmt::format("--as-of '{}' is not an RFC 3339 time like 2026-03-31T23:59:59Z",
+    as_of = parse_moment(args.as_of, /*end_of_day=*/true);
+    if (!as_of) {
+      return usage(fmt::format("--as-of '{}' is not an RFC 3339 time (2026-03-31T23:59:59Z) or "
+                               "a date (2026-03-31 = its close, 23:59:59Z)",
                                args.as_of));
     }
-    as_of = t.seconds();
   }
   bool png = false;
   if (!args.plot.empty()) {

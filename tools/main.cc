@@ -326,7 +326,8 @@ void add_reject_and_report_commands(CLI::App& app, Commands& c) {
       "partitions' copies differ");
   rates->add_option("--pair", c.rates_args.pair, "One pair, canonical direction, e.g. USD/BRL");
   rates->add_option("--as-of", c.rates_args.as_of,
-                    "The latest rates as of this time (RFC 3339, e.g. 2026-03-31T23:59:59Z)");
+                    "The latest rates as of this time (RFC 3339, e.g. 2026-03-31T23:59:59Z, or "
+                    "YYYY-MM-DD = its close)");
   rates->add_flag("--history", c.rates_args.history,
                   "Every publication (up to --as-of), not only the latest per pair");
 
@@ -388,7 +389,7 @@ void add_exposure(CLI::App& app, Commands& c) {
   cmd->add_option("--horizon", c.exposure_args.horizon, "Days ahead, Nd with N from 1 to 365")
       ->capture_default_str();
   cmd->add_option("--as-of", c.exposure_args.as_of,
-                  "The moment of the answer (RFC 3339); default: the books' latest event time. "
+                  "The moment of the answer (RFC 3339, or YYYY-MM-DD = its close); default: the books' latest event time. "
                   "It decides what has lapsed and where the weeks start; the state is the books "
                   "as folded");
   cmd->add_option("--plot", c.exposure_args.plot,

@@ -3,7 +3,9 @@
 // warned about on stderr and refused unless --allow-partial.
 #pragma once
 
+#include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -20,6 +22,9 @@ namespace payledger::tools {
 // Prints the error (reason and code) on stderr: exit 1. / Prints a usage error: exit 2.
 int fail(const Error& e);
 int usage(std::string_view message);
+// A moment given as RFC 3339 or a date (YYYY-MM-DD: its 00:00:00Z, or with `end_of_day` its
+// 23:59:59Z: "as of the 31st" means its close); nullopt if neither.
+std::optional<int64_t> parse_moment(const std::string& text, bool end_of_day = false);
 
 struct QueryStores {
   std::vector<std::string> dirs;
