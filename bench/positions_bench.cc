@@ -7,6 +7,7 @@
 // PAYLEDGER_POSITIONS_BENCH_PAYMENTS: card payments per currency (default 200: 10,000
 // payments, 20,000 events; plus 1,500 rate publications, each a record in every partition).
 #include <benchmark/benchmark.h>
+#include <fmt/format.h>
 
 #include <algorithm>
 #include <chrono>
@@ -14,8 +15,6 @@
 #include <filesystem>
 #include <string>
 #include <vector>
-
-#include <fmt/format.h>
 
 #include "events/codec.h"
 #include "events/embedded_log.h"
@@ -154,7 +153,9 @@ void BM_Positions50Currencies(benchmark::State& state) {
     ms.push_back(std::chrono::duration<double, std::milli>(t1 - t0).count());
   }
   std::sort(ms.begin(), ms.end());
-  auto q = [&](double p) { return ms[std::min(ms.size() - 1, static_cast<size_t>(p * ms.size()))]; };
+  auto q = [&](double p) {
+    return ms[std::min(ms.size() - 1, static_cast<size_t>(p * ms.size()))];
+  };
   state.counters["p50_ms"] = q(0.50);
   state.counters["p99_ms"] = q(0.99);
   state.counters["max_ms"] = ms.back();

@@ -1,5 +1,7 @@
 #include "projections/backtest.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cmath>
 #include <map>
@@ -7,12 +9,11 @@
 #include <stdexcept>
 #include <tuple>
 
-#include <fmt/format.h>
-
 #include "events/schema/check.h"
 #include "ledger/account.h"
 #include "ledger/fx.h"
 #include "projections/forecast.h"
+#include "projections/positions.h"
 #include "projections/rate_book.h"
 
 namespace payledger::projections {
@@ -27,8 +28,8 @@ int64_t day_of(int64_t t) { return t >= 0 ? t / kDay : (t - kDay + 1) / kDay; }
 struct Flow {
   int64_t at_s = 0;
   uint32_t partition = 0;
-  uint64_t offset = 0;
-  Int128 amount = 0;  // of the currency; positive: the PSP took it in
+  const EntryLine* line = nullptr;  // its first line (offset, event id)
+  Int128 amount = 0;                // of the currency; positive: the PSP took it in
 };
 
 // The side of a published rate a trade of `asset` meets: selling the pair's base (or buying
@@ -67,26 +68,32 @@ const RateBook::Entry* first_at_or_after(const std::vector<RateBook::Entry>& lis
 // The merchant-driven moves of the house's position: every posted move of psp:fx:position
 // not made by a treasury trade (a conversion of the house or a forward settlement, the events
 // that also move psp:bank:operating), per asset, netted per event.
-Result<std::map<std::string, std::vector<Flow>>> merchant_flows(const Stores& stores) {
+// `lines` keeps the position's statement lines the flows point into.
+Result<std::map<std::string, std::vector<Flow>>> merchant_flows(const Stores& stores,
+                                                                std::vector<StatementLine>* lines) {
   auto bank = statement(stores, ledger::Chart::bank_operating().name(), 0);
   if (!bank) return bank.error();
-  std::set<std::pair<uint32_t, uint64_t>> treasury;
-  for (const auto& l : *bank) treasury.emplace(l.partition, l.line.offset);
-  auto lines = statement(stores, ledger::Chart::fx_position().name(), 0);
-  if (!lines) return lines.error();
+  // An event is (partition, offset, event id): the expiries a record fires share its offset.
+  std::set<std::tuple<uint32_t, uint64_t, std::string_view>> treasury;
+  for (const auto& l : *bank) treasury.emplace(l.partition, l.line.offset, l.line.event_id);
+  auto stated = statement(stores, ledger::Chart::fx_position().name(), 0);
+  if (!stated) return stated.error();
+  *lines = std::move(stated).value();
+  // Statement lines come by asset, partition, offset; an offset's events in booking order.
   std::map<std::string, std::vector<Flow>> out;
   try {
     for (const auto& l : *lines) {
       if (l.line.bucket != ledger::Bucket::kPosted) continue;
-      if (treasury.count({l.partition, l.line.offset}) != 0) continue;
+      if (treasury.count({l.partition, l.line.offset, l.line.event_id}) != 0) continue;
       auto& flows = out[l.asset];
       const Int128 amount =
           l.line.side == ledger::Side::kCredit ? l.line.amount_minor : Int128(-l.line.amount_minor);
-      if (!flows.empty() && flows.back().partition == l.partition &&
-          flows.back().offset == l.line.offset) {
+      const Flow* last = flows.empty() ? nullptr : &flows.back();
+      if (last != nullptr && last->partition == l.partition &&
+          last->line->offset == l.line.offset && last->line->event_id == l.line.event_id) {
         flows.back().amount += amount;
       } else {
-        flows.push_back(Flow{l.line.occurred_at_s, l.partition, l.line.offset, amount});
+        flows.push_back(Flow{l.line.occurred_at_s, l.partition, &l.line, amount});
       }
     }
   } catch (const std::overflow_error&) {
@@ -95,7 +102,9 @@ Result<std::map<std::string, std::vector<Flow>>> merchant_flows(const Stores& st
   for (auto& [asset, flows] : out) {
     std::erase_if(flows, [](const Flow& f) { return f.amount.is_zero(); });
     std::stable_sort(flows.begin(), flows.end(), [](const Flow& a, const Flow& b) {
-      return std::tie(a.at_s, a.partition, a.offset) < std::tie(b.at_s, b.partition, b.offset);
+      if (a.at_s != b.at_s) return a.at_s < b.at_s;
+      if (a.partition != b.partition) return a.partition < b.partition;
+      return booked_before(*a.line, *b.line);
     });
   }
   return out;
@@ -105,9 +114,12 @@ Result<std::map<std::string, std::vector<Flow>>> merchant_flows(const Stores& st
 
 std::string_view hedge_policy_name(HedgePolicy p) {
   switch (p) {
-    case HedgePolicy::kSpotAtSettlement: return "spot_at_settlement";
-    case HedgePolicy::kLockAtCheckout: return "lock_at_checkout";
-    case HedgePolicy::kForecastForwards: return "forecast_forwards";
+    case HedgePolicy::kSpotAtSettlement:
+      return "spot_at_settlement";
+    case HedgePolicy::kLockAtCheckout:
+      return "lock_at_checkout";
+    case HedgePolicy::kForecastForwards:
+      return "forecast_forwards";
   }
   return "?";
 }
@@ -117,7 +129,8 @@ Int128 PolicyResult::cost() const { return benchmark - proceeds; }
 Result<Backtest> fx_backtest(const Stores& stores, ledger::Asset reporting) {
   auto owners = partition_owners(stores);
   if (!owners) return owners.error();
-  auto flows_by_asset = merchant_flows(stores);
+  std::vector<StatementLine> lines;
+  auto flows_by_asset = merchant_flows(stores, &lines);
   if (!flows_by_asset) return flows_by_asset.error();
   RateBook rates(stores);
   Backtest out;
@@ -223,13 +236,20 @@ Result<Backtest> fx_backtest(const Stores& stores, ledger::Asset reporting) {
             auto fit = forecast_fit(history, 7);
             double sum = 0;
             for (const auto& p : forecast(fit, days)) sum += p.mean;
-            if (std::isfinite(sum)) {
-              // The forecast into minor units: one rounding (to nearest, ties to even).
-              forward = Int128(static_cast<int64_t>(std::nearbyint(sum * unit)));
-              auto r = rates.at(ref, pair_text, start * kDay);
-              if (!r) return r.error();
-              booked = *r;
-              if (booked == nullptr) forward = 0;
+            // The forecast into minor units: one rounding (to nearest, ties to even). Past
+            // what a 64-bit count of minor units holds it is refused, never cast wrapped.
+            const double minor = std::nearbyint(sum * unit);
+            if (!std::isfinite(minor) || std::fabs(minor) >= 9.2e18) {
+              return make_error(Code::kOverflow,
+                                fmt::format("the {} forecast for the week from day {} is {} "
+                                            "{}: beyond what a forward can book here",
+                                            code, start, sum, code));
+            }
+            auto r = rates.at(ref, pair_text, start * kDay);
+            if (!r) return r.error();
+            booked = *r;
+            if (booked != nullptr && minor != 0) {
+              forward = Int128(static_cast<int64_t>(minor));
               ++c.weeks_with_forecast;
             }
           }

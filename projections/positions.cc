@@ -1,13 +1,14 @@
 #include "projections/positions.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <limits>
 #include <map>
 #include <stdexcept>
 #include <tuple>
 
-#include <fmt/format.h>
-
+#include "events/schema/ids.h"
 #include "ledger/account.h"
 #include "projections/rate_book.h"
 
@@ -36,26 +37,39 @@ struct Move {
   std::vector<Leg> legs;
 };
 
-// The account's lines of one partition (all assets) as events in log order.
+}  // namespace
+
+bool booked_before(const EntryLine& a, const EntryLine& b) {
+  // Expiries fired by a record are booked at its offset, before it (ledger deadlines).
+  const bool a_deadline = std::string_view(a.event_id).starts_with(kDeadlineEventIdPrefix);
+  const bool b_deadline = std::string_view(b.event_id).starts_with(kDeadlineEventIdPrefix);
+  return std::tie(a.offset, b_deadline, a.event_id) < std::tie(b.offset, a_deadline, b.event_id);
+}
+
+namespace {
+
+// The account's lines of one partition (all assets) as events in booking order: one move per
+// event (offset and event id: the expiries a record fires share its offset).
 Result<std::vector<Move>> moves_of(std::vector<const StatementLine*> lines) {
   std::stable_sort(lines.begin(), lines.end(), [](const StatementLine* a, const StatementLine* b) {
-    return a->line.offset < b->line.offset;
+    return booked_before(a->line, b->line);
   });
   std::vector<Move> out;
-  uint64_t offset = 0;
+  const EntryLine* last = nullptr;
   try {
     for (const StatementLine* l : lines) {
       if (l->line.bucket != ledger::Bucket::kPosted) continue;
       auto asset = ledger::Asset::find(l->asset);
       if (!asset) return asset.error();
-      if (out.empty() || l->line.offset != offset) {
+      if (last == nullptr || l->line.offset != last->offset || l->line.event_id != last->event_id) {
         out.push_back(Move{l->line.occurred_at_s, l->partition, l->line.offset, {}});
-        offset = l->line.offset;
+        last = &l->line;
       }
-      const Int128 amount =
-          l->line.side == ledger::Side::kCredit ? l->line.amount_minor : Int128(-l->line.amount_minor);
+      const Int128 amount = l->line.side == ledger::Side::kCredit ? l->line.amount_minor
+                                                                  : Int128(-l->line.amount_minor);
       auto& legs = out.back().legs;
-      auto leg = std::find_if(legs.begin(), legs.end(), [&](const Leg& g) { return g.asset == *asset; });
+      auto leg =
+          std::find_if(legs.begin(), legs.end(), [&](const Leg& g) { return g.asset == *asset; });
       if (leg == legs.end()) {
         legs.push_back(Leg{*asset, amount});
       } else {
@@ -127,8 +141,7 @@ Result<std::vector<std::optional<Int128>>> leg_values(RateBook& rates, uint32_t 
 
 // Replays one account's moves in one partition up to and including `cutoff_s`: each leg
 // outside the reporting currency is a trade of that asset's position.
-Result<std::map<std::string, PositionState>> replay(RateBook& rates,
-                                                    const std::vector<Move>& moves,
+Result<std::map<std::string, PositionState>> replay(RateBook& rates, const std::vector<Move>& moves,
                                                     ledger::Asset reporting, int64_t cutoff_s) {
   std::map<std::string, PositionState> out;
   for (const Move& m : moves) {
@@ -177,8 +190,7 @@ Status value_at(RateBook& rates, PositionState& st, uint32_t partition, ledger::
 // The forwards booked by `at_s`, each marked at the spot in force then (or at its
 // settlement, once settled): notional x (spot - contract), in the quote currency, then
 // converted into the reporting currency at that moment's rate (each rounded once).
-Result<std::vector<ForwardValue>> forwards_at(RateBook& rates,
-                                              const std::vector<ForwardRow>& rows,
+Result<std::vector<ForwardValue>> forwards_at(RateBook& rates, const std::vector<ForwardRow>& rows,
                                               ledger::Asset reporting, int64_t at_s) {
   std::vector<ForwardValue> out;
   for (const ForwardRow& row : rows) {
@@ -196,9 +208,9 @@ Result<std::vector<ForwardValue>> forwards_at(RateBook& rates,
         return make_error(Code::kCorrupt, fmt::format("stored forward {}", row.forward_id));
       }
       const Int128 notional = f.buy ? f.notional : Int128(-f.notional);
-      auto mark = ledger::forward_mark(ledger::Amount::from_minor(pair->base(), notional), *pair,
-                                       *contract, (*spot)->value, *one,
-                                       ledger::RoundingMode::kHalfEven);
+      auto mark =
+          ledger::forward_mark(ledger::Amount::from_minor(pair->base(), notional), *pair, *contract,
+                               (*spot)->value, *one, ledger::RoundingMode::kHalfEven);
       if (!mark) return mark.error();
       v.spot = (*spot)->rate;
       v.mark_quote = mark->minor();

@@ -28,8 +28,8 @@ inline constexpr std::string_view kHouseOwner = "house";
 struct PositionsRequest {
   explicit PositionsRequest(ledger::Asset r) : reporting(r) {}
   ledger::Asset reporting;
-  bool house = true;      // the house's positions (psp:fx:position) and forwards
-  bool merchants = true;  // merchants' positions (their payables)
+  bool house = true;                    // the house's positions (psp:fx:position) and forwards
+  bool merchants = true;                // merchants' positions (their payables)
   std::optional<std::string> merchant;  // only this merchant (with merchants)
   // Positions after the events at or before this moment, valued at the rates published by
   // then. nullopt: everything folded, at each pair's newest rate.
@@ -52,7 +52,7 @@ struct PositionState {
 struct PositionRow {
   std::string owner;  // kHouseOwner or a merchant id
   ledger::Asset asset;
-  PositionState end;                  // at as_of
+  PositionState end;                   // at as_of
   std::optional<PositionState> start;  // just before `from` (when asked)
 };
 
@@ -75,11 +75,15 @@ struct ForwardValue {
 
 struct PositionsAnswer {
   ledger::Asset reporting;
-  std::vector<PositionRow> rows;  // house first, then merchants by id; assets by code
+  std::vector<PositionRow> rows;             // house first, then merchants by id; assets by code
   std::vector<ForwardValue> forwards;        // at as_of (booked by then)
   std::vector<ForwardValue> forwards_start;  // just before `from`, when asked
 };
 
 Result<PositionsAnswer> positions(const Stores& stores, const PositionsRequest& request);
+
+// Whether line `a`'s event was booked before `b`'s in the same partition: by offset, and at
+// one offset the expiries the record fired (event ids "deadline:...") before the record.
+bool booked_before(const EntryLine& a, const EntryLine& b);
 
 }  // namespace payledger::projections

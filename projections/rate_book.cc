@@ -1,8 +1,8 @@
 #include "projections/rate_book.h"
 
-#include <algorithm>
-
 #include <fmt/format.h>
+
+#include <algorithm>
 
 namespace payledger::projections {
 

@@ -1,8 +1,7 @@
 // FX conversions, forwards, revaluation runs and the positions query (issue 10, docs/fx.md).
 // Expected amounts by hand, with the arithmetic beside them.
-#include <gtest/gtest.h>
-
 #include <fmt/format.h>
+#include <gtest/gtest.h>
 
 #include <string>
 
@@ -26,10 +25,10 @@ v1::Envelope event(const std::string& merchant, const std::string& at, const std
 }
 
 v1::Envelope publish(const std::string& pair, const std::string& rates, const std::string& as_of) {
-  return json_event(fmt::format(
-      R"({{"event_id":"r{}","merchant_id":"","occurred_at":"{}","fx_rate_published":)"
-      R"({{"pair":"{}",{},"source":"ECB","as_of":"{}"}}}})",
-      next_id++, as_of, pair, rates, as_of));
+  return json_event(
+      fmt::format(R"({{"event_id":"r{}","merchant_id":"","occurred_at":"{}","fx_rate_published":)"
+                  R"({{"pair":"{}",{},"source":"ECB","as_of":"{}"}}}})",
+                  next_id++, as_of, pair, rates, as_of));
 }
 
 v1::Envelope pix(const std::string& merchant, const std::string& payment, const std::string& brl,
@@ -157,7 +156,7 @@ TEST(FxConversion, TheHouseDealsAtTheBidOrAskOrItsDealtRate) {
   EXPECT_EQ(posted(l, Chart::fx_position(), "BRL"), "-10.00");  // -500 + 490
   // A dealt rate: 100.00 USD x 4.95 = 495.00 BRL.
   ASSERT_EQ(apply(l, convert("psp", "h3", "USD", "100.00", "BRL", R"("rate":"4.95")", t)), "ok");
-  EXPECT_EQ(posted(l, Chart::fx_position(), "BRL"), "485.00");  // -10 + 495
+  EXPECT_EQ(posted(l, Chart::fx_position(), "BRL"), "485.00");   // -10 + 495
   EXPECT_EQ(posted(l, Chart::fx_position(), "USD"), "-101.96");  // 98.04 - 100 - 100
 }
 
@@ -197,8 +196,7 @@ TEST(FxRevaluation, ARunIsKeptOncePerMomentAndCurrency) {
                              as_of, ccy));
   };
   EXPECT_EQ(apply(l, run("2026-02-01T00:00:00Z", "USD", "2026-01-31T23:00:00Z")), "malformed");
-  EXPECT_EQ(apply(l, run("2026-01-31T00:00:00Z", "XYZ", "2026-02-01T00:00:00Z")),
-            "unknown_asset");
+  EXPECT_EQ(apply(l, run("2026-01-31T00:00:00Z", "XYZ", "2026-02-01T00:00:00Z")), "unknown_asset");
   ASSERT_EQ(apply(l, run("2026-01-31T00:00:00Z", "USD", "2026-02-01T00:00:00Z")), "ok");
   EXPECT_EQ(apply(l, run("2026-01-31T00:00:00Z", "USD", "2026-02-01T00:01:00Z")),
             "duplicate_business_id");
@@ -254,8 +252,8 @@ projections::PositionsAnswer positions_of(projections::Store& store,
 }
 
 int64_t at(const std::string& rfc3339) {
-  return json_event(fmt::format(R"({{"event_id":"t","occurred_at":"{}","payout_sent":{{}}}})",
-                                rfc3339))
+  return json_event(
+             fmt::format(R"({{"event_id":"t","occurred_at":"{}","payout_sent":{{}}}})", rfc3339))
       .occurred_at()
       .seconds();
 }
@@ -307,19 +305,18 @@ TEST(FxPositions, TheHousesPositionIsOneAcrossPartitions) {
     if (events::partition_for_key(id, 2) != events::partition_for_key("psp", 2)) merchant = id;
   }
   Books books(2);
-  books.append({publish("USD/BRL", R"("mid":"4.0")", "2026-01-01T16:00:00Z"),
-                pix(merchant, "p1", "1000.00", "2026-01-02T10:00:00Z"),
-                convert(merchant, "x1", "BRL", "500.00", "USD", "", "2026-01-02T11:00:00Z"),
-                convert("psp", "h1", "BRL", "500.00", "USD", R"("rate":"4.2")",
-                        "2026-01-02T12:00:00Z")});
+  books.append(
+      {publish("USD/BRL", R"("mid":"4.0")", "2026-01-01T16:00:00Z"),
+       pix(merchant, "p1", "1000.00", "2026-01-02T10:00:00Z"),
+       convert(merchant, "x1", "BRL", "500.00", "USD", "", "2026-01-02T11:00:00Z"),
+       convert("psp", "h1", "BRL", "500.00", "USD", R"("rate":"4.2")", "2026-01-02T12:00:00Z")});
   EXPECT_EQ(books.fold().rejected, 0u);
   // The house takes 500.00 BRL for 125.00 USD (500 / 4.0) in the merchant's partition and
   // sells them at 4.2 for 119.05 USD in its own: flat, realised 119.05 - 125.00 = -5.95.
   // (Summed per partition it would read: flat, cost 125.00 - 119.05 = 5.95, realised 0.00.)
   // m1: 1000.00 BRL for 250.00 USD, half sold for 125.00 (no markup): realised 0.00.
-  EXPECT_EQ(render(positions_of(books.store())),
-            "house BRL 0.00 0.00 -5.95 0.00 2/0\n" + merchant +
-                " BRL 500.00 125.00 0.00 0.00 2/0\n");
+  EXPECT_EQ(render(positions_of(books.store())), "house BRL 0.00 0.00 -5.95 0.00 2/0\n" + merchant +
+                                                     " BRL 500.00 125.00 0.00 0.00 2/0\n");
 }
 
 TEST(FxPositions, ATradeWithNoRateLeavesCostUnknownNotWrong) {

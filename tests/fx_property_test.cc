@@ -2,9 +2,8 @@
 // payments and their refunds, merchant and treasury conversions, forwards booked and settled —
 // every asset's legs sum to zero (debits = credits, posted and pending), whatever was accepted
 // or rejected, and a rejected event changes nothing.
-#include <gtest/gtest.h>
-
 #include <fmt/format.h>
+#include <gtest/gtest.h>
 
 #include <cstdio>
 #include <map>
@@ -44,20 +43,20 @@ TEST(FxProperty, EveryAssetsLegsSumToZeroAfterAnyRandomMix) {
     auto pick = [&](int n) { return static_cast<int>(rng() % static_cast<uint32_t>(n)); };
     MemoryLedger l;
     int id = 0, accepted = 0;
-    auto apply = [&](const std::string& merchant, int64_t minute, const std::string& body,
-                     const std::string& extra = "") {
-      const std::string json = fmt::format(
-          R"({{"event_id":"e{}","merchant_id":"{}","occurred_at":"{}"{},{}}})", id++, merchant,
-          at(minute), extra, body);
+    auto apply = [&](const std::string& merchant, int64_t minute, const std::string& body) {
+      const std::string json =
+          fmt::format(R"({{"event_id":"e{}","merchant_id":"{}","occurred_at":"{}",{}}})", id++,
+                      merchant, at(minute), body);
       const auto before = l.balances;
       Status s = l.apply(json_event(json));
       if (s.ok()) {
         ++accepted;
         ++accepted_kinds[body.substr(1, body.find('"', 1) - 1) +
-                         (merchant == "psp" ? " (house)" : extra.empty() ? "" : " (quote)")];
+                         (merchant == "psp" ? " (house)" : "")];
       } else {
         EXPECT_EQ(l.balances, before) << "a rejected event moved money: " << json;
-        EXPECT_NE(s.error().code, Code::kUnbalanced) << "a rule built an unbalanced entry: " << json;
+        EXPECT_NE(s.error().code, Code::kUnbalanced)
+            << "a rule built an unbalanced entry: " << json;
       }
       for (const auto& [asset, sums] : legs(l)) {
         ASSERT_TRUE(sums.first.is_zero() && sums.second.is_zero())
@@ -69,12 +68,15 @@ TEST(FxProperty, EveryAssetsLegsSumToZeroAfterAnyRandomMix) {
           R"("merchant_contract_set":{"method":"card","percent":"2.9","settlement_currency":"EUR",)"
           R"("fx_markup_percent":"1"})");
     for (int i = 0; i < 4; ++i) {
-      apply("", 0, fmt::format(R"("fx_rate_published":{{"pair":"{}","mid":"{}","source":"t",)"
-                               R"("as_of":"{}"}})",
-                               kPairs[i], kMids[i], at(0)));
+      apply("", 0,
+            fmt::format(R"("fx_rate_published":{{"pair":"{}","mid":"{}","source":"t",)"
+                        R"("as_of":"{}"}})",
+                        kPairs[i], kMids[i], at(0)));
     }
-    apply("", 0, R"("fx_rate_published":{"pair":"EUR/BRL","mid":"5.55","source":"t",)"
-                 R"("as_of":")" + at(0) + R"("})");
+    apply("", 0,
+          R"("fx_rate_published":{"pair":"EUR/BRL","mid":"5.55","source":"t",)"
+          R"("as_of":")" +
+              at(0) + R"("})");
     // Payments made (merchant, currency index, amount text), and which were captured.
     struct Made {
       std::string merchant;
@@ -86,7 +88,8 @@ TEST(FxProperty, EveryAssetsLegsSumToZeroAfterAnyRandomMix) {
     auto amount_of = [&](int c, bool small) {
       const std::string code = kCurrencies[c];
       if (code == "JPY") return std::to_string(small ? 100 + pick(100) : 1000 + pick(90000));
-      const std::string text = fmt::format("{}.{:02}", small ? 1 + pick(5) : 10 + pick(900), pick(100));
+      const std::string text =
+          fmt::format("{}.{:02}", small ? 1 + pick(5) : 10 + pick(900), pick(100));
       return code == "BHD" ? text + std::to_string(pick(10)) : text;
     };
     auto money = [&](int c, const std::string& amount) {
@@ -102,8 +105,7 @@ TEST(FxProperty, EveryAssetsLegsSumToZeroAfterAnyRandomMix) {
           apply(merchant, minute,
                 fmt::format(R"("card_authorised":{{"payment_id":"p{}","amount":{},)"
                             R"("expires_at":"{}"}})",
-                            made.size() - 1, money(c, made.back().amount),
-                            at(minute + 5 * 1440)));
+                            made.size() - 1, money(c, made.back().amount), at(minute + 5 * 1440)));
           break;
         }
         case 1: {
@@ -120,9 +122,10 @@ TEST(FxProperty, EveryAssetsLegsSumToZeroAfterAnyRandomMix) {
           if (made.empty()) break;
           const size_t i = static_cast<size_t>(pick(static_cast<int>(made.size())));
           if (!made[i].captured) break;
-          apply(made[i].merchant, minute,
-                fmt::format(R"("card_refunded":{{"payment_id":"p{}","refund_id":"r{}","amount":{}}})",
-                            i, step, money(made[i].currency, amount_of(made[i].currency, true))));
+          apply(
+              made[i].merchant, minute,
+              fmt::format(R"("card_refunded":{{"payment_id":"p{}","refund_id":"r{}","amount":{}}})",
+                          i, step, money(made[i].currency, amount_of(made[i].currency, true))));
           break;
         }
         case 3:
@@ -140,11 +143,12 @@ TEST(FxProperty, EveryAssetsLegsSumToZeroAfterAnyRandomMix) {
           }
           const int to = pick(3);
           const char* to_code = to == 0 ? "USD" : kCurrencies[(from + to) % 4];
-          apply("m2", minute,
-                fmt::format(R"("fx_conversion_executed":{{"conversion_id":"c{}","from":{},)"
-                            R"("to_currency":"{}","markup_percent":"0.{}"{}}})",
-                            step, money(from, amount_of(from, true)), to_code, pick(10),
-                            pick(2) ? fmt::format(R"(,"quote_id":"q{}")", step - 1 - pick(3)) : ""));
+          apply(
+              "m2", minute,
+              fmt::format(R"("fx_conversion_executed":{{"conversion_id":"c{}","from":{},)"
+                          R"("to_currency":"{}","markup_percent":"0.{}"{}}})",
+                          step, money(from, amount_of(from, true)), to_code, pick(10),
+                          pick(2) ? fmt::format(R"(,"quote_id":"q{}")", step - 1 - pick(3)) : ""));
           break;
         }
         case 5:
@@ -160,8 +164,8 @@ TEST(FxProperty, EveryAssetsLegsSumToZeroAfterAnyRandomMix) {
                             R"("side":"{}","notional":{{"currency":"{}","amount":"{}.{:02}"}},)"
                             R"("forward_rate":"{}","value_date":"{}"}})",
                             step, kPairs[c], pick(2) ? "FX_SIDE_BUY" : "FX_SIDE_SELL",
-                            std::string(kPairs[c]).substr(0, 3), 1 + pick(900), pick(100),
-                            kMids[c], at(minute + 7 * (1 + pick(4)))));
+                            std::string(kPairs[c]).substr(0, 3), 1 + pick(900), pick(100), kMids[c],
+                            at(minute + 7 * (1 + pick(4)))));
           break;
         case 7:
           apply("psp", minute,
@@ -177,10 +181,10 @@ TEST(FxProperty, EveryAssetsLegsSumToZeroAfterAnyRandomMix) {
     }
     EXPECT_GT(accepted, 60) << "seed " << seed << ": the mix must mostly apply to prove much";
   }
-  for (const char* kind : {"card_authorised", "card_captured", "card_refunded", "fx_quote_locked",
-                           "fx_conversion_executed", "fx_conversion_executed (house)",
-                           "fx_forward_booked (house)", "fx_forward_settled (house)",
-                           "payout_sent"}) {
+  for (const char* kind :
+       {"card_authorised", "card_captured", "card_refunded", "fx_quote_locked",
+        "fx_conversion_executed", "fx_conversion_executed (house)", "fx_forward_booked (house)",
+        "fx_forward_settled (house)", "payout_sent"}) {
     EXPECT_GT(accepted_kinds[kind], 0) << kind << " never applied: the mix does not test it";
   }
   for (const auto& [kind, n] : accepted_kinds) std::printf("  %s: %d accepted\n", kind.c_str(), n);

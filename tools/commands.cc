@@ -1692,7 +1692,8 @@ int cmd_fx_pnl(const Common& common, const PositionsArgs& args) {
       }
       rows.push_back(json{{"owner", row.owner},
                           {"asset", row.asset.code()},
-                          {"amount_start", scaled(row.start->position.amount, row.asset.exponent())},
+                          {"amount_start",
+                           scaled(row.start->position.amount, row.asset.exponent())},
                           {"amount_end", scaled(row.end.position.amount, row.asset.exponent())},
                           {"realised", opt_json(p.realised, rexp)},
                           {"unrealised_start", opt_json(p.unrealised_start, rexp)},
@@ -1816,7 +1817,9 @@ int cmd_fx_backtest(const Common& common, const std::string& reporting_code) {
     json currencies = json::array();
     for (const auto& c : bt->currencies) {
       json policies = json::array();
-      for (size_t i = 0; i < c.policies.size(); ++i) policies.push_back(policy_json(c.policies[i], i));
+      for (size_t i = 0; i < c.policies.size(); ++i) {
+        policies.push_back(policy_json(c.policies[i], i));
+      }
       currencies.push_back(json{{"asset", c.asset},
                                 {"flows", c.flows},
                                 {"bought", scaled(c.bought, c.exponent)},
@@ -1862,15 +1865,17 @@ int cmd_fx_backtest(const Common& common, const std::string& reporting_code) {
     row("total", flows, totals[0].benchmark, totals);
     for (const auto& c : bt->currencies) {
       if (c.excluded + c.unpriced != 0) {
-        fmt::print("{}: {} flows left out ({} on days with no fix after them yet, {} before "
-                   "any {} rate)\n",
-                   c.asset, c.excluded + c.unpriced, c.excluded, c.unpriced, c.asset);
+        fmt::print("{}: {} flows left out ({} on days with no fix after them yet, {} with no "
+                   "{} rate published by their time)\n",
+                   c.asset, c.excluded + c.unpriced, c.excluded, c.unpriced,
+                   ledger::CurrencyPair::of(ledger::Asset::find(c.asset).value(), *reporting)
+                       ->to_string());
       }
     }
-    if (!bt->currencies.empty()) {
-      const auto& c = bt->currencies.front();
-      fmt::print("forecast_forwards: {} weeks, {} with a forecast to book a forward on\n", c.weeks,
-                 c.weeks_with_forecast);
+    for (const auto& c : bt->currencies) {
+      if (c.weeks == 0) continue;
+      fmt::print("forecast_forwards {}: {} weeks, {} with a forward booked on a forecast\n",
+                 c.asset, c.weeks, c.weeks_with_forecast);
     }
   }
   if (flows == 0) {

@@ -389,7 +389,8 @@ void add_exposure(CLI::App& app, Commands& c) {
   cmd->add_option("--horizon", c.exposure_args.horizon, "Days ahead, Nd with N from 1 to 365")
       ->capture_default_str();
   cmd->add_option("--as-of", c.exposure_args.as_of,
-                  "The moment of the answer (RFC 3339, or YYYY-MM-DD = its close); default: the books' latest event time. "
+                  "The moment of the answer (RFC 3339, or YYYY-MM-DD = its close); default: the "
+                  "books' latest event time. "
                   "It decides what has lapsed and where the weeks start; the state is the books "
                   "as folded");
   cmd->add_option("--plot", c.exposure_args.plot,
