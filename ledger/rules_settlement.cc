@@ -1,0 +1,2 @@
+// Settlement posting rules (placeholder until the rules land).
+#include "ledger/rules_internal.h"
