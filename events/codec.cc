@@ -44,6 +44,10 @@ const char* out_of_range_time(const v1::Envelope& e) {
   if (!valid_time(e.fx_rate_published().as_of())) return "fx_rate_published.as_of";
   if (!valid_time(e.fx_forward_booked().value_date())) return "fx_forward_booked.value_date";
   if (!valid_time(e.fx_revaluation_run().as_of())) return "fx_revaluation_run.as_of";
+  if (!valid_time(e.settlement_instructed().value_date())) return "settlement_instructed.value_date";
+  if (!valid_time(e.settlement_instructed().reserve_release_at())) {
+    return "settlement_instructed.reserve_release_at";
+  }
   return nullptr;
 }
 

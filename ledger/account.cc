@@ -46,7 +46,11 @@ Result<AccountId> AccountId::parse(std::string_view name) {
 
 AccountType AccountId::type() const {
   std::string_view n = name_;
-  if (n.starts_with("merchant:")) return AccountType::kLiability;
+  if (n.starts_with("merchant:")) {
+    // A merchant's token wallet holds tokens (asset); everything else is owed to it.
+    return n.ends_with(":token-wallet") ? AccountType::kAsset : AccountType::kLiability;
+  }
+  if (n == "psp:token:issued" || n == "psp:token:clearing") return AccountType::kLiability;
   if (n.starts_with("psp:revenue:")) return AccountType::kIncome;
   if (n.starts_with("psp:expense:")) return AccountType::kExpense;
   if (n.starts_with("psp:equity:")) return AccountType::kEquity;
@@ -86,5 +90,19 @@ AccountId Chart::receivable(std::string_view method) {
 }
 AccountId Chart::suspense_voucher_refunds() { return AccountId("psp:suspense:voucher-refunds"); }
 AccountId Chart::expense_marketing() { return AccountId("psp:expense:marketing"); }
+AccountId Chart::merchant_settling(std::string_view merchant_id) {
+  return AccountId(joined("merchant:", merchant_id, ":settling"));
+}
+AccountId Chart::merchant_reserve(std::string_view merchant_id) {
+  return AccountId(joined("merchant:", merchant_id, ":reserve"));
+}
+AccountId Chart::settlement_in_transit() { return AccountId("psp:settlement:in-transit"); }
+AccountId Chart::token_backing() { return AccountId("psp:token:backing"); }
+AccountId Chart::token_issued() { return AccountId("psp:token:issued"); }
+AccountId Chart::token_wallet() { return AccountId("psp:token:wallet"); }
+AccountId Chart::token_clearing() { return AccountId("psp:token:clearing"); }
+AccountId Chart::merchant_token_wallet(std::string_view merchant_id) {
+  return AccountId(joined("merchant:", merchant_id, ":token-wallet"));
+}
 
 }  // namespace payledger::ledger

@@ -65,6 +65,23 @@ class Chart {
   static AccountId fx_position();
   // FX markup kept on conversions (income).
   static AccountId revenue_fx();
+  // Settlement (docs/settlement.md). What a settlement instruction took out of the merchant's
+  // payable until the merchant has it (liability).
+  static AccountId merchant_settling(std::string_view merchant_id);
+  // The rolling reserve held back from the merchant's payouts until its release (liability).
+  static AccountId merchant_reserve(std::string_view merchant_id);
+  // Batch payouts that left the operating account and are not yet confirmed (asset).
+  static AccountId settlement_in_transit();
+  // Deposits set aside to back the deposit tokens minted (asset, in the currency).
+  static AccountId token_backing();
+  // Deposit tokens minted and not yet redeemed (liability, in the token): the supply.
+  static AccountId token_issued();
+  // The PSP's own token wallet (asset, in the token).
+  static AccountId token_wallet();
+  // The backing owed to the tokens merchants hold (liability, in the currency).
+  static AccountId token_clearing();
+  // A merchant's token wallet (memo of what it holds, asset, in the token).
+  static AccountId merchant_token_wallet(std::string_view merchant_id);
 };
 
 }  // namespace payledger::ledger

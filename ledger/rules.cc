@@ -409,6 +409,15 @@ Result<Effects> dispatch(const v1::Envelope& event, const LedgerView& view) {
     case E::kFxForwardBooked: return on_fx_forward_booked(event, view);
     case E::kFxForwardSettled: return on_fx_forward_settled(event, view);
     case E::kFxRevaluationRun: return on_fx_revaluation_run(event, view);
+    case E::kMerchantSettlementPolicySet: return on_settlement_policy_set(event, view);
+    case E::kSettlementInstructed: return on_settlement_instructed(event, view);
+    case E::kSettlementSent: return on_settlement_sent(event, view);
+    case E::kSettlementConfirmed: return on_settlement_confirmed(event, view);
+    case E::kSettlementReturned: return on_settlement_returned(event, view);
+    case E::kSettlementReserveReleased: return on_reserve_released(event, view);
+    case E::kTokenMinted: return on_token_minted(event, view);
+    case E::kTokenTransferred: return on_token_transferred(event, view);
+    case E::kTokenRedeemed: return on_token_redeemed(event, view);
     case E::kFeeAssessed: return on_fee(event, view);
     case E::kPayoutSent: return on_payout(event, view);
     case E::BODY_NOT_SET: break;
@@ -434,7 +443,9 @@ Result<Effects> apply_event(const v1::Envelope& event, const LedgerView& view) {
     if (!fx) return fx;
     fx = internal::apply_coupons(event, view, std::move(fx).value());
     if (!fx) return fx;
-    return internal::settle_in_contract_currency(event, view, std::move(fx).value());
+    fx = internal::settle_in_contract_currency(event, view, std::move(fx).value());
+    if (fx) internal::check_token_supply(view, fx->entry);
+    return fx;
   } catch (const std::overflow_error& error) {
     return make_error(Code::kOverflow, fmt::format("arithmetic overflow: {}", error.what()));
   } catch (const std::range_error& error) {
@@ -450,7 +461,9 @@ namespace {
 bool needs_state(Code code) {
   return code == Code::kUnknownPayment || code == Code::kInsufficientFunds ||
          code == Code::kIllegalTransition || code == Code::kUnknownForward ||
-         code == Code::kUnknownQuote || code == Code::kNoRate;
+         code == Code::kUnknownQuote || code == Code::kNoRate ||
+         code == Code::kUnknownInstruction || code == Code::kNoSettlementPolicy ||
+         code == Code::kNoBalance;
 }
 
 }  // namespace

@@ -12,6 +12,7 @@
 #include "ledger/contract.h"
 #include "ledger/fx.h"
 #include "ledger/payment.h"
+#include "ledger/settlement.h"
 #include "payledger/v1/events.pb.h"
 
 namespace payledger::ledger {
@@ -43,6 +44,12 @@ class LedgerView {
   virtual const FxRate* latest_rate(std::string_view pair, int64_t at_s) const = 0;
   // The house's forward with that id (fx_forward_booked), or nullptr.
   virtual const FxForward* find_forward(std::string_view forward_id) const = 0;
+  // The merchant's settlement policy for `currency` (asset code), or nullptr.
+  virtual const SettlementPolicy* find_settlement_policy(std::string_view merchant_id,
+                                                         std::string_view currency) const = 0;
+  // The merchant's settlement instruction with that id, or nullptr.
+  virtual const SettlementInstruction* find_instruction(std::string_view merchant_id,
+                                                        std::string_view instruction_id) const = 0;
 };
 
 // A ledger with nothing in it: no payment, checkout, contract or business id; every balance
@@ -68,6 +75,14 @@ class EmptyLedgerView : public LedgerView {
   }
   const FxRate* latest_rate(std::string_view, int64_t) const override { return nullptr; }
   const FxForward* find_forward(std::string_view) const override { return nullptr; }
+  const SettlementPolicy* find_settlement_policy(std::string_view,
+                                                 std::string_view) const override {
+    return nullptr;
+  }
+  const SettlementInstruction* find_instruction(std::string_view,
+                                                std::string_view) const override {
+    return nullptr;
+  }
 };
 
 struct PaymentUpdate {
@@ -95,6 +110,16 @@ struct ForwardUpdate {
   FxForward forward;
 };
 
+struct PolicyUpdate {
+  std::string currency;
+  SettlementPolicy policy;
+};
+
+struct InstructionUpdate {
+  std::string instruction_id;
+  SettlementInstruction instruction;
+};
+
 // What one accepted event does: a balanced journal entry (possibly empty) and at most one
 // payment and one checkout update.
 struct Effects {
@@ -106,6 +131,8 @@ struct Effects {
   std::optional<FxRate> rate;  // a published rate to keep (reference data)
   std::optional<ForwardUpdate> forward;          // a forward booked or settled (house)
   std::optional<FxRevaluation> revaluation;      // a revaluation run to keep (house)
+  std::optional<PolicyUpdate> policy;            // a settlement policy set
+  std::optional<InstructionUpdate> instruction;  // a settlement instruction booked or moved on
   // A merchant-level business id to remember (kind letter + id): payout, fee and settlement
   // ids are idempotency keys per merchant, as refund and capture ids are per payment.
   std::optional<std::string> merchant_business_id;

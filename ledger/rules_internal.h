@@ -86,6 +86,8 @@ enum class MerchantId : char {
   kCollectorSettlement = 'v',
   kConversion = 'x',
   kRevaluation = 'r',
+  kMint = 'm',
+  kRedemption = 'd',
 };
 inline std::string_view merchant_id_name(MerchantId kind) {
   switch (kind) {
@@ -95,6 +97,8 @@ inline std::string_view merchant_id_name(MerchantId kind) {
     case MerchantId::kCollectorSettlement: return "voucher_collector_settled.settlement_id";
     case MerchantId::kConversion: return "fx_conversion_executed.conversion_id";
     case MerchantId::kRevaluation: return "fx_revaluation_run (as_of, reporting_currency)";
+    case MerchantId::kMint: return "token_minted.mint_id";
+    case MerchantId::kRedemption: return "token_redeemed.redemption_id";
   }
   return "id";
 }
@@ -194,6 +198,20 @@ Result<Effects> on_fx_revaluation_run(const v1::Envelope& e, const LedgerView& v
 // in another asset posts to the merchant (docs/fx.md).
 Result<Effects> settle_in_contract_currency(const v1::Envelope& e, const LedgerView& view,
                                             Effects fx);
+// rules_settlement.cc
+Result<Effects> on_settlement_policy_set(const v1::Envelope& e, const LedgerView& view);
+Result<Effects> on_settlement_instructed(const v1::Envelope& e, const LedgerView& view);
+Result<Effects> on_settlement_sent(const v1::Envelope& e, const LedgerView& view);
+Result<Effects> on_settlement_confirmed(const v1::Envelope& e, const LedgerView& view);
+Result<Effects> on_settlement_returned(const v1::Envelope& e, const LedgerView& view);
+Result<Effects> on_reserve_released(const v1::Envelope& e, const LedgerView& view);
+Result<Effects> on_token_minted(const v1::Envelope& e, const LedgerView& view);
+Result<Effects> on_token_transferred(const v1::Envelope& e, const LedgerView& view);
+Result<Effects> on_token_redeemed(const v1::Envelope& e, const LedgerView& view);
+// After every rule (the fold's invariant): the tokens in circulation equal the deposits set
+// aside for them, per currency, once the entry is posted. A failure is a bug in the rules
+// (PAYLEDGER_CHECK), never bad input: only mints and redemptions move either, together.
+void check_token_supply(const LedgerView& view, const JournalEntry& entry);
 Result<Effects> on_checkout_started(const v1::Envelope& e, const LedgerView& view);
 Result<Effects> on_checkout_completed(const v1::Envelope& e, const LedgerView& view);
 Result<Effects> on_checkout_abandoned(const v1::Envelope& e, const LedgerView& view);

@@ -49,10 +49,13 @@ enum class Code : unsigned char {
   kNoRate,                // no published rate of the pair at or before the event's time
   kStaleRate,             // the latest published rate is older than the contract allows
   kUnknownForward,        // a forward settlement names a forward the house never booked
+  kUnknownInstruction,    // a settlement answer names an instruction never booked
+  kNoSettlementPolicy,    // a settlement instruction in a currency with no policy
+  kNoBalance,             // a settlement in a currency the merchant never had a balance in
 };
 
 // The last code (for loops over every code).
-inline constexpr Code kLastCode = Code::kUnknownForward;
+inline constexpr Code kLastCode = Code::kNoBalance;
 
 constexpr std::string_view code_name(Code code) {
   switch (code) {
@@ -90,6 +93,9 @@ constexpr std::string_view code_name(Code code) {
     case Code::kNoRate: return "no_rate";
     case Code::kStaleRate: return "stale_rate";
     case Code::kUnknownForward: return "unknown_forward";
+    case Code::kUnknownInstruction: return "unknown_instruction";
+    case Code::kNoSettlementPolicy: return "no_settlement_policy";
+    case Code::kNoBalance: return "no_balance";
   }
   return "unknown";
 }
