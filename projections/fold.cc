@@ -276,6 +276,10 @@ class Folder::Impl final : public ledger::LedgerView {
                                     std::string_view quote_id) const override;
   const ledger::FxRate* latest_rate(std::string_view pair, int64_t at_s) const override;
   const ledger::FxForward* find_forward(std::string_view forward_id) const override;
+  const ledger::SettlementPolicy* find_settlement_policy(std::string_view merchant_id,
+                                                         std::string_view currency) const override;
+  const ledger::SettlementInstruction* find_instruction(
+      std::string_view merchant_id, std::string_view instruction_id) const override;
 
   std::vector<uint64_t> offsets_;
   std::vector<bool> owned_;  // partitions with a stored offset or folded by this process
@@ -369,6 +373,12 @@ class Folder::Impl final : public ledger::LedgerView {
   mutable StringMap<ledger::FxForward> forwards_;
   std::vector<std::string> dirty_forwards_;
   std::vector<std::pair<std::string, std::string>> revaluation_writes_;
+  // Settlement policies and instructions this run read or changed (settlement CF, read
+  // through), dropped with quotes_.
+  mutable StringMap<ledger::SettlementPolicy> policies_;
+  mutable StringMap<ledger::SettlementInstruction> instructions_;
+  std::vector<std::string> dirty_policies_;
+  std::vector<std::string> dirty_instructions_;
   // Published rates this run folded or read, by rate key (partition | pair \0 as-of): in
   // order, so the latest at or before a moment is one lookup. newest_rates_: per partition |
   // pair \0, the as-of of the newest rate in the store or folded since (nullopt: none), whose
@@ -555,6 +565,18 @@ const ledger::FxQuote* Folder::Impl::find_quote(std::string_view merchant_id,
 const ledger::FxForward* Folder::Impl::find_forward(std::string_view forward_id) const {
   forward_key(&key_scratch_, partition_, forward_id);
   return cached_get(forwards_, Cf::kFxHouse, decode_forward);
+}
+
+const ledger::SettlementPolicy* Folder::Impl::find_settlement_policy(
+    std::string_view merchant_id, std::string_view currency) const {
+  settlement_key(&key_scratch_, partition_, merchant_id, kPolicyTag, currency);
+  return cached_get(policies_, Cf::kSettlement, decode_policy);
+}
+
+const ledger::SettlementInstruction* Folder::Impl::find_instruction(
+    std::string_view merchant_id, std::string_view instruction_id) const {
+  settlement_key(&key_scratch_, partition_, merchant_id, kInstructionTag, instruction_id);
+  return cached_get(instructions_, Cf::kSettlement, decode_instruction);
 }
 
 const ledger::FxRate* Folder::Impl::stored_rate_at_or_before(std::string_view key,
@@ -950,6 +972,18 @@ Status Folder::Impl::apply(const LogRecord& rec, const v1::Envelope& event, ledg
     forwards_.insert_or_assign(key_scratch_, std::move(fx.forward->forward));
     dirty_forwards_.push_back(key_scratch_);
   }
+  if (fx.policy) {
+    settlement_key(&key_scratch_, rec.partition, event.merchant_id(), kPolicyTag,
+                   fx.policy->currency);
+    policies_.insert_or_assign(key_scratch_, std::move(fx.policy->policy));
+    dirty_policies_.push_back(key_scratch_);
+  }
+  if (fx.instruction) {
+    settlement_key(&key_scratch_, rec.partition, event.merchant_id(), kInstructionTag,
+                   fx.instruction->instruction_id);
+    instructions_.insert_or_assign(key_scratch_, std::move(fx.instruction->instruction));
+    dirty_instructions_.push_back(key_scratch_);
+  }
   if (fx.revaluation) {
     revaluation_writes_.emplace_back(
         revaluation_key(rec.partition, fx.revaluation->as_of_s, fx.revaluation->reporting),
@@ -1115,6 +1149,12 @@ void Folder::Impl::drop_caches_over_budget() {
   }
   if (quotes_.size() > options_.payment_cache_max) quotes_ = StringMap<ledger::FxQuote>();
   if (forwards_.size() > options_.payment_cache_max) forwards_ = StringMap<ledger::FxForward>();
+  if (policies_.size() > options_.payment_cache_max) {
+    policies_ = StringMap<ledger::SettlementPolicy>();
+  }
+  if (instructions_.size() > options_.payment_cache_max) {
+    instructions_ = StringMap<ledger::SettlementInstruction>();
+  }
   if (rates_.size() > options_.payment_cache_max) {
     rates_.clear();
     newest_rates_ = StringMap<std::optional<int64_t>>();
@@ -1152,6 +1192,8 @@ bool Folder::Impl::caches_over_budget() const {
              options_.payment_cache_max ||
          quotes_.size() > options_.payment_cache_max ||
          forwards_.size() > options_.payment_cache_max ||
+         policies_.size() > options_.payment_cache_max ||
+         instructions_.size() > options_.payment_cache_max ||
          rates_.size() > options_.payment_cache_max ||
          business_ids > options_.business_ids_memory_max;
 }
@@ -1214,6 +1256,16 @@ void Folder::Impl::write_states(StoreBatch& wb) {
     wb.put(Cf::kFxHouse, key, encode_forward(forwards_.at(key)));
   }
   for (const auto& [key, value] : revaluation_writes_) wb.put(Cf::kFxHouse, key, value);
+  for (auto* dirty : {&dirty_policies_, &dirty_instructions_}) {
+    std::sort(dirty->begin(), dirty->end());
+    dirty->erase(std::unique(dirty->begin(), dirty->end()), dirty->end());
+  }
+  for (const auto& key : dirty_policies_) {
+    wb.put(Cf::kSettlement, key, encode_policy(policies_.at(key)));
+  }
+  for (const auto& key : dirty_instructions_) {
+    wb.put(Cf::kSettlement, key, encode_instruction(instructions_.at(key)));
+  }
 }
 
 // The batch's applied event ids (dedupe CF), business ids and rejects.
@@ -1308,6 +1360,8 @@ void Folder::Impl::end_batch() {
   dirty_quotes_.clear();
   dirty_rates_.clear();
   dirty_forwards_.clear();
+  dirty_policies_.clear();
+  dirty_instructions_.clear();
   revaluation_writes_.clear();
   dedupe_writes_.clear();
   dedupe_keys_.clear();

@@ -558,10 +558,10 @@ Result<std::string> projection_digest(const Stores& stores) {
     if (!s) return s.error();
   }
   // Locked FX quotes, published rates and the house's forwards and revaluation runs (issue
-  // 10), keys and values, each named only when
+  // 10), settlement policies and instructions (issue 11), keys and values, each named only when
   // there are any: the digest of a log without FX events is the one it had before they
   // existed.
-  for (Cf cf : {Cf::kFxQuotes, Cf::kFxRates, Cf::kFxHouse}) {
+  for (Cf cf : {Cf::kFxQuotes, Cf::kFxRates, Cf::kFxHouse, Cf::kSettlement}) {
     bool named = false;
     s = merged_scan(stores, *owners, cf, [&](std::string_view key, std::string_view v) {
       if (!named) sha.field(cf_name(cf));

@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 
 #include "events/schema/check.h"
+#include "ledger/local_time.h"
 #include "payledger/v1/events.pb.h"
 
 namespace payledger::projections {
@@ -461,6 +462,102 @@ Result<ledger::FxForward> decode_forward(std::string_view bytes) {
   return ledger::FxForward{std::string(pair), buy == 1, notional, std::string(rate),
                            static_cast<int64_t>(booked), static_cast<int64_t>(value_date),
                            static_cast<int64_t>(settled)};
+}
+
+void settlement_key(std::string* out, uint32_t partition, std::string_view merchant, char tag,
+                    std::string_view id) {
+  out->clear();
+  Writer w(out);
+  w.be32(partition);
+  out->append(merchant);
+  out->push_back('\0');
+  out->push_back(tag);
+  out->append(id);
+}
+
+std::string encode_policy(const ledger::SettlementPolicy& p) {
+  std::string s;
+  Writer w(&s);
+  w.u8(static_cast<uint8_t>(p.rail));
+  w.be32(static_cast<uint32_t>(p.cutoff_minute));
+  w.str16(p.time_zone);
+  w.be32(p.settlement_days);
+  w.i128(p.minimum_payout);
+  w.str16(p.reserve_percent);
+  w.be32(p.reserve_days);
+  w.be32(p.sweep_minutes);
+  w.be64(static_cast<uint64_t>(p.set_at_s));
+  return s;
+}
+
+Result<ledger::SettlementPolicy> decode_policy(std::string_view bytes) {
+  Reader r(bytes);
+  uint8_t rail = 0;
+  uint32_t cutoff = 0, days = 0, reserve_days = 0, sweep = 0;
+  uint64_t set_at = 0;
+  std::string_view zone, percent;
+  ledger::SettlementPolicy p;
+  if (!r.u8(&rail) || (rail != 1 && rail != 2) || !r.be32(&cutoff) || cutoff >= 24 * 60 ||
+      !r.str16(&zone) || !r.be32(&days) || !r.i128(&p.minimum_payout) || !r.str16(&percent) ||
+      !r.be32(&reserve_days) || !r.be32(&sweep) || !r.be64(&set_at) || !r.done() ||
+      p.minimum_payout.sign() < 0 || !ledger::find_time_zone(zone) ||
+      (!percent.empty() && !ledger::percent_fraction(percent))) {
+    return corrupt("settlement policy");
+  }
+  p.rail = static_cast<ledger::Rail>(rail);
+  p.cutoff_minute = static_cast<int32_t>(cutoff);
+  p.time_zone = std::string(zone);
+  p.settlement_days = days;
+  p.reserve_percent = std::string(percent);
+  p.reserve_days = reserve_days;
+  p.sweep_minutes = sweep;
+  p.set_at_s = static_cast<int64_t>(set_at);
+  return p;
+}
+
+std::string encode_instruction(const ledger::SettlementInstruction& in) {
+  std::string s;
+  Writer w(&s);
+  w.str16(in.currency);
+  w.u8(static_cast<uint8_t>(in.rail));
+  w.i128(in.amount);
+  w.i128(in.reserve);
+  w.be64(static_cast<uint64_t>(in.reserve_release_s));
+  w.u8(in.reserve_released ? 1 : 0);
+  w.u8(static_cast<uint8_t>(in.status));
+  w.be64(static_cast<uint64_t>(in.instructed_s));
+  w.be64(static_cast<uint64_t>(in.value_date_s));
+  w.be64(static_cast<uint64_t>(in.sent_s));
+  w.be64(static_cast<uint64_t>(in.done_s));
+  w.str16(in.return_reason);
+  return s;
+}
+
+Result<ledger::SettlementInstruction> decode_instruction(std::string_view bytes) {
+  Reader r(bytes);
+  std::string_view currency, reason;
+  uint8_t rail = 0, released = 0, status = 0;
+  uint64_t release = 0, instructed = 0, value_date = 0, sent = 0, done = 0;
+  ledger::SettlementInstruction in;
+  if (!r.str16(&currency) || !r.u8(&rail) || (rail != 1 && rail != 2) || !r.i128(&in.amount) ||
+      !r.i128(&in.reserve) || !r.be64(&release) || !r.u8(&released) || released > 1 ||
+      !r.u8(&status) || status < 1 || status > 5 || !r.be64(&instructed) ||
+      !r.be64(&value_date) || !r.be64(&sent) || !r.be64(&done) || !r.str16(&reason) ||
+      !r.done() || in.amount.sign() <= 0 || in.reserve.sign() < 0 ||
+      !ledger::Asset::find(currency)) {
+    return corrupt("settlement instruction");
+  }
+  in.currency = std::string(currency);
+  in.rail = static_cast<ledger::Rail>(rail);
+  in.reserve_release_s = static_cast<int64_t>(release);
+  in.reserve_released = released == 1;
+  in.status = static_cast<ledger::InstructionStatus>(status);
+  in.instructed_s = static_cast<int64_t>(instructed);
+  in.value_date_s = static_cast<int64_t>(value_date);
+  in.sent_s = static_cast<int64_t>(sent);
+  in.done_s = static_cast<int64_t>(done);
+  in.return_reason = std::string(reason);
+  return in;
 }
 
 std::string revaluation_key(uint32_t partition, int64_t as_of_s, std::string_view reporting) {
@@ -1151,6 +1248,41 @@ void fields(Enc& e, const v1::FxRevaluationRun& m) {
   e.msg(1, m.has_as_of(), m.as_of());
   e.str(2, m.reporting_currency());
 }
+void fields(Enc& e, const v1::MerchantSettlementPolicySet& m) {
+  e.str(1, m.currency());
+  e.i(2, m.rail());
+  e.str(3, m.cutoff_local());
+  e.str(4, m.time_zone());
+  e.u(5, m.settlement_days());
+  e.msg(6, m.has_minimum_payout(), m.minimum_payout());
+  e.str(7, m.reserve_percent());
+  e.u(8, m.reserve_days());
+  e.u(9, m.sweep_minutes());
+}
+void fields(Enc& e, const v1::SettlementInstructed& m) {
+  e.str(1, m.instruction_id());
+  e.msg(2, m.has_amount(), m.amount());
+  e.i(3, m.rail());
+  e.msg(4, m.has_value_date(), m.value_date());
+  e.msg(5, m.has_reserve(), m.reserve());
+  e.msg(6, m.has_reserve_release_at(), m.reserve_release_at());
+}
+void fields(Enc& e, const v1::SettlementSent& m) { e.str(1, m.instruction_id()); }
+void fields(Enc& e, const v1::SettlementConfirmed& m) { e.str(1, m.instruction_id()); }
+void fields(Enc& e, const v1::SettlementReturned& m) {
+  e.str(1, m.instruction_id());
+  e.str(2, m.reason());
+}
+void fields(Enc& e, const v1::SettlementReserveReleased& m) { e.str(1, m.instruction_id()); }
+void fields(Enc& e, const v1::TokenMinted& m) {
+  e.str(1, m.mint_id());
+  e.msg(2, m.has_amount(), m.amount());
+}
+void fields(Enc& e, const v1::TokenTransferred& m) { e.str(1, m.instruction_id()); }
+void fields(Enc& e, const v1::TokenRedeemed& m) {
+  e.str(1, m.redemption_id());
+  e.msg(2, m.has_amount(), m.amount());
+}
 
 #define PAYLEDGER_BODIES(BODY) \
     BODY(CardAuthorised, card_authorised) \
@@ -1195,7 +1327,16 @@ void fields(Enc& e, const v1::FxRevaluationRun& m) {
     BODY(FxConversionExecuted, fx_conversion_executed) \
     BODY(FxForwardBooked, fx_forward_booked) \
     BODY(FxForwardSettled, fx_forward_settled) \
-    BODY(FxRevaluationRun, fx_revaluation_run)
+    BODY(FxRevaluationRun, fx_revaluation_run) \
+    BODY(MerchantSettlementPolicySet, merchant_settlement_policy_set) \
+    BODY(SettlementInstructed, settlement_instructed) \
+    BODY(SettlementSent, settlement_sent) \
+    BODY(SettlementConfirmed, settlement_confirmed) \
+    BODY(SettlementReturned, settlement_returned) \
+    BODY(SettlementReserveReleased, settlement_reserve_released) \
+    BODY(TokenMinted, token_minted) \
+    BODY(TokenTransferred, token_transferred) \
+    BODY(TokenRedeemed, token_redeemed)
 
 void fields(Enc& e, const v1::Envelope& m) {
   e.str(1, m.event_id());

@@ -17,6 +17,7 @@
 #include "ledger/fx.h"
 #include "ledger/journal.h"
 #include "ledger/payment.h"
+#include "ledger/settlement.h"
 
 namespace payledger::v1 {
 class Envelope;
@@ -117,6 +118,19 @@ std::string encode_revaluation(const ledger::FxRevaluation& r);
 Result<ledger::FxRevaluation> decode_revaluation(std::string_view key, std::string_view bytes);
 inline constexpr char kForwardTag = 'f';
 inline constexpr char kRevaluationTag = 'r';
+
+// settlement CF (docs/settlement.md), in the merchant's partition:
+//   partition | merchant \0 'p' currency -> SettlementPolicy
+//   partition | merchant \0 'i' instruction_id -> SettlementInstruction
+inline constexpr char kPolicyTag = 'p';
+inline constexpr char kInstructionTag = 'i';
+void settlement_key(std::string* out, uint32_t partition, std::string_view merchant, char tag,
+                    std::string_view id);
+std::string encode_policy(const ledger::SettlementPolicy& p);
+// kCorrupt unless the value decodes to a policy the rules could have made.
+Result<ledger::SettlementPolicy> decode_policy(std::string_view bytes);
+std::string encode_instruction(const ledger::SettlementInstruction& in);
+Result<ledger::SettlementInstruction> decode_instruction(std::string_view bytes);
 
 // contracts CF: partition | merchant \0 method -> Contract
 std::string encode_contract(const ledger::Contract& c);

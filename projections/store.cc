@@ -20,7 +20,7 @@ namespace {
 constexpr std::string_view kCfNames[] = {"balances",  "entries",   "payments",     "meta",
                                          "dedupe",    "rejects",   "checkouts",    "contracts",
                                          "business_ids", "deadlines", "fx_quotes",
-                                         "fx_rates", "fx_house"};
+                                         "fx_rates", "fx_house", "settlement"};
 static_assert(std::size(kCfNames) == static_cast<size_t>(Cf::kCount));
 
 // Memory of one open store, fixed whatever the history length (docs/architecture.md,

@@ -25,7 +25,8 @@ namespace payledger::projections {
 // 7: fx_quotes column family (issue 10).
 // 8: fx_rates column family (issue 10).
 // 9: fx_house column family: forwards, revaluation runs (issue 10).
-inline constexpr uint32_t kStoreFormat = 9;
+// 10: settlement column family: policies and instructions (issue 11).
+inline constexpr uint32_t kStoreFormat = 10;
 
 // The last record a fold folded from a partition: its offset and a fingerprint of its bytes
 // (record_fingerprint in fold.cc).
@@ -49,6 +50,7 @@ enum class Cf : int {
   kFxQuotes,  // merchants' locked FX quotes (issue 10)
   kFxRates,   // published FX rates, per partition (issue 10)
   kFxHouse,   // the house's forwards and revaluation runs (issue 10)
+  kSettlement,  // merchants' settlement policies and instructions (issue 11)
   kCount
 };
 

@@ -132,6 +132,18 @@ const ledger::FxForward* MemoryLedger::find_forward(std::string_view forward_id)
   return it == forwards.end() ? nullptr : &it->second;
 }
 
+const ledger::SettlementPolicy* MemoryLedger::find_settlement_policy(
+    std::string_view merchant, std::string_view currency) const {
+  auto it = policies.find(key(merchant, currency));
+  return it == policies.end() ? nullptr : &it->second;
+}
+
+const ledger::SettlementInstruction* MemoryLedger::find_instruction(std::string_view merchant,
+                                                                    std::string_view id) const {
+  auto it = instructions.find(key(merchant, id));
+  return it == instructions.end() ? nullptr : &it->second;
+}
+
 Status MemoryLedger::apply(const v1::Envelope& event) {
   if (Status s = events::validate(event); !s) return s;
   auto fx = ledger::apply_event(event, *this);
@@ -162,6 +174,13 @@ Status MemoryLedger::apply(const v1::Envelope& event) {
   if (fx->quote) quotes.insert_or_assign(key(event.merchant_id(), fx->quote->quote_id), fx->quote->quote);
   if (fx->forward) forwards.insert_or_assign(fx->forward->forward_id, fx->forward->forward);
   if (fx->revaluation) revaluations.push_back(*fx->revaluation);
+  if (fx->policy) {
+    policies.insert_or_assign(key(event.merchant_id(), fx->policy->currency), fx->policy->policy);
+  }
+  if (fx->instruction) {
+    instructions.insert_or_assign(key(event.merchant_id(), fx->instruction->instruction_id),
+                                  fx->instruction->instruction);
+  }
   return Status::Ok();
 }
 

@@ -44,6 +44,10 @@ class MemoryLedger : public ledger::LedgerView {
                                     std::string_view quote) const override;
   const ledger::FxRate* latest_rate(std::string_view pair, int64_t at_s) const override;
   const ledger::FxForward* find_forward(std::string_view forward_id) const override;
+  const ledger::SettlementPolicy* find_settlement_policy(std::string_view merchant,
+                                                         std::string_view currency) const override;
+  const ledger::SettlementInstruction* find_instruction(std::string_view merchant,
+                                                        std::string_view id) const override;
   // Applies an event; returns the rejection or commits the effects.
   Status apply(const v1::Envelope& event);
 
@@ -56,6 +60,8 @@ class MemoryLedger : public ledger::LedgerView {
   std::map<std::pair<std::string, int64_t>, ledger::FxRate> rates;  // (pair, as-of)
   std::map<std::string, ledger::FxForward> forwards;                 // forward id
   std::vector<ledger::FxRevaluation> revaluations;
+  std::map<std::string, ledger::SettlementPolicy> policies;            // merchant \0 currency
+  std::map<std::string, ledger::SettlementInstruction> instructions;   // merchant \0 id
 };
 
 // Posted balance of `account` in `currency` on its normal side (credit for payables and
