@@ -215,9 +215,12 @@ Result<Effects> on_settlement_instructed(const v1::Envelope& e, const LedgerView
   if (!rail) return rail.error();
   if (!b.has_value_date()) return missing("settlement_instructed.value_date");
   const int64_t now = event_time(e);
-  if (b.value_date().seconds() < now - (((now % 86400) + 86400) % 86400)) {
+  // A value date is a local banking day (its 00:00 UTC): west of UTC the local day of an
+  // instruction can be the UTC day before, hence a day of slack.
+  const int64_t utc_day = now >= 0 ? now / 86400 : -((-now + 86399) / 86400);
+  if (b.value_date().seconds() < (utc_day - 1) * 86400) {
     return make_error(Code::kMalformed,
-                      fmt::format("{}.value_date is before the day of the instruction", kName));
+                      fmt::format("{}.value_date is before the instruction's day", kName));
   }
   Int128 reserve = 0;
   int64_t release_s = 0;

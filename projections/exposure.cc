@@ -58,25 +58,6 @@ Status owned_scan(const Stores& stores, const Owners& owners, Cf cf, F&& visit) 
   return Status::Ok();
 }
 
-// The latest event time folded (max watermark over the owned partitions); nullopt if none.
-Result<std::optional<int64_t>> books_time(const Stores& stores, const Owners& owners) {
-  std::optional<int64_t> latest;
-  for (const auto& [p, owner] : owners) {
-    std::string value;
-    auto found = stores[owner]->get(Cf::kMeta, watermark_key(p), &value, Reading::kQuery);
-    if (!found) return found.error();
-    if (!*found) continue;
-    if (value.size() != 8) {
-      return make_error(Code::kCorrupt, fmt::format("{}: watermark of partition {} is {} bytes, "
-                                                    "not 8; run `payledger rebuild`",
-                                                    stores[owner]->dir(), p, value.size()));
-    }
-    int64_t t = unbias_time(read_be64(value));
-    latest = latest ? std::max(*latest, t) : t;
-  }
-  return latest;
-}
-
 struct Builder {
   int64_t as_of_day = 0;
   int horizon = 0;
@@ -313,7 +294,7 @@ Result<Exposure> exposure(const Stores& stores, std::optional<int64_t> as_of, in
   if (as_of) {
     out.as_of_s = *as_of;
   } else {
-    auto t = books_time(stores, *owners);
+    auto t = latest_event_time(stores, *owners);
     if (!t) return t.error();
     out.as_of_s = t->value_or(0);
     out.as_of_from_books = true;

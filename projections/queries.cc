@@ -431,6 +431,66 @@ Result<std::vector<RevaluationRow>> list_revaluations(const Stores& stores) {
   return rows;
 }
 
+// The latest event time folded (max watermark over the owned partitions); nullopt if none.
+Result<std::optional<int64_t>> latest_event_time(const Stores& stores, const Owners& owners) {
+  std::optional<int64_t> latest;
+  for (const auto& [p, owner] : owners) {
+    std::string value;
+    auto found = stores[owner]->get(Cf::kMeta, watermark_key(p), &value, Reading::kQuery);
+    if (!found) return found.error();
+    if (!*found) continue;
+    if (value.size() != 8) {
+      return make_error(Code::kCorrupt, fmt::format("{}: watermark of partition {} is {} bytes, "
+                                                    "not 8; run `payledger rebuild`",
+                                                    stores[owner]->dir(), p, value.size()));
+    }
+    int64_t t = unbias_time(read_be64(value));
+    latest = latest ? std::max(*latest, t) : t;
+  }
+  return latest;
+}
+
+Result<SettlementRows> list_settlement(const Stores& stores, std::string_view merchant) {
+  auto owners = partition_owners(stores);
+  if (!owners) return owners.error();
+  SettlementRows rows;
+  Status s = prefix_scan(stores, *owners, Cf::kSettlement, "",
+                         [&](std::string_view key, std::string_view v) -> Status {
+    uint32_t p = 0;
+    Reader(key.substr(0, 4)).be32(&p);
+    std::string_view rest = key.substr(4);
+    size_t nul = rest.find('\0');
+    if (nul == std::string_view::npos || nul + 1 >= rest.size()) {
+      return make_error(Code::kCorrupt, fmt::format("settlement key of partition {} has no "
+                                                    "merchant and tag (run `payledger rebuild`)",
+                                                    p));
+    }
+    std::string_view who = rest.substr(0, nul);
+    if (!merchant.empty() && who != merchant) return Status::Ok();
+    const char tag = rest[nul + 1];
+    std::string_view id = rest.substr(nul + 2);
+    if (tag == kPolicyTag) {
+      auto policy = decode_policy(v);
+      if (!policy) return policy.error();
+      rows.policies.push_back(
+          PolicyRow{p, std::string(who), std::string(id), std::move(policy).value()});
+    } else if (tag == kInstructionTag) {
+      auto in = decode_instruction(v);
+      if (!in) return in.error();
+      rows.instructions.push_back(
+          InstructionRow{p, std::string(who), std::string(id), std::move(in).value()});
+    } else {
+      return make_error(Code::kCorrupt,
+                        fmt::format("settlement key of partition {}, merchant {} has an unknown "
+                                    "tag (run `payledger rebuild`)",
+                                    p, who));
+    }
+    return Status::Ok();
+  });
+  if (!s) return s.error();
+  return rows;
+}
+
 std::vector<PairRates> rates_by_pair(const std::vector<RateRow>& rows) {
   std::map<std::string, std::map<uint32_t, std::vector<ledger::FxRate>>> pairs;
   for (const auto& row : rows) pairs[row.rate.pair][row.partition].push_back(row.rate);

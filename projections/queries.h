@@ -137,6 +137,31 @@ struct RevaluationRow {
 };
 Result<std::vector<RevaluationRow>> list_revaluations(const Stores& stores);
 
+// The latest event time folded (the highest event-time watermark of the owned partitions);
+// nullopt if nothing is folded.
+Result<std::optional<int64_t>> latest_event_time(const Stores& stores, const Owners& owners);
+
+// Settlement (settlement CF, docs/settlement.md): each merchant's policies and instructions,
+// by partition, merchant and currency or instruction id. `merchant` keeps one merchant;
+// empty: all.
+struct PolicyRow {
+  uint32_t partition = 0;
+  std::string merchant;
+  std::string currency;
+  ledger::SettlementPolicy policy;
+};
+struct InstructionRow {
+  uint32_t partition = 0;
+  std::string merchant;
+  std::string instruction_id;
+  ledger::SettlementInstruction instruction;
+};
+struct SettlementRows {
+  std::vector<PolicyRow> policies;
+  std::vector<InstructionRow> instructions;
+};
+Result<SettlementRows> list_settlement(const Stores& stores, std::string_view merchant);
+
 // Checkout funnel per payment method and market.
 struct CheckoutRow {
   std::string method;

@@ -2238,3 +2238,27 @@ Result<QueryStores> open_query_stores(const Common& common) {
 }
 
 }  // namespace payledger::tools
+
+namespace payledger::tools {
+
+std::string iso_text(int64_t seconds) { return iso_time(seconds); }
+
+Result<std::optional<projections::FoldStats>> append_and_fold(
+    const Common& common, const LogArgs& log, const std::vector<events::AppendRecord>& records) {
+  {
+    auto opened = open_append_log(common, log, /*partitions=*/0, /*sync=*/true);
+    if (!opened) return opened.error();
+    if (Status s = (*opened)->append(records); !s) return s.error();
+  }
+  if (log.kafka()) return std::optional<projections::FoldStats>();
+  FoldArgs fold;
+  fold.common = common;
+  fold.common.quiet = true;
+  fold.log = log;
+  Clock::duration elapsed{};
+  auto stats = run_fold(fold, &elapsed);
+  if (!stats) return stats.error();
+  return std::optional<projections::FoldStats>(*stats);
+}
+
+}  // namespace payledger::tools

@@ -194,6 +194,11 @@ struct Commands {
   CLI::App* topic_create = nullptr;
   Query exposure;
   ExposureArgs exposure_args;
+  SettleArgs settle;
+  CLI::App* settle_cmd = nullptr;
+  Query settlements, wallets;
+  SettlementsArgs settlements_args;
+  std::string wallets_merchant;
 };
 
 void add_generate(CLI::App& app, Commands& c) {
@@ -424,6 +429,44 @@ void add_exposure(CLI::App& app, Commands& c) {
       "complete (and gaps), as for every query.");
 }
 
+// payledger settle, settlements, wallets (docs/settlement.md).
+void add_settlement(CLI::App& app, Commands& c) {
+  c.settle_cmd = app.add_subcommand(
+      "settle",
+      "Decide what each merchant with a settlement policy is paid now, append the "
+      "instructions (and, on the tokenised rail, the token mint and transfer) and fold them");
+  CLI::App* cmd = c.settle_cmd;
+  add_common(cmd, &c.settle.common);
+  add_log_options(cmd, &c.settle.log);
+  cmd->add_option("--as-of", c.settle.as_of,
+                  "The moment of the run (RFC 3339, or YYYY-MM-DD = its close): the last cut-off "
+                  "(batch) or sweep (tokenised) at or before it is the cycle paid")
+      ->required();
+  cmd->add_option("--merchant", c.settle.merchant, "Only this merchant");
+  cmd->add_flag("--dry-run", c.settle.dry_run, "Decide and print; append nothing");
+  cmd->footer(
+      "Per merchant and currency with a policy: reserves due by the as-of are released; the "
+      "available payable (posted) less the reserve (policy percent, rounded half-even) is "
+      "instructed under the cycle's id (stl-CCY-DATE, tokenised stl-CCY-DATETHHMM) if the "
+      "cycle has none yet and the amount reaches the minimum payout. A second run for the "
+      "same cycle appends nothing. Refuses books behind their log. Exit 1 if a merchant could "
+      "not be decided (e.g. a date outside its currency's calendar) or the fold rejected an "
+      "appended event.");
+  CLI::App* s = add_query(&app, c.settlements, "settlements",
+                          "List settlement instructions: status (instructed, sent, transferred, "
+                          "confirmed, returned), value date and ageing");
+  s->add_option("--merchant", c.settlements_args.merchant, "Only this merchant");
+  s->add_option("--status", c.settlements_args.status,
+                "Only this status: instructed, sent, transferred, confirmed, returned, or open "
+                "(not yet confirmed or returned)");
+  s->add_option("--as-of", c.settlements_args.as_of,
+                "Measure ageing at this moment (default: the books' latest event time)");
+  CLI::App* w = add_query(&app, c.wallets, "wallets",
+                          "Deposit-token wallets per holder, and tokens in circulation against "
+                          "the deposits set aside for them per currency (exit 1 if they differ)");
+  w->add_option("--merchant", c.wallets_merchant, "Only this merchant's wallet");
+}
+
 void add_topic(CLI::App& app, Commands& c) {
   TopicArgs& topic = c.topic;
   auto* topic_cmd = app.add_subcommand("topic", "Manage the Kafka topic");
@@ -468,7 +511,8 @@ int parse(CLI::App& app, int argc, char** argv) {
 int refuse_kafka_only_options(const Commands& c) {
   for (auto [cmd, kafka] : {std::pair{c.fold_cmd, c.fold.log.kafka()},
                             std::pair{c.rebuild_cmd, c.rebuild.log.kafka()},
-                            std::pair{c.append_cmd, c.append.log.kafka()}}) {
+                            std::pair{c.append_cmd, c.append.log.kafka()},
+                            std::pair{c.settle_cmd, c.settle.log.kafka()}}) {
     if (!*cmd || kafka) continue;
     for (const char* kafka_only : {"--group", "--until-idle", "--topic", "--brokers", "-X",
                                    "--transactional-id", "--allow-partial-history",
@@ -504,6 +548,9 @@ int run(const Commands& c) {
   if (*c.fx_backtest.cmd) return cmd_fx_backtest(c.fx_backtest.common, c.backtest_reporting);
   if (*c.payment.cmd) return cmd_payment(c.payment.common, c.payment_merchant, c.payment_id);
   if (*c.exposure.cmd) return cmd_exposure(c.exposure.common, c.exposure_args);
+  if (*c.settle_cmd) return cmd_settle(c.settle);
+  if (*c.settlements.cmd) return cmd_settlements(c.settlements.common, c.settlements_args);
+  if (*c.wallets.cmd) return cmd_wallets(c.wallets.common, c.wallets_merchant);
   return kExitUsage;
 }
 
@@ -525,11 +572,12 @@ int main(int argc, char** argv) {
   add_reject_and_report_commands(app, c);
   add_topic(app, c);
   add_exposure(app, c);
+  add_settlement(app, c);
   if (int code = parse(app, argc, argv); code >= 0) return code;
 
   for (Query* q : {&c.balance, &c.statement, &c.tb, &c.digest, &c.rejects, &c.report_checkout,
                    &c.payment, &c.rates, &c.positions, &c.fx_pnl, &c.fx_backtest,
-                   &c.exposure}) {
+                   &c.exposure, &c.settlements, &c.wallets}) {
     split_dirs(q->dirs, &q->common);
   }
   install_signal_handlers();

@@ -12,7 +12,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include "events/event_log.h"
 #include "events/schema/result.h"
+#include "projections/fold.h"
 #include "projections/queries.h"
 #include "projections/store.h"
 #include "tools/commands.h"
@@ -35,6 +37,15 @@ struct QueryStores {
 };
 Result<QueryStores> open_query_stores(const Common& common);
 
+// RFC 3339 UTC text of a moment ("2026-05-22T16:30:00Z").
+std::string iso_text(int64_t seconds);
+
+// Appends `records` to the command's log (the embedded log in DIR/log, or the Kafka topic)
+// and, for the embedded log, folds everything up to its end into DIR's projections: the
+// fold's stats. For Kafka: nullopt (the running fold books them).
+Result<std::optional<projections::FoldStats>> append_and_fold(
+    const Common& common, const LogArgs& log, const std::vector<events::AppendRecord>& records);
+
 struct ExposureArgs {
   std::string horizon = "30d";  // Nd, N in 1..365
   std::string as_of;            // RFC 3339 ("" = the latest event time in the books)
@@ -42,5 +53,25 @@ struct ExposureArgs {
 };
 // Money not yet settled per currency and value-date week, hedged, and a forecast of money in.
 int cmd_exposure(const Common& common, const ExposureArgs& args);
+
+// Settlement (tools/settle_command.cc, docs/settlement.md).
+struct SettleArgs {
+  Common common;
+  LogArgs log;
+  std::string as_of;     // RFC 3339, or YYYY-MM-DD = its close (required)
+  std::string merchant;  // only this merchant ("" = every merchant with a policy)
+  bool dry_run = false;  // decide and print, append nothing
+};
+// Decides what each merchant with a policy is paid now, appends it and folds it (embedded).
+int cmd_settle(const SettleArgs& args);
+struct SettlementsArgs {
+  std::string merchant;  // "" = all
+  std::string status;    // instructed, sent, transferred, confirmed, returned, open ("" = all)
+  std::string as_of;     // the moment ageing is measured at ("" = the latest event time)
+};
+// Settlement instructions with their status and ageing.
+int cmd_settlements(const Common& common, const SettlementsArgs& args);
+// Deposit-token wallets per holder and the supply against the deposits set aside.
+int cmd_wallets(const Common& common, const std::string& merchant);
 
 }  // namespace payledger::tools
