@@ -43,17 +43,16 @@ v1::SettlementRail rail_enum(ledger::Rail rail) {
                                           : v1::SETTLEMENT_RAIL_BATCH;
 }
 
-// The value date of a run at `as_of_s` in cycle `c`: the cycle's, unless the run comes after
-// it (a late run): then the first business day from the run's own local date.
-Result<CivilDate> value_date(const ledger::SettlementPolicy& policy, std::string_view currency,
-                             const Cycle& c, int64_t as_of_s) {
-  if (policy.rail == ledger::Rail::kTokenised || c.funds_s >= as_of_s) return c.value_date;
+// A batch run pays a cycle on the local day of its cut-off only: a run on another day (before
+// that day's cut-off, a weekend, a holiday) finds no cycle due, and money a missed cycle did
+// not pay waits for the next one, as a payout file missed is sent with the next day's.
+Result<bool> batch_cycle_due(const ledger::SettlementPolicy& policy, const Cycle& c,
+                             int64_t as_of_s) {
   auto zone = ledger::find_time_zone(policy.time_zone);
   if (!zone) return zone.error();
-  auto calendar = builtin_calendar(currency);
-  if (!calendar) return calendar.error();
-  const int64_t local_day = (as_of_s + ledger::utc_offset_at(*zone, as_of_s)) / 86400;
-  return (*calendar)->add_business_days(CivilDate::from_days(local_day), 0);
+  const int64_t local = as_of_s + ledger::utc_offset_at(*zone, as_of_s);
+  const int64_t local_day = local >= 0 ? local / 86400 : -((-local + 86399) / 86400);
+  return c.cycle_date.days_since_epoch() == local_day;
 }
 
 struct MerchantBooks {
@@ -77,6 +76,7 @@ std::string_view outcome_name(Outcome outcome) {
     case Outcome::kAlreadyInstructed: return "already_instructed";
     case Outcome::kNothingPayable: return "nothing_payable";
     case Outcome::kBelowMinimum: return "below_minimum";
+    case Outcome::kNotDue: return "not_due";
     case Outcome::kFailed: return "failed";
   }
   return "unknown";
@@ -143,6 +143,19 @@ Result<Plan> plan_settlement(const projections::Stores& stores, int64_t as_of_s,
       d.released += h.amount;
     }
     d.available = mb.payable[row.currency] + d.released;
+    if (policy.rail == ledger::Rail::kBatch) {
+      auto due = batch_cycle_due(policy, *cycle, as_of_s);
+      if (!due) {
+        fail(due.error());
+        continue;
+      }
+      if (!*due) {
+        d.outcome = Outcome::kNotDue;
+        d.instruction_id.clear();
+        plan.decisions.push_back(std::move(d));
+        continue;
+      }
+    }
     if (mb.instructions.contains(d.instruction_id)) {
       d.outcome = Outcome::kAlreadyInstructed;
       plan.decisions.push_back(std::move(d));
@@ -179,19 +192,14 @@ Result<Plan> plan_settlement(const projections::Stores& stores, int64_t as_of_s,
       plan.decisions.push_back(std::move(d));
       continue;
     }
-    auto value = value_date(policy, row.currency, *cycle, as_of_s);
-    if (!value) {
-      fail(value.error());
-      continue;
-    }
-    d.value_date = value->to_string();
+    d.value_date = cycle->value_date.to_string();
     v1::Envelope e = envelope(fmt::format("settle.{}", d.instruction_id), row.merchant, as_of_s);
     auto* b = e.mutable_settlement_instructed();
     b->set_instruction_id(d.instruction_id);
     set_money(b->mutable_amount(), row.currency, d.amount);
     b->set_rail(rail_enum(policy.rail));
     // A date: its 00:00 UTC (the rule allows a day's slack for zones east of UTC).
-    b->mutable_value_date()->set_seconds(value->days_since_epoch() * 86400);
+    b->mutable_value_date()->set_seconds(cycle->value_date.days_since_epoch() * 86400);
     if (d.reserve != 0) {
       set_money(b->mutable_reserve(), row.currency, d.reserve);
       b->mutable_reserve_release_at()->set_seconds(as_of_s +

@@ -23,6 +23,7 @@ enum class Outcome : uint8_t {
   kAlreadyInstructed,  // this cycle's instruction is booked already: nothing to do
   kNothingPayable,     // the available payable is zero or negative
   kBelowMinimum,       // less than the policy's minimum payout: carried to the next cycle
+  kNotDue,             // batch: no cut-off on the run's local day at or before it
   kFailed,             // no decision possible (a calendar that does not cover the date, ...)
 };
 std::string_view outcome_name(Outcome outcome);
@@ -51,7 +52,8 @@ struct Plan {
 // Decides at `as_of_s` for every policy (or only `merchant`'s): reserves due by then are
 // released; the available payable less the reserve (policy percent, rounded half-even once)
 // is instructed under the id of the last cycle at or before `as_of_s` if that cycle has none
-// yet and it reaches the minimum payout; a tokenised instruction is minted for and
+// yet and it reaches the minimum payout — for the batch rail only on the local day of that
+// cycle's cut-off (run `settle` after each cut-off); a tokenised instruction is minted for and
 // transferred at once. Events carry occurred_at = as_of_s and deterministic event ids.
 Result<Plan> plan_settlement(const projections::Stores& stores, int64_t as_of_s,
                              std::string_view merchant);

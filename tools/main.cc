@@ -449,7 +449,9 @@ void add_settlement(CLI::App& app, Commands& c) {
       "available payable (posted) less the reserve (policy percent, rounded half-even) is "
       "instructed under the cycle's id (stl-CCY-DATE, tokenised stl-CCY-DATETHHMM) if the "
       "cycle has none yet and the amount reaches the minimum payout. A second run for the "
-      "same cycle appends nothing. Refuses books behind their log. Exit 1 if a merchant could "
+      "same cycle appends nothing; a batch cycle is paid only on its cut-off's local day "
+      "(not_due otherwise: run settle after each cut-off). Refuses books behind their log. "
+      "Exit 1 if a merchant could "
       "not be decided (e.g. a date outside its currency's calendar) or the fold rejected an "
       "appended event.");
   CLI::App* s = add_query(&app, c.settlements, "settlements",
