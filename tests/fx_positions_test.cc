@@ -64,29 +64,19 @@ v1::Envelope settle(const std::string& id, const std::string& at) {
   return event("psp", at, fmt::format(R"("fx_forward_settled":{{"forward_id":"{}"}})", id));
 }
 
-std::string apply(MemoryLedger& l, const v1::Envelope& e) {
-  Status s = l.apply(e);
-  return s.ok() ? "ok" : std::string(code_name(s.error().code));
-}
-
-std::string reason(MemoryLedger& l, const v1::Envelope& e) {
-  Status s = l.apply(e);
-  return s.ok() ? "ok" : s.error().reason;
-}
-
 const std::string kRate5 = R"("mid":"5.0","bid":"4.9","ask":"5.1")";
 
 // m1 has BRL 1,000.00 from a PIX payment; USD/BRL mid 5.0 (bid 4.9, ask 5.1).
 MemoryLedger merchant_with_brl() {
   MemoryLedger l;
-  EXPECT_EQ(apply(l, publish("USD/BRL", kRate5, "2026-01-01T16:00:00Z")), "ok");
-  EXPECT_EQ(apply(l, pix("m1", "p1", "1000.00", "2026-01-02T10:00:00Z")), "ok");
+  EXPECT_EQ(apply_code(l, publish("USD/BRL", kRate5, "2026-01-01T16:00:00Z")), "ok");
+  EXPECT_EQ(apply_code(l, pix("m1", "p1", "1000.00", "2026-01-02T10:00:00Z")), "ok");
   return l;
 }
 
 TEST(FxConversion, AMerchantConvertsAtThePublishedMidLessTheMarkup) {
   MemoryLedger l = merchant_with_brl();
-  ASSERT_EQ(apply(l, convert("m1", "x1", "BRL", "500.00", "USD", R"("markup_percent":"1")",
+  ASSERT_EQ(apply_code(l, convert("m1", "x1", "BRL", "500.00", "USD", R"("markup_percent":"1")",
                              "2026-01-02T11:00:00Z")),
             "ok");
   // 500.00 BRL / 5.0 = 100.00 USD; markup 1% = 1.00; merchant 100.00 - 1.00 = 99.00.
@@ -99,16 +89,16 @@ TEST(FxConversion, AMerchantConvertsAtThePublishedMidLessTheMarkup) {
 
 TEST(FxConversion, AMerchantConvertsAtItsQuoteOnce) {
   MemoryLedger l = merchant_with_brl();
-  ASSERT_EQ(apply(l, event("m1", "2026-01-02T10:30:00Z",
+  ASSERT_EQ(apply_code(l, event("m1", "2026-01-02T10:30:00Z",
                            R"("fx_quote_locked":{"quote_id":"q1","pair":"USD/BRL","rate":"4.0",)"
                            R"("expires_at":"2026-01-02T10:45:00Z"})")),
             "ok");
-  ASSERT_EQ(apply(l, convert("m1", "x1", "BRL", "100.00", "USD", R"("quote_id":"q1")",
+  ASSERT_EQ(apply_code(l, convert("m1", "x1", "BRL", "100.00", "USD", R"("quote_id":"q1")",
                              "2026-01-02T10:31:00Z")),
             "ok");
   // 100.00 BRL / 4.0 = 25.00 USD, no markup.
   EXPECT_EQ(posted(l, Chart::merchant_payable("m1"), "USD"), "25.00");
-  EXPECT_EQ(reason(l, convert("m1", "x2", "BRL", "100.00", "USD", R"("quote_id":"q1")",
+  EXPECT_EQ(apply_reason(l, convert("m1", "x2", "BRL", "100.00", "USD", R"("quote_id":"q1")",
                               "2026-01-02T10:32:00Z")),
             "FX quote q1 was already used by conversion x1");
   EXPECT_EQ(posted(l, Chart::merchant_payable("m1"), "USD"), "25.00");  // nothing moved
@@ -117,28 +107,28 @@ TEST(FxConversion, AMerchantConvertsAtItsQuoteOnce) {
 TEST(FxConversion, BadConversionsAreRejectedAndNothingMoves) {
   MemoryLedger l = merchant_with_brl();
   const std::string t = "2026-01-02T11:00:00Z";
-  EXPECT_EQ(apply(l, convert("m1", "x1", "BRL", "10.00", "BRL", "", t)), "malformed");
-  EXPECT_EQ(apply(l, convert("m1", "x1", "BRL", "10.00", "XYZ", "", t)), "unknown_asset");
-  EXPECT_EQ(apply(l, convert("m1", "x1", "BRL", "1000.01", "USD", "", t)), "insufficient_funds");
-  EXPECT_EQ(apply(l, convert("m1", "x1", "BRL", "10.00", "USD", R"("rate":"5")", t)),
+  EXPECT_EQ(apply_code(l, convert("m1", "x1", "BRL", "10.00", "BRL", "", t)), "malformed");
+  EXPECT_EQ(apply_code(l, convert("m1", "x1", "BRL", "10.00", "XYZ", "", t)), "unknown_asset");
+  EXPECT_EQ(apply_code(l, convert("m1", "x1", "BRL", "1000.01", "USD", "", t)), "insufficient_funds");
+  EXPECT_EQ(apply_code(l, convert("m1", "x1", "BRL", "10.00", "USD", R"("rate":"5")", t)),
             "malformed");  // a dealt rate is the house's
-  EXPECT_EQ(apply(l, convert("m1", "x1", "BRL", "10.00", "USD", R"("markup_percent":"101")", t)),
+  EXPECT_EQ(apply_code(l, convert("m1", "x1", "BRL", "10.00", "USD", R"("markup_percent":"101")", t)),
             "bad_amount");
-  EXPECT_EQ(apply(l, convert("m1", "x1", "BRL", "10.00", "USD", R"("quote_id":"nope")", t)),
+  EXPECT_EQ(apply_code(l, convert("m1", "x1", "BRL", "10.00", "USD", R"("quote_id":"nope")", t)),
             "unknown_quote");
-  EXPECT_EQ(apply(l, convert("m1", "x1", "BRL", "10.00", "EUR", "", t)), "no_rate");
+  EXPECT_EQ(apply_code(l, convert("m1", "x1", "BRL", "10.00", "EUR", "", t)), "no_rate");
   // 0.01 BRL / 5.0 = 0.002 USD -> 0.00: nothing to convert into.
-  EXPECT_EQ(apply(l, convert("m1", "x1", "BRL", "0.01", "USD", "", t)), "non_positive_amount");
+  EXPECT_EQ(apply_code(l, convert("m1", "x1", "BRL", "0.01", "USD", "", t)), "non_positive_amount");
   // The 2026-01-01 16:00 fix is 96 h old at 2026-01-05 16:00 and stale one second later.
-  EXPECT_EQ(apply(l, convert("m1", "x1", "BRL", "10.00", "USD", "", "2026-01-05T16:00:01Z")),
+  EXPECT_EQ(apply_code(l, convert("m1", "x1", "BRL", "10.00", "USD", "", "2026-01-05T16:00:01Z")),
             "stale_rate");
   EXPECT_EQ(posted(l, Chart::merchant_payable("m1"), "BRL"), "1000.00");
   EXPECT_EQ(posted(l, Chart::fx_position(), "USD"), "0.00");
   EXPECT_TRUE(l.business_ids.empty());
-  ASSERT_EQ(apply(l, convert("m1", "x1", "BRL", "10.00", "USD", "", t)), "ok");
-  EXPECT_EQ(apply(l, convert("m1", "x1", "BRL", "10.00", "USD", "", t)), "duplicate_business_id");
+  ASSERT_EQ(apply_code(l, convert("m1", "x1", "BRL", "10.00", "USD", "", t)), "ok");
+  EXPECT_EQ(apply_code(l, convert("m1", "x1", "BRL", "10.00", "USD", "", t)), "duplicate_business_id");
   // The house names no quote or markup.
-  EXPECT_EQ(apply(l, convert("psp", "h1", "BRL", "10.00", "USD", R"("markup_percent":"1")", t)),
+  EXPECT_EQ(apply_code(l, convert("psp", "h1", "BRL", "10.00", "USD", R"("markup_percent":"1")", t)),
             "malformed");
 }
 
@@ -146,16 +136,16 @@ TEST(FxConversion, TheHouseDealsAtTheBidOrAskOrItsDealtRate) {
   MemoryLedger l = merchant_with_brl();
   const std::string t = "2026-01-02T11:00:00Z";
   // Selling BRL buys the base (USD) at the ask: 500.00 / 5.1 = 98.0392... -> 98.04 USD.
-  ASSERT_EQ(apply(l, convert("psp", "h1", "BRL", "500.00", "USD", "", t)), "ok");
+  ASSERT_EQ(apply_code(l, convert("psp", "h1", "BRL", "500.00", "USD", "", t)), "ok");
   EXPECT_EQ(posted(l, Chart::fx_position(), "BRL"), "-500.00");
   EXPECT_EQ(posted(l, Chart::fx_position(), "USD"), "98.04");
   EXPECT_EQ(posted(l, Chart::bank_operating(), "BRL", ledger::Side::kDebit), "-500.00");
   EXPECT_EQ(posted(l, Chart::bank_operating(), "USD", ledger::Side::kDebit), "98.04");
   // Selling USD (the base) at the bid: 100.00 x 4.9 = 490.00 BRL.
-  ASSERT_EQ(apply(l, convert("psp", "h2", "USD", "100.00", "BRL", "", t)), "ok");
+  ASSERT_EQ(apply_code(l, convert("psp", "h2", "USD", "100.00", "BRL", "", t)), "ok");
   EXPECT_EQ(posted(l, Chart::fx_position(), "BRL"), "-10.00");  // -500 + 490
   // A dealt rate: 100.00 USD x 4.95 = 495.00 BRL.
-  ASSERT_EQ(apply(l, convert("psp", "h3", "USD", "100.00", "BRL", R"("rate":"4.95")", t)), "ok");
+  ASSERT_EQ(apply_code(l, convert("psp", "h3", "USD", "100.00", "BRL", R"("rate":"4.95")", t)), "ok");
   EXPECT_EQ(posted(l, Chart::fx_position(), "BRL"), "485.00");   // -10 + 495
   EXPECT_EQ(posted(l, Chart::fx_position(), "USD"), "-101.96");  // 98.04 - 100 - 100
 }
@@ -164,28 +154,28 @@ TEST(FxForward, BookedThenSettledOnItsValueDate) {
   MemoryLedger l = merchant_with_brl();
   const std::string vd = "2026-02-02T00:00:00Z";
   const std::string t = "2026-01-02T12:00:00Z";
-  EXPECT_EQ(apply(l, forward("f1", "FX_SIDE_BUY", "100.00", "BRL", "4.5", vd, t)),
+  EXPECT_EQ(apply_code(l, forward("f1", "FX_SIDE_BUY", "100.00", "BRL", "4.5", vd, t)),
             "currency_mismatch");  // notional in the base (USD)
-  EXPECT_EQ(apply(l, forward("f1", "FX_SIDE_UNSPECIFIED", "100.00", "USD", "4.5", vd, t)),
+  EXPECT_EQ(apply_code(l, forward("f1", "FX_SIDE_UNSPECIFIED", "100.00", "USD", "4.5", vd, t)),
             "missing_field");
-  EXPECT_EQ(apply(l, forward("f1", "FX_SIDE_BUY", "100.00", "USD", "4.5", t, t)), "expired");
-  EXPECT_EQ(apply(l, forward("f1", "FX_SIDE_BUY", "100.00", "USD", "0", vd, t)),
+  EXPECT_EQ(apply_code(l, forward("f1", "FX_SIDE_BUY", "100.00", "USD", "4.5", t, t)), "expired");
+  EXPECT_EQ(apply_code(l, forward("f1", "FX_SIDE_BUY", "100.00", "USD", "0", vd, t)),
             "non_positive_amount");
-  EXPECT_EQ(apply(l, forward("f1", "FX_SIDE_BUY", "100.00", "USD", "4.5", vd, t, "m1")),
+  EXPECT_EQ(apply_code(l, forward("f1", "FX_SIDE_BUY", "100.00", "USD", "4.5", vd, t, "m1")),
             "malformed");  // forwards are the house's
-  ASSERT_EQ(apply(l, forward("f1", "FX_SIDE_BUY", "100.00", "USD", "4.5", vd, t)), "ok");
-  EXPECT_EQ(apply(l, forward("f1", "FX_SIDE_BUY", "1.00", "USD", "4.5", vd, t)),
+  ASSERT_EQ(apply_code(l, forward("f1", "FX_SIDE_BUY", "100.00", "USD", "4.5", vd, t)), "ok");
+  EXPECT_EQ(apply_code(l, forward("f1", "FX_SIDE_BUY", "1.00", "USD", "4.5", vd, t)),
             "duplicate_business_id");
   EXPECT_EQ(l.balances.size(), 2u);  // booking posts nothing: m1's and the PIX account's BRL
-  EXPECT_EQ(apply(l, settle("f2", vd)), "unknown_forward");
-  EXPECT_EQ(apply(l, settle("f1", "2026-02-01T23:59:59Z")), "illegal_transition");
-  ASSERT_EQ(apply(l, settle("f1", vd)), "ok");
+  EXPECT_EQ(apply_code(l, settle("f2", vd)), "unknown_forward");
+  EXPECT_EQ(apply_code(l, settle("f1", "2026-02-01T23:59:59Z")), "illegal_transition");
+  ASSERT_EQ(apply_code(l, settle("f1", vd)), "ok");
   // Buys 100.00 USD at 4.5: pays 450.00 BRL.
   EXPECT_EQ(posted(l, Chart::fx_position(), "USD"), "100.00");
   EXPECT_EQ(posted(l, Chart::fx_position(), "BRL"), "-450.00");
   EXPECT_EQ(posted(l, Chart::bank_operating(), "USD", ledger::Side::kDebit), "100.00");
   EXPECT_EQ(posted(l, Chart::bank_operating(), "BRL", ledger::Side::kDebit), "-450.00");
-  EXPECT_EQ(apply(l, settle("f1", vd)), "illegal_transition");  // once
+  EXPECT_EQ(apply_code(l, settle("f1", vd)), "illegal_transition");  // once
 }
 
 TEST(FxRevaluation, ARunIsKeptOncePerMomentAndCurrency) {
@@ -195,14 +185,14 @@ TEST(FxRevaluation, ARunIsKeptOncePerMomentAndCurrency) {
                  fmt::format(R"("fx_revaluation_run":{{"as_of":"{}","reporting_currency":"{}"}})",
                              as_of, ccy));
   };
-  EXPECT_EQ(apply(l, run("2026-02-01T00:00:00Z", "USD", "2026-01-31T23:00:00Z")), "malformed");
-  EXPECT_EQ(apply(l, run("2026-01-31T00:00:00Z", "XYZ", "2026-02-01T00:00:00Z")), "unknown_asset");
-  ASSERT_EQ(apply(l, run("2026-01-31T00:00:00Z", "USD", "2026-02-01T00:00:00Z")), "ok");
-  EXPECT_EQ(apply(l, run("2026-01-31T00:00:00Z", "USD", "2026-02-01T00:01:00Z")),
+  EXPECT_EQ(apply_code(l, run("2026-02-01T00:00:00Z", "USD", "2026-01-31T23:00:00Z")), "malformed");
+  EXPECT_EQ(apply_code(l, run("2026-01-31T00:00:00Z", "XYZ", "2026-02-01T00:00:00Z")), "unknown_asset");
+  ASSERT_EQ(apply_code(l, run("2026-01-31T00:00:00Z", "USD", "2026-02-01T00:00:00Z")), "ok");
+  EXPECT_EQ(apply_code(l, run("2026-01-31T00:00:00Z", "USD", "2026-02-01T00:01:00Z")),
             "duplicate_business_id");
-  ASSERT_EQ(apply(l, run("2026-01-31T00:00:00Z", "EUR", "2026-02-01T00:01:00Z")), "ok");
+  ASSERT_EQ(apply_code(l, run("2026-01-31T00:00:00Z", "EUR", "2026-02-01T00:01:00Z")), "ok");
   ASSERT_EQ(l.revaluations.size(), 2u);
-  EXPECT_EQ(apply(l, event("m1", "2026-02-01T00:00:00Z",
+  EXPECT_EQ(apply_code(l, event("m1", "2026-02-01T00:00:00Z",
                            R"("fx_revaluation_run":{"as_of":"2026-01-31T00:00:00Z",)"
                            R"("reporting_currency":"USD"})")),
             "malformed");  // the house's only

@@ -30,14 +30,10 @@ v1::Envelope event(const std::string& body, const std::string& at = "2026-01-01T
                                 at, extra.empty() ? "" : extra + ",", body));
 }
 
-std::string apply(MemoryLedger& l, const v1::Envelope& e) {
+// "ok", or "code: reason".
+std::string outcome(MemoryLedger& l, const v1::Envelope& e) {
   Status s = l.apply(e);
   return s.ok() ? "ok" : fmt::format("{}: {}", code_name(s.error().code), s.error().reason);
-}
-
-std::string code(MemoryLedger& l, const v1::Envelope& e) {
-  Status s = l.apply(e);
-  return s.ok() ? "ok" : std::string(code_name(s.error().code));
 }
 
 // Card contract of m1: no MDR, settling in EUR with a 0.5% FX markup.
@@ -97,16 +93,16 @@ std::string pending(const MemoryLedger& l, const AccountId& account, const std::
 // captured, then BRL 300.00 refunded after the rate moved to 6.5.
 TEST(FxSettlement, ALockedQuoteConvertsTheSaleAndARefundGoesBackAtTheSameRate) {
   MemoryLedger l;
-  ASSERT_EQ(apply(l, eur_contract()), "ok");
-  ASSERT_EQ(apply(l, lock("q1", "EUR/BRL", "6.2")), "ok");
-  ASSERT_EQ(apply(l, auth("p1", "1000.00", "q1")), "ok");
+  ASSERT_EQ(outcome(l, eur_contract()), "ok");
+  ASSERT_EQ(outcome(l, lock("q1", "EUR/BRL", "6.2")), "ok");
+  ASSERT_EQ(outcome(l, auth("p1", "1000.00", "q1")), "ok");
   // The hold: 1,000.00 BRL / 6.2 = 161.2903... -> 161.29 EUR; markup 0.5% x 161.29 =
   // 0.80645 -> 0.81; the merchant's pending 161.29 - 0.81 = 160.48 EUR, none in BRL.
   EXPECT_EQ(pending(l, kPayable, "EUR", Side::kCredit), "160.48");
   EXPECT_EQ(pending(l, kPayable, "BRL", Side::kCredit), "absent");
   EXPECT_EQ(l.quotes.at(std::string("m1") + '\0' + "q1").used_by, "p1");
 
-  ASSERT_EQ(apply(l, capture("p1", "1000.00")), "ok");
+  ASSERT_EQ(outcome(l, capture("p1", "1000.00")), "ok");
   EXPECT_EQ(posted(l, kPayable, "EUR"), "160.48");
   EXPECT_EQ(pending(l, kPayable, "EUR", Side::kCredit), "0.00");
   EXPECT_EQ(posted(l, Chart::revenue_fx(), "EUR"), "0.81");
@@ -116,8 +112,8 @@ TEST(FxSettlement, ALockedQuoteConvertsTheSaleAndARefundGoesBackAtTheSameRate) {
   EXPECT_EQ(posted(l, Chart::fx_position(), "EUR"), "-161.29");
 
   // The market moves to 6.5; the refund still converts at the payment's 6.2.
-  ASSERT_EQ(apply(l, publish("EUR/BRL", "6.5", "2026-01-02T16:00:00Z")), "ok");
-  ASSERT_EQ(apply(l, refund("p1", "r1", "300.00", "2026-01-02T17:00:00Z")), "ok");
+  ASSERT_EQ(outcome(l, publish("EUR/BRL", "6.5", "2026-01-02T16:00:00Z")), "ok");
+  ASSERT_EQ(outcome(l, refund("p1", "r1", "300.00", "2026-01-02T17:00:00Z")), "ok");
   // What stays: 700.00 / 6.2 = 112.9032... -> 112.90; markup 0.5% x 112.90 = 0.5645 ->
   // 0.56; the merchant keeps 112.90 - 0.56 = 112.34 EUR, so the refund took 160.48 - 112.34 =
   // 48.14 EUR (the difference of the two once-rounded totals, not 300.00 / 6.2 = 48.387 less
@@ -132,8 +128,8 @@ TEST(FxSettlement, ALockedQuoteConvertsTheSaleAndARefundGoesBackAtTheSameRate) {
   // against the EUR 112.90 it owes for them (its FX P&L, the positions projection's job).
 
   // The rest refunded in two parts: the merchant ends at exactly zero, nothing left over.
-  ASSERT_EQ(apply(l, refund("p1", "r2", "350.01", "2026-01-03T00:00:00Z")), "ok");
-  ASSERT_EQ(apply(l, refund("p1", "r3", "349.99", "2026-01-03T00:00:01Z")), "ok");
+  ASSERT_EQ(outcome(l, refund("p1", "r2", "350.01", "2026-01-03T00:00:00Z")), "ok");
+  ASSERT_EQ(outcome(l, refund("p1", "r3", "349.99", "2026-01-03T00:00:01Z")), "ok");
   EXPECT_EQ(posted(l, kPayable, "EUR"), "0.00");
   EXPECT_EQ(posted(l, Chart::revenue_fx(), "EUR"), "0.00");
   EXPECT_EQ(posted(l, Chart::fx_position(), "EUR"), "0.00");
@@ -144,16 +140,16 @@ TEST(FxSettlement, ALockedQuoteConvertsTheSaleAndARefundGoesBackAtTheSameRate) {
 // no mid; a rate older than the contract allows is stale; none at all is no_rate.
 TEST(FxSettlement, WithoutAQuoteTheLatestPublishedRateConverts) {
   MemoryLedger l;
-  ASSERT_EQ(apply(l, eur_contract(R"(,"fx_rate_max_age_hours":24)")), "ok");
-  EXPECT_EQ(code(l, auth("p0", "100.00", "")), "no_rate");
-  ASSERT_EQ(apply(l, json_event(
+  ASSERT_EQ(outcome(l, eur_contract(R"(,"fx_rate_max_age_hours":24)")), "ok");
+  EXPECT_EQ(apply_code(l, auth("p0", "100.00", "")), "no_rate");
+  ASSERT_EQ(outcome(l, json_event(
                           R"({"event_id":"fix1","occurred_at":"2025-12-31T16:00:00Z",)"
                           R"("fx_rate_published":{"pair":"EUR/BRL","bid":"6.19","ask":"6.20",)"
                           R"("source":"ECB","as_of":"2025-12-31T16:00:00Z"}})")),
             "ok");
   // 8 h 5 min after the fix: (6.19 + 6.20) / 2 = 6.195; 100.00 / 6.195 = 16.1420... ->
   // 16.14 EUR; markup 0.5% x 16.14 = 0.0807 -> 0.08; merchant pending 16.06.
-  ASSERT_EQ(apply(l, auth("p1", "100.00", "")), "ok");
+  ASSERT_EQ(outcome(l, auth("p1", "100.00", "")), "ok");
   EXPECT_EQ(pending(l, kPayable, "EUR", Side::kCredit), "16.06");
   EXPECT_EQ(l.payments.at(std::string("m1") + '\0' + "p1").fx->rate, "6.195");
   // 24 h 5 min after the fix: stale under the contract's 24 h.
@@ -167,23 +163,23 @@ TEST(FxSettlement, WithoutAQuoteTheLatestPublishedRateConverts) {
 
 TEST(FxSettlement, QuotesThatCannotBeUsedAreRejectedAndNothingMoves) {
   MemoryLedger l;
-  ASSERT_EQ(apply(l, eur_contract()), "ok");
-  ASSERT_EQ(apply(l, lock("q1", "EUR/BRL", "6.2")), "ok");
-  ASSERT_EQ(apply(l, lock("q2", "USD/BRL", "5.3")), "ok");
-  ASSERT_EQ(apply(l, auth("p1", "10.00", "q1")), "ok");
+  ASSERT_EQ(outcome(l, eur_contract()), "ok");
+  ASSERT_EQ(outcome(l, lock("q1", "EUR/BRL", "6.2")), "ok");
+  ASSERT_EQ(outcome(l, lock("q2", "USD/BRL", "5.3")), "ok");
+  ASSERT_EQ(outcome(l, auth("p1", "10.00", "q1")), "ok");
   const auto balances = l.balances;
-  EXPECT_EQ(code(l, auth("p2", "10.00", "q1")), "quote_used");
-  EXPECT_EQ(code(l, auth("p3", "10.00", "q9")), "unknown_quote");
-  EXPECT_EQ(code(l, auth("p4", "10.00", "q2")), "currency_mismatch");  // USD/BRL, not EUR
-  ASSERT_EQ(apply(l, lock("q3", "EUR/BRL", "6.2")), "ok");
+  EXPECT_EQ(apply_code(l, auth("p2", "10.00", "q1")), "quote_used");
+  EXPECT_EQ(apply_code(l, auth("p3", "10.00", "q9")), "unknown_quote");
+  EXPECT_EQ(apply_code(l, auth("p4", "10.00", "q2")), "currency_mismatch");  // USD/BRL, not EUR
+  ASSERT_EQ(outcome(l, lock("q3", "EUR/BRL", "6.2")), "ok");
   // At 00:15:00 the quote locked until 00:15:00 has expired.
-  EXPECT_EQ(code(l, auth("p5", "10.00", "q3", "2026-01-01T00:15:00Z")), "expired");
+  EXPECT_EQ(apply_code(l, auth("p5", "10.00", "q3", "2026-01-01T00:15:00Z")), "expired");
   // A quote on a later event of a payment, or on an event of no payment.
-  EXPECT_EQ(code(l, event(R"("card_captured":{"payment_id":"p1","amount":)"
+  EXPECT_EQ(apply_code(l, event(R"("card_captured":{"payment_id":"p1","amount":)"
                           R"({"currency":"BRL","amount":"10.00"}})",
                           "2026-01-01T00:06:00Z", R"("fx_quote_id":"q3")")),
             "illegal_transition");
-  EXPECT_EQ(code(l, event(R"("checkout_started":{"checkout_id":"c1","method":"card",)"
+  EXPECT_EQ(apply_code(l, event(R"("checkout_started":{"checkout_id":"c1","method":"card",)"
                           R"("market":"BR"})",
                           "2026-01-01T00:06:00Z", R"("fx_quote_id":"q3")")),
             "malformed");
@@ -191,7 +187,7 @@ TEST(FxSettlement, QuotesThatCannotBeUsedAreRejectedAndNothingMoves) {
   EXPECT_EQ(l.quotes.at(std::string("m1") + '\0' + "q2").used_by, "") << "nor uses a quote";
   EXPECT_EQ(l.quotes.at(std::string("m1") + '\0' + "q3").used_by, "");
   // A merchant settling in the payment's own currency has nothing to convert.
-  EXPECT_EQ(code(l, event(R"("card_authorised":{"payment_id":"p6","amount":)"
+  EXPECT_EQ(apply_code(l, event(R"("card_authorised":{"payment_id":"p6","amount":)"
                           R"({"currency":"EUR","amount":"10.00"}})",
                           "2026-01-01T00:06:00Z", R"("fx_quote_id":"q3")")),
             "illegal_transition");
@@ -199,13 +195,13 @@ TEST(FxSettlement, QuotesThatCannotBeUsedAreRejectedAndNothingMoves) {
 
 TEST(FxSettlement, AContractsSettlementTermsAreChecked) {
   MemoryLedger l;
-  EXPECT_EQ(code(l, event(R"("merchant_contract_set":{"method":"card","percent":"0",)"
+  EXPECT_EQ(apply_code(l, event(R"("merchant_contract_set":{"method":"card","percent":"0",)"
                           R"("settlement_currency":"XYZ"})")),
             "unknown_asset");
-  EXPECT_EQ(code(l, event(R"("merchant_contract_set":{"method":"card","percent":"0",)"
+  EXPECT_EQ(apply_code(l, event(R"("merchant_contract_set":{"method":"card","percent":"0",)"
                           R"("fx_markup_percent":"0.5"})")),
             "missing_field");
-  EXPECT_EQ(code(l, event(R"("merchant_contract_set":{"method":"card","percent":"0",)"
+  EXPECT_EQ(apply_code(l, event(R"("merchant_contract_set":{"method":"card","percent":"0",)"
                           R"("settlement_currency":"EUR","fx_markup_percent":"-1"})")),
             "bad_amount");
   EXPECT_TRUE(l.contracts.empty());
@@ -216,14 +212,14 @@ TEST(FxSettlement, AContractsSettlementTermsAreChecked) {
 // contract changes again.
 TEST(FxSettlement, APaymentKeepsTheTermsItStartedWith) {
   MemoryLedger l;
-  ASSERT_EQ(apply(l, event(R"("merchant_contract_set":{"method":"card","percent":"0"})")), "ok");
-  ASSERT_EQ(apply(l, auth("old", "10.00", "")), "ok");
-  ASSERT_EQ(apply(l, eur_contract()), "ok");
-  ASSERT_EQ(apply(l, lock("q1", "EUR/BRL", "5")), "ok");
-  ASSERT_EQ(apply(l, auth("new", "10.00", "q1")), "ok");
-  ASSERT_EQ(apply(l, event(R"("merchant_contract_set":{"method":"card","percent":"0"})")), "ok");
-  ASSERT_EQ(apply(l, capture("old", "10.00")), "ok");
-  ASSERT_EQ(apply(l, capture("new", "10.00")), "ok");
+  ASSERT_EQ(outcome(l, event(R"("merchant_contract_set":{"method":"card","percent":"0"})")), "ok");
+  ASSERT_EQ(outcome(l, auth("old", "10.00", "")), "ok");
+  ASSERT_EQ(outcome(l, eur_contract()), "ok");
+  ASSERT_EQ(outcome(l, lock("q1", "EUR/BRL", "5")), "ok");
+  ASSERT_EQ(outcome(l, auth("new", "10.00", "q1")), "ok");
+  ASSERT_EQ(outcome(l, event(R"("merchant_contract_set":{"method":"card","percent":"0"})")), "ok");
+  ASSERT_EQ(outcome(l, capture("old", "10.00")), "ok");
+  ASSERT_EQ(outcome(l, capture("new", "10.00")), "ok");
   // old: BRL 10.00 as it came. new: 10.00 / 5 = 2.00 EUR, markup 0.5% x 2.00 = 0.01.
   EXPECT_EQ(posted(l, kPayable, "BRL"), "10.00");
   EXPECT_EQ(posted(l, kPayable, "EUR"), "1.99");
@@ -277,11 +273,11 @@ namespace {
 // merchant's payable sees one converted line per bucket per event.
 TEST(FxSettlement, TheFeeIsChargedInThePaymentsAssetAndTheNetConverts) {
   MemoryLedger l;
-  ASSERT_EQ(apply(l, event(R"("merchant_contract_set":{"method":"card","percent":"2.9",)"
+  ASSERT_EQ(outcome(l, event(R"("merchant_contract_set":{"method":"card","percent":"2.9",)"
                            R"("settlement_currency":"EUR"})")),
             "ok");
-  ASSERT_EQ(apply(l, lock("q1", "EUR/BRL", "5")), "ok");
-  ASSERT_EQ(apply(l, auth("p1", "100.00", "q1")), "ok");
+  ASSERT_EQ(outcome(l, lock("q1", "EUR/BRL", "5")), "ok");
+  ASSERT_EQ(outcome(l, auth("p1", "100.00", "q1")), "ok");
   // Hold: 100.00 / 5 = 20.00 EUR pending, no markup.
   EXPECT_EQ(pending(l, kPayable, "EUR", Side::kCredit), "20.00");
   v1::Envelope cap = capture("p1", "100.00");
@@ -291,7 +287,7 @@ TEST(FxSettlement, TheFeeIsChargedInThePaymentsAssetAndTheNetConverts) {
   for (const auto& line : fx->entry.lines) payable_lines += line.account == kPayable;
   // Released hold (pending) and the sale net of its fee (posted): one line each.
   EXPECT_EQ(payable_lines, 2);
-  ASSERT_EQ(apply(l, cap), "ok");
+  ASSERT_EQ(outcome(l, cap), "ok");
   // Fee 2.9% x 100.00 = 2.90 BRL; net 97.10 BRL / 5 = 19.42 EUR.
   EXPECT_EQ(posted(l, Chart::revenue_fees(), "BRL"), "2.90");
   EXPECT_EQ(posted(l, kPayable, "EUR"), "19.42");
@@ -311,11 +307,11 @@ namespace {
 // on a converted payment in its own asset is refused.
 TEST(FxSettlement, ANegativeNetStillPaysTheMarkupAndAPaymentFeeIsRefused) {
   MemoryLedger l;
-  ASSERT_EQ(apply(l, eur_contract()), "ok");
-  ASSERT_EQ(apply(l, lock("q1", "EUR/BRL", "5")), "ok");
-  ASSERT_EQ(apply(l, auth("p1", "100.00", "q1")), "ok");
-  ASSERT_EQ(apply(l, capture("p1", "100.00")), "ok");
-  ASSERT_EQ(apply(l, event(R"("chargeback_opened":{"payment_id":"p1","chargeback_id":"cb1",)"
+  ASSERT_EQ(outcome(l, eur_contract()), "ok");
+  ASSERT_EQ(outcome(l, lock("q1", "EUR/BRL", "5")), "ok");
+  ASSERT_EQ(outcome(l, auth("p1", "100.00", "q1")), "ok");
+  ASSERT_EQ(outcome(l, capture("p1", "100.00")), "ok");
+  ASSERT_EQ(outcome(l, event(R"("chargeback_opened":{"payment_id":"p1","chargeback_id":"cb1",)"
                            R"("amount":{"currency":"BRL","amount":"100.00"},)"
                            R"("fee":{"currency":"BRL","amount":"15.00"}})",
                            "2026-01-02T00:00:00Z")),

@@ -28,16 +28,6 @@ v1::Envelope event(const std::string& at, const std::string& body,
                                 next_id++, merchant, at, body));
 }
 
-std::string apply(MemoryLedger& l, const v1::Envelope& e) {
-  Status s = l.apply(e);
-  return s.ok() ? "ok" : std::string(code_name(s.error().code));
-}
-
-std::string reason(MemoryLedger& l, const v1::Envelope& e) {
-  Status s = l.apply(e);
-  return s.ok() ? "ok" : s.error().reason;
-}
-
 v1::Envelope captured_gbp(const std::string& payment, const std::string& amount,
                           const std::string& at, const std::string& merchant = "m1") {
   return event(at,
@@ -120,9 +110,9 @@ std::string credit(const MemoryLedger& l, const std::string& name,
 // m1 is owed GBP 1,000.00 (a captured card payment) and is paid by `rail` under T+1.
 MemoryLedger merchant_owed_1000(const std::string& rail, const std::string& policy_extra = "") {
   MemoryLedger l;
-  EXPECT_EQ(apply(l, authorised_gbp("p1", "1000.00", "2026-05-20T10:00:00Z")), "ok");
-  EXPECT_EQ(apply(l, captured_gbp("p1", "1000.00", "2026-05-20T10:05:00Z")), "ok");
-  EXPECT_EQ(apply(l, policy(rail, policy_extra)), "ok");
+  EXPECT_EQ(apply_code(l, authorised_gbp("p1", "1000.00", "2026-05-20T10:00:00Z")), "ok");
+  EXPECT_EQ(apply_code(l, captured_gbp("p1", "1000.00", "2026-05-20T10:05:00Z")), "ok");
+  EXPECT_EQ(apply_code(l, policy(rail, policy_extra)), "ok");
   EXPECT_EQ(credit(l, "merchant:m1:payable"), "1000.00");
   return l;
 }
@@ -153,34 +143,34 @@ TEST(SettlementPolicy, BadPoliciesAreRejectedWithTheirReason) {
   };
   const std::string ok = R"("rail":"SETTLEMENT_RAIL_BATCH","cutoff_local":"17:30",)"
                          R"("time_zone":"Europe/London","settlement_days":1)";
-  EXPECT_EQ(apply(l, with("GBP", ok)), "ok");
-  EXPECT_EQ(apply(l, with("GBP", R"("cutoff_local":"17:30","time_zone":"Europe/London")")),
+  EXPECT_EQ(apply_code(l, with("GBP", ok)), "ok");
+  EXPECT_EQ(apply_code(l, with("GBP", R"("cutoff_local":"17:30","time_zone":"Europe/London")")),
             "missing_field");  // no rail
-  EXPECT_EQ(reason(l, with("GBP", R"("rail":"SETTLEMENT_RAIL_BATCH","cutoff_local":"24:00",)"
+  EXPECT_EQ(apply_reason(l, with("GBP", R"("rail":"SETTLEMENT_RAIL_BATCH","cutoff_local":"24:00",)"
                                   R"("time_zone":"Europe/London")")),
             "merchant_settlement_policy_set.cutoff_local '24:00' is not a time of day HH:MM "
             "(00:00-23:59)");
-  EXPECT_EQ(apply(l, with("GBP", R"("rail":"SETTLEMENT_RAIL_BATCH","cutoff_local":"17:30",)"
+  EXPECT_EQ(apply_code(l, with("GBP", R"("rail":"SETTLEMENT_RAIL_BATCH","cutoff_local":"17:30",)"
                                  R"("time_zone":"Mars/Olympus")")),
             "malformed");
-  EXPECT_EQ(apply(l, with("GBP", R"("rail":"SETTLEMENT_RAIL_BATCH","cutoff_local":"17:30",)"
+  EXPECT_EQ(apply_code(l, with("GBP", R"("rail":"SETTLEMENT_RAIL_BATCH","cutoff_local":"17:30",)"
                                  R"("time_zone":"Europe/London","settlement_days":11)")),
             "malformed");  // T+0..10
-  EXPECT_EQ(apply(l, with("GBP", ok + R"(,"reserve_percent":"10")")), "malformed");  // no days
-  EXPECT_EQ(apply(l, with("GBP", ok + R"(,"reserve_days":7)")), "malformed");  // no percent
-  EXPECT_EQ(apply(l, with("GBP", ok + R"(,"reserve_percent":"101","reserve_days":7)")),
+  EXPECT_EQ(apply_code(l, with("GBP", ok + R"(,"reserve_percent":"10")")), "malformed");  // no days
+  EXPECT_EQ(apply_code(l, with("GBP", ok + R"(,"reserve_days":7)")), "malformed");  // no percent
+  EXPECT_EQ(apply_code(l, with("GBP", ok + R"(,"reserve_percent":"101","reserve_days":7)")),
             "bad_amount");
-  EXPECT_EQ(apply(l, with("GBP", ok + R"(,"minimum_payout":{"currency":"EUR","amount":"1"})")),
+  EXPECT_EQ(apply_code(l, with("GBP", ok + R"(,"minimum_payout":{"currency":"EUR","amount":"1"})")),
             "currency_mismatch");
-  EXPECT_EQ(apply(l, with("GBP.TDS", ok)), "unknown_asset");  // pays a currency, not a token
-  EXPECT_EQ(apply(l, with("CHF", ok)), "unknown_asset");      // no calendar, no token
-  EXPECT_EQ(apply(l, with("GBP", ok + R"(,"sweep_minutes":1441)")), "malformed");
+  EXPECT_EQ(apply_code(l, with("GBP.TDS", ok)), "unknown_asset");  // pays a currency, not a token
+  EXPECT_EQ(apply_code(l, with("CHF", ok)), "unknown_asset");      // no calendar, no token
+  EXPECT_EQ(apply_code(l, with("GBP", ok + R"(,"sweep_minutes":1441)")), "malformed");
 }
 
 TEST(SettlementBatch, InstructedSentConfirmedMovesThePayableOut) {
   MemoryLedger l = merchant_owed_1000("BATCH");
   // 1,000.00 payable: 900.00 paid, 100.00 held as reserve until 2026-05-29.
-  EXPECT_EQ(apply(l, instructed("stl-1", "900.00", "2026-05-22T16:30:00Z", "BATCH",
+  EXPECT_EQ(apply_code(l, instructed("stl-1", "900.00", "2026-05-22T16:30:00Z", "BATCH",
                                 R"("reserve":{"currency":"GBP","amount":"100.00"},)"
                                 R"("reserve_release_at":"2026-05-29T16:30:00Z")")),
             "ok");
@@ -188,55 +178,55 @@ TEST(SettlementBatch, InstructedSentConfirmedMovesThePayableOut) {
   EXPECT_EQ(credit(l, "merchant:m1:settling"), "900.00");
   EXPECT_EQ(credit(l, "merchant:m1:reserve"), "100.00");
   // Nothing left to pay: 0.01 more is refused.
-  EXPECT_EQ(apply(l, instructed("stl-2", "0.01", "2026-05-22T16:31:00Z")), "insufficient_funds");
+  EXPECT_EQ(apply_code(l, instructed("stl-2", "0.01", "2026-05-22T16:31:00Z")), "insufficient_funds");
 
-  EXPECT_EQ(apply(l, answer("settlement_sent", "stl-1", "2026-05-22T17:00:00Z")), "ok");
+  EXPECT_EQ(apply_code(l, answer("settlement_sent", "stl-1", "2026-05-22T17:00:00Z")), "ok");
   EXPECT_EQ(debit(l, "psp:settlement:in-transit"), "900.00");
   EXPECT_EQ(debit(l, "psp:bank:operating"), "-900.00");  // the payout left the bank
   EXPECT_EQ(l.find_instruction("m1", "stl-1")->status, ledger::InstructionStatus::kSent);
 
-  EXPECT_EQ(apply(l, answer("settlement_confirmed", "stl-1", "2026-05-26T08:00:00Z")), "ok");
+  EXPECT_EQ(apply_code(l, answer("settlement_confirmed", "stl-1", "2026-05-26T08:00:00Z")), "ok");
   EXPECT_EQ(credit(l, "merchant:m1:settling"), "0.00");
   EXPECT_EQ(debit(l, "psp:settlement:in-transit"), "0.00");
   EXPECT_EQ(l.find_instruction("m1", "stl-1")->status, ledger::InstructionStatus::kConfirmed);
-  EXPECT_EQ(reason(l, answer("settlement_confirmed", "stl-1", "2026-05-26T08:01:00Z")),
+  EXPECT_EQ(apply_reason(l, answer("settlement_confirmed", "stl-1", "2026-05-26T08:01:00Z")),
             "instruction stl-1 is confirmed: it cannot be confirmed (a duplicate confirmation)");
-  EXPECT_EQ(apply(l, answer("settlement_returned", "stl-1", "2026-05-26T09:00:00Z",
+  EXPECT_EQ(apply_code(l, answer("settlement_returned", "stl-1", "2026-05-26T09:00:00Z",
                             R"("reason":"AC04")")),
             "illegal_transition");  // confirmed money does not come back by a return
-  EXPECT_EQ(apply(l, answer("settlement_confirmed", "stl-9", "2026-05-26T08:00:00Z")),
+  EXPECT_EQ(apply_code(l, answer("settlement_confirmed", "stl-9", "2026-05-26T08:00:00Z")),
             "unknown_instruction");
 }
 
 TEST(SettlementBatch, ReserveIsHeldUntilItsDayThenPayableAgain) {
   MemoryLedger l = merchant_owed_1000("BATCH", R"("reserve_percent":"10","reserve_days":7)");
-  ASSERT_EQ(apply(l, instructed("stl-1", "900.00", "2026-05-22T16:30:00Z", "BATCH",
+  ASSERT_EQ(apply_code(l, instructed("stl-1", "900.00", "2026-05-22T16:30:00Z", "BATCH",
                                 R"("reserve":{"currency":"GBP","amount":"100.00"},)"
                                 R"("reserve_release_at":"2026-05-29T16:30:00Z")")),
             "ok");
   // A second before its day: held.
-  EXPECT_EQ(apply(l, answer("settlement_reserve_released", "stl-1", "2026-05-29T16:29:59Z")),
+  EXPECT_EQ(apply_code(l, answer("settlement_reserve_released", "stl-1", "2026-05-29T16:29:59Z")),
             "not_yet_expired");
   EXPECT_EQ(credit(l, "merchant:m1:reserve"), "100.00");
-  EXPECT_EQ(apply(l, answer("settlement_reserve_released", "stl-1", "2026-05-29T16:30:00Z")),
+  EXPECT_EQ(apply_code(l, answer("settlement_reserve_released", "stl-1", "2026-05-29T16:30:00Z")),
             "ok");
   EXPECT_EQ(credit(l, "merchant:m1:reserve"), "0.00");
   EXPECT_EQ(credit(l, "merchant:m1:payable"), "100.00");  // 0.00 + the 100.00 released
-  EXPECT_EQ(apply(l, answer("settlement_reserve_released", "stl-1", "2026-05-30T00:00:00Z")),
+  EXPECT_EQ(apply_code(l, answer("settlement_reserve_released", "stl-1", "2026-05-30T00:00:00Z")),
             "illegal_transition");  // once
   // An instruction without a reserve has none to release.
-  ASSERT_EQ(apply(l, instructed("stl-2", "100.00", "2026-05-29T17:00:00Z")), "ok");
-  EXPECT_EQ(apply(l, answer("settlement_reserve_released", "stl-2", "2026-06-30T00:00:00Z")),
+  ASSERT_EQ(apply_code(l, instructed("stl-2", "100.00", "2026-05-29T17:00:00Z")), "ok");
+  EXPECT_EQ(apply_code(l, answer("settlement_reserve_released", "stl-2", "2026-06-30T00:00:00Z")),
             "illegal_transition");
 }
 
 TEST(SettlementBatch, ReturnedPayoutIsPayableAgainWithItsReason) {
   MemoryLedger l = merchant_owed_1000("BATCH");
-  ASSERT_EQ(apply(l, instructed("stl-1", "600.00", "2026-05-22T16:30:00Z")), "ok");
-  ASSERT_EQ(apply(l, answer("settlement_sent", "stl-1", "2026-05-22T17:00:00Z")), "ok");
-  EXPECT_EQ(apply(l, answer("settlement_returned", "stl-1", "2026-05-27T10:00:00Z")),
+  ASSERT_EQ(apply_code(l, instructed("stl-1", "600.00", "2026-05-22T16:30:00Z")), "ok");
+  ASSERT_EQ(apply_code(l, answer("settlement_sent", "stl-1", "2026-05-22T17:00:00Z")), "ok");
+  EXPECT_EQ(apply_code(l, answer("settlement_returned", "stl-1", "2026-05-27T10:00:00Z")),
             "missing_field");  // a return says why
-  ASSERT_EQ(apply(l, answer("settlement_returned", "stl-1", "2026-05-27T10:00:00Z",
+  ASSERT_EQ(apply_code(l, answer("settlement_returned", "stl-1", "2026-05-27T10:00:00Z",
                             R"("reason":"AC04 account closed")")),
             "ok");
   EXPECT_EQ(credit(l, "merchant:m1:payable"), "1000.00");  // 1,000.00 - 600.00 + 600.00
@@ -247,76 +237,76 @@ TEST(SettlementBatch, ReturnedPayoutIsPayableAgainWithItsReason) {
   EXPECT_EQ(in->status, ledger::InstructionStatus::kReturned);
   EXPECT_EQ(in->return_reason, "AC04 account closed");
   // Refused before it left: payable again, the bank untouched.
-  ASSERT_EQ(apply(l, instructed("stl-2", "250.00", "2026-05-27T16:30:00Z")), "ok");
-  ASSERT_EQ(apply(l, answer("settlement_returned", "stl-2", "2026-05-27T16:40:00Z",
+  ASSERT_EQ(apply_code(l, instructed("stl-2", "250.00", "2026-05-27T16:30:00Z")), "ok");
+  ASSERT_EQ(apply_code(l, answer("settlement_returned", "stl-2", "2026-05-27T16:40:00Z",
                             R"("reason":"file rejected")")),
             "ok");
   EXPECT_EQ(credit(l, "merchant:m1:payable"), "1000.00");  // 1,000.00 - 250.00 + 250.00
   EXPECT_EQ(debit(l, "psp:bank:operating"), "0.00");
   // Returned is final.
-  EXPECT_EQ(apply(l, answer("settlement_sent", "stl-2", "2026-05-27T17:00:00Z")),
+  EXPECT_EQ(apply_code(l, answer("settlement_sent", "stl-2", "2026-05-27T17:00:00Z")),
             "illegal_transition");
 }
 
 TEST(SettlementBatch, InstructionsAreCheckedAgainstPolicyBalanceAndIds) {
   MemoryLedger l = merchant_owed_1000("BATCH");
-  ASSERT_EQ(apply(l, authorised_gbp("p9", "5.00", "2026-05-20T10:00:00Z", "m2")), "ok");
-  ASSERT_EQ(apply(l, captured_gbp("p9", "5.00", "2026-05-20T10:01:00Z", "m2")), "ok");
+  ASSERT_EQ(apply_code(l, authorised_gbp("p9", "5.00", "2026-05-20T10:00:00Z", "m2")), "ok");
+  ASSERT_EQ(apply_code(l, captured_gbp("p9", "5.00", "2026-05-20T10:01:00Z", "m2")), "ok");
   // m1 never had EUR.
-  EXPECT_EQ(reason(l, instructed("e-1", "10.00", "2026-05-22T16:30:00Z", "BATCH", "", "EUR")),
+  EXPECT_EQ(apply_reason(l, instructed("e-1", "10.00", "2026-05-22T16:30:00Z", "BATCH", "", "EUR")),
             "merchant m1 has no EUR balance to settle");
   // m2 has GBP but no policy.
-  EXPECT_EQ(apply(l, instructed("x", "5.00", "2026-05-22T16:30:00Z", "BATCH", "", "GBP", "m2")),
+  EXPECT_EQ(apply_code(l, instructed("x", "5.00", "2026-05-22T16:30:00Z", "BATCH", "", "GBP", "m2")),
             "no_settlement_policy");
   // m1 is paid by batch.
-  EXPECT_EQ(reason(l, instructed("t-1", "10.00", "2026-05-22T16:30:00Z", "TOKENISED")),
+  EXPECT_EQ(apply_reason(l, instructed("t-1", "10.00", "2026-05-22T16:30:00Z", "TOKENISED")),
             "merchant m1 is paid in GBP by the batch rail, not tokenised");
-  EXPECT_EQ(apply(l, instructed("stl 1", "10.00", "2026-05-22T16:30:00Z")), "malformed");
-  EXPECT_EQ(apply(l, instructed("stl-1", "10.00", "2026-05-22T16:30:00Z", "BATCH",
+  EXPECT_EQ(apply_code(l, instructed("stl 1", "10.00", "2026-05-22T16:30:00Z")), "malformed");
+  EXPECT_EQ(apply_code(l, instructed("stl-1", "10.00", "2026-05-22T16:30:00Z", "BATCH",
                                 R"("reserve":{"currency":"GBP","amount":"1.00"})")),
             "missing_field");  // a reserve needs its release time
-  ASSERT_EQ(apply(l, instructed("stl-1", "10.00", "2026-05-22T16:30:00Z")), "ok");
-  EXPECT_EQ(apply(l, instructed("stl-1", "10.00", "2026-05-22T16:31:00Z")),
+  ASSERT_EQ(apply_code(l, instructed("stl-1", "10.00", "2026-05-22T16:30:00Z")), "ok");
+  EXPECT_EQ(apply_code(l, instructed("stl-1", "10.00", "2026-05-22T16:31:00Z")),
             "duplicate_business_id");
   EXPECT_EQ(credit(l, "merchant:m1:payable"), "990.00");  // 1,000.00 - 10.00 once
   // A tokenised answer to a batch instruction.
-  EXPECT_EQ(apply(l, answer("token_transferred", "stl-1", "2026-05-22T16:32:00Z")),
+  EXPECT_EQ(apply_code(l, answer("token_transferred", "stl-1", "2026-05-22T16:32:00Z")),
             "illegal_transition");
 }
 
 TEST(SettlementTokenised, MintTransferConfirmRedeem) {
   MemoryLedger l = merchant_owed_1000("TOKENISED");
-  ASSERT_EQ(apply(l, instructed("stl-t1", "300.00", "2026-05-22T16:15:00Z", "TOKENISED")), "ok");
-  EXPECT_EQ(apply(l, answer("settlement_sent", "stl-t1", "2026-05-22T16:15:01Z")),
+  ASSERT_EQ(apply_code(l, instructed("stl-t1", "300.00", "2026-05-22T16:15:00Z", "TOKENISED")), "ok");
+  EXPECT_EQ(apply_code(l, answer("settlement_sent", "stl-t1", "2026-05-22T16:15:01Z")),
             "illegal_transition");  // tokens are transferred, not sent
-  EXPECT_EQ(reason(l, answer("token_transferred", "stl-t1", "2026-05-22T16:15:02Z")),
+  EXPECT_EQ(apply_reason(l, answer("token_transferred", "stl-t1", "2026-05-22T16:15:02Z")),
             "the PSP's token wallet holds 0.00 GBP.TDS, the transfer needs 300.00: mint first");
-  ASSERT_EQ(apply(l, minted("stl-t1", "300.00", "2026-05-22T16:15:03Z")), "ok");
+  ASSERT_EQ(apply_code(l, minted("stl-t1", "300.00", "2026-05-22T16:15:03Z")), "ok");
   EXPECT_EQ(debit(l, "psp:token:backing"), "300.00");       // deposits set aside
   EXPECT_EQ(debit(l, "psp:bank:operating"), "-300.00");     // out of the operating account
   EXPECT_EQ(credit(l, "psp:token:issued", "GBP.TDS"), "300.00");  // the supply
   EXPECT_EQ(debit(l, "psp:token:wallet", "GBP.TDS"), "300.00");
-  EXPECT_EQ(apply(l, minted("stl-t1", "1.00", "2026-05-22T16:15:04Z")), "duplicate_business_id");
+  EXPECT_EQ(apply_code(l, minted("stl-t1", "1.00", "2026-05-22T16:15:04Z")), "duplicate_business_id");
 
-  ASSERT_EQ(apply(l, answer("token_transferred", "stl-t1", "2026-05-22T16:15:05Z")), "ok");
+  ASSERT_EQ(apply_code(l, answer("token_transferred", "stl-t1", "2026-05-22T16:15:05Z")), "ok");
   EXPECT_EQ(debit(l, "merchant:m1:token-wallet", "GBP.TDS"), "300.00");
   EXPECT_EQ(debit(l, "psp:token:wallet", "GBP.TDS"), "0.00");
   EXPECT_EQ(credit(l, "merchant:m1:settling"), "0.00");  // paid: the tokens are the merchant's
   EXPECT_EQ(credit(l, "psp:token:clearing"), "300.00");
   EXPECT_EQ(l.find_instruction("m1", "stl-t1")->status, ledger::InstructionStatus::kTransferred);
-  EXPECT_EQ(apply(l, answer("token_transferred", "stl-t1", "2026-05-22T16:15:06Z")),
+  EXPECT_EQ(apply_code(l, answer("token_transferred", "stl-t1", "2026-05-22T16:15:06Z")),
             "illegal_transition");  // once
-  ASSERT_EQ(apply(l, answer("settlement_confirmed", "stl-t1", "2026-05-22T16:16:00Z")), "ok");
+  ASSERT_EQ(apply_code(l, answer("settlement_confirmed", "stl-t1", "2026-05-22T16:16:00Z")), "ok");
   EXPECT_EQ(l.find_instruction("m1", "stl-t1")->status, ledger::InstructionStatus::kConfirmed);
 
-  EXPECT_EQ(apply(l, redeemed("r1", "300.01", "2026-05-22T18:00:00Z")), "insufficient_funds");
-  ASSERT_EQ(apply(l, redeemed("r1", "120.00", "2026-05-22T18:00:00Z")), "ok");
+  EXPECT_EQ(apply_code(l, redeemed("r1", "300.01", "2026-05-22T18:00:00Z")), "insufficient_funds");
+  ASSERT_EQ(apply_code(l, redeemed("r1", "120.00", "2026-05-22T18:00:00Z")), "ok");
   EXPECT_EQ(debit(l, "merchant:m1:token-wallet", "GBP.TDS"), "180.00");  // 300.00 - 120.00
   EXPECT_EQ(credit(l, "psp:token:issued", "GBP.TDS"), "180.00");
   EXPECT_EQ(debit(l, "psp:token:backing"), "180.00");  // = the supply
   EXPECT_EQ(credit(l, "psp:token:clearing"), "180.00");
-  EXPECT_EQ(apply(l, redeemed("r1", "1.00", "2026-05-22T18:01:00Z")), "duplicate_business_id");
-  ASSERT_EQ(apply(l, redeemed("r2", "180.00", "2026-05-22T18:02:00Z")), "ok");
+  EXPECT_EQ(apply_code(l, redeemed("r1", "1.00", "2026-05-22T18:01:00Z")), "duplicate_business_id");
+  ASSERT_EQ(apply_code(l, redeemed("r2", "180.00", "2026-05-22T18:02:00Z")), "ok");
   // Everything token-side is back to zero; the payout is out of the payable and the bank.
   EXPECT_EQ(credit(l, "psp:token:issued", "GBP.TDS"), "0.00");
   EXPECT_EQ(debit(l, "psp:token:backing"), "0.00");
@@ -324,7 +314,7 @@ TEST(SettlementTokenised, MintTransferConfirmRedeem) {
   EXPECT_EQ(credit(l, "merchant:m1:payable"), "700.00");  // 1,000.00 - 300.00
   EXPECT_EQ(debit(l, "psp:bank:operating"), "-300.00");
 
-  EXPECT_EQ(apply(l, minted("m-x", "5.00", "2026-05-22T18:03:00Z", "GBP")), "currency_mismatch");
+  EXPECT_EQ(apply_code(l, minted("m-x", "5.00", "2026-05-22T18:03:00Z", "GBP")), "currency_mismatch");
 }
 
 // A line on the supply with nothing set aside breaks the invariant: the fold stops (a bug in
@@ -351,7 +341,7 @@ TEST(SettlementTokenised, SupplyEqualsBackingAfterRandomSequences) {
     MemoryLedger l;
     const std::string merchants[] = {"m1", "m2"};
     for (const auto& m : merchants) {
-      ASSERT_EQ(apply(l, policy("TOKENISED", "", "2026-05-01T00:00:00Z", m)), "ok");
+      ASSERT_EQ(apply_code(l, policy("TOKENISED", "", "2026-05-01T00:00:00Z", m)), "ok");
     }
     int applied[5] = {};
     std::map<std::string, std::vector<std::string>> instructions;  // per merchant
@@ -365,7 +355,7 @@ TEST(SettlementTokenised, SupplyEqualsBackingAfterRandomSequences) {
       v1::Envelope e;
       switch (kind) {
         case 0:
-          ASSERT_EQ(apply(l, authorised_gbp(id, "999.00", at, m)), "ok");
+          ASSERT_EQ(apply_code(l, authorised_gbp(id, "999.00", at, m)), "ok");
           e = captured_gbp(id, amount == "0.00" ? "1.00" : amount, at, m);
           break;
         case 1:

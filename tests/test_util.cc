@@ -184,6 +184,16 @@ Status MemoryLedger::apply(const v1::Envelope& event) {
   return Status::Ok();
 }
 
+std::string apply_code(MemoryLedger& l, const v1::Envelope& e) {
+  Status s = l.apply(e);
+  return s.ok() ? "ok" : std::string(code_name(s.error().code));
+}
+
+std::string apply_reason(MemoryLedger& l, const v1::Envelope& e) {
+  Status s = l.apply(e);
+  return s.ok() ? "ok" : s.error().reason;
+}
+
 std::string embedded_digest(const std::vector<events::AppendRecord>& records,
                             uint32_t partitions) {
   TempDir dir;

@@ -64,6 +64,11 @@ class MemoryLedger : public ledger::LedgerView {
   std::map<std::string, ledger::SettlementInstruction> instructions;   // merchant \0 id
 };
 
+// Applies `e` to `l`: "ok", or the rejection's code name ("insufficient_funds").
+std::string apply_code(MemoryLedger& l, const v1::Envelope& e);
+// Applies `e` to `l`: "ok", or the rejection's reason.
+std::string apply_reason(MemoryLedger& l, const v1::Envelope& e);
+
 // Posted balance of `account` in `currency` on its normal side (credit for payables and
 // revenue, debit for receivables and expenses), as a decimal string ("12.50").
 std::string posted(const MemoryLedger& l, const ledger::AccountId& account,

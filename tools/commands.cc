@@ -1284,14 +1284,7 @@ std::string inverse_mid(const ledger::FxRate& r) {
 
 int cmd_rates(const Common& common, const RatesArgs& args) {
   std::optional<int64_t> as_of;
-  if (!args.as_of.empty()) {
-    as_of = parse_moment(args.as_of, /*end_of_day=*/true);
-    if (!as_of) {
-      return usage(fmt::format("--as-of '{}' is not an RFC 3339 time (2026-03-31T23:59:59Z) or "
-                               "a date (2026-03-31 = its close, 23:59:59Z)",
-                               args.as_of));
-    }
-  }
+  if (auto bad = read_as_of(args.as_of, &as_of)) return usage(*bad);
   if (!args.pair.empty()) {
     if (auto pair = ledger::CurrencyPair::parse(args.pair); !pair) {
       return usage(fmt::format("--pair: {}", pair.error().reason));
@@ -1385,14 +1378,7 @@ std::optional<std::string> positions_request(const PositionsArgs& args,
   if (!args.merchant.empty() && args.house_only) {
     return "--merchant and --house name different owners: give one";
   }
-  if (!args.as_of.empty()) {
-    request->as_of = parse_moment(args.as_of, /*end_of_day=*/true);
-    if (!request->as_of) {
-      return fmt::format("--as-of '{}' is not an RFC 3339 time (2026-03-31T23:59:59Z) or a "
-                         "date (2026-03-31 = its close, 23:59:59Z)",
-                         args.as_of);
-    }
-  }
+  if (auto bad = read_as_of(args.as_of, &request->as_of)) return *bad;
   request->house = args.merchant.empty();
   request->merchants = !args.house_only;
   if (!args.merchant.empty()) request->merchant = args.merchant;
@@ -2242,6 +2228,16 @@ Result<QueryStores> open_query_stores(const Common& common) {
 namespace payledger::tools {
 
 std::string iso_text(int64_t seconds) { return iso_time(seconds); }
+
+std::optional<std::string> read_as_of(const std::string& text, std::optional<int64_t>* out) {
+  out->reset();
+  if (text.empty()) return std::nullopt;
+  *out = parse_moment(text, /*end_of_day=*/true);
+  if (*out) return std::nullopt;
+  return fmt::format("--as-of '{}' is not an RFC 3339 time (2026-03-31T23:59:59Z) or a date "
+                     "(2026-03-31 = its close, 23:59:59Z)",
+                     text);
+}
 
 Result<std::optional<projections::FoldStats>> append_and_fold(
     const Common& common, const LogArgs& log, const std::vector<events::AppendRecord>& records) {

@@ -344,14 +344,7 @@ int cmd_exposure(const Common& common, const ExposureArgs& args) {
                              args.horizon, projections::kExposureHorizonMaxDays));
   }
   std::optional<int64_t> as_of;
-  if (!args.as_of.empty()) {
-    as_of = parse_moment(args.as_of, /*end_of_day=*/true);
-    if (!as_of) {
-      return usage(fmt::format("--as-of '{}' is not an RFC 3339 time (2026-03-31T23:59:59Z) or "
-                               "a date (2026-03-31 = its close, 23:59:59Z)",
-                               args.as_of));
-    }
-  }
+  if (auto bad = read_as_of(args.as_of, &as_of)) return usage(*bad);
   bool png = false;
   if (!args.plot.empty()) {
     std::string ext = std::filesystem::path(args.plot).extension().string();

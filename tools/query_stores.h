@@ -37,6 +37,10 @@ struct QueryStores {
 };
 Result<QueryStores> open_query_stores(const Common& common);
 
+// Reads an --as-of option into *out (nullopt when `text` is empty; a date means its close,
+// 23:59:59Z). Returns the usage error's message when it is neither RFC 3339 nor a date.
+std::optional<std::string> read_as_of(const std::string& text, std::optional<int64_t>* out);
+
 // RFC 3339 UTC text of a moment ("2026-05-22T16:30:00Z").
 std::string iso_text(int64_t seconds);
 

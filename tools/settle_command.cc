@@ -78,11 +78,9 @@ std::string instructed_totals(const std::vector<settlement::Decision>& decisions
 }  // namespace
 
 int cmd_settle(const SettleArgs& args) {
-  auto as_of = parse_moment(args.as_of, /*end_of_day=*/true);
-  if (!as_of) {
-    return usage(fmt::format("--as-of '{}' is not an RFC 3339 time or a date YYYY-MM-DD",
-                             args.as_of));
-  }
+  std::optional<int64_t> as_of;
+  if (auto bad = read_as_of(args.as_of, &as_of)) return usage(*bad);
+  if (!as_of) return usage("--as-of is required: the moment of the settlement run");
   settlement::Plan plan;
   {
     auto q = open_query_stores(args.common);
@@ -171,13 +169,7 @@ int cmd_settlements(const Common& common, const SettlementsArgs& args) {
                              args.status));
   }
   std::optional<int64_t> as_of;
-  if (!args.as_of.empty()) {
-    as_of = parse_moment(args.as_of, /*end_of_day=*/true);
-    if (!as_of) {
-      return usage(fmt::format("--as-of '{}' is not an RFC 3339 time or a date YYYY-MM-DD",
-                               args.as_of));
-    }
-  }
+  if (auto bad = read_as_of(args.as_of, &as_of)) return usage(*bad);
   auto q = open_query_stores(common);
   if (!q) return fail(q.error());
   auto rows = projections::list_settlement(q->stores, args.merchant);
