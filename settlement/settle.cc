@@ -7,6 +7,7 @@
 #include <utility>
 
 #include <fmt/format.h>
+#include <google/protobuf/util/time_util.h>
 
 #include "events/schema/check.h"
 #include "events/codec.h"
@@ -29,6 +30,12 @@ v1::Envelope envelope(std::string event_id, const std::string& merchant, int64_t
   e.set_schema_version(events::kSchemaVersion);
   e.mutable_occurred_at()->set_seconds(at_s);
   return e;
+}
+
+std::string rfc3339(int64_t s) {
+  google::protobuf::Timestamp t;
+  t.set_seconds(s);
+  return google::protobuf::util::TimeUtil::ToString(t);
 }
 
 void set_money(v1::Money* m, std::string_view asset, const Int128& minor) {
@@ -84,6 +91,19 @@ std::string_view outcome_name(Outcome outcome) {
 
 Result<Plan> plan_settlement(const projections::Stores& stores, int64_t as_of_s,
                              std::string_view merchant) {
+  // The run decides from the books as folded: money that became payable after the as-of would
+  // be paid under its cycle. So the as-of may not be before anything the books hold.
+  auto owners = projections::partition_owners(stores);
+  if (!owners) return owners.error();
+  auto latest = projections::latest_event_time(stores, *owners);
+  if (!latest) return latest.error();
+  if (*latest && **latest > as_of_s) {
+    return make_error(Code::kInvalidArgument,
+                      fmt::format("the books hold events up to {}, after the as-of {}: settle "
+                                  "decides from the books as folded, so its as-of may not be "
+                                  "before their latest event",
+                                  rfc3339(**latest), rfc3339(as_of_s)));
+  }
   auto rows = projections::list_settlement(stores, merchant);
   if (!rows) return rows.error();
   std::map<std::string, MerchantBooks> books;

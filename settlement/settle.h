@@ -55,6 +55,8 @@ struct Plan {
 // yet and it reaches the minimum payout — for the batch rail only on the local day of that
 // cycle's cut-off (run `settle` after each cut-off); a tokenised instruction is minted for and
 // transferred at once. Events carry occurred_at = as_of_s and deterministic event ids.
+// kInvalidArgument if the books hold an event after `as_of_s` (they are the books as folded,
+// not as of a past moment).
 Result<Plan> plan_settlement(const projections::Stores& stores, int64_t as_of_s,
                              std::string_view merchant);
 

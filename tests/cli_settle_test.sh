@@ -91,7 +91,7 @@ check "equal to the deposits set aside" grep -q '"equal": true' "$work/out"
 # Refusals.
 run "$bin" settle --data "$work/d" --as-of yesterday
 check "a bad --as-of is a usage error ($rc)" test "$rc" -eq 2
-run "$bin" settle --data "$work/d" --as-of 2026-08-28T16:40:00Z --merchant nopolicy
+run "$bin" settle --data "$work/d" --as-of 2026-09-10T16:40:00Z --merchant nopolicy
 check "a merchant with no policy: exit 1 ($rc)" test "$rc" -eq 1
 check "saying so" grep -q "merchant nopolicy has no settlement policy" "$work/err"
 run "$bin" settlements --data "$work/d" --status lost
@@ -107,6 +107,10 @@ check "naming the fold to run" grep -q "run \`payledger fold" "$work/err"
 run "$bin" settle --data "$work/d" --as-of 2027-12-31T18:00:00Z --merchant batchy
 check "a value date outside the calendar: exit 1 ($rc)" test "$rc" -eq 1
 check "reported as failed" grep -q "failed: " "$work/out"
+
+run "$bin" settle --data "$work/d" --as-of 2026-08-28T16:40:00Z
+check "an as-of before the books' latest event: exit 1 ($rc)" test "$rc" -eq 1
+check "saying why" grep -q "may not be before their latest event" "$work/err"
 
 # Help explains the command.
 run "$bin" settle --help
