@@ -41,8 +41,12 @@ constexpr IsoRow kIso4217[] = {
     {"ZMW", 2}, {"ZWL", 2},
 };
 
-// Token assets known out of the box: tokenised bank deposits used by the 24/7 rail.
-constexpr IsoRow kBuiltinTokens[] = {{"USD.TDS", 2}, {"HKD.TDS", 2}, {"JPMD", 2}};
+// Token assets known out of the box: tokenised bank deposits used by the 24/7 rail, one
+// "<CCY>.TDS" per currency with a settlement calendar (and HKD), each with its currency's
+// exponent (ledger/settlement.h deposit_token), and JPMD.
+constexpr IsoRow kBuiltinTokens[] = {
+    {"USD.TDS", 2}, {"EUR.TDS", 2}, {"GBP.TDS", 2}, {"JPY.TDS", 0}, {"BRL.TDS", 2},
+    {"INR.TDS", 2}, {"MXN.TDS", 2}, {"HKD.TDS", 2}, {"JPMD", 2}};
 
 class Registry {
  public:

@@ -59,4 +59,104 @@ Result<int64_t> end_of_local_day(std::string_view s, Zone zone) {
   return next_day * 86400 - zone_offset_seconds(zone);
 }
 
+namespace {
+
+struct ZoneRow {
+  std::string_view name;
+  int32_t offset_s;
+  TimeZone::Dst dst;
+};
+constexpr ZoneRow kZones[] = {
+    {"UTC", 0, TimeZone::Dst::kNone},
+    {"Europe/London", 0, TimeZone::Dst::kEu},
+    {"Europe/Dublin", 0, TimeZone::Dst::kEu},
+    {"Europe/Lisbon", 0, TimeZone::Dst::kEu},
+    {"Europe/Paris", 3600, TimeZone::Dst::kEu},
+    {"Europe/Berlin", 3600, TimeZone::Dst::kEu},
+    {"Europe/Madrid", 3600, TimeZone::Dst::kEu},
+    {"Europe/Amsterdam", 3600, TimeZone::Dst::kEu},
+    {"Europe/Brussels", 3600, TimeZone::Dst::kEu},
+    {"Europe/Rome", 3600, TimeZone::Dst::kEu},
+    {"Europe/Zurich", 3600, TimeZone::Dst::kEu},
+    {"America/New_York", -5 * 3600, TimeZone::Dst::kUs},
+    {"America/Chicago", -6 * 3600, TimeZone::Dst::kUs},
+    {"America/Sao_Paulo", -3 * 3600, TimeZone::Dst::kNone},
+    {"America/Mexico_City", -6 * 3600, TimeZone::Dst::kNone},
+    {"Asia/Tokyo", 9 * 3600, TimeZone::Dst::kNone},
+    {"Asia/Manila", 8 * 3600, TimeZone::Dst::kNone},
+    {"Asia/Jakarta", 7 * 3600, TimeZone::Dst::kNone},
+    {"Asia/Bangkok", 7 * 3600, TimeZone::Dst::kNone},
+    {"Asia/Kolkata", 5 * 3600 + 1800, TimeZone::Dst::kNone},
+    {"Asia/Hong_Kong", 8 * 3600, TimeZone::Dst::kNone},
+    {"Asia/Singapore", 8 * 3600, TimeZone::Dst::kNone},
+};
+
+// The civil year of a UTC instant.
+int64_t year_of(int64_t utc_s) {
+  int64_t days = utc_s >= 0 ? utc_s / 86400 : (utc_s - 86399) / 86400;
+  // civil_from_days (H. Hinnant), year only.
+  days += 719468;
+  const int64_t era = (days >= 0 ? days : days - 146096) / 146097;
+  const int64_t doe = days - era * 146097;
+  const int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  const int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+  const int64_t mp = (5 * doy + 2) / 153;
+  const int64_t month = mp < 10 ? mp + 3 : mp - 9;
+  return yoe + era * 400 + (month <= 2 ? 1 : 0);
+}
+
+// Days since the epoch of the n-th (1-based) Sunday of a month, or its last Sunday (n = 0).
+int64_t sunday(int64_t year, unsigned month, int n) {
+  if (n == 0) {
+    int64_t next_first = month == 12 ? days_from_civil(year + 1, 1, 1)
+                                     : days_from_civil(year, month + 1, 1);
+    int64_t last = next_first - 1;
+    int64_t weekday = ((last % 7) + 11) % 7;  // 0 = Sunday (1970-01-01 was a Thursday)
+    return last - weekday;
+  }
+  int64_t first = days_from_civil(year, month, 1);
+  int64_t weekday = ((first % 7) + 11) % 7;
+  int64_t first_sunday = first + (7 - weekday) % 7;
+  return first_sunday + 7 * (n - 1);
+}
+
+}  // namespace
+
+Result<TimeZone> find_time_zone(std::string_view name) {
+  for (const auto& row : kZones) {
+    if (row.name == name) return TimeZone{row.name, row.offset_s, row.dst};
+  }
+  std::string known;
+  for (const auto& row : kZones) known += fmt::format("{}{}", known.empty() ? "" : ", ", row.name);
+  return make_error(Code::kInvalidArgument,
+                    fmt::format("unknown time zone '{}' (known: {})", name, known));
+}
+
+int64_t utc_offset_at(const TimeZone& zone, int64_t utc_s) {
+  int64_t start = 0;
+  int64_t end = 0;
+  const int64_t year = year_of(utc_s);
+  switch (zone.dst) {
+    case TimeZone::Dst::kNone: return zone.standard_offset_s;
+    case TimeZone::Dst::kEu:  // last Sunday of March to last Sunday of October, 01:00 UTC
+      start = sunday(year, 3, 0) * 86400 + 3600;
+      end = sunday(year, 10, 0) * 86400 + 3600;
+      break;
+    case TimeZone::Dst::kUs:  // second Sunday of March 02:00 to first Sunday of November 02:00
+      start = sunday(year, 3, 2) * 86400 + 2 * 3600 - zone.standard_offset_s;
+      end = sunday(year, 11, 1) * 86400 + 2 * 3600 - (zone.standard_offset_s + 3600);
+      break;
+  }
+  return utc_s >= start && utc_s < end ? zone.standard_offset_s + 3600 : zone.standard_offset_s;
+}
+
+int64_t local_to_utc(const TimeZone& zone, int64_t local_s) {
+  const int64_t summer = local_s - (zone.standard_offset_s + 3600);
+  if (zone.dst != TimeZone::Dst::kNone &&
+      utc_offset_at(zone, summer) == zone.standard_offset_s + 3600) {
+    return summer;
+  }
+  return local_s - zone.standard_offset_s;
+}
+
 }  // namespace payledger::ledger
