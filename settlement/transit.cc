@@ -60,10 +60,6 @@ struct Fate {
   size_t merchant = 0;  // index into the currency's merchant list
 };
 
-struct PayoutMark {
-  size_t merchant = 0;
-};
-
 // One rail's replay of one currency: every flow's fate and, per paying cycle, whose it was
 // and whether it paid a flow of the period.
 struct RailReplay {
@@ -266,14 +262,12 @@ Result<TransitReport> compare_rails(const std::vector<PayableFlow>& flows,
         out.stats = stats_of(all, payouts, options, options.series ? &out.series : nullptr);
         if (options.by_merchant) {
           c.merchants.resize(ids.size());
+          std::vector<std::vector<const Fate*>> mine(ids.size());
+          for (const auto& f : replay.fates) mine[f.merchant].push_back(&f);
           for (size_t k = 0; k < ids.size(); ++k) {
-            std::vector<const Fate*> mine;
-            for (const auto& f : replay.fates) {
-              if (f.merchant == k) mine.push_back(&f);
-            }
             c.merchants[k].merchant = ids[k];
             (rail == Rail::kBatch ? c.merchants[k].batch : c.merchants[k].tokenised) =
-                stats_of(mine, replay.payouts_by_merchant[k], options, nullptr);
+                stats_of(mine[k], replay.payouts_by_merchant[k], options, nullptr);
           }
         }
       }
@@ -414,7 +408,8 @@ Result<std::string> transit_chart_script(const TransitReport& r, const std::stri
                   *png ? "set terminal pngcairo" : "set terminal svg dynamic enhanced",
                   280 * panels, gnuplot_string(file));
   script +=
-      "set xdata time\nset timefmt '%s'\nset format x '%m-%d'\nset grid\nset key top left\n";
+      "set xdata time\nset timefmt '%s'\nset format x \"%m-%d\\n%H:%M\"\nset grid\n"
+      "set key top left\nset format y '%.0f'\n";
   script += fmt::format("set xrange ['{}':'{}']\n", r.from_s, r.to_s);
   if (r.currencies.empty()) {
     script += "set title 'payledger rails comparison: no payable flows with a settlement "
