@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <map>
-#include <set>
 #include <stdexcept>
 #include <tuple>
 
@@ -13,20 +12,88 @@
 namespace payledger::settlement {
 namespace {
 
-using EventKey = std::pair<uint32_t, uint64_t>;  // (partition, offset): the event's identity
-
 constexpr std::string_view kPayableSuffix = ":payable";
 
 // Events that posted to `account` (any line, any asset).
 Status events_posting_to(const projections::Stores& stores, const std::string& account,
-                         std::set<EventKey>* out) {
+                         std::set<StoredEvent>* out) {
   auto lines = projections::statement(stores, account, 0);
   if (!lines) return lines.error();
   for (const auto& l : *lines) out->insert({l.partition, l.line.offset});
   return Status::Ok();
 }
 
+// A flow and the event it came from (to order flows of equal times as the log has them).
+struct Keyed {
+  int64_t at_s = 0;
+  uint32_t partition = 0;
+  uint64_t offset = 0;
+  PayableFlow flow;
+};
+
+Result<std::vector<Keyed>> keyed_flows(std::string_view merchant,
+                                       const std::vector<projections::StatementLine>& payable,
+                                       const std::set<StoredEvent>& settlement_events,
+                                       PayableFlowsRead* read) {
+  // (asset, partition, offset) -> the event's net credit, in statement order
+  std::map<std::tuple<std::string, uint32_t, uint64_t>, Keyed> nets;
+  std::set<StoredEvent> settlement_seen, payouts_seen;
+  try {
+    for (const auto& l : payable) {
+      const StoredEvent event{l.partition, l.line.offset};
+      if (settlement_events.count(event) != 0) {
+        settlement_seen.insert(event);
+        continue;
+      }
+      if (l.line.body_case == static_cast<uint8_t>(v1::Envelope::kPayoutSent)) {
+        payouts_seen.insert(event);
+        continue;
+      }
+      if (l.line.bucket != ledger::Bucket::kPosted) continue;
+      auto [it, fresh] = nets.try_emplace({l.asset, l.partition, l.line.offset});
+      Keyed& k = it->second;
+      if (fresh) {
+        k = Keyed{l.line.occurred_at_s, l.partition, l.line.offset,
+                  PayableFlow{std::string(merchant), l.asset, l.line.occurred_at_s, 0}};
+      }
+      // payable is a liability: a credit is more owed to the merchant, a debit less
+      if (l.line.side == ledger::Side::kCredit) {
+        k.flow.minor += l.line.amount_minor;
+      } else {
+        k.flow.minor -= l.line.amount_minor;
+      }
+    }
+  } catch (const std::overflow_error&) {
+    return make_error(Code::kOverflow,
+                      fmt::format("merchant {}: a payable flow exceeds 128 bits", merchant));
+  }
+  std::vector<Keyed> flows;
+  for (auto& [_, k] : nets) {
+    if (k.flow.minor.is_zero()) {
+      ++read->zero_events;
+      continue;
+    }
+    flows.push_back(std::move(k));
+  }
+  read->settlement_events += settlement_seen.size();
+  read->payout_events += payouts_seen.size();
+  read->events += flows.size();
+  return flows;
+}
+
 }  // namespace
+
+Result<std::vector<PayableFlow>> flows_from_statement(
+    std::string_view merchant, const std::vector<projections::StatementLine>& payable,
+    const std::set<StoredEvent>& settlement_events, PayableFlowsRead* read) {
+  PayableFlowsRead counts;
+  auto keyed = keyed_flows(merchant, payable, settlement_events, read ? read : &counts);
+  if (!keyed) return keyed.error();
+  std::vector<PayableFlow> flows;
+  flows.reserve(keyed->size());
+  for (auto& k : *keyed) flows.push_back(std::move(k.flow));
+  return flows;
+}
 
 Result<std::vector<PayableFlow>> payable_flows(const projections::Stores& stores,
                                                std::string_view merchant,
@@ -47,73 +114,29 @@ Result<std::vector<PayableFlow>> payable_flows(const projections::Stores& stores
       if (a.find(':') == std::string_view::npos) merchants.insert(std::string(a));
     }
   }
-  struct Keyed {
-    int64_t at_s;
-    uint32_t partition;
-    uint64_t offset;
-    PayableFlow flow;
-  };
-  std::vector<Keyed> keyed;
-  try {
-    for (const auto& m : merchants) {
-      const std::string prefix = "merchant:" + m + ":";
-      std::set<EventKey> settlement;
-      if (Status s = events_posting_to(stores, prefix + "settling", &settlement); !s) {
-        return s.error();
-      }
-      if (Status s = events_posting_to(stores, prefix + "reserve", &settlement); !s) {
-        return s.error();
-      }
-      auto lines = projections::statement(stores, prefix + "payable", 0);
-      if (!lines) return lines.error();
-      // (partition, offset, asset) -> net credit; lines of one event are adjacent per asset.
-      std::map<std::tuple<uint32_t, uint64_t, std::string>, Keyed> nets;
-      std::set<EventKey> settlement_seen, payouts_seen;
-      for (const auto& l : *lines) {
-        const EventKey event{l.partition, l.line.offset};
-        if (settlement.count(event) != 0) {
-          settlement_seen.insert(event);
-          continue;
-        }
-        if (l.line.body_case == static_cast<uint8_t>(v1::Envelope::kPayoutSent)) {
-          payouts_seen.insert(event);
-          continue;
-        }
-        if (l.line.bucket != ledger::Bucket::kPosted) continue;
-        auto [it, fresh] = nets.try_emplace({l.partition, l.line.offset, l.asset});
-        Keyed& k = it->second;
-        if (fresh) {
-          k = Keyed{l.line.occurred_at_s, l.partition, l.line.offset,
-                    PayableFlow{m, l.asset, l.line.occurred_at_s, 0}};
-        }
-        // payable is a liability: a credit is more owed to the merchant, a debit less
-        if (l.line.side == ledger::Side::kCredit) {
-          k.flow.minor += l.line.amount_minor;
-        } else {
-          k.flow.minor -= l.line.amount_minor;
-        }
-      }
-      counts.settlement_events += settlement_seen.size();
-      counts.payout_events += payouts_seen.size();
-      for (auto& [_, k] : nets) {
-        if (k.flow.minor.is_zero()) {
-          ++counts.zero_events;
-          continue;
-        }
-        keyed.push_back(std::move(k));
-      }
+  std::vector<Keyed> all;
+  for (const auto& m : merchants) {
+    const std::string prefix = "merchant:" + m + ":";
+    std::set<StoredEvent> settlement;
+    if (Status s = events_posting_to(stores, prefix + "settling", &settlement); !s) {
+      return s.error();
     }
-  } catch (const std::overflow_error&) {
-    return make_error(Code::kOverflow, "a payable flow exceeds 128 bits");
+    if (Status s = events_posting_to(stores, prefix + "reserve", &settlement); !s) {
+      return s.error();
+    }
+    auto lines = projections::statement(stores, prefix + "payable", 0);
+    if (!lines) return lines.error();
+    auto keyed = keyed_flows(m, *lines, settlement, &counts);
+    if (!keyed) return keyed.error();
+    for (auto& k : *keyed) all.push_back(std::move(k));
   }
-  std::sort(keyed.begin(), keyed.end(), [](const Keyed& a, const Keyed& b) {
+  std::sort(all.begin(), all.end(), [](const Keyed& a, const Keyed& b) {
     return std::tie(a.at_s, a.partition, a.offset, a.flow.merchant, a.flow.currency) <
            std::tie(b.at_s, b.partition, b.offset, b.flow.merchant, b.flow.currency);
   });
   std::vector<PayableFlow> flows;
-  flows.reserve(keyed.size());
-  for (auto& k : keyed) flows.push_back(std::move(k.flow));
-  counts.events = flows.size();
+  flows.reserve(all.size());
+  for (auto& k : all) flows.push_back(std::move(k.flow));
   if (read != nullptr) *read = counts;
   return flows;
 }

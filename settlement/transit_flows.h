@@ -3,7 +3,9 @@
 #pragma once
 
 #include <cstdint>
+#include <set>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "events/schema/result.h"
@@ -33,5 +35,17 @@ Result<std::vector<PayableFlow>> payable_flows(const projections::Stores& stores
 Result<std::vector<PayableFlow>> payable_flows(projections::Store& store,
                                                std::string_view merchant = {},
                                                PayableFlowsRead* read = nullptr);
+
+// An event's identity in the store: (partition, log offset).
+using StoredEvent = std::pair<uint32_t, uint64_t>;
+
+// The step payable_flows takes per merchant, on its own for tests: the flows of `merchant`
+// from the statement of its payable account, leaving out the lines of `settlement_events`
+// (the events that posted to its settling or reserve account) and of payout_sent, in
+// statement order (asset, partition, offset); adds to `*read`'s counts. kOverflow past 128
+// bits.
+Result<std::vector<PayableFlow>> flows_from_statement(
+    std::string_view merchant, const std::vector<projections::StatementLine>& payable,
+    const std::set<StoredEvent>& settlement_events, PayableFlowsRead* read);
 
 }  // namespace payledger::settlement

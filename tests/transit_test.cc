@@ -8,6 +8,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <sstream>
 
 #include <fmt/format.h>
@@ -421,6 +422,62 @@ TEST(Transit, ChartIsDrawnByGnuplot) {
   EXPECT_NE(chart.str().find("<svg"), std::string::npos);
   EXPECT_NE(chart.str().find("tokenised"), std::string::npos);
   EXPECT_FALSE(settlement::plot_transit(*r, dir.path() + "/c.pdf").ok());
+}
+
+// The per-merchant step on hand-built statement lines: the settlement events (which the
+// lead's settlement_instructed/returned/reserve events will be: they also post to
+// merchant:<id>:settling or :reserve) and payout_sent are left out, lines of one event are
+// netted per currency, pending lines and zero-net events are no flows.
+TEST(TransitFlows, StatementLinesNetPerEventAndLeaveOutSettlement) {
+  auto line = [](const std::string& asset, uint32_t partition, uint64_t offset,
+                 ledger::Side side, Int128 minor, int64_t at,
+                 ledger::Bucket bucket = ledger::Bucket::kPosted,
+                 uint8_t body = static_cast<uint8_t>(v1::Envelope::kCardCaptured)) {
+    projections::StatementLine l;
+    l.asset = asset;
+    l.partition = partition;
+    l.line.offset = offset;
+    l.line.side = side;
+    l.line.bucket = bucket;
+    l.line.amount_minor = minor;
+    l.line.body_case = body;
+    l.line.event_id = fmt::format("e{}", offset);
+    l.line.occurred_at_s = at;
+    return l;
+  };
+  using ledger::Side;
+  const std::vector<projections::StatementLine> lines{
+      // offset 1: capture 100.00 credited, fee 2.50 debited -> +97.50
+      line("GBP", 0, 1, Side::kCredit, 10000, kF1),
+      line("GBP", 0, 1, Side::kDebit, 250, kF1),
+      // offset 2: a settlement instruction (Dr payable, Cr settling): left out
+      line("GBP", 0, 2, Side::kDebit, 9750, kF1 + kH),
+      // offset 3: payout_sent: left out
+      line("GBP", 0, 3, Side::kDebit, 1000, kF1 + 2 * kH, ledger::Bucket::kPosted,
+           static_cast<uint8_t>(v1::Envelope::kPayoutSent)),
+      // offset 4: a settlement return (Dr settling, Cr payable): left out
+      line("GBP", 0, 4, Side::kCredit, 9750, kF1 + 3 * kH),
+      // offset 5: refund -30.00
+      line("GBP", 0, 5, Side::kDebit, 3000, kF1 + 4 * kH),
+      // offset 6: a pending line (a hold) and nothing posted: no flow
+      line("GBP", 0, 6, Side::kCredit, 500, kF1 + 5 * kH, ledger::Bucket::kPending),
+      // offset 7: credited and debited the same: nets to zero
+      line("GBP", 0, 7, Side::kCredit, 400, kF1 + 6 * kH),
+      line("GBP", 0, 7, Side::kDebit, 400, kF1 + 6 * kH),
+      // offset 8 in USD: +12.00
+      line("USD", 0, 8, Side::kCredit, 1200, kF1 + 7 * kH),
+  };
+  const std::set<settlement::StoredEvent> settlement_events{{0, 2}, {0, 4}};
+  settlement::PayableFlowsRead read;
+  auto flows = settlement::flows_from_statement("m1", lines, settlement_events, &read);
+  ASSERT_TRUE(flows.ok()) << flows.error().reason;
+  EXPECT_EQ(*flows, (std::vector<PayableFlow>{{"m1", "GBP", kF1, 9750},  // 10000 - 250
+                                              {"m1", "GBP", kF1 + 4 * kH, -3000},
+                                              {"m1", "USD", kF1 + 7 * kH, 1200}}));
+  EXPECT_EQ(read.events, 3u);
+  EXPECT_EQ(read.settlement_events, 2u);
+  EXPECT_EQ(read.payout_events, 1u);
+  EXPECT_EQ(read.zero_events, 1u);
 }
 
 // Payable flows read from a store the real fold built: captures and refunds are flows, a
