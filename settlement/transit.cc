@@ -282,6 +282,17 @@ Result<TransitReport> compare_rails(const std::vector<PayableFlow>& flows,
   return report;
 }
 
+std::optional<std::pair<int64_t, int64_t>> default_period(const std::vector<PayableFlow>& flows) {
+  if (flows.empty()) return std::nullopt;
+  int64_t first = flows.front().at_s;
+  int64_t last = first;
+  for (const auto& f : flows) {
+    first = std::min(first, f.at_s);
+    last = std::max(last, f.at_s);
+  }
+  return std::pair{floor_div(first, 86400) * 86400, (floor_div(last, 86400) + 1) * 86400};
+}
+
 std::optional<std::string> percent(const Int128& numerator, const Int128& denominator,
                                    int decimals) {
   if (denominator.sign() <= 0) return std::nullopt;

@@ -7,6 +7,7 @@
 // [--merchant M] [--json] [--plot FILE]`):
 //   1. flows    = payable_flows(stores, merchant)            (settlement/transit_flows.h)
 //   2. policies = the merchants' settlement policies, keyed by (merchant, currency)
+//      without --from/--to: default_period(flows) (whole UTC days around the history)
 //   3. report   = compare_rails(flows, policies, {from, to, by_merchant = !merchant.empty(),
 //                                                  series = !plot.empty()})
 //      an error (calendar year not covered, currency with no calendar, overflow) -> exit 1
@@ -127,6 +128,10 @@ struct TransitReport {
 Result<TransitReport> compare_rails(const std::vector<PayableFlow>& flows,
                                     const SettlementPolicies& policies,
                                     const TransitOptions& options);
+
+// The whole UTC days the flows span: from the first flow's day at 00:00Z to the day after the
+// last flow's day at 00:00Z (so the last flow is inside the period); nullopt without flows.
+std::optional<std::pair<int64_t, int64_t>> default_period(const std::vector<PayableFlow>& flows);
 
 // numerator / denominator as a percentage with `decimals` decimals, rounded half-even, by
 // integer arithmetic ("48.3"); nullopt if the denominator is not positive.

@@ -355,6 +355,16 @@ TEST(Transit, CalendarGapsAreErrorsNamingCurrencyAndDate) {
   EXPECT_EQ(empty.error().code, Code::kInvalidArgument);
 }
 
+TEST(Transit, DefaultPeriodIsTheWholeDaysOfTheHistory) {
+  EXPECT_EQ(settlement::default_period({}), std::nullopt);
+  // f2 (Fri 16:47Z) and f1 (Fri 16:05Z), and one on Wednesday 00:00:00Z exactly: Friday 00:00Z
+  // to Thursday 00:00Z (the day after Wednesday).
+  std::vector<PayableFlow> flows = scenario_a();
+  std::swap(flows[0], flows[1]);
+  flows.push_back({"m1", "GBP", kWed, 1});
+  EXPECT_EQ(settlement::default_period(flows), (std::pair<int64_t, int64_t>{kFri, kWed + kD}));
+}
+
 TEST(Transit, PercentAndHoursUseOneHalfEvenRounding) {
   EXPECT_EQ(settlement::percent(5, 8), "62.5");   // 0.625 exactly
   EXPECT_EQ(settlement::percent(1, 16), "6.2");   // 6.25 -> half-even 6.2 (half-up: 6.3)
