@@ -60,8 +60,8 @@ struct Fate {
   size_t merchant = 0;  // index into the currency's merchant list
 };
 
-// One rail's replay of one currency: every flow's fate and, per paying cycle, whose it was
-// and whether it paid a flow of the period.
+// One rail's replay of one currency: every flow's fate, and per merchant how many of its
+// paying cycles paid a flow of the period.
 struct RailReplay {
   std::vector<Fate> fates;
   std::vector<uint64_t> payouts_by_merchant;  // paying cycles with a flow of the period
@@ -84,9 +84,12 @@ Status replay_merchant(const std::vector<const PayableFlow*>& flows,
   std::optional<Cycle> cycle;
   auto close = [&]() {
     if (pending_net.sign() <= 0 || pending_net < policy.minimum_payout) return;
+    // Funds never arrive before the cycle closes: under T+0 the value date's midnight is
+    // before the cut-off, and the money arrives at the cut-off at the earliest.
+    const int64_t funds = std::max(cycle->funds_s, cycle->cutoff_s);
     bool of_period = false;
     for (size_t i : pending) {
-      out->fates[i].funds_s = cycle->funds_s;
+      out->fates[i].funds_s = funds;
       of_period = of_period || out->fates[i].at_s >= options.from_s;
     }
     if (of_period) ++out->payouts_by_merchant[merchant];

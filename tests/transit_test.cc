@@ -268,6 +268,20 @@ TEST(Transit, MinimumPayoutAndNegativeCyclesCarryIntoTheNextCycle) {
   EXPECT_EQ(b.ttf_p95_s, 46740);
 }
 
+TEST(Transit, SameDayValueFundsAtTheCutOffNotBeforeIt) {
+  // T+0: a flow Wed 10:00Z (11:00 BST) goes into Wednesday's 17:30 BST = 16:30Z cut-off with
+  // value date Wednesday itself, whose London midnight (Tue 23:00Z) is before the flow; the
+  // money arrives at the cut-off: 16:30 - 10:00 = 6.5 h = 23,400 s.
+  SettlementPolicies policies = gbp_policies("m1");
+  policies.begin()->second.settlement_days = 0;
+  auto r = compare_rails({{"m1", "GBP", kWed + 10 * kH, 1000}}, policies,
+                         TransitOptions{kWed, kWed + kD});
+  ASSERT_TRUE(r.ok()) << r.error().reason;
+  EXPECT_EQ(currency(*r, "GBP").batch.stats.ttf_average_s, 23400);
+  // money-time 1000 x 23,400 = 23,400,000; / 86,400 = 270.8 -> 271
+  EXPECT_EQ(currency(*r, "GBP").batch.stats.average, 271);
+}
+
 TEST(Transit, HistoryAfterThePeriodIsCutOff) {
   // The same scenario B with the period ending at 11:10Z: g6 (11:20Z) is not replayed, and the
   // 11:15 sweep sees only what came before 11:10Z. So g3, g4, g5 still pay at 11:15 (55.00).
