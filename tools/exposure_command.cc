@@ -21,6 +21,7 @@
 
 #include "ledger/amount.h"
 #include "projections/exposure.h"
+#include "settlement/gnuplot.h"
 #include "tools/query_stores.h"
 
 extern char** environ;
@@ -32,6 +33,8 @@ using json = nlohmann::ordered_json;
 using projections::CurrencyExposure;
 using projections::ExposureBucket;
 using projections::kDaySeconds;
+using settlement::gnuplot_string;  // shared with the rails comparison chart
+using settlement::run_gnuplot;
 
 
 std::string utc(int64_t seconds, const char* format) {
@@ -220,38 +223,6 @@ void print_table(const projections::Exposure& x) {
   }
   fmt::print("\nlapsed by the as-of (left out): {} card holds, {} vouchers\n", x.lapsed_holds,
              x.lapsed_vouchers);
-}
-
-// gnuplot as a subprocess (posix_spawnp: no shell), its output to stderr.
-Status run_gnuplot(const std::string& script) {
-  const char* argv[] = {"gnuplot", script.c_str(), nullptr};
-  pid_t pid = 0;
-  int rc = posix_spawnp(&pid, "gnuplot", nullptr, nullptr, const_cast<char* const*>(argv),
-                        environ);
-  if (rc != 0) {
-    return make_error(Code::kIo,
-                      fmt::format("cannot run gnuplot ({}): install it (Debian: apt-get install "
-                                  "gnuplot-nox; scripts/install-deps) or drop --plot",
-                                  std::strerror(rc)));
-  }
-  int status = 0;
-  while (waitpid(pid, &status, 0) < 0) {
-    if (errno != EINTR) return make_error(Code::kIo, "waiting for gnuplot failed");
-  }
-  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-    return make_error(Code::kIo,
-                      fmt::format("gnuplot failed ({} {}) drawing the chart; see its message "
-                                  "above",
-                                  WIFEXITED(status) ? "exit" : "signal",
-                                  WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status)));
-  }
-  return Status::Ok();
-}
-
-std::string gnuplot_string(const std::string& s) {
-  std::string out = "'";
-  for (char ch : s) out += ch == '\'' ? std::string("''") : std::string(1, ch);
-  return out + "'";
 }
 
 // History and forecast (mean, 80% and 95% bands) per currency with history, one panel each.
