@@ -48,6 +48,9 @@ const char* out_of_range_time(const v1::Envelope& e) {
   if (!valid_time(e.settlement_instructed().reserve_release_at())) {
     return "settlement_instructed.reserve_release_at";
   }
+  if (!valid_time(e.settlement_instructed().cycle_cutoff())) {
+    return "settlement_instructed.cycle_cutoff";
+  }
   return nullptr;
 }
 

@@ -17,6 +17,8 @@
 //               Dr psp:token:clearing / Cr psp:token:backing (C)
 // So the supply (psp:token:issued in T) and the deposits set aside (psp:token:backing in C)
 // move only together: check_token_supply asserts it after every event.
+#include <algorithm>
+
 #include <fmt/format.h>
 
 #include "events/schema/check.h"
@@ -31,6 +33,17 @@ namespace {
 constexpr uint32_t kSettlementDaysMax = 10;
 constexpr uint32_t kReserveDaysMax = 365;
 constexpr uint32_t kSweepMinutesMax = 1440;
+constexpr size_t kReturnReasonMax = 256;
+
+// kMissingField / kMalformed unless `id` is a valid business id.
+Status business_id(const std::string& id, std::string_view field) {
+  if (id.empty()) return missing(field);
+  if (!valid_id(id)) {
+    return make_error(Code::kMalformed,
+                      fmt::format("{} '{}' must be 1-64 chars of A-Z a-z 0-9 _ - .", field, id));
+  }
+  return Status::Ok();
+}
 
 Result<Rail> parse_rail(v1::SettlementRail rail, std::string_view field) {
   switch (rail) {
@@ -203,11 +216,8 @@ Result<Effects> on_settlement_policy_set(const v1::Envelope& e, const LedgerView
 Result<Effects> on_settlement_instructed(const v1::Envelope& e, const LedgerView& view) {
   const auto& b = e.settlement_instructed();
   constexpr std::string_view kName = "settlement_instructed";
-  if (b.instruction_id().empty()) return missing("settlement_instructed.instruction_id");
-  if (!valid_id(b.instruction_id())) {
-    return make_error(Code::kMalformed,
-                      fmt::format("{}.instruction_id '{}' must be 1-64 chars of A-Z a-z 0-9 _ - .",
-                                  kName, b.instruction_id()));
+  if (Status s = business_id(b.instruction_id(), "settlement_instructed.instruction_id"); !s) {
+    return s.error();
   }
   auto amount = parse_money(b.amount(), b.has_amount(), "settlement_instructed.amount");
   if (!amount) return amount.error();
@@ -242,6 +252,14 @@ Result<Effects> on_settlement_instructed(const v1::Envelope& e, const LedgerView
   } else if (b.has_reserve_release_at()) {
     return make_error(Code::kMalformed,
                       fmt::format("{}.reserve_release_at without a reserve", kName));
+  }
+  int64_t cutoff_s = now;
+  if (b.has_cycle_cutoff()) {
+    if (b.cycle_cutoff().seconds() > now) {
+      return make_error(Code::kMalformed,
+                        fmt::format("{}.cycle_cutoff is after the instruction", kName));
+    }
+    cutoff_s = b.cycle_cutoff().seconds();
   }
   const std::string& currency = amount->asset().code();
   const AccountId payable = Chart::merchant_payable(e.merchant_id());
@@ -286,6 +304,7 @@ Result<Effects> on_settlement_instructed(const v1::Envelope& e, const LedgerView
   in.reserve = reserve;
   in.reserve_release_s = release_s;
   in.instructed_s = now;
+  in.cutoff_s = cutoff_s;
   in.value_date_s = b.value_date().seconds();
   Effects fx = with_instruction(b.instruction_id(), std::move(in));
   post(fx.entry, payable, Chart::merchant_settling(e.merchant_id()), *amount, Bucket::kPosted);
@@ -340,6 +359,14 @@ Result<Effects> on_settlement_returned(const v1::Envelope& e, const LedgerView& 
   auto in = instruction(e, view, b.instruction_id(), "settlement_returned.instruction_id");
   if (!in) return in.error();
   if (b.reason().empty()) return missing("settlement_returned.reason");
+  if (b.reason().size() > kReturnReasonMax ||
+      std::any_of(b.reason().begin(), b.reason().end(),
+                  [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; })) {
+    return make_error(Code::kMalformed,
+                      fmt::format("settlement_returned.reason must be 1-{} bytes of text "
+                                  "without control characters",
+                                  kReturnReasonMax));
+  }
   if (Status s = expect(b.instruction_id(), **in, Rail::kBatch, "returned",
                         InstructionStatus::kInstructed, InstructionStatus::kSent);
       !s) {
@@ -388,9 +415,27 @@ Result<Effects> on_reserve_released(const v1::Envelope& e, const LedgerView& vie
 
 Result<Effects> on_token_minted(const v1::Envelope& e, const LedgerView& view) {
   const auto& b = e.token_minted();
-  if (b.mint_id().empty()) return missing("token_minted.mint_id");
+  if (Status s = business_id(b.mint_id(), "token_minted.mint_id"); !s) return s.error();
   auto amount = token_amount(b.amount(), b.has_amount(), "token_minted.amount");
   if (!amount) return amount.error();
+  if (!b.instruction_id().empty()) {
+    auto in = instruction(e, view, b.instruction_id(), "token_minted.instruction_id");
+    if (!in) return in.error();
+    if (Status s = expect(b.instruction_id(), **in, Rail::kTokenised, "minted for",
+                          InstructionStatus::kInstructed);
+        !s) {
+      return s.error();
+    }
+    if ((*in)->currency != amount->deposits.asset().code() ||
+        (*in)->amount != amount->tokens.minor()) {
+      return make_error(Code::kIllegalTransition,
+                        fmt::format("token_minted.amount {} {} is not instruction {}'s {} {}",
+                                    amount->tokens.to_string(), amount->tokens.asset().code(),
+                                    b.instruction_id(),
+                                    format_scaled((*in)->amount, amount->tokens.asset().exponent()),
+                                    (*in)->currency));
+    }
+  }
   Effects fx;
   if (Status s = merchant_business_id(view, e, MerchantId::kMint, b.mint_id(), fx); !s) {
     return s.error();
@@ -433,9 +478,17 @@ Result<Effects> on_token_transferred(const v1::Envelope& e, const LedgerView& vi
 
 Result<Effects> on_token_redeemed(const v1::Envelope& e, const LedgerView& view) {
   const auto& b = e.token_redeemed();
-  if (b.redemption_id().empty()) return missing("token_redeemed.redemption_id");
+  if (Status s = business_id(b.redemption_id(), "token_redeemed.redemption_id"); !s) {
+    return s.error();
+  }
   auto amount = token_amount(b.amount(), b.has_amount(), "token_redeemed.amount");
   if (!amount) return amount.error();
+  // A retry of an applied redemption is a duplicate, whatever the wallet holds now.
+  Effects fx;
+  if (Status s = merchant_business_id(view, e, MerchantId::kRedemption, b.redemption_id(), fx);
+      !s) {
+    return s.error();
+  }
   const AccountId wallet = Chart::merchant_token_wallet(e.merchant_id());
   const Int128 holds = held(view, wallet, amount->tokens.asset());
   if (amount->tokens.minor() > holds) {
@@ -444,11 +497,6 @@ Result<Effects> on_token_redeemed(const v1::Envelope& e, const LedgerView& view)
                                   amount->tokens.to_string(), amount->tokens.asset().code(),
                                   format_scaled(holds, amount->tokens.asset().exponent()),
                                   e.merchant_id()));
-  }
-  Effects fx;
-  if (Status s = merchant_business_id(view, e, MerchantId::kRedemption, b.redemption_id(), fx);
-      !s) {
-    return s.error();
   }
   post(fx.entry, Chart::token_issued(), wallet, amount->tokens, Bucket::kPosted);
   post(fx.entry, Chart::token_clearing(), Chart::token_backing(), amount->deposits,

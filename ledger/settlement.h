@@ -52,7 +52,8 @@ struct SettlementInstruction {
   bool reserve_released = false;
   InstructionStatus status = InstructionStatus::kInstructed;
   int64_t instructed_s = 0;
-  int64_t value_date_s = 0;  // when the funds are due at the merchant
+  int64_t cutoff_s = 0;      // the cycle's cut-off: the money payable by then
+  int64_t value_date_s = 0;  // the date the funds are due at the merchant (00:00 UTC)
   int64_t sent_s = 0;        // batch: sent; tokenised: transferred
   int64_t done_s = 0;        // confirmed or returned
   std::string return_reason;

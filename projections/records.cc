@@ -526,6 +526,7 @@ std::string encode_instruction(const ledger::SettlementInstruction& in) {
   w.u8(in.reserve_released ? 1 : 0);
   w.u8(static_cast<uint8_t>(in.status));
   w.be64(static_cast<uint64_t>(in.instructed_s));
+  w.be64(static_cast<uint64_t>(in.cutoff_s));
   w.be64(static_cast<uint64_t>(in.value_date_s));
   w.be64(static_cast<uint64_t>(in.sent_s));
   w.be64(static_cast<uint64_t>(in.done_s));
@@ -537,12 +538,12 @@ Result<ledger::SettlementInstruction> decode_instruction(std::string_view bytes)
   Reader r(bytes);
   std::string_view currency, reason;
   uint8_t rail = 0, released = 0, status = 0;
-  uint64_t release = 0, instructed = 0, value_date = 0, sent = 0, done = 0;
+  uint64_t release = 0, instructed = 0, cutoff = 0, value_date = 0, sent = 0, done = 0;
   ledger::SettlementInstruction in;
   if (!r.str16(&currency) || !r.u8(&rail) || (rail != 1 && rail != 2) || !r.i128(&in.amount) ||
       !r.i128(&in.reserve) || !r.be64(&release) || !r.u8(&released) || released > 1 ||
       !r.u8(&status) || status < 1 || status > 5 || !r.be64(&instructed) ||
-      !r.be64(&value_date) || !r.be64(&sent) || !r.be64(&done) || !r.str16(&reason) ||
+      !r.be64(&cutoff) || !r.be64(&value_date) || !r.be64(&sent) || !r.be64(&done) || !r.str16(&reason) ||
       !r.done() || in.amount.sign() <= 0 || in.reserve.sign() < 0 ||
       !ledger::Asset::find(currency)) {
     return corrupt("settlement instruction");
@@ -553,6 +554,7 @@ Result<ledger::SettlementInstruction> decode_instruction(std::string_view bytes)
   in.reserve_released = released == 1;
   in.status = static_cast<ledger::InstructionStatus>(status);
   in.instructed_s = static_cast<int64_t>(instructed);
+  in.cutoff_s = static_cast<int64_t>(cutoff);
   in.value_date_s = static_cast<int64_t>(value_date);
   in.sent_s = static_cast<int64_t>(sent);
   in.done_s = static_cast<int64_t>(done);
@@ -1266,6 +1268,7 @@ void fields(Enc& e, const v1::SettlementInstructed& m) {
   e.msg(4, m.has_value_date(), m.value_date());
   e.msg(5, m.has_reserve(), m.reserve());
   e.msg(6, m.has_reserve_release_at(), m.reserve_release_at());
+  e.msg(7, m.has_cycle_cutoff(), m.cycle_cutoff());
 }
 void fields(Enc& e, const v1::SettlementSent& m) { e.str(1, m.instruction_id()); }
 void fields(Enc& e, const v1::SettlementConfirmed& m) { e.str(1, m.instruction_id()); }
@@ -1277,6 +1280,7 @@ void fields(Enc& e, const v1::SettlementReserveReleased& m) { e.str(1, m.instruc
 void fields(Enc& e, const v1::TokenMinted& m) {
   e.str(1, m.mint_id());
   e.msg(2, m.has_amount(), m.amount());
+  e.str(3, m.instruction_id());
 }
 void fields(Enc& e, const v1::TokenTransferred& m) { e.str(1, m.instruction_id()); }
 void fields(Enc& e, const v1::TokenRedeemed& m) {

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <map>
+#include <optional>
 #include <tuple>
 #include <set>
 #include <utility>
@@ -65,6 +66,7 @@ Result<bool> batch_cycle_due(const ledger::SettlementPolicy& policy, const Cycle
 struct MerchantBooks {
   std::map<std::string, Int128> payable;  // asset -> posted credit balance
   std::set<std::string> instructions;     // ids booked
+  std::map<std::string, int64_t> last_cutoff;  // currency -> latest instructed cycle's cut-off
   // Reserves held and not released: (instruction id, asset, amount, release time).
   struct Held {
     std::string id;
@@ -74,6 +76,40 @@ struct MerchantBooks {
   };
   std::vector<Held> held;
 };
+
+// The merchant's posted payable lines in `currency` around a cycle: their net after the
+// cut-off (credits +, debits -), and the new money of the cycle: the net of (since, cutoff]
+// (all history without `since`) other than settlement itself (instructions, returns, reserve
+// releases, payouts).
+struct CycleFlows {
+  Int128 after_cutoff = 0;
+  Int128 new_money = 0;
+};
+Result<CycleFlows> cycle_flows(const projections::Stores& stores, const std::string& merchant,
+                               const std::string& currency, int64_t cutoff_s,
+                               std::optional<int64_t> since_s) {
+  auto lines = projections::statement(stores, fmt::format("merchant:{}:payable", merchant), 0);
+  if (!lines) return lines.error();
+  CycleFlows out;
+  for (const auto& l : *lines) {
+    if (l.asset != currency || l.line.bucket != ledger::Bucket::kPosted) continue;
+    const Int128 signed_minor =
+        l.line.side == ledger::Side::kCredit ? l.line.amount_minor : Int128(-l.line.amount_minor);
+    if (l.line.occurred_at_s > cutoff_s) {
+      out.after_cutoff += signed_minor;
+      continue;
+    }
+    if (since_s && l.line.occurred_at_s <= *since_s) continue;
+    switch (l.line.body_case) {
+      case v1::Envelope::kSettlementInstructed:
+      case v1::Envelope::kSettlementReturned:
+      case v1::Envelope::kSettlementReserveReleased:
+      case v1::Envelope::kPayoutSent: break;
+      default: out.new_money += signed_minor;
+    }
+  }
+  return out;
+}
 
 }  // namespace
 
@@ -114,6 +150,8 @@ Result<Plan> plan_settlement(const projections::Stores& stores, int64_t as_of_s,
     if (it == books.end()) continue;
     it->second.instructions.insert(row.instruction_id);
     const auto& in = row.instruction;
+    auto& last = it->second.last_cutoff[in.currency];
+    last = std::max(last, in.cutoff_s);
     if (in.reserve != 0 && !in.reserve_released) {
       it->second.held.push_back({row.instruction_id, in.currency, in.reserve, in.reserve_release_s});
     }
@@ -141,28 +179,38 @@ Result<Plan> plan_settlement(const projections::Stores& stores, int64_t as_of_s,
     d.merchant = row.merchant;
     d.currency = row.currency;
     d.rail = policy.rail;
-    auto fail = [&](const Error& e) {
-      d.outcome = Outcome::kFailed;
-      d.reason = e.reason;
-      ++plan.failed;
+    auto decided = [&](Outcome outcome) {
+      d.outcome = outcome;
+      if (outcome != Outcome::kInstructed) d.amount = d.reserve = 0;
       plan.decisions.push_back(std::move(d));
     };
-    auto cycle = last_cycle(policy, row.currency, as_of_s);
-    if (!cycle) {
-      fail(cycle.error());
-      continue;
-    }
-    d.instruction_id = cycle->instruction_id(row.currency, policy.rail);
-    // Reserves due by now go back to payable first (in this run's events, before the
-    // instruction that may pay them out).
+    auto fail = [&](const Error& e) {
+      d.reason = e.reason;
+      ++plan.failed;
+      decided(Outcome::kFailed);
+    };
+    // Reserves due by now go back to payable first, whatever the cycle (in this run's events,
+    // before an instruction that may pay them out).
+    std::vector<const MerchantBooks::Held*> releasing;
     for (const auto& h : mb.held) {
       if (h.currency != row.currency || h.release_s > as_of_s) continue;
       v1::Envelope e = envelope(fmt::format("release.{}", h.id), row.merchant, as_of_s);
       e.mutable_settlement_reserve_released()->set_instruction_id(h.id);
       plan.events.push_back(std::move(e));
       d.released += h.amount;
+      releasing.push_back(&h);
     }
-    d.available = mb.payable[row.currency] + d.released;
+    auto cycle = last_cycle(policy, row.currency, as_of_s);
+    if (!cycle) {
+      // Walking back past the first year a calendar covers finds no cycle: none is due yet
+      // (when the as-of itself is covered); anything else is a real failure.
+      if (next_cycle(policy, row.currency, as_of_s)) {
+        decided(Outcome::kNotDue);
+      } else {
+        fail(cycle.error());
+      }
+      continue;
+    }
     if (policy.rail == ledger::Rail::kBatch) {
       auto due = batch_cycle_due(policy, *cycle, as_of_s);
       if (!due) {
@@ -170,20 +218,36 @@ Result<Plan> plan_settlement(const projections::Stores& stores, int64_t as_of_s,
         continue;
       }
       if (!*due) {
-        d.outcome = Outcome::kNotDue;
-        d.instruction_id.clear();
-        plan.decisions.push_back(std::move(d));
+        decided(Outcome::kNotDue);
         continue;
       }
     }
+    d.instruction_id = cycle->instruction_id(row.currency, policy.rail);
     if (mb.instructions.contains(d.instruction_id)) {
-      d.outcome = Outcome::kAlreadyInstructed;
-      plan.decisions.push_back(std::move(d));
+      decided(Outcome::kAlreadyInstructed);
       continue;
     }
+    // The cycle pays what was payable at its cut-off (money payable later waits for the next
+    // cycle, whenever this run happens), and no more than is payable now; a reserve released
+    // by the cut-off joins it. The reserve is taken on the cycle's new money only: what became
+    // payable since the previous instruction's cut-off, less refunds, fees and chargebacks —
+    // never again on released reserves, returned payouts or carried money already reserved.
+    auto flows = cycle_flows(stores, row.merchant, row.currency, cycle->cutoff_s,
+                             mb.last_cutoff.contains(row.currency)
+                                 ? std::optional(mb.last_cutoff[row.currency])
+                                 : std::nullopt);
+    if (!flows) {
+      fail(flows.error());
+      continue;
+    }
+    const Int128 now = mb.payable[row.currency];
+    const Int128 at_cutoff = now - flows->after_cutoff;
+    d.available = std::min(now, at_cutoff);
+    for (const auto* h : releasing) {
+      if (h->release_s <= cycle->cutoff_s) d.available += h->amount;
+    }
     if (d.available <= 0) {
-      d.outcome = Outcome::kNothingPayable;
-      plan.decisions.push_back(std::move(d));
+      decided(Outcome::kNothingPayable);
       continue;
     }
     const ledger::Asset asset = ledger::Asset::find(row.currency).value();
@@ -193,9 +257,10 @@ Result<Plan> plan_settlement(const projections::Stores& stores, int64_t as_of_s,
         fail(fraction.error());
         continue;
       }
-      if (*fraction) {
-        // The one rounding step of a reserve: percent x available, half-even.
-        auto reserve = (*fraction)->apply(ledger::Amount::from_minor(asset, d.available),
+      const Int128 base = std::clamp(flows->new_money, Int128(0), d.available);
+      if (*fraction && base > 0) {
+        // The one rounding step of a reserve: percent x the cycle's new money, half-even.
+        auto reserve = (*fraction)->apply(ledger::Amount::from_minor(asset, base),
                                           ledger::RoundingMode::kHalfEven);
         if (!reserve) {
           fail(reserve.error());
@@ -206,10 +271,7 @@ Result<Plan> plan_settlement(const projections::Stores& stores, int64_t as_of_s,
     }
     d.amount = d.available - d.reserve;
     if (d.amount <= 0 || d.amount < policy.minimum_payout) {
-      d.outcome = Outcome::kBelowMinimum;
-      d.amount = 0;
-      d.reserve = 0;
-      plan.decisions.push_back(std::move(d));
+      decided(Outcome::kBelowMinimum);
       continue;
     }
     d.value_date = cycle->value_date.to_string();
@@ -218,12 +280,15 @@ Result<Plan> plan_settlement(const projections::Stores& stores, int64_t as_of_s,
     b->set_instruction_id(d.instruction_id);
     set_money(b->mutable_amount(), row.currency, d.amount);
     b->set_rail(rail_enum(policy.rail));
-    // A date: its 00:00 UTC (the rule allows a day's slack for zones east of UTC).
+    // A date: its 00:00 UTC (the rule allows a day's slack for zones west of UTC).
     b->mutable_value_date()->set_seconds(cycle->value_date.days_since_epoch() * 86400);
+    b->mutable_cycle_cutoff()->set_seconds(cycle->cutoff_s);
     if (d.reserve != 0) {
       set_money(b->mutable_reserve(), row.currency, d.reserve);
-      b->mutable_reserve_release_at()->set_seconds(as_of_s +
-                                                   int64_t{policy.reserve_days} * 86400);
+      // From the cut-off, so the release is due at the same cycle N days on, whenever the
+      // runs happen.
+      b->mutable_reserve_release_at()->set_seconds(
+          std::max(cycle->cutoff_s + int64_t{policy.reserve_days} * 86400, as_of_s + 1));
     }
     plan.events.push_back(std::move(e));
     if (policy.rail == ledger::Rail::kTokenised) {
@@ -231,6 +296,7 @@ Result<Plan> plan_settlement(const projections::Stores& stores, int64_t as_of_s,
       v1::Envelope mint = envelope(fmt::format("mint.{}", d.instruction_id), row.merchant,
                                    as_of_s);
       mint.mutable_token_minted()->set_mint_id(d.instruction_id);
+      mint.mutable_token_minted()->set_instruction_id(d.instruction_id);
       set_money(mint.mutable_token_minted()->mutable_amount(), token, d.amount);
       plan.events.push_back(std::move(mint));
       v1::Envelope transfer = envelope(fmt::format("transfer.{}", d.instruction_id),
@@ -238,8 +304,7 @@ Result<Plan> plan_settlement(const projections::Stores& stores, int64_t as_of_s,
       transfer.mutable_token_transferred()->set_instruction_id(d.instruction_id);
       plan.events.push_back(std::move(transfer));
     }
-    d.outcome = Outcome::kInstructed;
-    plan.decisions.push_back(std::move(d));
+    decided(Outcome::kInstructed);
   }
   return plan;
 }

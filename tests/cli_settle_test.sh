@@ -91,6 +91,9 @@ check "equal to the deposits set aside" grep -q '"equal": true' "$work/out"
 # Refusals.
 run "$bin" settle --data "$work/d" --as-of yesterday
 check "a bad --as-of is a usage error ($rc)" test "$rc" -eq 2
+run "$bin" settle --data "$work/d" --as-of 2026-09-10
+check "a date alone is a usage error ($rc)" test "$rc" -eq 2
+check "saying cut-offs are local" grep -q "cut-offs are local" "$work/err"
 run "$bin" settle --data "$work/d" --as-of 2026-09-10T16:40:00Z --merchant nopolicy
 check "a merchant with no policy: exit 1 ($rc)" test "$rc" -eq 1
 check "saying so" grep -q "merchant nopolicy has no settlement policy" "$work/err"

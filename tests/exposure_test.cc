@@ -306,5 +306,33 @@ TEST(ExposureRounding, HalfEvenOnce) {
   EXPECT_EQ(scale_half_even(0, 1, 3), 0);
 }
 
+// Instructed payouts not yet sent still leave the bank (issue 11): payables count the
+// merchants' settling money too, less what was sent already (psp:settlement:in-transit).
+// m1 is owed USD 100.00; 40.00 is instructed (not sent), 30.00 instructed and sent: payables
+// 30.00 payable + 70.00 settling - 30.00 in transit = 70.00 still to leave.
+TEST(ExposureSettlement, InstructedPayoutsNotYetSentAreStillPayables) {
+  Books books(1);
+  auto instruct = [](const std::string& id, const std::string& usd, const std::string& at) {
+    return ev("m1", at, fmt::format(R"("settlement_instructed":{{"instruction_id":"{}",)"
+                                    R"("amount":{},"rail":"SETTLEMENT_RAIL_BATCH",)"
+                                    R"("value_date":"2026-01-13T00:00:00Z"}})",
+                                    id, money("USD", usd)));
+  };
+  books.append({ev("m1", "2026-01-01T00:00:00Z",
+                   R"("merchant_settlement_policy_set":{"currency":"USD",)"
+                   R"("rail":"SETTLEMENT_RAIL_BATCH","cutoff_local":"17:00",)"
+                   R"("time_zone":"America/New_York","settlement_days":1})"),
+                auth("m1", "2026-01-05T10:00:00Z", "p1", "100.00", "2026-01-20T00:00:00Z"),
+                capture("m1", "2026-01-05T11:00:00Z", "p1", "100.00"),
+                instruct("i1", "40.00", "2026-01-05T22:10:00Z"),
+                instruct("i2", "30.00", "2026-01-05T22:11:00Z"),
+                ev("m1", "2026-01-05T22:30:00Z", R"("settlement_sent":{"instruction_id":"i2"})")});
+  books.fold();
+  ASSERT_TRUE(books.rejects().empty()) << books.rejects()[0].reason;
+  auto x = projections::exposure(projections::Stores{&books.store()}, kAsOf, 7);
+  ASSERT_TRUE(x.ok()) << x.error().reason;
+  EXPECT_EQ(fmt_minor(currency(*x, "USD").total.payables, 2), "70.00");
+}
+
 }  // namespace
 }  // namespace payledger::testing

@@ -317,6 +317,56 @@ TEST(SettlementTokenised, MintTransferConfirmRedeem) {
   EXPECT_EQ(apply_code(l, minted("m-x", "5.00", "2026-05-22T18:03:00Z", "GBP")), "currency_mismatch");
 }
 
+// A mint naming its instruction is checked against it: a rejected (unknown) instruction, the
+// wrong amount or an instruction already paid refuse the mint, so no token is stranded.
+TEST(SettlementTokenised, AMintForAnInstructionMatchesIt) {
+  MemoryLedger l = merchant_owed_1000("TOKENISED");
+  auto mint_for = [&](const std::string& id, const std::string& instruction,
+                      const std::string& amount, const std::string& at) {
+    return event(at, fmt::format(R"("token_minted":{{"mint_id":"{}","instruction_id":"{}",)"
+                                 R"("amount":{{"currency":"GBP.TDS","amount":"{}"}}}})",
+                                 id, instruction, amount));
+  };
+  EXPECT_EQ(apply_code(l, mint_for("m0", "stl-t1", "300.00", "2026-05-22T16:15:00Z")),
+            "unknown_instruction");  // its instruction was never booked
+  ASSERT_EQ(apply_code(l, instructed("stl-t1", "300.00", "2026-05-22T16:15:00Z", "TOKENISED")),
+            "ok");
+  EXPECT_EQ(apply_reason(l, mint_for("m1", "stl-t1", "299.99", "2026-05-22T16:15:01Z")),
+            "token_minted.amount 299.99 GBP.TDS is not instruction stl-t1's 300.00 GBP");
+  ASSERT_EQ(apply_code(l, mint_for("m2", "stl-t1", "300.00", "2026-05-22T16:15:02Z")), "ok");
+  ASSERT_EQ(apply_code(l, answer("token_transferred", "stl-t1", "2026-05-22T16:15:03Z")), "ok");
+  EXPECT_EQ(apply_code(l, mint_for("m3", "stl-t1", "300.00", "2026-05-22T16:15:04Z")),
+            "illegal_transition");  // already transferred
+  EXPECT_EQ(credit(l, "psp:token:issued", "GBP.TDS"), "300.00");  // one mint only
+  EXPECT_EQ(apply_code(l, minted("bad id", "1.00", "2026-05-22T16:15:05Z")), "malformed");
+}
+
+TEST(SettlementBatch, AReturnReasonIsShortText) {
+  MemoryLedger l = merchant_owed_1000("BATCH");
+  ASSERT_EQ(apply_code(l, instructed("stl-1", "10.00", "2026-05-22T16:30:00Z")), "ok");
+  EXPECT_EQ(apply_code(l, answer("settlement_returned", "stl-1", "2026-05-23T10:00:00Z",
+                                 R"("reason":"AC04\nclosed")")),
+            "malformed");
+  EXPECT_EQ(apply_code(l, answer("settlement_returned", "stl-1", "2026-05-23T10:00:00Z",
+                                 fmt::format(R"("reason":"{}")", std::string(257, 'x')))),
+            "malformed");
+  EXPECT_EQ(apply_code(l, answer("settlement_returned", "stl-1", "2026-05-23T10:00:00Z",
+                                 fmt::format(R"("reason":"{}")", std::string(256, 'x')))),
+            "ok");
+}
+
+// A retried redemption is a duplicate even when the wallet no longer holds its amount.
+TEST(SettlementTokenised, ARetriedRedemptionIsADuplicateNotShortOfFunds) {
+  MemoryLedger l = merchant_owed_1000("TOKENISED");
+  ASSERT_EQ(apply_code(l, instructed("stl-t1", "100.00", "2026-05-22T16:15:00Z", "TOKENISED")),
+            "ok");
+  ASSERT_EQ(apply_code(l, minted("k1", "100.00", "2026-05-22T16:15:01Z")), "ok");
+  ASSERT_EQ(apply_code(l, answer("token_transferred", "stl-t1", "2026-05-22T16:15:02Z")), "ok");
+  ASSERT_EQ(apply_code(l, redeemed("r1", "100.00", "2026-05-22T18:00:00Z")), "ok");
+  EXPECT_EQ(apply_code(l, redeemed("r1", "100.00", "2026-05-22T18:00:01Z")),
+            "duplicate_business_id");
+}
+
 // A line on the supply with nothing set aside breaks the invariant: the fold stops (a bug in
 // the rules, never bad input). Proves the check is live in release builds.
 TEST(SettlementTokenisedDeathTest, SupplyWithoutBackingStopsTheFold) {

@@ -210,10 +210,12 @@ TEST(SettlementRun, TwiceIsOnceAndRebuildReproducesEveryPayout) {
   EXPECT_NE(stored.find("m2 stl-GBP-2026-08-28T1630 80.00 transferred"), std::string::npos);
 }
 
-// 10% of each payout held for 7 days: Friday 28 August's 200.00 pays 180.00 and holds 20.00
-// until Friday 4 September 16:40 UTC. That Friday's run at 16:39 (after the 17:30 BST
-// cut-off) pays the day's 50.00 sale (45.00 + 5.00 held) and keeps the first reserve; the run
-// at 16:40 releases it to payable (the cycle is paid: it waits for Monday's).
+// 10% of each cycle's new money held for 7 days from the cut-off: Friday 28 August's 200.00
+// pays 180.00 and holds 20.00 until Friday 4 September 16:30 UTC (17:30 BST, that day's
+// cut-off). A run a minute before finds no cycle due (Thursday's cut-off was the day before)
+// and nothing to release; the run at 16:40 releases it and pays it with that day's 50.00 sale:
+// 70.00, of which 10% of the new 50.00 = 5.00 is held. A 30.00 sale at 16:35, after the
+// cut-off, waits for Monday's cycle.
 TEST(SettlementRun, ReserveIsHeldAndReleasedOnItsDay) {
   Books books(1);
   std::vector<v1::Envelope> log = {
@@ -225,23 +227,48 @@ TEST(SettlementRun, ReserveIsHeldAndReleasedOnItsDay) {
             "m1 instructed stl-GBP-2026-08-28 180.00+20.00 2026-09-01;");
   books.append(sale("m1", "50.00", "2026-09-04T09:00:00Z"));
   ASSERT_EQ(books.fold().rejected, 0u);
-  auto early = settle(books, "2026-09-04T16:39:00Z");
-  // 50.00: reserve 5.00, paid 45.00; value date T+1 = Monday 7 September.
-  EXPECT_EQ(instructed(early), "m1 instructed stl-GBP-2026-09-04 45.00+5.00 2026-09-07;");
-  EXPECT_EQ(books.balance("merchant:m1:reserve", "GBP"), "25.00/0.00");  // 20.00 + 5.00
+  auto early = settle(books, "2026-09-04T16:29:00Z");
+  EXPECT_EQ(instructed(early), "m1 not_due  0.00+0.00 ;");
+  EXPECT_TRUE(early.events.empty());  // the reserve is held until 16:30
+  EXPECT_EQ(books.balance("merchant:m1:reserve", "GBP"), "20.00/0.00");
+  books.append(sale("m1", "30.00", "2026-09-04T16:35:00Z"));
+  ASSERT_EQ(books.fold().rejected, 0u);
   auto due = settle(books, "2026-09-04T16:40:00Z");
-  EXPECT_EQ(instructed(due), "m1 already_instructed stl-GBP-2026-09-04 0.00+0.00 ;");
+  // 50.00 + 20.00 released = 70.00 (the 30.00 came after the cut-off); reserve 10% x 50.00 =
+  // 5.00; paid 65.00; value date T+1 = Monday 7 September.
+  EXPECT_EQ(instructed(due), "m1 instructed stl-GBP-2026-09-04 65.00+5.00 2026-09-07;");
   ASSERT_EQ(due.decisions.size(), 1u);
   EXPECT_EQ(ledger::format_scaled(due.decisions[0].released, 2), "20.00");
-  ASSERT_EQ(due.events.size(), 1u);
+  ASSERT_EQ(due.events.size(), 2u);
   EXPECT_EQ(due.events[0].body_case(), v1::Envelope::kSettlementReserveReleased);
-  EXPECT_EQ(books.balance("merchant:m1:reserve", "GBP"), "5.00/0.00");   // 25.00 - 20.00
-  EXPECT_EQ(books.balance("merchant:m1:payable", "GBP"), "20.00/0.00");  // released
+  EXPECT_EQ(books.balance("merchant:m1:reserve", "GBP"), "5.00/0.00");   // 20 - 20 + 5
+  EXPECT_EQ(books.balance("merchant:m1:payable", "GBP"), "30.00/0.00");  // the late sale
   // Saturday: no cut-off that day.
   EXPECT_EQ(instructed(settle(books, "2026-09-05T16:40:00Z")), "m1 not_due  0.00+0.00 ;");
-  // Monday's cycle pays it: 20.00, reserve 2.00, paid 18.00, value Tuesday 8 September.
+  // Monday's cycle pays the 30.00: reserve 3.00, paid 27.00, value Tuesday 8 September.
   EXPECT_EQ(instructed(settle(books, "2026-09-07T16:40:00Z")),
-            "m1 instructed stl-GBP-2026-09-07 18.00+2.00 2026-09-08;");
+            "m1 instructed stl-GBP-2026-09-07 27.00+3.00 2026-09-08;");
+}
+
+// A returned payout is payable again but is not new money: the next cycle pays it without
+// holding a second reserve on it. 150.00 sale, 10%: 135.00 paid + 15.00 held; returned; the
+// next business day's cycle pays the 135.00 with no reserve (reserve account stays 15.00).
+TEST(SettlementRun, AReturnedPayoutIsNotReservedTwice) {
+  Books books(1);
+  std::vector<v1::Envelope> log = {
+      policy_event("m1", "BATCH", R"("reserve_percent":"10","reserve_days":7)")};
+  for (auto& e : sale("m1", "150.00", "2026-08-27T09:00:00Z")) log.push_back(e);
+  books.append(log);
+  ASSERT_EQ(books.fold().rejected, 0u);
+  EXPECT_EQ(instructed(settle(books, "2026-08-27T16:40:00Z")),
+            "m1 instructed stl-GBP-2026-08-27 135.00+15.00 2026-08-28;");
+  books.append({event("m1", "2026-08-28T09:00:00Z",
+                      R"("settlement_returned":{"instruction_id":"stl-GBP-2026-08-27",)"
+                      R"("reason":"AC01 incorrect account number"})")});
+  ASSERT_EQ(books.fold().rejected, 0u);
+  EXPECT_EQ(instructed(settle(books, "2026-08-28T16:40:00Z")),
+            "m1 instructed stl-GBP-2026-08-28 135.00+0.00 2026-09-01;");
+  EXPECT_EQ(books.balance("merchant:m1:reserve", "GBP"), "15.00/0.00");
 }
 
 TEST(SettlementRun, BelowTheMinimumWaitsForTheNextCycle) {

@@ -439,8 +439,9 @@ void add_settlement(CLI::App& app, Commands& c) {
   add_common(cmd, &c.settle.common);
   add_log_options(cmd, &c.settle.log);
   cmd->add_option("--as-of", c.settle.as_of,
-                  "The moment of the run (RFC 3339, or YYYY-MM-DD = its close): the last cut-off "
-                  "(batch) or sweep (tokenised) at or before it is the cycle paid")
+                  "The moment of the run (RFC 3339, e.g. 2026-08-28T17:45:00+01:00; not a date: "
+                  "cut-offs are local): the last cut-off (batch) or sweep (tokenised) at or "
+                  "before it is the cycle paid")
       ->required();
   cmd->add_option("--merchant", c.settle.merchant, "Only this merchant");
   cmd->add_flag("--dry-run", c.settle.dry_run, "Decide and print; append nothing");

@@ -78,6 +78,13 @@ std::string instructed_totals(const std::vector<settlement::Decision>& decisions
 }  // namespace
 
 int cmd_settle(const SettleArgs& args) {
+  if (args.as_of.size() == 10) {  // YYYY-MM-DD
+    // A date's close (23:59:59Z) is already the next day in London in summer or in Tokyo:
+    // a cut-off is local, so a run takes a moment.
+    return usage(fmt::format("--as-of '{}': settle takes a moment, not a date (RFC 3339, e.g. "
+                             "{}T17:45:00+01:00): cut-offs are local times",
+                             args.as_of, args.as_of));
+  }
   std::optional<int64_t> as_of;
   if (auto bad = read_as_of(args.as_of, &as_of)) return usage(*bad);
   if (!as_of) return usage("--as-of is required: the moment of the settlement run");
