@@ -466,8 +466,8 @@ struct Generator::State {
 
   // ------------------------------------------------------------------ settlement
 
-  // The token or currency amount as the events write it.
-  void money_in(v1::Money* out, std::string_view asset, int exponent, int64_t minor) {
+  // An amount of `asset` (a deposit token) as the events write it.
+  void asset_money(v1::Money* out, std::string_view asset, int exponent, int64_t minor) {
     out->set_currency(std::string(asset));
     out->set_amount(ledger::format_scaled(Int128(minor), exponent));
   }
@@ -643,7 +643,7 @@ struct Generator::State {
       case Later::kTokenMint: {
         auto* b = e->mutable_token_minted();
         b->set_mint_id(s.payment_id);
-        money_in(b->mutable_amount(), token, exponent, s.amount);
+        asset_money(b->mutable_amount(), token, exponent, s.amount);
         schedule(now_s + rng.between(30, 300), Later::kTokenTransfer, m, s.payment_id, s.amount);
         return true;
       }
@@ -659,7 +659,7 @@ struct Generator::State {
         const int64_t amount = rng.percent(50) ? m.tokens : rng.between(1, m.tokens);
         auto* b = e->mutable_token_redeemed();
         b->set_redemption_id(fmt::format("rdm-{}", produced));
-        money_in(b->mutable_amount(), token, exponent, amount);
+        asset_money(b->mutable_amount(), token, exponent, amount);
         m.tokens -= amount;
         return true;
       }
