@@ -1,7 +1,10 @@
 // Fold throughput from the embedded log into RocksDB for the generator's mix.
 // Events: PAYLEDGER_BENCH_EVENTS (default 1,000,000). The generator's mix includes merchant
 // contracts (MDR on money in); PAYLEDGER_BENCH_CONTRACTS=0 folds the stream without them (the
-// workload before issue 9) for before/after comparisons on one binary. Reports events/s
+// workload before issue 9) for before/after comparisons on one binary. The mix includes the
+// generator's settlement (issue 11: policies, instructions on both rails, tokens; counter
+// settlement_share); BM_FoldWithoutSettlement folds the same options' stream without it, for
+// the comparison in one run. Reports events/s
 // (items_per_second), log bytes/s, and what the fold handed RocksDB per event
 // (rocksdb_keys_per_event, rocksdb_bytes_per_event: its WriteBatches' Count and DataSize).
 // The log is generated once; every iteration folds it into a fresh store.
@@ -44,11 +47,14 @@ struct Fixture {
   uint64_t records = 0;  // in the log: a published rate is a record in every partition
   uint64_t bytes = 0;
   uint64_t fx_events = 0;  // rates, quotes, conversions, forwards, revaluation runs
+  uint64_t settlement_events = 0;  // policies, instructions and their steps, tokens
 
-  explicit Fixture(const std::string& market = "", uint32_t fx_heavy_percent = 0) {
+  explicit Fixture(const std::string& market = "", uint32_t fx_heavy_percent = 0,
+                   bool settlement = true) {
     events = bench_events();
     dir = (std::filesystem::temp_directory_path() /
-           ("payledger-bench" + market + (fx_heavy_percent ? "-fx" : "")))
+           ("payledger-bench" + market + (fx_heavy_percent ? "-fx" : "") +
+            (settlement ? "" : "-nostl")))
               .string();
     std::filesystem::remove_all(dir);
     events::EmbeddedLogOptions o;
@@ -57,6 +63,7 @@ struct Fixture {
     tools::GeneratorOptions go{events, 42, 500, market, bench_contracts()};
     go.rates = true;
     go.fx_heavy_percent = fx_heavy_percent;
+    go.settlement = settlement;
     tools::Generator gen(go);
     std::vector<events::AppendRecord> batch;
     payledger::v1::Envelope e;
@@ -64,6 +71,11 @@ struct Fixture {
       fx_events += e.has_fx_rate_published() || e.has_fx_quote_locked() ||
                    e.has_fx_conversion_executed() || e.has_fx_forward_booked() ||
                    e.has_fx_forward_settled() || e.has_fx_revaluation_run();
+      settlement_events +=
+          e.has_merchant_settlement_policy_set() || e.has_settlement_instructed() ||
+          e.has_settlement_sent() || e.has_settlement_confirmed() || e.has_settlement_returned() ||
+          e.has_settlement_reserve_released() || e.has_token_minted() ||
+          e.has_token_transferred() || e.has_token_redeemed();
       batch.push_back(events::event_record(e));
       bytes += batch.back().value.size();
       if (batch.size() == 50000) {
@@ -95,6 +107,13 @@ void BM_Fold(benchmark::State& state) {
 // same run.
 void BM_FoldFxHeavy(benchmark::State& state) {
   static Fixture f("", 38);
+  fold_fixture(state, f, static_cast<size_t>(state.range(0)));
+}
+
+// BM_Fold's stream without the generator's settlement (issue 11): merchants paid by
+// payout_sent as before. Compare with BM_Fold/50000 of the same run (counter settlement_share).
+void BM_FoldWithoutSettlement(benchmark::State& state) {
+  static Fixture f("", 0, /*settlement=*/false);
   fold_fixture(state, f, static_cast<size_t>(state.range(0)));
 }
 
@@ -133,11 +152,14 @@ void fold_fixture(benchmark::State& state, Fixture& f, size_t batch, bool pipeli
   state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * f.bytes));
   state.counters["events"] = static_cast<double>(f.events);
   state.counters["fx_share"] = static_cast<double>(f.fx_events) / static_cast<double>(f.events);
+  state.counters["settlement_share"] =
+      static_cast<double>(f.settlement_events) / static_cast<double>(f.events);
   double events = static_cast<double>(f.events);
   state.counters["rocksdb_keys_per_event"] = static_cast<double>(last.keys_written) / events;
   state.counters["rocksdb_bytes_per_event"] = static_cast<double>(last.bytes_written) / events;
 }
 BENCHMARK(BM_Fold)->Arg(10000)->Arg(50000)->Arg(200000)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_FoldWithoutSettlement)->Arg(50000)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_FoldFxHeavy)->Arg(50000)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_FoldPipelined)->Arg(50000)->Unit(benchmark::kMillisecond)->UseRealTime();
 

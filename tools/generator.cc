@@ -22,6 +22,9 @@
 #include "ledger/methods.h"
 #include "ledger/payment.h"
 #include "ledger/rate.h"
+#include "ledger/settlement.h"
+#include "settlement/calendar.h"
+#include "settlement/schedule.h"
 
 namespace payledger::tools {
 namespace {
@@ -140,6 +143,36 @@ constexpr uint64_t kLegacyBillingPercent = 20;  // merchants billed by fee_asses
 constexpr uint64_t kSettlesInUsdPercent = 25;
 constexpr uint64_t kContractEndsPercent = 30;   // of contract changes; the rest reprice
 
+// Settlement (GeneratorOptions::settlement): each market whose currency has a business-day
+// calendar pays by its banks' usual daily cut-off in the market's zone.
+struct SettlementClock {
+  const char* country;
+  const char* time_zone;
+  const char* cutoff_local;
+};
+constexpr SettlementClock kSettlementClocks[] = {
+    {"GB", "Europe/London", "17:30"},       {"DE", "Europe/Berlin", "16:00"},
+    {"US", "America/New_York", "17:00"},    {"BR", "America/Sao_Paulo", "16:00"},
+    {"IN", "Asia/Kolkata", "15:00"},        {"JP", "Asia/Tokyo", "15:00"},
+    {"MX", "America/Mexico_City", "16:00"},
+};
+// Rolling reserves drawn per policy (about half have none): percent held, days held.
+struct ReserveTerms {
+  const char* percent;
+  uint32_t days;
+};
+constexpr ReserveTerms kReserveTerms[] = {{"5", 7}, {"2.5", 1}, {"10", 2}};
+constexpr uint64_t kTokenisedPercent = 50;       // of the policies; the rest are batch
+constexpr uint64_t kReservePercent = 50;         // of the policies hold a reserve
+constexpr uint64_t kMinimumPayoutPercent = 30;   // of the policies set a minimum payout
+constexpr uint64_t kReturnedPercent = 1;         // of the batch payouts sent come back
+// The generator runs the tokenised rail's settlement at a sweep every 12-24 hours (not every
+// sweep: at 15 minutes, settlement would crowd the stream's payments out).
+constexpr int64_t kTokenisedRunMinS = 12 * 3600;
+constexpr int64_t kTokenisedRunMaxS = 24 * 3600;
+constexpr const char* kReturnReasons[] = {"AC04 account closed", "AC01 incorrect account number",
+                                          "MS03 reason not specified"};
+
 std::span<const Terms> terms_of(std::string_view method) {
   const ledger::MethodFacts* facts = ledger::find_method(method);
   if (facts == nullptr) throw std::logic_error(fmt::format("no method '{}'", method));
@@ -194,6 +227,13 @@ struct Merchant {
   size_t contract_methods = 0;  // methods it signed contracts for
   // method -> the contract in force (none: never signed, or ended and not yet renewed)
   std::map<std::string, ledger::Contract, std::less<>> contracts{};
+  // Settlement (GeneratorOptions::settlement): decided once, after its contracts. While it has
+  // a policy it is paid by settlement instructions, never by payout_sent.
+  bool settlement_decided = false;
+  std::optional<ledger::SettlementPolicy> policy{};
+  std::optional<ledger::Rate> reserve_fraction{};
+  std::string last_instruction{};  // the latest cycle's id: one instruction per cycle
+  int64_t tokens = 0;              // deposit tokens in its wallet, minor units
 };
 
 // Events that happen later to an earlier payment (expiries, statuses, disputes).
@@ -202,6 +242,10 @@ enum class Later : uint8_t {
   kDisputeRepresent, kDisputeResolve,
   kWalletVoid, kPayByBankOutcome, kBnplInstalment, kBnplRefund, kBnplCancel, kCheckoutEnd,
   kContractChange,  // payment_id holds the method
+  // Settlement: payment_id holds the instruction id, amount its amount (the reserve for a
+  // release), outcome the confirmation time (batch sent).
+  kSettlementRun, kSettlementSent, kSettlementConfirm, kSettlementReturn, kTokenMint,
+  kTokenTransfer, kTokenRedeem, kReserveRelease,
 };
 struct Scheduled {
   int64_t at;
@@ -420,6 +464,210 @@ struct Generator::State {
     return true;
   }
 
+  // ------------------------------------------------------------------ settlement
+
+  // An amount of `asset` (a deposit token) as the events write it.
+  void asset_money(v1::Money* out, std::string_view asset, int exponent, int64_t minor) {
+    out->set_currency(std::string(asset));
+    out->set_amount(ledger::format_scaled(Int128(minor), exponent));
+  }
+
+  // After its contracts, a merchant paid in a currency with a calendar gets a settlement
+  // policy (false: none, nothing emitted). A USD-settled merchant gets none: its payable is in
+  // USD at rates this estimate does not track, so it stays unpaid as before issue 11.
+  bool set_policy(v1::Envelope* e, Merchant& m) {
+    m.settlement_decided = true;
+    if (m.settles_usd) return false;
+    const SettlementClock* clock = nullptr;
+    for (const SettlementClock& c : kSettlementClocks) {
+      if (c.country == std::string_view(m.market->country)) clock = &c;
+    }
+    if (clock == nullptr) return false;
+    ledger::SettlementPolicy p;
+    p.rail = rng.percent(kTokenisedPercent) ? ledger::Rail::kTokenised : ledger::Rail::kBatch;
+    const std::string_view cutoff = clock->cutoff_local;
+    p.cutoff_minute = ((cutoff[0] - '0') * 10 + (cutoff[1] - '0')) * 60 +
+                      (cutoff[3] - '0') * 10 + (cutoff[4] - '0');
+    p.time_zone = clock->time_zone;
+    p.settlement_days = rng.percent(50) ? 1 : 2;
+    if (rng.percent(kMinimumPayoutPercent)) p.minimum_payout = 2 * m.market->amount_max_minor;
+    if (rng.percent(kReservePercent)) {
+      const ReserveTerms& r = kReserveTerms[rng.below(std::size(kReserveTerms))];
+      p.reserve_percent = r.percent;
+      p.reserve_days = r.days;
+      m.reserve_fraction = ledger::percent_fraction(r.percent).value();
+    }
+    if (p.rail == ledger::Rail::kTokenised) p.sweep_minutes = rng.percent(50) ? 15 : 5;
+    stamp(e, m);
+    auto* b = e->mutable_merchant_settlement_policy_set();
+    b->set_currency(m.market->currency);
+    b->set_rail(p.rail == ledger::Rail::kTokenised ? v1::SETTLEMENT_RAIL_TOKENISED
+                                                   : v1::SETTLEMENT_RAIL_BATCH);
+    b->set_cutoff_local(clock->cutoff_local);
+    b->set_time_zone(p.time_zone);
+    b->set_settlement_days(p.settlement_days);
+    if (p.minimum_payout != 0) {
+      money(b->mutable_minimum_payout(), m, static_cast<int64_t>(p.minimum_payout));
+    }
+    if (!p.reserve_percent.empty()) {
+      b->set_reserve_percent(p.reserve_percent);
+      b->set_reserve_days(p.reserve_days);
+    }
+    b->set_sweep_minutes(p.sweep_minutes);
+    m.policy = std::move(p);
+    schedule_run(m, now_s);
+    return true;
+  }
+
+  // The first second after the calendar of the merchant's currency ends (2028-01-01): no
+  // settlement is decided from then on.
+  int64_t calendar_end_s(const Merchant& m) {
+    auto calendar = settlement::builtin_calendar(m.market->currency);
+    if (!calendar) return 0;
+    return settlement::CivilDate{(*calendar)->last_year() + 1, 1, 1}.days_since_epoch() * kDay;
+  }
+
+  // The merchant's next settlement run after `after_s`: a batch cut-off (each business day),
+  // or a tokenised sweep 12-24 hours on. A cycle the calendars cannot give (outside their
+  // years) ends settlement for the merchant: payout_sent pays it again, as before issue 11.
+  void schedule_run(Merchant& m, int64_t after_s) {
+    const ledger::SettlementPolicy& p = *m.policy;
+    int64_t at = 0;
+    if (p.rail == ledger::Rail::kBatch) {
+      auto cycle = settlement::next_batch_cycle(p, m.market->currency, after_s);
+      if (!cycle) return fall_back(m);
+      at = cycle->cutoff_s + rng.between(0, 600);
+    } else {
+      at = settlement::next_sweep(p, after_s + rng.between(kTokenisedRunMinS, kTokenisedRunMaxS))
+               .cutoff_s +
+           rng.between(0, 120);
+    }
+    if (at >= calendar_end_s(m)) return fall_back(m);
+    schedule(at, Later::kSettlementRun, m, "", 0);
+  }
+
+  void fall_back(Merchant& m) { m.policy.reset(); }
+
+  // A settlement run for the merchant: the cycle that closed last is paid what the estimate
+  // says is available, less the reserve (rounded as the settle engine does: percent x
+  // available, half-even), if that reaches the minimum payout. False: nothing to pay.
+  bool settlement_run(v1::Envelope* e, Merchant& m) {
+    if (!m.policy) return false;
+    const ledger::SettlementPolicy& p = *m.policy;
+    const std::string& currency = m.market->currency;
+    if (now_s >= calendar_end_s(m)) {
+      fall_back(m);
+      return false;
+    }
+    auto cycle = settlement::last_cycle(p, currency, now_s);
+    if (!cycle) {
+      fall_back(m);
+      return false;
+    }
+    const bool batch = p.rail == ledger::Rail::kBatch;
+    schedule_run(m, batch ? cycle->cutoff_s + 1 : now_s);
+    std::string id = cycle->instruction_id(currency, p.rail);
+    const int64_t value_date_s = cycle->value_date.days_since_epoch() * kDay;
+    // A late run (sparse event time) whose value date has gone: skip that cycle.
+    if (id == m.last_instruction || m.available <= 0 ||
+        (batch && cycle->funds_s < now_s) || value_date_s < (now_s / kDay - 1) * kDay) {
+      return false;
+    }
+    const int64_t total = m.available;
+    int64_t reserve = 0;
+    if (m.reserve_fraction) {
+      reserve = static_cast<int64_t>(
+          m.reserve_fraction->apply(Amount::from_minor(m.asset, total), ledger::RoundingMode::kHalfEven)
+              .value()
+              .minor());
+    }
+    const int64_t amount = total - reserve;
+    if (amount <= 0 || Int128(amount) < p.minimum_payout) return false;
+    stamp(e, m);
+    auto* b = e->mutable_settlement_instructed();
+    b->set_instruction_id(id);
+    money(b->mutable_amount(), m, amount);
+    b->set_rail(batch ? v1::SETTLEMENT_RAIL_BATCH : v1::SETTLEMENT_RAIL_TOKENISED);
+    b->mutable_value_date()->set_seconds(value_date_s);
+    if (reserve != 0) {
+      const int64_t release_s = now_s + int64_t{p.reserve_days} * kDay;
+      money(b->mutable_reserve(), m, reserve);
+      b->mutable_reserve_release_at()->set_seconds(release_s);
+      schedule(release_s + rng.between(0, 3600), Later::kReserveRelease, m, id, reserve);
+    }
+    m.available -= total;
+    m.last_instruction = id;
+    if (batch) {
+      const int64_t sent_s = now_s + rng.between(300, 3600);
+      // Confirmed on or after the value date (its local midnight and its 00:00 UTC).
+      const int64_t confirm_s =
+          std::max({cycle->funds_s, value_date_s, sent_s + 60}) + rng.between(600, 6 * 3600);
+      schedule(sent_s, Later::kSettlementSent, m, id, amount, static_cast<uint64_t>(confirm_s));
+    } else {
+      schedule(now_s + rng.between(10, 120), Later::kTokenMint, m, id, amount);
+    }
+    return true;
+  }
+
+  // The settlement follow-ups (Later::kSettlement*, kToken*, kReserveRelease); `e` is stamped.
+  bool settlement_step(v1::Envelope* e, Merchant& m, const Scheduled& s) {
+    const std::string token = ledger::deposit_token(m.market->currency);
+    const int exponent = m.asset.exponent();
+    switch (s.what) {
+      case Later::kSettlementRun:
+        return settlement_run(e, m);
+      case Later::kSettlementSent:
+        e->mutable_settlement_sent()->set_instruction_id(s.payment_id);
+        if (rng.percent(kReturnedPercent)) {
+          schedule(now_s + rng.between(3600, 2 * kDay), Later::kSettlementReturn, m,
+                   s.payment_id, s.amount);
+        } else {
+          schedule(std::max(static_cast<int64_t>(s.outcome), now_s + 1), Later::kSettlementConfirm,
+                   m, s.payment_id, s.amount);
+        }
+        return true;
+      case Later::kSettlementConfirm:
+        e->mutable_settlement_confirmed()->set_instruction_id(s.payment_id);
+        return true;
+      case Later::kSettlementReturn: {
+        auto* b = e->mutable_settlement_returned();
+        b->set_instruction_id(s.payment_id);
+        b->set_reason(kReturnReasons[rng.below(std::size(kReturnReasons))]);
+        m.available += s.amount;  // payable again
+        return true;
+      }
+      case Later::kReserveRelease:
+        e->mutable_settlement_reserve_released()->set_instruction_id(s.payment_id);
+        m.available += s.amount;
+        return true;
+      case Later::kTokenMint: {
+        auto* b = e->mutable_token_minted();
+        b->set_mint_id(s.payment_id);
+        asset_money(b->mutable_amount(), token, exponent, s.amount);
+        schedule(now_s + rng.between(30, 300), Later::kTokenTransfer, m, s.payment_id, s.amount);
+        return true;
+      }
+      case Later::kTokenTransfer:
+        e->mutable_token_transferred()->set_instruction_id(s.payment_id);
+        m.tokens += s.amount;
+        schedule(now_s + rng.between(60, 900), Later::kSettlementConfirm, m, s.payment_id,
+                 s.amount);
+        schedule(now_s + rng.between(3600, 2 * kDay), Later::kTokenRedeem, m, s.payment_id, 0);
+        return true;
+      case Later::kTokenRedeem: {
+        if (m.tokens <= 0) return false;
+        const int64_t amount = rng.percent(50) ? m.tokens : rng.between(1, m.tokens);
+        auto* b = e->mutable_token_redeemed();
+        b->set_redemption_id(fmt::format("rdm-{}", produced));
+        asset_money(b->mutable_amount(), token, exponent, amount);
+        m.tokens -= amount;
+        return true;
+      }
+      default:
+        return false;
+    }
+  }
+
   // ------------------------------------------------------------------ new payments
 
   void card_auth(v1::Envelope* e, Merchant& m, const std::string& id, int64_t amount) {
@@ -477,7 +725,9 @@ struct Generator::State {
     int64_t end = ledger::end_of_local_day(due, zone).value();
     uint64_t fate = rng.below(100);  // <70 paid in time, <73 paid late, else expires unpaid
     if (fate < 70) {
-      schedule(rng.between(now_s + 60, end - 1), Later::kVoucherPay, m, id, amount, 0);
+      // outcome: the voucher's expiry (paid before it: the merchant's money)
+      schedule(rng.between(now_s + 60, end - 1), Later::kVoucherPay, m, id, amount,
+               static_cast<uint64_t>(end));
     } else {
       schedule(end + rng.between(0, 3600), Later::kVoucherExpiry, m, id, amount, fate < 73);
     }
@@ -886,6 +1136,7 @@ struct Generator::State {
     // A USD-settled merchant's payable is in USD; its payouts are the settlement engine's
     // (issue 11), not simulated here.
     if (m.available <= 0 || m.settles_usd) return false;
+    if (options.settlement && m.policy) return false;  // paid by its settlement cycles
     int64_t amount = std::max<int64_t>(1, m.available / 2);
     stamp(e, m);
     auto* b = e->mutable_payout_sent();
@@ -929,11 +1180,20 @@ struct Generator::State {
       case Later::kVoucherPay:
         e->mutable_voucher_paid()->set_payment_id(s.payment_id);
         collector_owes[{m.market->voucher, m.market->currency}] += voucher_amount(s);
-        if (s.outcome == 0) {  // in time: the merchant's money (late: the customer's)
+      {
+        // In time (outcome: the expiry; 1: paid after its expiry event): the merchant's money
+        // (late: the customer's). With settlement on, decided by when the event comes out:
+        // with sparse event time (max_seconds_between_events) a payment drawn in time can be
+        // emitted after the expiry, the ledger books it to suspense, and a settlement of the
+        // whole estimate would be refused. Off: as before issue 11 (the same stream).
+        const bool in_time = options.settlement ? now_s < static_cast<int64_t>(s.outcome)
+                                                : s.outcome != 1;
+        if (in_time) {
           m.available += s.amount;
           charge_fee(m, method_of(m.market->voucher), s.payment_id, s.amount, true);
         }
         return true;
+      }
       case Later::kVoucherExpiry:
         e->mutable_voucher_expired()->set_payment_id(s.payment_id);
         if (s.outcome != 0) {  // paid after all, too late: the money goes to suspense
@@ -1007,6 +1267,15 @@ struct Generator::State {
       case Later::kContractChange:
         change_contract(e, m, s);
         return true;
+      case Later::kSettlementRun:
+      case Later::kSettlementSent:
+      case Later::kSettlementConfirm:
+      case Later::kSettlementReturn:
+      case Later::kTokenMint:
+      case Later::kTokenTransfer:
+      case Later::kTokenRedeem:
+      case Later::kReserveRelease:
+        return settlement_step(e, m, s);
       case Later::kDisputeResolve: {
         auto* b = e->mutable_chargeback_resolved();
         b->set_payment_id(s.payment_id);
@@ -1103,6 +1372,7 @@ struct Generator::State {
     }
     Merchant& m = merchants[rng.below(merchants.size())];
     if (options.contracts && !m.onboarded && onboard(e, m)) return;
+    if (options.settlement && !m.settlement_decided && set_policy(e, m)) return;
     if (options.rates && options.fx_heavy_percent != 0 &&
         rng.percent(options.fx_heavy_percent) && fx_event(e, m)) {
       return;

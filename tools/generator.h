@@ -1,6 +1,7 @@
 // The demo workload generator: a seeded, realistic stream of payment events for many
 // merchants in several markets (cards with partial captures, voids and refunds; PIX and
-// UPI transfers; merchant contracts (MDR) set, repriced and ended; fees; payouts). Same
+// UPI transfers; merchant contracts (MDR) set, repriced and ended; fees; payouts and
+// settlement on the batch and tokenised rails). Same
 // options => same events, on any machine.
 #pragma once
 
@@ -40,6 +41,13 @@ struct GeneratorOptions {
   // With rates: 0..100, the share of merchant events drawn as FX events instead (quote locks
   // and balance conversions), for the FX-heavy bench. 0: the usual mix.
   uint32_t fx_heavy_percent = 0;
+  // Settlement (issue 11, docs/settlement.md "Generated settlement"): merchants paid in a
+  // currency with a business-day calendar get a settlement policy after their contracts (half
+  // on the batch rail, half tokenised) and are paid by settlement instructions at their cycles
+  // (sent, confirmed or returned; minted, transferred, confirmed, redeemed; reserves released)
+  // instead of payout_sent. On for `generate`, the demo and the benches; tests that pin the
+  // stream from before issue 11 turn it off.
+  bool settlement = true;
 };
 
 class Generator {
