@@ -80,7 +80,7 @@ struct MerchantBooks {
 // The merchant's posted payable lines in `currency` around a cycle: their net after the
 // cut-off (credits +, debits -), and the new money of the cycle: the net of (since, cutoff]
 // (all history without `since`) other than settlement itself (instructions, returns, reserve
-// releases, payouts).
+// releases, payouts) and the merchant's FX conversions (money already payable, re-denominated).
 struct CycleFlows {
   Int128 after_cutoff = 0;
   Int128 new_money = 0;
@@ -104,7 +104,8 @@ Result<CycleFlows> cycle_flows(const projections::Stores& stores, const std::str
       case v1::Envelope::kSettlementInstructed:
       case v1::Envelope::kSettlementReturned:
       case v1::Envelope::kSettlementReserveReleased:
-      case v1::Envelope::kPayoutSent: break;
+      case v1::Envelope::kPayoutSent:
+      case v1::Envelope::kFxConversionExecuted: break;
       default: out.new_money += signed_minor;
     }
   }

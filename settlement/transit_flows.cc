@@ -37,7 +37,7 @@ Result<std::vector<Keyed>> keyed_flows(std::string_view merchant,
                                        PayableFlowsRead* read) {
   // (asset, partition, offset) -> the event's net credit, in statement order
   std::map<std::tuple<std::string, uint32_t, uint64_t>, Keyed> nets;
-  std::set<StoredEvent> settlement_seen, payouts_seen;
+  std::set<StoredEvent> settlement_seen, payouts_seen, conversions_seen;
   try {
     for (const auto& l : payable) {
       const StoredEvent event{l.partition, l.line.offset};
@@ -47,6 +47,12 @@ Result<std::vector<Keyed>> keyed_flows(std::string_view merchant,
       }
       if (l.line.body_case == static_cast<uint8_t>(v1::Envelope::kPayoutSent)) {
         payouts_seen.insert(event);
+        continue;
+      }
+      // A merchant's FX conversion re-denominates money already payable (less in one
+      // currency, more in another): no money becomes payable or is refunded.
+      if (l.line.body_case == static_cast<uint8_t>(v1::Envelope::kFxConversionExecuted)) {
+        conversions_seen.insert(event);
         continue;
       }
       if (l.line.bucket != ledger::Bucket::kPosted) continue;
@@ -77,6 +83,7 @@ Result<std::vector<Keyed>> keyed_flows(std::string_view merchant,
   }
   read->settlement_events += settlement_seen.size();
   read->payout_events += payouts_seen.size();
+  read->conversion_events += conversions_seen.size();
   read->events += flows.size();
   return flows;
 }

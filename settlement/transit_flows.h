@@ -21,6 +21,8 @@ struct PayableFlowsRead {
   uint64_t settlement_events = 0;  // left out: they also post to merchant:<id>:settling or
                                    // merchant:<id>:reserve (instructions, returns, reserves)
   uint64_t payout_events = 0;      // left out: payout_sent (Dr payable, Cr bank operating)
+  uint64_t conversion_events = 0;  // left out: fx_conversion_executed (money already payable,
+                                   // re-denominated)
   uint64_t zero_events = 0;        // left out: their payable lines net to zero
 };
 

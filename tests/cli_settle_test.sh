@@ -115,6 +115,27 @@ run "$bin" settle --data "$work/d" --as-of 2026-08-28T16:40:00Z
 check "an as-of before the books' latest event: exit 1 ($rc)" test "$rc" -eq 1
 check "saying why" grep -q "may not be before their latest event" "$work/err"
 
+# The rails comparison over this history (GBP: both merchants replayed under each rail).
+# Batch, cut-off 17:30 BST (16:30Z), T+1: batchy's 100.00 (Fri 09:00Z) and tokeny's 250.00
+# (09:30Z) are funded Tue 1 Sep 00:00 BST = Mon 23:00Z (Mon 31 Aug is a holiday): 86 h and
+# 85.5 h; batchy's 5.00 (Wed 2 Sep 09:00Z) Thu 3 Sep 00:00 BST = Wed 23:00Z: 14 h. Weighted:
+# (10000 x 309600 + 25000 x 307800 + 500 x 50400) / 35500 = 304681.7 s = 84.6 h. Tokenised:
+# each flow is on a 15-minute sweep: 0.0 h. The settlement events are not flows.
+run "$bin" settle report --data "$work/d" --compare-rails
+check "settle report exits 0 ($rc)" test "$rc" -eq 0
+check "batch 84.6 h vs tokenised 0.0 h to funds" grep -Eq '^  time to funds, average \(h\) +84.6 +0.0$' "$work/out"
+check "3 flows on each rail" grep -Eq '^  flows in period +3 +3$' "$work/out"
+run "$bin" settle report --data "$work/d" --compare-rails --json
+check "JSON names GBP" grep -q '"currency": "GBP"' "$work/out"
+run "$bin" settle report --data "$work/d"
+check "settle report without --compare-rails: usage error ($rc)" test "$rc" -eq 2
+run "$bin" settle report --data "$work/d" --compare-rails --plot "$work/chart.txt"
+check "a chart that is not .svg/.png: usage error ($rc)" test "$rc" -eq 2
+# gnuplot is installed by scripts/install-deps (as for `exposure --plot`).
+run "$bin" settle report --data "$work/d" --compare-rails --plot "$work/chart.svg"
+check "the chart is drawn ($rc)" test "$rc" -eq 0
+check "by gnuplot" grep -q 'Produced by GNUPLOT' "$work/chart.svg"
+
 # Help explains the command.
 run "$bin" settle --help
 check "settle --help explains cycles" grep -q "cut-off" "$work/out"

@@ -2110,6 +2110,7 @@ struct DemoSummary {
   projections::TrialBalance tb;
   std::vector<projections::BalanceRow> house;
   std::string digest;
+  std::optional<DemoSettlement> settlement;
 };
 
 void print_demo_json(const DemoSummary& d) {
@@ -2126,6 +2127,7 @@ void print_demo_json(const DemoSummary& d) {
                                       fold_ms)},
                   {"balanced", d.tb.balanced()},
                   {"trial_balance", tbj},
+                  {"settlement", d.settlement ? d.settlement->json : json(nullptr)},
                   {"digest", d.digest}});
 }
 
@@ -2133,6 +2135,7 @@ void print_demo_text(const DemoSummary& d) {
   fmt::print("\ngenerated and appended {} events ({} events/s)\n", d.appended,
              per_second(d.appended, d.append_elapsed));
   print_fold_summary(d.stats, d.fold_elapsed);
+  if (d.settlement) fmt::print("\n{}", d.settlement->text);
   fmt::print("\nhouse accounts (posted / pending):\n");
   for (const auto& r : d.house) {
     fmt::print("  {:<22} {:>20} {:>20} {}\n", r.account,
@@ -2202,13 +2205,17 @@ int cmd_demo(const DemoArgs& args) {
     return interrupted_exit();
   }
   d.stats = *stats;
+  // The demo ends with a settlement run at the books' latest event and the rails comparison.
+  auto settled = demo_settlement(common, fold->log);
+  if (!settled) return fail(settled.error());
+  d.settlement = std::move(settled).value();
   if (Status s = read_demo_books(&d); !s) return fail(s.error());
   if (common.json) {
     print_demo_json(d);
   } else {
     print_demo_text(d);
   }
-  return d.tb.balanced() ? kExitOk : kExitFailed;
+  return d.tb.balanced() && d.settlement->ok ? kExitOk : kExitFailed;
 }
 
 Result<QueryStores> open_query_stores(const Common& common) {
@@ -2229,28 +2236,31 @@ namespace payledger::tools {
 
 std::string iso_text(int64_t seconds) { return iso_time(seconds); }
 
-std::optional<std::string> read_as_of(const std::string& text, std::optional<int64_t>* out) {
+std::optional<std::string> read_as_of(const std::string& text, std::optional<int64_t>* out,
+                                      std::string_view option) {
   out->reset();
   if (text.empty()) return std::nullopt;
   *out = parse_moment(text, /*end_of_day=*/true);
   if (*out) return std::nullopt;
-  return fmt::format("--as-of '{}' is not an RFC 3339 time (2026-03-31T23:59:59Z) or a date "
+  return fmt::format("{} '{}' is not an RFC 3339 time (2026-03-31T23:59:59Z) or a date "
                      "(2026-03-31 = its close, 23:59:59Z)",
-                     text);
+                     option, text);
 }
 
 Result<std::optional<projections::FoldStats>> append_and_fold(
-    const Common& common, const LogArgs& log, const std::vector<events::AppendRecord>& records) {
+    const Common& common, const LogArgs& log, const std::vector<events::AppendRecord>& records,
+    bool fold_kafka) {
   {
     auto opened = open_append_log(common, log, /*partitions=*/0, /*sync=*/true);
     if (!opened) return opened.error();
     if (Status s = (*opened)->append(records); !s) return s.error();
   }
-  if (log.kafka()) return std::optional<projections::FoldStats>();
+  if (log.kafka() && !fold_kafka) return std::optional<projections::FoldStats>();
   FoldArgs fold;
   fold.common = common;
   fold.common.quiet = true;
   fold.log = log;
+  fold.until_idle = true;
   Clock::duration elapsed{};
   auto stats = run_fold(fold, &elapsed);
   if (!stats) return stats.error();

@@ -196,6 +196,8 @@ struct Commands {
   ExposureArgs exposure_args;
   SettleArgs settle;
   CLI::App* settle_cmd = nullptr;
+  Query settle_report;
+  SettleReportArgs settle_report_args;
   Query settlements, wallets;
   SettlementsArgs settlements_args;
   std::string wallets_merchant;
@@ -436,13 +438,14 @@ void add_settlement(CLI::App& app, Commands& c) {
       "Decide what each merchant with a settlement policy is paid now, append the "
       "instructions (and, on the tokenised rail, the token mint and transfer) and fold them");
   CLI::App* cmd = c.settle_cmd;
-  add_common(cmd, &c.settle.common);
+  cmd->require_subcommand(0, 1);
+  // Not required here: `settle report` has its own; cmd_settle checks both.
+  add_common(cmd, &c.settle.common, true, /*required=*/false);
   add_log_options(cmd, &c.settle.log);
   cmd->add_option("--as-of", c.settle.as_of,
                   "The moment of the run (RFC 3339, e.g. 2026-08-28T17:45:00+01:00; not a date: "
                   "cut-offs are local): the last cut-off (batch) or sweep (tokenised) at or "
-                  "before it is the cycle paid")
-      ->required();
+                  "before it is the cycle paid (required)");
   cmd->add_option("--merchant", c.settle.merchant, "Only this merchant");
   cmd->add_flag("--dry-run", c.settle.dry_run, "Decide and print; append nothing");
   cmd->footer(
@@ -455,6 +458,28 @@ void add_settlement(CLI::App& app, Commands& c) {
       "Exit 1 if a merchant could "
       "not be decided (e.g. a date outside its currency's calendar) or the fold rejected an "
       "appended event.");
+  CLI::App* r = add_query(cmd, c.settle_report, "report",
+                          "Working capital in transit: the same payable history replayed under "
+                          "the batch and the tokenised rail, side by side");
+  r->add_flag("--compare-rails", c.settle_report_args.compare_rails,
+              "Compare the rails (required: the one report so far)");
+  r->add_option("--from", c.settle_report_args.from,
+                "Start of the period (RFC 3339 or a date); default: the history's first UTC day");
+  r->add_option("--to", c.settle_report_args.to,
+                "End of the period, exclusive (RFC 3339 or a date); default: the day after the "
+                "history's last");
+  r->add_option("--merchant", c.settle_report_args.merchant,
+                "Only this merchant (and per-merchant rows)");
+  r->add_option("--plot", c.settle_report_args.plot,
+                "Also draw in-transit capital over time per rail with gnuplot into FILE.svg or "
+                "FILE.png");
+  r->footer(
+      "Per currency and rail: flows, total paid, average and peak money in transit (payable, "
+      "not yet at the merchant), average (amount-weighted) and p95 time to funds, and the "
+      "tokenised/batch ratio of average in-transit capital. Each merchant's own policy "
+      "schedules (batch: cut-off, zone, T+N over the currency's calendar; tokenised: the "
+      "sweep) replay its payable flows; settlement events themselves are left out. Reserves "
+      "are ignored (equal on both rails). docs/settlement.md \"Working capital in transit\".");
   CLI::App* s = add_query(&app, c.settlements, "settlements",
                           "List settlement instructions: status (instructed, sent, transferred, "
                           "confirmed, returned), value date and ageing");
@@ -551,6 +576,7 @@ int run(const Commands& c) {
   if (*c.fx_backtest.cmd) return cmd_fx_backtest(c.fx_backtest.common, c.backtest_reporting);
   if (*c.payment.cmd) return cmd_payment(c.payment.common, c.payment_merchant, c.payment_id);
   if (*c.exposure.cmd) return cmd_exposure(c.exposure.common, c.exposure_args);
+  if (*c.settle_report.cmd) return cmd_settle_report(c.settle_report.common, c.settle_report_args);
   if (*c.settle_cmd) return cmd_settle(c.settle);
   if (*c.settlements.cmd) return cmd_settlements(c.settlements.common, c.settlements_args);
   if (*c.wallets.cmd) return cmd_wallets(c.wallets.common, c.wallets_merchant);
@@ -580,7 +606,7 @@ int main(int argc, char** argv) {
 
   for (Query* q : {&c.balance, &c.statement, &c.tb, &c.digest, &c.rejects, &c.report_checkout,
                    &c.payment, &c.rates, &c.positions, &c.fx_pnl, &c.fx_backtest,
-                   &c.exposure, &c.settlements, &c.wallets}) {
+                   &c.exposure, &c.settlements, &c.wallets, &c.settle_report}) {
     split_dirs(q->dirs, &q->common);
   }
   install_signal_handlers();

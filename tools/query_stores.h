@@ -39,7 +39,9 @@ Result<QueryStores> open_query_stores(const Common& common);
 
 // Reads an --as-of option into *out (nullopt when `text` is empty; a date means its close,
 // 23:59:59Z). Returns the usage error's message when it is neither RFC 3339 nor a date.
-std::optional<std::string> read_as_of(const std::string& text, std::optional<int64_t>* out);
+// `option` names it in the message.
+std::optional<std::string> read_as_of(const std::string& text, std::optional<int64_t>* out,
+                                      std::string_view option = "--as-of");
 
 // RFC 3339 UTC text of a moment ("2026-05-22T16:30:00Z").
 std::string iso_text(int64_t seconds);
@@ -47,8 +49,19 @@ std::string iso_text(int64_t seconds);
 // Appends `records` to the command's log (the embedded log in DIR/log, or the Kafka topic)
 // and, for the embedded log, folds everything up to its end into DIR's projections: the
 // fold's stats. For Kafka: nullopt (the running fold books them).
+// With `fold_kafka` the Kafka topic is folded too, as a member of log.group until idle (the
+// demo's own group; never a running fold service's).
 Result<std::optional<projections::FoldStats>> append_and_fold(
-    const Common& common, const LogArgs& log, const std::vector<events::AppendRecord>& records);
+    const Common& common, const LogArgs& log, const std::vector<events::AppendRecord>& records,
+    bool fold_kafka = false);
+
+// The demo's closing settlement run (at the books' latest event) and rails comparison.
+struct DemoSettlement {
+  std::string text;
+  nlohmann::ordered_json json;
+  bool ok = true;  // every merchant decided, every appended event applied
+};
+Result<DemoSettlement> demo_settlement(const Common& common, const LogArgs& log);
 
 struct ExposureArgs {
   std::string horizon = "30d";  // Nd, N in 1..365
@@ -73,6 +86,14 @@ struct SettlementsArgs {
   std::string status;    // instructed, sent, transferred, confirmed, returned, open ("" = all)
   std::string as_of;     // the moment ageing is measured at ("" = the latest event time)
 };
+struct SettleReportArgs {
+  bool compare_rails = false;  // the one report so far (required)
+  std::string from, to;        // the period [from, to) ("" = the whole UTC days of the history)
+  std::string merchant;        // only this merchant, and per-merchant rows
+  std::string plot;            // FILE.svg or FILE.png ("" = no chart)
+};
+// Working capital in transit: the same payable history under the batch and tokenised rails.
+int cmd_settle_report(const Common& common, const SettleReportArgs& args);
 // Settlement instructions with their status and ageing.
 int cmd_settlements(const Common& common, const SettlementsArgs& args);
 // Deposit-token wallets per holder and the supply against the deposits set aside.

@@ -3,6 +3,7 @@
 // and the deposit-token wallets with the supply against the deposits set aside.
 #include <algorithm>
 #include <map>
+#include <tuple>
 
 #include <fmt/format.h>
 
@@ -11,6 +12,8 @@
 #include "ledger/asset.h"
 #include "ledger/settlement.h"
 #include "settlement/settle.h"
+#include "settlement/transit.h"
+#include "settlement/transit_flows.h"
 #include "tools/query_stores.h"
 
 namespace payledger::tools {
@@ -78,6 +81,7 @@ std::string instructed_totals(const std::vector<settlement::Decision>& decisions
 }  // namespace
 
 int cmd_settle(const SettleArgs& args) {
+  if (args.common.data.empty()) return usage("settle needs --data DIR");
   if (args.as_of.size() == 10) {  // YYYY-MM-DD
     // A date's close (23:59:59Z) is already the next day in London in summer or in Tokyo:
     // a cut-off is local, so a run takes a moment.
@@ -356,6 +360,168 @@ int cmd_wallets(const Common& common, const std::string& merchant) {
     return kExitFailed;
   }
   return kExitOk;
+}
+
+int cmd_settle_report(const Common& common, const SettleReportArgs& args) {
+  if (!args.compare_rails) {
+    return usage("settle report: give --compare-rails (working capital in transit, batch vs "
+                 "tokenised: the one report so far)");
+  }
+  if (!args.plot.empty() && !settlement::transit_chart_is_png(args.plot)) {
+    return usage(fmt::format("--plot '{}': the chart is FILE.svg or FILE.png", args.plot));
+  }
+  // The period's ends: a date is its start, 00:00Z ([from, to) takes whole days).
+  std::optional<int64_t> from, to;
+  for (auto [text, out, name] : {std::tuple{&args.from, &from, "--from"},
+                                 std::tuple{&args.to, &to, "--to"}}) {
+    if (text->empty()) continue;
+    *out = parse_moment(*text, /*end_of_day=*/false);
+    if (!*out) {
+      return usage(fmt::format("{} '{}' is not an RFC 3339 time or a date (its 00:00:00Z)", name,
+                               *text));
+    }
+  }
+  auto q = open_query_stores(common);
+  if (!q) return fail(q.error());
+  settlement::PayableFlowsRead read;
+  auto flows = settlement::payable_flows(q->stores, args.merchant, &read);
+  if (!flows) return fail(flows.error());
+  auto rows = projections::list_settlement(q->stores, args.merchant);
+  if (!rows) return fail(rows.error());
+  settlement::SettlementPolicies policies;
+  for (const auto& p : rows->policies) policies[{p.merchant, p.currency}] = p.policy;
+  if (policies.empty()) {
+    return fail(make_error(Code::kNoSettlementPolicy,
+                           args.merchant.empty()
+                               ? fmt::format("no merchant in {} has a settlement policy: no rail "
+                                             "to compare",
+                                             common.data)
+                               : fmt::format("merchant {} has no settlement policy in {}",
+                                             args.merchant, common.data)));
+  }
+  auto period = settlement::default_period(*flows);
+  if (!period && (!from || !to)) {
+    return fail(make_error(Code::kInvalidArgument,
+                           fmt::format("no payable history in {} to replay", common.data)));
+  }
+  settlement::TransitOptions options;
+  options.from_s = from ? *from : period->first;
+  options.to_s = to ? *to : period->second;
+  options.by_merchant = !args.merchant.empty();
+  options.series = !args.plot.empty();
+  if (options.from_s >= options.to_s) {
+    return usage(fmt::format("the period [{}, {}) is empty", iso_text(options.from_s),
+                             iso_text(options.to_s)));
+  }
+  auto report = settlement::compare_rails(*flows, policies, options);
+  if (!report) return fail(report.error());
+  if (report->currencies.empty()) {
+    return fail(make_error(Code::kInvalidArgument,
+                           fmt::format("no payable flow of a merchant with a policy in [{}, {}): "
+                                       "nothing to compare",
+                                       iso_text(options.from_s), iso_text(options.to_s))));
+  }
+  if (common.json) {
+    json out = settlement::transit_json(*report);
+    out["flows_read"] = json{{"flows", read.events},
+                             {"settlement_events_left_out", read.settlement_events},
+                             {"payout_events_left_out", read.payout_events},
+                             {"conversion_events_left_out", read.conversion_events},
+                             {"zero_events_left_out", read.zero_events}};
+    out["complete"] = q->complete;
+    if (!q->complete) out["gaps"] = q->gaps;
+    fmt::print("{}\n", out.dump(2));
+  } else {
+    fmt::print("{}", settlement::format_transit_table(*report));
+    fmt::print("flows read: {} ({} settlement and {} payout events left out: they are the "
+               "settlement itself; {} FX conversions: money already payable)\n",
+               read.events, read.settlement_events, read.payout_events, read.conversion_events);
+  }
+  if (!args.plot.empty()) {
+    if (Status s = settlement::plot_transit(*report, args.plot); !s) return fail(s.error());
+    if (!common.json) fmt::print("chart: {}\n", args.plot);
+  }
+  return kExitOk;
+}
+
+Result<DemoSettlement> demo_settlement(const Common& common, const LogArgs& log) {
+  DemoSettlement out;
+  settlement::Plan plan;
+  int64_t as_of = 0;
+  {
+    auto q = open_query_stores(common);
+    if (!q) return q.error();
+    auto owners = projections::partition_owners(q->stores);
+    if (!owners) return owners.error();
+    auto latest = projections::latest_event_time(q->stores, *owners);
+    if (!latest) return latest.error();
+    if (!*latest) return out;  // nothing folded: nothing to settle
+    as_of = **latest;
+    auto planned = settlement::plan_settlement(q->stores, as_of, "");
+    if (!planned) return planned.error();
+    plan = std::move(planned).value();
+  }
+  std::optional<projections::FoldStats> folded;
+  if (!plan.events.empty()) {
+    std::vector<events::AppendRecord> records;
+    for (const auto& e : plan.events) records.push_back(events::event_record(e));
+    auto done = append_and_fold(common, log, records, /*fold_kafka=*/true);
+    if (!done) return done.error();
+    folded = *done;
+  }
+  std::map<settlement::Outcome, size_t> outcomes;
+  for (const auto& d : plan.decisions) ++outcomes[d.outcome];
+  const uint64_t rejected = folded ? folded->rejected : 0;
+  out.ok = plan.failed == 0 && rejected == 0;
+  json outcome_json = json::object();
+  std::string outcome_text;
+  for (const auto& [outcome, n] : outcomes) {
+    outcome_json[std::string(settlement::outcome_name(outcome))] = n;
+    outcome_text += fmt::format("{}{} {}", outcome_text.empty() ? "" : ", ", n,
+                                settlement::outcome_name(outcome));
+  }
+  out.text = fmt::format(
+      "settlement run at {} (`payledger settle`): {} merchant-currencies with a policy: {}; "
+      "instructed {}; {} events appended, {} rejected\n",
+      iso_text(as_of), plan.decisions.size(), outcome_text.empty() ? "none" : outcome_text,
+      instructed_totals(plan.decisions), plan.events.size(), rejected);
+  out.json = json{{"as_of", iso_text(as_of)},
+                  {"decisions", plan.decisions.size()},
+                  {"outcomes", outcome_json},
+                  {"events", plan.events.size()},
+                  {"rejected", rejected},
+                  {"failed", plan.failed}};
+  // The rails comparison over the whole history.
+  auto q = open_query_stores(common);
+  if (!q) return q.error();
+  auto flows = settlement::payable_flows(q->stores, "");
+  if (!flows) return flows.error();
+  auto rows = projections::list_settlement(q->stores, "");
+  if (!rows) return rows.error();
+  settlement::SettlementPolicies policies;
+  for (const auto& p : rows->policies) policies[{p.merchant, p.currency}] = p.policy;
+  auto period = settlement::default_period(*flows);
+  if (policies.empty() || !period) return out;
+  settlement::TransitOptions options;
+  options.from_s = period->first;
+  options.to_s = period->second;
+  auto report = settlement::compare_rails(*flows, policies, options);
+  if (!report) return report.error();
+  out.text += fmt::format(
+      "working capital in transit, {} .. {} (`payledger settle report --compare-rails`): "
+      "average in transit, batch vs tokenised, and time to funds\n",
+      iso_text(options.from_s), iso_text(options.to_s));
+  for (const auto& c : report->currencies) {
+    auto ratio = settlement::tokenised_vs_batch(c);
+    out.text += fmt::format(
+        "  {:<4} {:>18} vs {:>16} ({:>6}%)   {:>6} h vs {:>5} h\n", c.currency,
+        ledger::format_scaled(c.batch.stats.average, c.exponent),
+        ledger::format_scaled(c.tokenised.stats.average, c.exponent), ratio.value_or("-"),
+        settlement::hours_1dp(c.batch.stats.ttf_average_s),
+        settlement::hours_1dp(c.tokenised.stats.ttf_average_s));
+  }
+  out.json["rails"] = settlement::transit_json(*report);
+  return out;
 }
 
 }  // namespace payledger::tools
