@@ -48,6 +48,7 @@ const char* out_of_range_time(const v1::Envelope& e) {
   if (!valid_time(e.settlement_instructed().reserve_release_at())) {
     return "settlement_instructed.reserve_release_at";
   }
+  if (!valid_time(e.settlement_run_started().as_of())) return "settlement_run_started.as_of";
   if (!valid_time(e.settlement_instructed().cycle_cutoff())) {
     return "settlement_instructed.cycle_cutoff";
   }
@@ -108,7 +109,8 @@ std::string to_json(const v1::Envelope& event) {
 }
 
 bool is_reference_data(const v1::Envelope& event) {
-  return event.body_case() == v1::Envelope::kFxRatePublished;
+  return event.body_case() == v1::Envelope::kFxRatePublished ||
+         event.body_case() == v1::Envelope::kSettlementRunStarted;
 }
 
 bool is_house_only(const v1::Envelope& event) {
@@ -151,9 +153,9 @@ Status validate(const v1::Envelope& event) {
   if (is_reference_data(event)) {
     if (!event.merchant_id().empty()) {
       return make_error(Code::kMalformed,
-                        fmt::format("merchant_id '{}': a published FX rate is reference data "
-                                    "for every merchant and names none (leave merchant_id "
-                                    "empty)",
+                        fmt::format("merchant_id '{}': a published FX rate or a settlement "
+                                    "run's start is reference data for every merchant and "
+                                    "names none (leave merchant_id empty)",
                                     event.merchant_id()));
     }
   } else if (event.merchant_id().empty()) {

@@ -44,6 +44,7 @@ Status validate(const payledger::v1::Envelope& event);
 
 // Reference data every partition reads (fx_rate_published): it belongs to no merchant and
 // is appended to every partition under kBroadcastKey.
+// fx_rate_published and settlement_run_started: no merchant, appended to every partition.
 bool is_reference_data(const payledger::v1::Envelope& event);
 // Events only the house (merchant_id kHouseMerchantId) may append: forwards and revaluation
 // runs. (fx_conversion_executed is either a merchant's or the house's.)

@@ -418,6 +418,7 @@ Result<Effects> dispatch(const v1::Envelope& event, const LedgerView& view) {
     case E::kTokenMinted: return on_token_minted(event, view);
     case E::kTokenTransferred: return on_token_transferred(event, view);
     case E::kTokenRedeemed: return on_token_redeemed(event, view);
+    case E::kSettlementRunStarted: return on_settlement_run_started(event, view);
     case E::kFeeAssessed: return on_fee(event, view);
     case E::kPayoutSent: return on_payout(event, view);
     case E::BODY_NOT_SET: break;

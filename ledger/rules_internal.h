@@ -208,6 +208,7 @@ Result<Effects> on_reserve_released(const v1::Envelope& e, const LedgerView& vie
 Result<Effects> on_token_minted(const v1::Envelope& e, const LedgerView& view);
 Result<Effects> on_token_transferred(const v1::Envelope& e, const LedgerView& view);
 Result<Effects> on_token_redeemed(const v1::Envelope& e, const LedgerView& view);
+Result<Effects> on_settlement_run_started(const v1::Envelope& e, const LedgerView& view);
 // After every rule (the fold's invariant): the tokens in circulation equal the deposits set
 // aside for them, per currency, once the entry is posted. A failure is a bug in the rules
 // (PAYLEDGER_CHECK), never bad input: only mints and redemptions move either, together.

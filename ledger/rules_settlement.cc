@@ -504,6 +504,16 @@ Result<Effects> on_token_redeemed(const v1::Envelope& e, const LedgerView& view)
   return finish(std::move(fx));
 }
 
+// Moves nothing: its time brings the partition's deadlines due by the run before it decides.
+Result<Effects> on_settlement_run_started(const v1::Envelope& e, const LedgerView&) {
+  const auto& b = e.settlement_run_started();
+  if (!b.has_as_of()) return missing("settlement_run_started.as_of");
+  if (b.as_of().seconds() != event_time(e) || b.as_of().nanos() != e.occurred_at().nanos()) {
+    return make_error(Code::kMalformed, "settlement_run_started.as_of must equal occurred_at");
+  }
+  return Effects{};
+}
+
 void check_token_supply(const LedgerView& view, const JournalEntry& entry) {
   static const AccountId issued = Chart::token_issued();
   static const AccountId backing = Chart::token_backing();

@@ -203,7 +203,7 @@ std::optional<Error> prepare_checks(const LogRecord& rec, uint32_t partitions,
     // Reference data is in every partition under the broadcast key; nothing else may be.
     if (rec.key != events::kBroadcastKey) {
       return make_error(Code::kMalformed,
-                        fmt::format("a published FX rate keyed '{}' reached only partition {}: "
+                        fmt::format("reference data keyed '{}' reached only partition {}: "
                                     "reference data is appended to every partition under key "
                                     "'{}' (payledger append does this)",
                                     rec.key, rec.partition, events::kBroadcastKey));
@@ -211,7 +211,8 @@ std::optional<Error> prepare_checks(const LogRecord& rec, uint32_t partitions,
     if (!events::is_reference_data(event)) {
       return make_error(Code::kMalformed,
                         fmt::format("record key '{}' (every partition) is for reference data "
-                                    "(fx_rate_published) only; merchant '{}''s events are "
+                                    "(fx_rate_published, settlement_run_started) only; "
+                                    "merchant '{}''s events are "
                                     "keyed by merchant_id",
                                     rec.key, event.merchant_id()));
     }

@@ -1283,6 +1283,7 @@ void fields(Enc& e, const v1::TokenMinted& m) {
   e.str(3, m.instruction_id());
 }
 void fields(Enc& e, const v1::TokenTransferred& m) { e.str(1, m.instruction_id()); }
+void fields(Enc& e, const v1::SettlementRunStarted& m) { e.msg(1, m.has_as_of(), m.as_of()); }
 void fields(Enc& e, const v1::TokenRedeemed& m) {
   e.str(1, m.redemption_id());
   e.msg(2, m.has_amount(), m.amount());
@@ -1340,7 +1341,8 @@ void fields(Enc& e, const v1::TokenRedeemed& m) {
     BODY(SettlementReserveReleased, settlement_reserve_released) \
     BODY(TokenMinted, token_minted) \
     BODY(TokenTransferred, token_transferred) \
-    BODY(TokenRedeemed, token_redeemed)
+    BODY(TokenRedeemed, token_redeemed) \
+    BODY(SettlementRunStarted, settlement_run_started)
 
 void fields(Enc& e, const v1::Envelope& m) {
   e.str(1, m.event_id());

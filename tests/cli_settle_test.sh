@@ -105,8 +105,20 @@ run "$bin" settle --data "$work/d" --as-of 2026-09-02T16:40:00Z
 check "books behind their log: settle refuses ($rc)" test "$rc" -eq 1
 check "naming the fold to run" grep -q "run \`payledger fold" "$work/err"
 "$bin" fold --data "$work/d" -q > /dev/null
+# A run more than 366 days after a partition's latest event: the fold refuses its start
+# (clock_skew), settle says so and exits 1.
+run "$bin" settle --data "$work/d" --as-of 2027-12-31T18:00:00Z --merchant batchy
+check "an as-of a year past the books: exit 1 ($rc)" test "$rc" -eq 1
+check "naming clock_skew" grep -q "clock_skew" "$work/err"
 # Friday 2027-12-31 18:00 London, after the cut-off: T+1 needs 2028, which the GBP calendar
 # does not cover: the merchant cannot be decided (never guessed), exit 1, nothing appended.
+{  # activity in every partition, so the run's start is within a year of each
+  sale batchy p10 1.00 2027-06-01T09:00:00Z
+  sale tokeny p11 1.00 2027-06-01T09:00:00Z
+  sale nopolicy p12 1.00 2027-06-01T09:00:00Z
+} > "$work/later.ndjson"
+"$bin" append --data "$work/d" "$work/later.ndjson" > /dev/null
+"$bin" fold --data "$work/d" -q > /dev/null
 run "$bin" settle --data "$work/d" --as-of 2027-12-31T18:00:00Z --merchant batchy
 check "a value date outside the calendar: exit 1 ($rc)" test "$rc" -eq 1
 check "reported as failed" grep -q "failed: " "$work/out"

@@ -177,7 +177,8 @@ TEST(FxRate, ARateInOnePartitionOrAMerchantEventEverywhereIsRejected) {
   for (const auto& r : rejects) {
     EXPECT_EQ(r.code, Code::kMalformed);
     if (r.reason.find("reached only partition") != std::string::npos) ++rate_rejects;
-    if (r.reason.find("reference data (fx_rate_published) only") != std::string::npos) {
+    if (r.reason.find("reference data (fx_rate_published, settlement_run_started) only") !=
+        std::string::npos) {
       ++lock_rejects;
     }
   }

@@ -19,6 +19,7 @@
 namespace payledger::tools {
 namespace {
 
+namespace v1 = payledger::v1;
 using json = nlohmann::ordered_json;
 using ledger::Int128;
 
@@ -78,6 +79,28 @@ std::string instructed_totals(const std::vector<settlement::Decision>& decisions
   return out.empty() ? "nothing" : out;
 }
 
+// Appends the run's start (settlement_run_started at `as_of`, every partition; one per as-of)
+// and folds it (embedded log, or Kafka with `fold_kafka`).
+Status start_run(const Common& common, const LogArgs& log, int64_t as_of,
+                 bool fold_kafka = false) {
+  v1::Envelope e;
+  e.set_event_id(fmt::format("settle-run.{}", as_of));
+  e.set_schema_version(events::kSchemaVersion);
+  e.mutable_occurred_at()->set_seconds(as_of);
+  e.mutable_settlement_run_started()->mutable_as_of()->set_seconds(as_of);
+  auto done = append_and_fold(common, log, {events::event_record(e)}, fold_kafka);
+  if (!done) return done.error();
+  if (*done && (*done)->rejected > 0) {
+    return make_error(Code::kClockSkew,
+                      fmt::format("the fold rejected the settlement run's start at {} in {} "
+                                  "partition(s), so the books cannot be brought to that time "
+                                  "(an as-of more than 366 days after a partition's latest "
+                                  "event is clock_skew): see `payledger rejects --data {}`",
+                                  iso_text(as_of), (*done)->rejected, common.data));
+  }
+  return Status::Ok();
+}
+
 }  // namespace
 
 int cmd_settle(const SettleArgs& args) {
@@ -106,6 +129,19 @@ int cmd_settle(const SettleArgs& args) {
     auto planned = settlement::plan_settlement(q->stores, *as_of, args.merchant);
     if (!planned) return fail(planned.error());
     plan = std::move(planned).value();
+  }
+  if (!args.dry_run && !plan.decisions.empty()) {
+    // Bring every partition's event time to the as-of first, so the fold books the deadlines
+    // due by then (expiries) and the run decides from those books (embedded log; on Kafka
+    // the running fold books them, and a decision it rejects is decided again by a re-run).
+    if (Status s = start_run(args.common, args.log, *as_of); !s) return fail(s.error());
+    if (!args.log.kafka()) {
+      auto q = open_query_stores(args.common);
+      if (!q) return fail(q.error());
+      auto planned = settlement::plan_settlement(q->stores, *as_of, args.merchant);
+      if (!planned) return fail(planned.error());
+      plan = std::move(planned).value();
+    }
   }
   if (plan.decisions.empty()) {
     return fail(make_error(
@@ -457,6 +493,11 @@ Result<DemoSettlement> demo_settlement(const Common& common, const LogArgs& log)
     if (!latest) return latest.error();
     if (!*latest) return out;  // nothing folded: nothing to settle
     as_of = **latest;
+  }
+  if (Status s = start_run(common, log, as_of, /*fold_kafka=*/true); !s) return s.error();
+  {
+    auto q = open_query_stores(common);
+    if (!q) return q.error();
     auto planned = settlement::plan_settlement(q->stores, as_of, "");
     if (!planned) return planned.error();
     plan = std::move(planned).value();
