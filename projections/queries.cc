@@ -268,10 +268,32 @@ Result<std::vector<BalanceRow>> list_balances(const Stores& stores, std::string_
   return rows;
 }
 
+namespace {
+Result<std::vector<StatementLine>> statement_of(const Stores& stores, const Owners& owners,
+                                                std::string_view account, size_t limit,
+                                                size_t* total);
+}  // namespace
+
 Result<std::vector<StatementLine>> statement(const Stores& stores, std::string_view account,
                                              size_t limit, size_t* total) {
   auto owners = partition_owners(stores);
   if (!owners) return owners.error();
+  return statement_of(stores, *owners, account, limit, total);
+}
+
+Result<std::vector<StatementLine>> partition_statement(const Stores& stores,
+                                                       const Owners& owners, uint32_t partition,
+                                                       std::string_view account) {
+  auto it = owners.find(partition);
+  if (it == owners.end()) return std::vector<StatementLine>{};
+  return statement_of(stores, Owners{{partition, it->second}}, account, 0, nullptr);
+}
+
+namespace {
+Result<std::vector<StatementLine>> statement_of(const Stores& stores, const Owners& owners_in,
+                                                std::string_view account, size_t limit,
+                                                size_t* total) {
+  const Owners* owners = &owners_in;
   // One bounded iterator per partition over the account's chunks (keys: partition | account
   // \0 asset \0 first offset, so each is ordered by asset, then offset). Walking them asset by
   // asset, and within an asset partition by partition, visits lines in the statement's order
@@ -340,6 +362,7 @@ Result<std::vector<StatementLine>> statement(const Stores& stores, std::string_v
   if (limit != 0 && lines.size() > limit) lines.resize(limit);
   return lines;
 }
+}  // namespace
 
 bool TrialBalance::balanced() const {
   for (const auto& row : assets) {

@@ -73,6 +73,12 @@ struct StatementLine {
 Result<std::vector<StatementLine>> statement(const Stores& stores, std::string_view account,
                                              size_t limit, size_t* total = nullptr);
 
+// The lines of `account` in one partition only (a merchant's accounts live in its partition),
+// from the store `owners` names for it; none if no store holds that partition.
+Result<std::vector<StatementLine>> partition_statement(const Stores& stores, const Owners& owners,
+                                                       uint32_t partition,
+                                                       std::string_view account);
+
 struct TrialBalanceRow {
   std::string asset;
   int exponent = 0;

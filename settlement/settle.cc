@@ -85,10 +85,12 @@ struct CycleFlows {
   Int128 after_cutoff = 0;
   Int128 new_money = 0;
 };
-Result<CycleFlows> cycle_flows(const projections::Stores& stores, const std::string& merchant,
-                               const std::string& currency, int64_t cutoff_s,
-                               std::optional<int64_t> since_s) {
-  auto lines = projections::statement(stores, fmt::format("merchant:{}:payable", merchant), 0);
+Result<CycleFlows> cycle_flows(const projections::Stores& stores,
+                               const projections::Owners& owners, uint32_t partition,
+                               const std::string& merchant, const std::string& currency,
+                               int64_t cutoff_s, std::optional<int64_t> since_s) {
+  auto lines = projections::partition_statement(stores, owners, partition,
+                                                fmt::format("merchant:{}:payable", merchant));
   if (!lines) return lines.error();
   CycleFlows out;
   for (const auto& l : *lines) {
@@ -233,7 +235,8 @@ Result<Plan> plan_settlement(const projections::Stores& stores, int64_t as_of_s,
     // by the cut-off joins it. The reserve is taken on the cycle's new money only: what became
     // payable since the previous instruction's cut-off, less refunds, fees and chargebacks —
     // never again on released reserves, returned payouts or carried money already reserved.
-    auto flows = cycle_flows(stores, row.merchant, row.currency, cycle->cutoff_s,
+    auto flows = cycle_flows(stores, *owners, row.partition, row.merchant, row.currency,
+                             cycle->cutoff_s,
                              mb.last_cutoff.contains(row.currency)
                                  ? std::optional(mb.last_cutoff[row.currency])
                                  : std::nullopt);
