@@ -118,7 +118,8 @@ void BM_SettleRun(benchmark::State& state) {
       state.SkipWithError("settle bench: the run failed");
       return;
     }
-    for (const auto& d : plan->decisions) instructed += d.outcome == settlement::Outcome::kInstructed;
+    for (const auto& d : plan->decisions)
+      instructed += d.outcome == settlement::Outcome::kInstructed;
     t0 = Clock::now();
     for (const auto& e : plan->events) records.push_back(events::event_record(e));
     (void)log->append(records);

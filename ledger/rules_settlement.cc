@@ -17,9 +17,9 @@
 //               Dr psp:token:clearing / Cr psp:token:backing (C)
 // So the supply (psp:token:issued in T) and the deposits set aside (psp:token:backing in C)
 // move only together: check_token_supply asserts it after every event.
-#include <algorithm>
-
 #include <fmt/format.h>
+
+#include <algorithm>
 
 #include "events/schema/check.h"
 #include "events/schema/ids.h"
@@ -47,9 +47,12 @@ Status business_id(const std::string& id, std::string_view field) {
 
 Result<Rail> parse_rail(v1::SettlementRail rail, std::string_view field) {
   switch (rail) {
-    case v1::SETTLEMENT_RAIL_BATCH: return Rail::kBatch;
-    case v1::SETTLEMENT_RAIL_TOKENISED: return Rail::kTokenised;
-    default: return missing(field);
+    case v1::SETTLEMENT_RAIL_BATCH:
+      return Rail::kBatch;
+    case v1::SETTLEMENT_RAIL_TOKENISED:
+      return Rail::kTokenised;
+    default:
+      return missing(field);
   }
 }
 
@@ -66,8 +69,7 @@ Result<int32_t> parse_cutoff(std::string_view text, std::string_view field) {
 }
 
 Error bad_range(std::string_view field, uint32_t value, uint32_t lo, uint32_t hi) {
-  return make_error(Code::kMalformed,
-                    fmt::format("{} {} is outside {}..{}", field, value, lo, hi));
+  return make_error(Code::kMalformed, fmt::format("{} {} is outside {}..{}", field, value, lo, hi));
 }
 
 // The instruction an answer names: kMissingField / kUnknownInstruction.
@@ -77,8 +79,8 @@ Result<const SettlementInstruction*> instruction(const v1::Envelope& e, const Le
   const SettlementInstruction* found = view.find_instruction(e.merchant_id(), id);
   if (found == nullptr) {
     return make_error(Code::kUnknownInstruction,
-                      fmt::format("{} '{}': merchant {} has no such settlement instruction",
-                                  field, id, e.merchant_id()));
+                      fmt::format("{} '{}': merchant {} has no such settlement instruction", field,
+                                  id, e.merchant_id()));
   }
   return found;
 }
@@ -176,7 +178,8 @@ Result<Effects> on_settlement_policy_set(const v1::Envelope& e, const LedgerView
   }
   policy.settlement_days = b.settlement_days();
   if (b.has_minimum_payout()) {
-    auto minimum = parse_money(b.minimum_payout(), true, "merchant_settlement_policy_set.minimum_payout");
+    auto minimum =
+        parse_money(b.minimum_payout(), true, "merchant_settlement_policy_set.minimum_payout");
     if (!minimum) return minimum.error();
     if (!(minimum->asset() == *currency)) {
       return make_error(Code::kCurrencyMismatch,
@@ -187,8 +190,8 @@ Result<Effects> on_settlement_policy_set(const v1::Envelope& e, const LedgerView
   }
   auto reserve = percent_fraction(b.reserve_percent().empty() ? "0" : b.reserve_percent());
   if (!reserve) {
-    return make_error(reserve.error().code, fmt::format("{}.reserve_percent: {}", kName,
-                                                        reserve.error().reason));
+    return make_error(reserve.error().code,
+                      fmt::format("{}.reserve_percent: {}", kName, reserve.error().reason));
   }
   if (*reserve) {
     if (b.reserve_days() < 1 || b.reserve_days() > kReserveDaysMax) {
@@ -198,9 +201,8 @@ Result<Effects> on_settlement_policy_set(const v1::Envelope& e, const LedgerView
     policy.reserve_percent = b.reserve_percent();
     policy.reserve_days = b.reserve_days();
   } else if (b.reserve_days() != 0) {
-    return make_error(Code::kMalformed,
-                      fmt::format("{}.reserve_days {} without a reserve_percent", kName,
-                                  b.reserve_days()));
+    return make_error(Code::kMalformed, fmt::format("{}.reserve_days {} without a reserve_percent",
+                                                    kName, b.reserve_days()));
   }
   if (b.sweep_minutes() > kSweepMinutesMax) {
     return bad_range("merchant_settlement_policy_set.sweep_minutes", b.sweep_minutes(), 0,
@@ -265,21 +267,20 @@ Result<Effects> on_settlement_instructed(const v1::Envelope& e, const LedgerView
   const AccountId payable = Chart::merchant_payable(e.merchant_id());
   const Balance balance = view.balance(payable, amount->asset());
   if (balance == Balance{}) {
-    return make_error(Code::kNoBalance,
-                      fmt::format("merchant {} has no {} balance to settle", e.merchant_id(),
-                                  currency));
+    return make_error(Code::kNoBalance, fmt::format("merchant {} has no {} balance to settle",
+                                                    e.merchant_id(), currency));
   }
   const SettlementPolicy* policy = view.find_settlement_policy(e.merchant_id(), currency);
   if (policy == nullptr) {
-    return make_error(Code::kNoSettlementPolicy,
-                      fmt::format("merchant {} has no settlement policy for {}", e.merchant_id(),
-                                  currency));
+    return make_error(
+        Code::kNoSettlementPolicy,
+        fmt::format("merchant {} has no settlement policy for {}", e.merchant_id(), currency));
   }
   if (policy->rail != *rail) {
-    return make_error(Code::kIllegalTransition,
-                      fmt::format("merchant {} is paid in {} by the {} rail, not {}",
-                                  e.merchant_id(), currency, rail_name(policy->rail),
-                                  rail_name(*rail)));
+    return make_error(
+        Code::kIllegalTransition,
+        fmt::format("merchant {} is paid in {} by the {} rail, not {}", e.merchant_id(), currency,
+                    rail_name(policy->rail), rail_name(*rail)));
   }
   if (view.find_instruction(e.merchant_id(), b.instruction_id()) != nullptr) {
     return make_error(Code::kDuplicateBusinessId,
@@ -290,12 +291,11 @@ Result<Effects> on_settlement_instructed(const v1::Envelope& e, const LedgerView
   const Int128 available = balance.posted_net(Side::kCredit);
   const Int128 total = amount->minor() + reserve;
   if (total > available) {
-    return make_error(Code::kInsufficientFunds,
-                      fmt::format("settlement of {} {} (reserve {}) exceeds available {} {}",
-                                  amount->to_string(), currency,
-                                  format_scaled(reserve, amount->asset().exponent()),
-                                  format_scaled(available, amount->asset().exponent()),
-                                  currency));
+    return make_error(
+        Code::kInsufficientFunds,
+        fmt::format("settlement of {} {} (reserve {}) exceeds available {} {}", amount->to_string(),
+                    currency, format_scaled(reserve, amount->asset().exponent()),
+                    format_scaled(available, amount->asset().exponent()), currency));
   }
   SettlementInstruction in;
   in.currency = currency;
@@ -393,8 +393,7 @@ Result<Effects> on_reserve_released(const v1::Envelope& e, const LedgerView& vie
   auto in = instruction(e, view, id, "settlement_reserve_released.instruction_id");
   if (!in) return in.error();
   if ((*in)->reserve == 0) {
-    return make_error(Code::kIllegalTransition,
-                      fmt::format("instruction {} held no reserve", id));
+    return make_error(Code::kIllegalTransition, fmt::format("instruction {} held no reserve", id));
   }
   if ((*in)->reserve_released) {
     return make_error(Code::kIllegalTransition,
@@ -408,8 +407,8 @@ Result<Effects> on_reserve_released(const v1::Envelope& e, const LedgerView& vie
   SettlementInstruction next = **in;
   next.reserve_released = true;
   Effects fx = with_instruction(id, next);
-  post(fx.entry, Chart::merchant_reserve(e.merchant_id()),
-       Chart::merchant_payable(e.merchant_id()), amount_of(next, next.reserve), Bucket::kPosted);
+  post(fx.entry, Chart::merchant_reserve(e.merchant_id()), Chart::merchant_payable(e.merchant_id()),
+       amount_of(next, next.reserve), Bucket::kPosted);
   return finish(std::move(fx));
 }
 
@@ -428,12 +427,12 @@ Result<Effects> on_token_minted(const v1::Envelope& e, const LedgerView& view) {
     }
     if ((*in)->currency != amount->deposits.asset().code() ||
         (*in)->amount != amount->tokens.minor()) {
-      return make_error(Code::kIllegalTransition,
-                        fmt::format("token_minted.amount {} {} is not instruction {}'s {} {}",
-                                    amount->tokens.to_string(), amount->tokens.asset().code(),
-                                    b.instruction_id(),
-                                    format_scaled((*in)->amount, amount->tokens.asset().exponent()),
-                                    (*in)->currency));
+      return make_error(
+          Code::kIllegalTransition,
+          fmt::format("token_minted.amount {} {} is not instruction {}'s {} {}",
+                      amount->tokens.to_string(), amount->tokens.asset().code(), b.instruction_id(),
+                      format_scaled((*in)->amount, amount->tokens.asset().exponent()),
+                      (*in)->currency));
     }
   }
   Effects fx;
@@ -460,11 +459,11 @@ Result<Effects> on_token_transferred(const v1::Envelope& e, const LedgerView& vi
   const Amount tokens = Amount::from_minor(token, next.amount);
   const Int128 wallet = held(view, Chart::token_wallet(), token);
   if (wallet < next.amount) {
-    return make_error(Code::kInsufficientFunds,
-                      fmt::format("the PSP's token wallet holds {} {}, the transfer needs {}: "
-                                  "mint first",
-                                  format_scaled(wallet, token.exponent()), token.code(),
-                                  tokens.to_string()));
+    return make_error(
+        Code::kInsufficientFunds,
+        fmt::format("the PSP's token wallet holds {} {}, the transfer needs {}: "
+                    "mint first",
+                    format_scaled(wallet, token.exponent()), token.code(), tokens.to_string()));
   }
   next.status = InstructionStatus::kTransferred;
   next.sent_s = event_time(e);
@@ -492,11 +491,11 @@ Result<Effects> on_token_redeemed(const v1::Envelope& e, const LedgerView& view)
   const AccountId wallet = Chart::merchant_token_wallet(e.merchant_id());
   const Int128 holds = held(view, wallet, amount->tokens.asset());
   if (amount->tokens.minor() > holds) {
-    return make_error(Code::kInsufficientFunds,
-                      fmt::format("redemption of {} {} exceeds the {} merchant {}'s wallet holds",
-                                  amount->tokens.to_string(), amount->tokens.asset().code(),
-                                  format_scaled(holds, amount->tokens.asset().exponent()),
-                                  e.merchant_id()));
+    return make_error(
+        Code::kInsufficientFunds,
+        fmt::format("redemption of {} {} exceeds the {} merchant {}'s wallet holds",
+                    amount->tokens.to_string(), amount->tokens.asset().code(),
+                    format_scaled(holds, amount->tokens.asset().exponent()), e.merchant_id()));
   }
   post(fx.entry, Chart::token_issued(), wallet, amount->tokens, Bucket::kPosted);
   post(fx.entry, Chart::token_clearing(), Chart::token_backing(), amount->deposits,
@@ -521,13 +520,16 @@ void check_token_supply(const LedgerView& view, const JournalEntry& entry) {
     // Each currency whose supply or backing this entry moves (checked once per line: an
     // entry has at most kEntryLinesMax lines).
     std::string currency;
-    if (line.account == issued) currency = token_currency(line.asset.code());
-    else if (line.account == backing) currency = line.asset.code();
-    else continue;
+    if (line.account == issued)
+      currency = token_currency(line.asset.code());
+    else if (line.account == backing)
+      currency = line.asset.code();
+    else
+      continue;
     const std::string token_code = deposit_token(currency);
     PAYLEDGER_CHECK(!currency.empty() && !token_code.empty(),
-                    fmt::format("{} moved in {}, which is not a deposit token's", line.account.name(),
-                                line.asset.code()));
+                    fmt::format("{} moved in {}, which is not a deposit token's",
+                                line.account.name(), line.asset.code()));
     const Asset token = Asset::find(token_code).value();
     const Asset cash = Asset::find(currency).value();
     Int128 supply = view.balance(issued, token).posted_net(Side::kCredit);

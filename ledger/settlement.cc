@@ -6,19 +6,26 @@ namespace payledger::ledger {
 
 std::string_view rail_name(Rail rail) {
   switch (rail) {
-    case Rail::kBatch: return "batch";
-    case Rail::kTokenised: return "tokenised";
+    case Rail::kBatch:
+      return "batch";
+    case Rail::kTokenised:
+      return "tokenised";
   }
   return "unknown";
 }
 
 std::string_view instruction_status_name(InstructionStatus status) {
   switch (status) {
-    case InstructionStatus::kInstructed: return "instructed";
-    case InstructionStatus::kSent: return "sent";
-    case InstructionStatus::kTransferred: return "transferred";
-    case InstructionStatus::kConfirmed: return "confirmed";
-    case InstructionStatus::kReturned: return "returned";
+    case InstructionStatus::kInstructed:
+      return "instructed";
+    case InstructionStatus::kSent:
+      return "sent";
+    case InstructionStatus::kTransferred:
+      return "transferred";
+    case InstructionStatus::kConfirmed:
+      return "confirmed";
+    case InstructionStatus::kReturned:
+      return "returned";
   }
   return "unknown";
 }

@@ -22,14 +22,14 @@ std::string_view rail_name(Rail rail);
 // merchant_settlement_policy_set: how one merchant is paid out in one currency.
 struct SettlementPolicy {
   Rail rail = Rail::kBatch;
-  int32_t cutoff_minute = 0;    // batch: minutes after local midnight of the daily cut-off
-  std::string time_zone;        // batch: a zone local_time.h knows ("Europe/London")
+  int32_t cutoff_minute = 0;     // batch: minutes after local midnight of the daily cut-off
+  std::string time_zone;         // batch: a zone local_time.h knows ("Europe/London")
   uint32_t settlement_days = 0;  // batch: T+N business days after the cut-off's day
-  Int128 minimum_payout = 0;    // minor units of the currency; 0 = none
-  std::string reserve_percent;  // exact decimal 0-100 ("" = no reserve)
-  uint32_t reserve_days = 0;    // days a reserve is held before it is released
-  uint32_t sweep_minutes = 0;   // tokenised: how often the rail sweeps payables
-  int64_t set_at_s = 0;         // the event's occurred_at
+  Int128 minimum_payout = 0;     // minor units of the currency; 0 = none
+  std::string reserve_percent;   // exact decimal 0-100 ("" = no reserve)
+  uint32_t reserve_days = 0;     // days a reserve is held before it is released
+  uint32_t sweep_minutes = 0;    // tokenised: how often the rail sweeps payables
+  int64_t set_at_s = 0;          // the event's occurred_at
   friend bool operator==(const SettlementPolicy&, const SettlementPolicy&) = default;
 };
 

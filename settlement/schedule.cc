@@ -36,8 +36,8 @@ Result<Cycle> batch_cycle_on(const BatchClock& clock, const ledger::SettlementPo
   Cycle c;
   c.cutoff_s = cutoff_on(clock, policy, day);
   c.cycle_date = CivilDate::from_days(day);
-  auto value = clock.calendar->add_business_days(c.cycle_date,
-                                                 static_cast<int>(policy.settlement_days));
+  auto value =
+      clock.calendar->add_business_days(c.cycle_date, static_cast<int>(policy.settlement_days));
   if (!value) return value.error();
   c.value_date = *value;
   c.funds_s = ledger::local_to_utc(clock.zone, value->days_since_epoch() * 86400);

@@ -20,10 +20,10 @@ inline constexpr uint32_t kSweepMinutesDefault = 15;
 // One settlement cycle: the moment it closes (the money payable by then goes into it), the
 // date it pays for and when the merchant has the funds.
 struct Cycle {
-  int64_t cutoff_s = 0;   // UTC seconds; batch: the cut-off; tokenised: the sweep
-  CivilDate cycle_date;   // batch: the cut-off's local date; tokenised: the sweep's UTC date
-  CivilDate value_date;   // batch: T+N business days after cycle_date; tokenised: cycle_date
-  int64_t funds_s = 0;    // batch: the value date's local midnight; tokenised: the sweep
+  int64_t cutoff_s = 0;  // UTC seconds; batch: the cut-off; tokenised: the sweep
+  CivilDate cycle_date;  // batch: the cut-off's local date; tokenised: the sweep's UTC date
+  CivilDate value_date;  // batch: T+N business days after cycle_date; tokenised: cycle_date
+  int64_t funds_s = 0;   // batch: the value date's local midnight; tokenised: the sweep
   // A deterministic id for what this cycle pays a merchant in `currency` (the instruction
   // id): "stl-GBP-2026-05-22" (batch), "stl-USD-2026-05-22T1715" (tokenised).
   std::string instruction_id(std::string_view currency, ledger::Rail rail) const;

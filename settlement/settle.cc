@@ -1,17 +1,17 @@
 #include "settlement/settle.h"
 
-#include <algorithm>
-#include <map>
-#include <optional>
-#include <tuple>
-#include <set>
-#include <utility>
-
 #include <fmt/format.h>
 #include <google/protobuf/util/time_util.h>
 
-#include "events/schema/check.h"
+#include <algorithm>
+#include <map>
+#include <optional>
+#include <set>
+#include <tuple>
+#include <utility>
+
 #include "events/codec.h"
+#include "events/schema/check.h"
 #include "events/schema/ids.h"
 #include "ledger/asset.h"
 #include "ledger/contract.h"
@@ -64,8 +64,8 @@ Result<bool> batch_cycle_due(const ledger::SettlementPolicy& policy, const Cycle
 }
 
 struct MerchantBooks {
-  std::map<std::string, Int128> payable;  // asset -> posted credit balance
-  std::set<std::string> instructions;     // ids booked
+  std::map<std::string, Int128> payable;       // asset -> posted credit balance
+  std::set<std::string> instructions;          // ids booked
   std::map<std::string, int64_t> last_cutoff;  // currency -> latest instructed cycle's cut-off
   // Reserves held and not released: (instruction id, asset, amount, release time).
   struct Held {
@@ -85,10 +85,10 @@ struct CycleFlows {
   Int128 after_cutoff = 0;
   Int128 new_money = 0;
 };
-Result<CycleFlows> cycle_flows(const projections::Stores& stores,
-                               const projections::Owners& owners, uint32_t partition,
-                               const std::string& merchant, const std::string& currency,
-                               int64_t cutoff_s, std::optional<int64_t> since_s) {
+Result<CycleFlows> cycle_flows(const projections::Stores& stores, const projections::Owners& owners,
+                               uint32_t partition, const std::string& merchant,
+                               const std::string& currency, int64_t cutoff_s,
+                               std::optional<int64_t> since_s) {
   auto lines = projections::partition_statement(stores, owners, partition,
                                                 fmt::format("merchant:{}:payable", merchant));
   if (!lines) return lines.error();
@@ -107,8 +107,10 @@ Result<CycleFlows> cycle_flows(const projections::Stores& stores,
       case v1::Envelope::kSettlementReturned:
       case v1::Envelope::kSettlementReserveReleased:
       case v1::Envelope::kPayoutSent:
-      case v1::Envelope::kFxConversionExecuted: break;
-      default: out.new_money += signed_minor;
+      case v1::Envelope::kFxConversionExecuted:
+        break;
+      default:
+        out.new_money += signed_minor;
     }
   }
   return out;
@@ -118,12 +120,18 @@ Result<CycleFlows> cycle_flows(const projections::Stores& stores,
 
 std::string_view outcome_name(Outcome outcome) {
   switch (outcome) {
-    case Outcome::kInstructed: return "instructed";
-    case Outcome::kAlreadyInstructed: return "already_instructed";
-    case Outcome::kNothingPayable: return "nothing_payable";
-    case Outcome::kBelowMinimum: return "below_minimum";
-    case Outcome::kNotDue: return "not_due";
-    case Outcome::kFailed: return "failed";
+    case Outcome::kInstructed:
+      return "instructed";
+    case Outcome::kAlreadyInstructed:
+      return "already_instructed";
+    case Outcome::kNothingPayable:
+      return "nothing_payable";
+    case Outcome::kBelowMinimum:
+      return "below_minimum";
+    case Outcome::kNotDue:
+      return "not_due";
+    case Outcome::kFailed:
+      return "failed";
   }
   return "unknown";
 }
@@ -156,7 +164,8 @@ Result<Plan> plan_settlement(const projections::Stores& stores, int64_t as_of_s,
     auto& last = it->second.last_cutoff[in.currency];
     last = std::max(last, in.cutoff_s);
     if (in.reserve != 0 && !in.reserve_released) {
-      it->second.held.push_back({row.instruction_id, in.currency, in.reserve, in.reserve_release_s});
+      it->second.held.push_back(
+          {row.instruction_id, in.currency, in.reserve, in.reserve_release_s});
     }
   }
   auto balances = projections::list_balances(
@@ -235,11 +244,10 @@ Result<Plan> plan_settlement(const projections::Stores& stores, int64_t as_of_s,
     // by the cut-off joins it. The reserve is taken on the cycle's new money only: what became
     // payable since the previous instruction's cut-off, less refunds, fees and chargebacks —
     // never again on released reserves, returned payouts or carried money already reserved.
-    auto flows = cycle_flows(stores, *owners, row.partition, row.merchant, row.currency,
-                             cycle->cutoff_s,
-                             mb.last_cutoff.contains(row.currency)
-                                 ? std::optional(mb.last_cutoff[row.currency])
-                                 : std::nullopt);
+    auto flows = cycle_flows(
+        stores, *owners, row.partition, row.merchant, row.currency, cycle->cutoff_s,
+        mb.last_cutoff.contains(row.currency) ? std::optional(mb.last_cutoff[row.currency])
+                                              : std::nullopt);
     if (!flows) {
       fail(flows.error());
       continue;
@@ -297,14 +305,13 @@ Result<Plan> plan_settlement(const projections::Stores& stores, int64_t as_of_s,
     plan.events.push_back(std::move(e));
     if (policy.rail == ledger::Rail::kTokenised) {
       const std::string token = ledger::deposit_token(row.currency);
-      v1::Envelope mint = envelope(fmt::format("mint.{}", d.instruction_id), row.merchant,
-                                   as_of_s);
+      v1::Envelope mint = envelope(fmt::format("mint.{}", d.instruction_id), row.merchant, as_of_s);
       mint.mutable_token_minted()->set_mint_id(d.instruction_id);
       mint.mutable_token_minted()->set_instruction_id(d.instruction_id);
       set_money(mint.mutable_token_minted()->mutable_amount(), token, d.amount);
       plan.events.push_back(std::move(mint));
-      v1::Envelope transfer = envelope(fmt::format("transfer.{}", d.instruction_id),
-                                       row.merchant, as_of_s);
+      v1::Envelope transfer =
+          envelope(fmt::format("transfer.{}", d.instruction_id), row.merchant, as_of_s);
       transfer.mutable_token_transferred()->set_instruction_id(d.instruction_id);
       plan.events.push_back(std::move(transfer));
     }

@@ -34,7 +34,7 @@ struct Decision {
   std::string currency;
   ledger::Rail rail = ledger::Rail::kBatch;
   Outcome outcome = Outcome::kNothingPayable;
-  std::string instruction_id;  // the cycle's
+  std::string instruction_id;    // the cycle's
   ledger::Int128 available = 0;  // payable now, plus reserves released by this run
   ledger::Int128 released = 0;   // reserves this run releases
   ledger::Int128 amount = 0;     // paid

@@ -6,8 +6,8 @@
 
 #include <map>
 #include <random>
-#include <vector>
 #include <string>
+#include <vector>
 
 #include "ledger/account.h"
 #include "ledger/rules.h"
@@ -60,8 +60,7 @@ v1::Envelope policy(const std::string& rail, const std::string& extra = "",
 
 v1::Envelope instructed(const std::string& id, const std::string& amount, const std::string& at,
                         const std::string& rail = "BATCH", const std::string& extra = "",
-                        const std::string& currency = "GBP",
-                        const std::string& merchant = "m1") {
+                        const std::string& currency = "GBP", const std::string& merchant = "m1") {
   return event(at,
                fmt::format(R"("settlement_instructed":{{"instruction_id":"{}",)"
                            R"("amount":{{"currency":"{}","amount":"{}"}},)"
@@ -96,14 +95,15 @@ v1::Envelope redeemed(const std::string& id, const std::string& amount, const st
                merchant);
 }
 
-ledger::AccountId account(const std::string& name) { return ledger::AccountId::parse(name).value(); }
+ledger::AccountId account(const std::string& name) {
+  return ledger::AccountId::parse(name).value();
+}
 
 // Posted balance on the debit side (assets, wallets) or the credit side (what is owed).
 std::string debit(const MemoryLedger& l, const std::string& name, const std::string& ccy = "GBP") {
   return posted(l, account(name), ccy, Side::kDebit);
 }
-std::string credit(const MemoryLedger& l, const std::string& name,
-                   const std::string& ccy = "GBP") {
+std::string credit(const MemoryLedger& l, const std::string& name, const std::string& ccy = "GBP") {
   return posted(l, account(name), ccy, Side::kCredit);
 }
 
@@ -118,9 +118,9 @@ MemoryLedger merchant_owed_1000(const std::string& rail, const std::string& poli
 }
 
 TEST(SettlementPolicy, IsKeptPerMerchantAndCurrency) {
-  MemoryLedger l = merchant_owed_1000(
-      "BATCH", R"("minimum_payout":{"currency":"GBP","amount":"50.00"},)"
-               R"("reserve_percent":"10","reserve_days":7)");
+  MemoryLedger l =
+      merchant_owed_1000("BATCH", R"("minimum_payout":{"currency":"GBP","amount":"50.00"},)"
+                                  R"("reserve_percent":"10","reserve_days":7)");
   const ledger::SettlementPolicy* p = l.find_settlement_policy("m1", "GBP");
   ASSERT_NE(p, nullptr);
   EXPECT_EQ(p->rail, ledger::Rail::kBatch);
@@ -138,8 +138,8 @@ TEST(SettlementPolicy, BadPoliciesAreRejectedWithTheirReason) {
   MemoryLedger l;
   auto with = [&](const std::string& currency, const std::string& fields) {
     return event("2026-05-01T09:00:00Z",
-                 fmt::format(R"("merchant_settlement_policy_set":{{"currency":"{}",{}}})",
-                             currency, fields));
+                 fmt::format(R"("merchant_settlement_policy_set":{{"currency":"{}",{}}})", currency,
+                             fields));
   };
   const std::string ok = R"("rail":"SETTLEMENT_RAIL_BATCH","cutoff_local":"17:30",)"
                          R"("time_zone":"Europe/London","settlement_days":1)";
@@ -147,15 +147,15 @@ TEST(SettlementPolicy, BadPoliciesAreRejectedWithTheirReason) {
   EXPECT_EQ(apply_code(l, with("GBP", R"("cutoff_local":"17:30","time_zone":"Europe/London")")),
             "missing_field");  // no rail
   EXPECT_EQ(apply_reason(l, with("GBP", R"("rail":"SETTLEMENT_RAIL_BATCH","cutoff_local":"24:00",)"
-                                  R"("time_zone":"Europe/London")")),
+                                        R"("time_zone":"Europe/London")")),
             "merchant_settlement_policy_set.cutoff_local '24:00' is not a time of day HH:MM "
             "(00:00-23:59)");
   EXPECT_EQ(apply_code(l, with("GBP", R"("rail":"SETTLEMENT_RAIL_BATCH","cutoff_local":"17:30",)"
-                                 R"("time_zone":"Mars/Olympus")")),
+                                      R"("time_zone":"Mars/Olympus")")),
             "malformed");
   EXPECT_EQ(apply_code(l, with("GBP", R"("rail":"SETTLEMENT_RAIL_BATCH","cutoff_local":"17:30",)"
-                                 R"("time_zone":"Europe/London","settlement_days":11)")),
-            "malformed");  // T+0..10
+                                      R"("time_zone":"Europe/London","settlement_days":11)")),
+            "malformed");                                                                 // T+0..10
   EXPECT_EQ(apply_code(l, with("GBP", ok + R"(,"reserve_percent":"10")")), "malformed");  // no days
   EXPECT_EQ(apply_code(l, with("GBP", ok + R"(,"reserve_days":7)")), "malformed");  // no percent
   EXPECT_EQ(apply_code(l, with("GBP", ok + R"(,"reserve_percent":"101","reserve_days":7)")),
@@ -171,14 +171,15 @@ TEST(SettlementBatch, InstructedSentConfirmedMovesThePayableOut) {
   MemoryLedger l = merchant_owed_1000("BATCH");
   // 1,000.00 payable: 900.00 paid, 100.00 held as reserve until 2026-05-29.
   EXPECT_EQ(apply_code(l, instructed("stl-1", "900.00", "2026-05-22T16:30:00Z", "BATCH",
-                                R"("reserve":{"currency":"GBP","amount":"100.00"},)"
-                                R"("reserve_release_at":"2026-05-29T16:30:00Z")")),
+                                     R"("reserve":{"currency":"GBP","amount":"100.00"},)"
+                                     R"("reserve_release_at":"2026-05-29T16:30:00Z")")),
             "ok");
-  EXPECT_EQ(credit(l, "merchant:m1:payable"), "0.00");    // 1,000.00 - 900.00 - 100.00
+  EXPECT_EQ(credit(l, "merchant:m1:payable"), "0.00");  // 1,000.00 - 900.00 - 100.00
   EXPECT_EQ(credit(l, "merchant:m1:settling"), "900.00");
   EXPECT_EQ(credit(l, "merchant:m1:reserve"), "100.00");
   // Nothing left to pay: 0.01 more is refused.
-  EXPECT_EQ(apply_code(l, instructed("stl-2", "0.01", "2026-05-22T16:31:00Z")), "insufficient_funds");
+  EXPECT_EQ(apply_code(l, instructed("stl-2", "0.01", "2026-05-22T16:31:00Z")),
+            "insufficient_funds");
 
   EXPECT_EQ(apply_code(l, answer("settlement_sent", "stl-1", "2026-05-22T17:00:00Z")), "ok");
   EXPECT_EQ(debit(l, "psp:settlement:in-transit"), "900.00");
@@ -192,7 +193,7 @@ TEST(SettlementBatch, InstructedSentConfirmedMovesThePayableOut) {
   EXPECT_EQ(apply_reason(l, answer("settlement_confirmed", "stl-1", "2026-05-26T08:01:00Z")),
             "instruction stl-1 is confirmed: it cannot be confirmed (a duplicate confirmation)");
   EXPECT_EQ(apply_code(l, answer("settlement_returned", "stl-1", "2026-05-26T09:00:00Z",
-                            R"("reason":"AC04")")),
+                                 R"("reason":"AC04")")),
             "illegal_transition");  // confirmed money does not come back by a return
   EXPECT_EQ(apply_code(l, answer("settlement_confirmed", "stl-9", "2026-05-26T08:00:00Z")),
             "unknown_instruction");
@@ -201,8 +202,8 @@ TEST(SettlementBatch, InstructedSentConfirmedMovesThePayableOut) {
 TEST(SettlementBatch, ReserveIsHeldUntilItsDayThenPayableAgain) {
   MemoryLedger l = merchant_owed_1000("BATCH", R"("reserve_percent":"10","reserve_days":7)");
   ASSERT_EQ(apply_code(l, instructed("stl-1", "900.00", "2026-05-22T16:30:00Z", "BATCH",
-                                R"("reserve":{"currency":"GBP","amount":"100.00"},)"
-                                R"("reserve_release_at":"2026-05-29T16:30:00Z")")),
+                                     R"("reserve":{"currency":"GBP","amount":"100.00"},)"
+                                     R"("reserve_release_at":"2026-05-29T16:30:00Z")")),
             "ok");
   // A second before its day: held.
   EXPECT_EQ(apply_code(l, answer("settlement_reserve_released", "stl-1", "2026-05-29T16:29:59Z")),
@@ -227,7 +228,7 @@ TEST(SettlementBatch, ReturnedPayoutIsPayableAgainWithItsReason) {
   EXPECT_EQ(apply_code(l, answer("settlement_returned", "stl-1", "2026-05-27T10:00:00Z")),
             "missing_field");  // a return says why
   ASSERT_EQ(apply_code(l, answer("settlement_returned", "stl-1", "2026-05-27T10:00:00Z",
-                            R"("reason":"AC04 account closed")")),
+                                 R"("reason":"AC04 account closed")")),
             "ok");
   EXPECT_EQ(credit(l, "merchant:m1:payable"), "1000.00");  // 1,000.00 - 600.00 + 600.00
   EXPECT_EQ(credit(l, "merchant:m1:settling"), "0.00");
@@ -239,7 +240,7 @@ TEST(SettlementBatch, ReturnedPayoutIsPayableAgainWithItsReason) {
   // Refused before it left: payable again, the bank untouched.
   ASSERT_EQ(apply_code(l, instructed("stl-2", "250.00", "2026-05-27T16:30:00Z")), "ok");
   ASSERT_EQ(apply_code(l, answer("settlement_returned", "stl-2", "2026-05-27T16:40:00Z",
-                            R"("reason":"file rejected")")),
+                                 R"("reason":"file rejected")")),
             "ok");
   EXPECT_EQ(credit(l, "merchant:m1:payable"), "1000.00");  // 1,000.00 - 250.00 + 250.00
   EXPECT_EQ(debit(l, "psp:bank:operating"), "0.00");
@@ -256,14 +257,15 @@ TEST(SettlementBatch, InstructionsAreCheckedAgainstPolicyBalanceAndIds) {
   EXPECT_EQ(apply_reason(l, instructed("e-1", "10.00", "2026-05-22T16:30:00Z", "BATCH", "", "EUR")),
             "merchant m1 has no EUR balance to settle");
   // m2 has GBP but no policy.
-  EXPECT_EQ(apply_code(l, instructed("x", "5.00", "2026-05-22T16:30:00Z", "BATCH", "", "GBP", "m2")),
-            "no_settlement_policy");
+  EXPECT_EQ(
+      apply_code(l, instructed("x", "5.00", "2026-05-22T16:30:00Z", "BATCH", "", "GBP", "m2")),
+      "no_settlement_policy");
   // m1 is paid by batch.
   EXPECT_EQ(apply_reason(l, instructed("t-1", "10.00", "2026-05-22T16:30:00Z", "TOKENISED")),
             "merchant m1 is paid in GBP by the batch rail, not tokenised");
   EXPECT_EQ(apply_code(l, instructed("stl 1", "10.00", "2026-05-22T16:30:00Z")), "malformed");
   EXPECT_EQ(apply_code(l, instructed("stl-1", "10.00", "2026-05-22T16:30:00Z", "BATCH",
-                                R"("reserve":{"currency":"GBP","amount":"1.00"})")),
+                                     R"("reserve":{"currency":"GBP","amount":"1.00"})")),
             "missing_field");  // a reserve needs its release time
   ASSERT_EQ(apply_code(l, instructed("stl-1", "10.00", "2026-05-22T16:30:00Z")), "ok");
   EXPECT_EQ(apply_code(l, instructed("stl-1", "10.00", "2026-05-22T16:31:00Z")),
@@ -276,17 +278,19 @@ TEST(SettlementBatch, InstructionsAreCheckedAgainstPolicyBalanceAndIds) {
 
 TEST(SettlementTokenised, MintTransferConfirmRedeem) {
   MemoryLedger l = merchant_owed_1000("TOKENISED");
-  ASSERT_EQ(apply_code(l, instructed("stl-t1", "300.00", "2026-05-22T16:15:00Z", "TOKENISED")), "ok");
+  ASSERT_EQ(apply_code(l, instructed("stl-t1", "300.00", "2026-05-22T16:15:00Z", "TOKENISED")),
+            "ok");
   EXPECT_EQ(apply_code(l, answer("settlement_sent", "stl-t1", "2026-05-22T16:15:01Z")),
             "illegal_transition");  // tokens are transferred, not sent
   EXPECT_EQ(apply_reason(l, answer("token_transferred", "stl-t1", "2026-05-22T16:15:02Z")),
             "the PSP's token wallet holds 0.00 GBP.TDS, the transfer needs 300.00: mint first");
   ASSERT_EQ(apply_code(l, minted("stl-t1", "300.00", "2026-05-22T16:15:03Z")), "ok");
-  EXPECT_EQ(debit(l, "psp:token:backing"), "300.00");       // deposits set aside
-  EXPECT_EQ(debit(l, "psp:bank:operating"), "-300.00");     // out of the operating account
+  EXPECT_EQ(debit(l, "psp:token:backing"), "300.00");             // deposits set aside
+  EXPECT_EQ(debit(l, "psp:bank:operating"), "-300.00");           // out of the operating account
   EXPECT_EQ(credit(l, "psp:token:issued", "GBP.TDS"), "300.00");  // the supply
   EXPECT_EQ(debit(l, "psp:token:wallet", "GBP.TDS"), "300.00");
-  EXPECT_EQ(apply_code(l, minted("stl-t1", "1.00", "2026-05-22T16:15:04Z")), "duplicate_business_id");
+  EXPECT_EQ(apply_code(l, minted("stl-t1", "1.00", "2026-05-22T16:15:04Z")),
+            "duplicate_business_id");
 
   ASSERT_EQ(apply_code(l, answer("token_transferred", "stl-t1", "2026-05-22T16:15:05Z")), "ok");
   EXPECT_EQ(debit(l, "merchant:m1:token-wallet", "GBP.TDS"), "300.00");
@@ -314,7 +318,8 @@ TEST(SettlementTokenised, MintTransferConfirmRedeem) {
   EXPECT_EQ(credit(l, "merchant:m1:payable"), "700.00");  // 1,000.00 - 300.00
   EXPECT_EQ(debit(l, "psp:bank:operating"), "-300.00");
 
-  EXPECT_EQ(apply_code(l, minted("m-x", "5.00", "2026-05-22T18:03:00Z", "GBP")), "currency_mismatch");
+  EXPECT_EQ(apply_code(l, minted("m-x", "5.00", "2026-05-22T18:03:00Z", "GBP")),
+            "currency_mismatch");
 }
 
 // A mint naming its instruction is checked against it: a rejected (unknown) instruction, the
@@ -336,7 +341,7 @@ TEST(SettlementTokenised, AMintForAnInstructionMatchesIt) {
   ASSERT_EQ(apply_code(l, mint_for("m2", "stl-t1", "300.00", "2026-05-22T16:15:02Z")), "ok");
   ASSERT_EQ(apply_code(l, answer("token_transferred", "stl-t1", "2026-05-22T16:15:03Z")), "ok");
   EXPECT_EQ(apply_code(l, mint_for("m3", "stl-t1", "300.00", "2026-05-22T16:15:04Z")),
-            "illegal_transition");  // already transferred
+            "illegal_transition");                                // already transferred
   EXPECT_EQ(credit(l, "psp:token:issued", "GBP.TDS"), "300.00");  // one mint only
   EXPECT_EQ(apply_code(l, minted("bad id", "1.00", "2026-05-22T16:15:05Z")), "malformed");
 }
@@ -373,10 +378,10 @@ TEST(SettlementTokenisedDeathTest, SupplyWithoutBackingStopsTheFold) {
   MemoryLedger l;
   ledger::JournalEntry entry;
   const ledger::Asset token = ledger::Asset::find("GBP.TDS").value();
-  entry.lines.push_back(ledger::Line{Chart::token_wallet(), token, Side::kDebit,
-                                     ledger::Bucket::kPosted, 100});
-  entry.lines.push_back(ledger::Line{Chart::token_issued(), token, Side::kCredit,
-                                     ledger::Bucket::kPosted, 100});
+  entry.lines.push_back(
+      ledger::Line{Chart::token_wallet(), token, Side::kDebit, ledger::Bucket::kPosted, 100});
+  entry.lines.push_back(
+      ledger::Line{Chart::token_issued(), token, Side::kCredit, ledger::Bucket::kPosted, 100});
   EXPECT_DEATH(ledger::internal::check_token_supply(l, entry),
                "tokens in circulation \\(1.00 GBP.TDS\\) equal the deposits set aside for them "
                "\\(0.00 GBP\\)");
@@ -397,8 +402,8 @@ TEST(SettlementTokenised, SupplyEqualsBackingAfterRandomSequences) {
     std::map<std::string, std::vector<std::string>> instructions;  // per merchant
     for (int step = 0; step < 300; ++step) {
       const std::string& m = merchants[rng() % 2];
-      const std::string at = fmt::format("2026-05-02T{:02}:{:02}:{:02}Z", step / 60 % 24,
-                                         step % 60, seed % 60);
+      const std::string at =
+          fmt::format("2026-05-02T{:02}:{:02}:{:02}Z", step / 60 % 24, step % 60, seed % 60);
       const std::string amount = fmt::format("{}.{:02}", rng() % 500, rng() % 100);
       const std::string id = fmt::format("{}-{}", seed, step);
       int kind = static_cast<int>(rng() % 5);
@@ -412,7 +417,9 @@ TEST(SettlementTokenised, SupplyEqualsBackingAfterRandomSequences) {
           e = instructed(id, amount, at, "TOKENISED", "", "GBP", m);
           instructions[m].push_back(id);
           break;
-        case 2: e = minted(id, amount, at, "GBP.TDS", m); break;
+        case 2:
+          e = minted(id, amount, at, "GBP.TDS", m);
+          break;
         case 3: {
           // Transfer one of this merchant's instructions (some rejected, some not minted for).
           const auto& ids = instructions[m];
@@ -420,7 +427,9 @@ TEST(SettlementTokenised, SupplyEqualsBackingAfterRandomSequences) {
                      m);
           break;
         }
-        default: e = redeemed(id, amount, at, m); break;
+        default:
+          e = redeemed(id, amount, at, m);
+          break;
       }
       if (l.apply(e).ok()) ++applied[kind];
       const ledger::Asset token = ledger::Asset::find("GBP.TDS").value();

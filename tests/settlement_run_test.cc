@@ -3,12 +3,11 @@
 // released on their day, rebuild reproduces every instruction, both rails pay the same total.
 // Expected dates and amounts by hand, with the arithmetic beside them.
 #include <fmt/format.h>
+#include <google/protobuf/util/time_util.h>
 #include <gtest/gtest.h>
 
 #include <string>
 #include <vector>
-
-#include <google/protobuf/util/time_util.h>
 
 #include "events/codec.h"
 #include "projections/queries.h"
@@ -148,6 +147,15 @@ v1::Envelope policy_event(const std::string& merchant, const std::string& rail,
                            rail, extra.empty() ? "" : "," + extra));
 }
 
+// m1's GBP batch policy (with `extra` fields) and one sale of `amount` at `when`, folded.
+void open_books(Books& books, const std::string& extra, const std::string& amount,
+                const std::string& when) {
+  std::vector<v1::Envelope> log = {policy_event("m1", "BATCH", extra)};
+  for (auto& e : sale("m1", amount, when)) log.push_back(e);
+  books.append(log);
+  ASSERT_EQ(books.fold().rejected, 0u);
+}
+
 // Runs `settle` at `when` on the books: plans from the store, appends, folds. Returns the plan.
 settlement::Plan settle(Books& books, const std::string& when) {
   auto plan = settlement::plan_settlement(projections::Stores{&books.store()}, at(when), "");
@@ -218,11 +226,7 @@ TEST(SettlementRun, TwiceIsOnceAndRebuildReproducesEveryPayout) {
 // cut-off, waits for Monday's cycle.
 TEST(SettlementRun, ReserveIsHeldAndReleasedOnItsDay) {
   Books books(1);
-  std::vector<v1::Envelope> log = {
-      policy_event("m1", "BATCH", R"("reserve_percent":"10","reserve_days":7)")};
-  for (auto& e : sale("m1", "200.00", "2026-08-28T09:00:00Z")) log.push_back(e);
-  books.append(log);
-  ASSERT_EQ(books.fold().rejected, 0u);
+  open_books(books, R"("reserve_percent":"10","reserve_days":7)", "200.00", "2026-08-28T09:00:00Z");
   EXPECT_EQ(instructed(settle(books, "2026-08-28T16:40:00Z")),
             "m1 instructed stl-GBP-2026-08-28 180.00+20.00 2026-09-01;");
   books.append(sale("m1", "50.00", "2026-09-04T09:00:00Z"));
@@ -255,11 +259,7 @@ TEST(SettlementRun, ReserveIsHeldAndReleasedOnItsDay) {
 // next business day's cycle pays the 135.00 with no reserve (reserve account stays 15.00).
 TEST(SettlementRun, AReturnedPayoutIsNotReservedTwice) {
   Books books(1);
-  std::vector<v1::Envelope> log = {
-      policy_event("m1", "BATCH", R"("reserve_percent":"10","reserve_days":7)")};
-  for (auto& e : sale("m1", "150.00", "2026-08-27T09:00:00Z")) log.push_back(e);
-  books.append(log);
-  ASSERT_EQ(books.fold().rejected, 0u);
+  open_books(books, R"("reserve_percent":"10","reserve_days":7)", "150.00", "2026-08-27T09:00:00Z");
   EXPECT_EQ(instructed(settle(books, "2026-08-27T16:40:00Z")),
             "m1 instructed stl-GBP-2026-08-27 135.00+15.00 2026-08-28;");
   books.append({event("m1", "2026-08-28T09:00:00Z",
@@ -273,11 +273,8 @@ TEST(SettlementRun, AReturnedPayoutIsNotReservedTwice) {
 
 TEST(SettlementRun, BelowTheMinimumWaitsForTheNextCycle) {
   Books books(1);
-  std::vector<v1::Envelope> log = {policy_event(
-      "m1", "BATCH", R"("minimum_payout":{"currency":"GBP","amount":"100.00"})")};
-  for (auto& e : sale("m1", "60.00", "2026-08-27T09:00:00Z")) log.push_back(e);
-  books.append(log);
-  ASSERT_EQ(books.fold().rejected, 0u);
+  open_books(books, R"("minimum_payout":{"currency":"GBP","amount":"100.00"})", "60.00",
+             "2026-08-27T09:00:00Z");
   EXPECT_EQ(instructed(settle(books, "2026-08-27T16:40:00Z")),
             "m1 below_minimum stl-GBP-2026-08-27 0.00+0.00 ;");
   books.append(sale("m1", "45.00", "2026-08-28T09:00:00Z"));
@@ -293,8 +290,10 @@ TEST(SettlementRun, BelowTheMinimumWaitsForTheNextCycle) {
 TEST(SettlementRun, BothRailsPayTheSameTotalOnlyLater) {
   Books batch(1), tokenised(1);
   const std::vector<std::pair<std::string, std::string>> sales = {
-      {"25.00", "2026-08-27T08:15:00Z"}, {"40.50", "2026-08-27T17:20:00Z"},
-      {"9.99", "2026-08-28T11:00:00Z"},  {"100.00", "2026-08-29T10:00:00Z"},
+      {"25.00", "2026-08-27T08:15:00Z"},
+      {"40.50", "2026-08-27T17:20:00Z"},
+      {"9.99", "2026-08-28T11:00:00Z"},
+      {"100.00", "2026-08-29T10:00:00Z"},
       {"0.51", "2026-08-31T12:00:00Z"}};
   batch.append({policy_event("m1", "BATCH")});
   tokenised.append({policy_event("m1", "TOKENISED")});

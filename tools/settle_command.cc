@@ -1,11 +1,11 @@
 // payledger settle / settlements / wallets (docs/settlement.md): the settlement run that
 // decides and appends each merchant's payout, the instructions with their status and ageing,
 // and the deposit-token wallets with the supply against the deposits set aside.
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <map>
 #include <tuple>
-
-#include <fmt/format.h>
 
 #include "events/codec.h"
 #include "ledger/amount.h"
@@ -55,8 +55,8 @@ void print_decisions(const std::vector<settlement::Decision>& decisions) {
   fmt::print("{:<16} {:<4} {:<9} {:<18} {:>16} {:>14} {:>14} {:<10} {}\n", "merchant", "ccy",
              "rail", "outcome", "amount", "reserve", "released", "value_date", "instruction");
   for (const auto& d : decisions) {
-    fmt::print("{:<16} {:<4} {:<9} {:<18} {:>16} {:>14} {:>14} {:<10} {}\n", d.merchant,
-               d.currency, ledger::rail_name(d.rail), settlement::outcome_name(d.outcome),
+    fmt::print("{:<16} {:<4} {:<9} {:<18} {:>16} {:>14} {:>14} {:<10} {}\n", d.merchant, d.currency,
+               ledger::rail_name(d.rail), settlement::outcome_name(d.outcome),
                money(d.amount, d.currency), money(d.reserve, d.currency),
                money(d.released, d.currency), d.value_date.empty() ? "-" : d.value_date,
                d.instruction_id.empty() ? "-" : d.instruction_id);
@@ -81,8 +81,7 @@ std::string instructed_totals(const std::vector<settlement::Decision>& decisions
 
 // Appends the run's start (settlement_run_started at `as_of`, every partition; one per as-of)
 // and folds it (embedded log, or Kafka with `fold_kafka`).
-Status start_run(const Common& common, const LogArgs& log, int64_t as_of,
-                 bool fold_kafka = false) {
+Status start_run(const Common& common, const LogArgs& log, int64_t as_of, bool fold_kafka = false) {
   v1::Envelope e;
   e.set_event_id(fmt::format("settle-run.{}", as_of));
   e.set_schema_version(events::kSchemaVersion);
@@ -108,9 +107,10 @@ int cmd_settle(const SettleArgs& args) {
   if (args.as_of.size() == 10) {  // YYYY-MM-DD
     // A date's close (23:59:59Z) is already the next day in London in summer or in Tokyo:
     // a cut-off is local, so a run takes a moment.
-    return usage(fmt::format("--as-of '{}': settle takes a moment, not a date (RFC 3339, e.g. "
-                             "{}T17:45:00+01:00): cut-offs are local times",
-                             args.as_of, args.as_of));
+    return usage(
+        fmt::format("--as-of '{}': settle takes a moment, not a date (RFC 3339, e.g. "
+                    "{}T17:45:00+01:00): cut-offs are local times",
+                    args.as_of, args.as_of));
   }
   std::optional<int64_t> as_of;
   if (auto bad = read_as_of(args.as_of, &as_of)) return usage(*bad);
@@ -172,8 +172,10 @@ int cmd_settle(const SettleArgs& args) {
              {"failed", plan.failed},
              {"events", args.dry_run ? 0 : plan.events.size()}};
     if (folded) {
-      out["folded"] = json{{"records", folded->records}, {"applied", folded->applied},
-                           {"rejected", folded->rejected}, {"duplicates", folded->duplicates}};
+      out["folded"] = json{{"records", folded->records},
+                           {"applied", folded->applied},
+                           {"rejected", folded->rejected},
+                           {"duplicates", folded->duplicates}};
     }
     json rows = json::array();
     for (const auto& d : plan.decisions) rows.push_back(decision_json(d));
@@ -188,32 +190,36 @@ int cmd_settle(const SettleArgs& args) {
       fmt::print("appended {} events; folded {} records: {} applied, {} rejected\n",
                  plan.events.size(), folded->records, folded->applied, folded->rejected);
     } else if (!plan.events.empty() && !args.dry_run) {
-      fmt::print("appended {} events to Kafka topic {}; the running fold books them (or run "
-                 "`payledger fold --log kafka --until-idle`)\n",
-                 plan.events.size(), args.log.topic);
+      fmt::print(
+          "appended {} events to Kafka topic {}; the running fold books them (or run "
+          "`payledger fold --log kafka --until-idle`)\n",
+          plan.events.size(), args.log.topic);
     }
   }
   if (plan.failed > 0) {
-    fmt::print(stderr, "payledger: settle: {} merchant-currencies could not be decided (see "
-                       "\"failed\" above); nothing was appended for them\n",
+    fmt::print(stderr,
+               "payledger: settle: {} merchant-currencies could not be decided (see "
+               "\"failed\" above); nothing was appended for them\n",
                plan.failed);
   }
   if (rejected > 0) {
-    fmt::print(stderr, "payledger: settle: the fold rejected {} of the events it appended: see "
-                       "`payledger rejects --data {}`\n",
+    fmt::print(stderr,
+               "payledger: settle: the fold rejected {} of the events it appended: see "
+               "`payledger rejects --data {}`\n",
                rejected, args.common.data);
   }
   return plan.failed > 0 || rejected > 0 ? kExitFailed : kExitOk;
 }
 
 int cmd_settlements(const Common& common, const SettlementsArgs& args) {
-  static const std::vector<std::string> kStatuses = {"instructed", "sent", "transferred",
-                                                     "confirmed", "returned", "open"};
+  static const std::vector<std::string> kStatuses = {"instructed", "sent",     "transferred",
+                                                     "confirmed",  "returned", "open"};
   if (!args.status.empty() &&
       std::find(kStatuses.begin(), kStatuses.end(), args.status) == kStatuses.end()) {
-    return usage(fmt::format("--status '{}': one of instructed, sent, transferred, confirmed, "
-                             "returned, open",
-                             args.status));
+    return usage(
+        fmt::format("--status '{}': one of instructed, sent, transferred, confirmed, "
+                    "returned, open",
+                    args.status));
   }
   std::optional<int64_t> as_of;
   if (auto bad = read_as_of(args.as_of, &as_of)) return usage(*bad);
@@ -290,7 +296,9 @@ int cmd_settlements(const Common& common, const SettlementsArgs& args) {
     out["instructions"] = std::move(list);
     json t = json::array();
     for (const auto& [key, v] : totals) {
-      t.push_back(json{{"status", key.first}, {"currency", key.second}, {"count", v.first},
+      t.push_back(json{{"status", key.first},
+                       {"currency", key.second},
+                       {"count", v.first},
                        {"amount", money(v.second, key.second)}});
     }
     out["totals"] = std::move(t);
@@ -324,7 +332,8 @@ int cmd_wallets(const Common& common, const std::string& merchant) {
   auto psp = projections::list_balances(q->stores, "psp:token:");
   if (!psp) return fail(psp.error());
   auto merchants = projections::list_balances(
-      q->stores, merchant.empty() ? std::string("merchant:") : fmt::format("merchant:{}:", merchant));
+      q->stores,
+      merchant.empty() ? std::string("merchant:") : fmt::format("merchant:{}:", merchant));
   if (!merchants) return fail(merchants.error());
   struct Wallet {
     std::string holder;
@@ -351,9 +360,9 @@ int cmd_wallets(const Common& common, const std::string& merchant) {
                        b.balance.posted_net(ledger::Side::kDebit)});
   }
   if (!merchant.empty() && wallets.empty()) {
-    return fail(make_error(Code::kInvalidArgument,
-                           fmt::format("merchant {} has no token wallet in {}", merchant,
-                                       common.data)));
+    return fail(
+        make_error(Code::kInvalidArgument,
+                   fmt::format("merchant {} has no token wallet in {}", merchant, common.data)));
   }
   bool intact = true;
   for (const auto& [currency, s] : supply) intact = intact && s.first == s.second;
@@ -363,7 +372,8 @@ int cmd_wallets(const Common& common, const std::string& merchant) {
     if (!q->complete) out["gaps"] = q->gaps;
     json list = json::array();
     for (const auto& w : wallets) {
-      list.push_back(json{{"holder", w.holder}, {"token", w.token}, {"held", money(w.held, w.token)}});
+      list.push_back(
+          json{{"holder", w.holder}, {"token", w.token}, {"held", money(w.held, w.token)}});
     }
     out["wallets"] = std::move(list);
     json s = json::array();
@@ -390,9 +400,10 @@ int cmd_wallets(const Common& common, const std::string& merchant) {
     }
   }
   if (!intact) {
-    fmt::print(stderr, "payledger: wallets: tokens in circulation differ from the deposits set "
-                       "aside for them (see MISMATCH): the books are damaged; run `payledger "
-                       "rebuild` and report it\n");
+    fmt::print(stderr,
+               "payledger: wallets: tokens in circulation differ from the deposits set "
+               "aside for them (see MISMATCH): the books are damaged; run `payledger "
+               "rebuild` and report it\n");
     return kExitFailed;
   }
   return kExitOk;
@@ -400,21 +411,22 @@ int cmd_wallets(const Common& common, const std::string& merchant) {
 
 int cmd_settle_report(const Common& common, const SettleReportArgs& args) {
   if (!args.compare_rails) {
-    return usage("settle report: give --compare-rails (working capital in transit, batch vs "
-                 "tokenised: the one report so far)");
+    return usage(
+        "settle report: give --compare-rails (working capital in transit, batch vs "
+        "tokenised: the one report so far)");
   }
   if (!args.plot.empty() && !settlement::transit_chart_is_png(args.plot)) {
     return usage(fmt::format("--plot '{}': the chart is FILE.svg or FILE.png", args.plot));
   }
   // The period's ends: a date is its start, 00:00Z ([from, to) takes whole days).
   std::optional<int64_t> from, to;
-  for (auto [text, out, name] : {std::tuple{&args.from, &from, "--from"},
-                                 std::tuple{&args.to, &to, "--to"}}) {
+  for (auto [text, out, name] :
+       {std::tuple{&args.from, &from, "--from"}, std::tuple{&args.to, &to, "--to"}}) {
     if (text->empty()) continue;
     *out = parse_moment(*text, /*end_of_day=*/false);
     if (!*out) {
-      return usage(fmt::format("{} '{}' is not an RFC 3339 time or a date (its 00:00:00Z)", name,
-                               *text));
+      return usage(
+          fmt::format("{} '{}' is not an RFC 3339 time or a date (its 00:00:00Z)", name, *text));
     }
   }
   auto q = open_query_stores(common);
@@ -469,9 +481,10 @@ int cmd_settle_report(const Common& common, const SettleReportArgs& args) {
     fmt::print("{}\n", out.dump(2));
   } else {
     fmt::print("{}", settlement::format_transit_table(*report));
-    fmt::print("flows read: {} ({} settlement and {} payout events left out: they are the "
-               "settlement itself; {} FX conversions: money already payable)\n",
-               read.events, read.settlement_events, read.payout_events, read.conversion_events);
+    fmt::print(
+        "flows read: {} ({} settlement and {} payout events left out: they are the "
+        "settlement itself; {} FX conversions: money already payable)\n",
+        read.events, read.settlement_events, read.payout_events, read.conversion_events);
   }
   if (!args.plot.empty()) {
     if (Status s = settlement::plot_transit(*report, args.plot); !s) return fail(s.error());
@@ -526,12 +539,9 @@ Result<DemoSettlement> demo_settlement(const Common& common, const LogArgs& log)
       "instructed {}; {} events appended, {} rejected\n",
       iso_text(as_of), plan.decisions.size(), outcome_text.empty() ? "none" : outcome_text,
       instructed_totals(plan.decisions), plan.events.size(), rejected);
-  out.json = json{{"as_of", iso_text(as_of)},
-                  {"decisions", plan.decisions.size()},
-                  {"outcomes", outcome_json},
-                  {"events", plan.events.size()},
-                  {"rejected", rejected},
-                  {"failed", plan.failed}};
+  out.json = json{{"as_of", iso_text(as_of)}, {"decisions", plan.decisions.size()},
+                  {"outcomes", outcome_json}, {"events", plan.events.size()},
+                  {"rejected", rejected},     {"failed", plan.failed}};
   // The rails comparison over the whole history.
   auto q = open_query_stores(common);
   if (!q) return q.error();
@@ -554,12 +564,11 @@ Result<DemoSettlement> demo_settlement(const Common& common, const LogArgs& log)
       iso_text(options.from_s), iso_text(options.to_s));
   for (const auto& c : report->currencies) {
     auto ratio = settlement::tokenised_vs_batch(c);
-    out.text += fmt::format(
-        "  {:<4} {:>18} vs {:>16} ({:>6}%)   {:>6} h vs {:>5} h\n", c.currency,
-        ledger::format_scaled(c.batch.stats.average, c.exponent),
-        ledger::format_scaled(c.tokenised.stats.average, c.exponent), ratio.value_or("-"),
-        settlement::hours_1dp(c.batch.stats.ttf_average_s),
-        settlement::hours_1dp(c.tokenised.stats.ttf_average_s));
+    out.text += fmt::format("  {:<4} {:>18} vs {:>16} ({:>6}%)   {:>6} h vs {:>5} h\n", c.currency,
+                            ledger::format_scaled(c.batch.stats.average, c.exponent),
+                            ledger::format_scaled(c.tokenised.stats.average, c.exponent),
+                            ratio.value_or("-"), settlement::hours_1dp(c.batch.stats.ttf_average_s),
+                            settlement::hours_1dp(c.tokenised.stats.ttf_average_s));
   }
   out.json["rails"] = settlement::transit_json(*report);
   return out;
