@@ -417,6 +417,7 @@ Result<Effects> on_token_minted(const v1::Envelope& e, const LedgerView& view) {
   if (Status s = business_id(b.mint_id(), "token_minted.mint_id"); !s) return s.error();
   auto amount = token_amount(b.amount(), b.has_amount(), "token_minted.amount");
   if (!amount) return amount.error();
+  Effects fx;
   if (!b.instruction_id().empty()) {
     auto in = instruction(e, view, b.instruction_id(), "token_minted.instruction_id");
     if (!in) return in.error();
@@ -425,17 +426,23 @@ Result<Effects> on_token_minted(const v1::Envelope& e, const LedgerView& view) {
         !s) {
       return s.error();
     }
+    if ((*in)->minted) {
+      return make_error(Code::kIllegalTransition,
+                        fmt::format("instruction {} was minted for already", b.instruction_id()));
+    }
     if ((*in)->currency != amount->deposits.asset().code() ||
         (*in)->amount != amount->tokens.minor()) {
-      return make_error(
-          Code::kIllegalTransition,
-          fmt::format("token_minted.amount {} {} is not instruction {}'s {} {}",
-                      amount->tokens.to_string(), amount->tokens.asset().code(), b.instruction_id(),
-                      format_scaled((*in)->amount, amount->tokens.asset().exponent()),
-                      (*in)->currency));
+      return make_error(Code::kIllegalTransition,
+                        fmt::format("token_minted.amount {} {} is not instruction {}'s {} {}",
+                                    amount->tokens.to_string(), amount->tokens.asset().code(),
+                                    b.instruction_id(),
+                                    format_scaled((*in)->amount, amount->tokens.asset().exponent()),
+                                    (*in)->currency));
     }
+    SettlementInstruction next = **in;
+    next.minted = true;
+    fx.instruction = InstructionUpdate{b.instruction_id(), std::move(next)};
   }
-  Effects fx;
   if (Status s = merchant_business_id(view, e, MerchantId::kMint, b.mint_id(), fx); !s) {
     return s.error();
   }

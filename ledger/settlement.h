@@ -50,6 +50,7 @@ struct SettlementInstruction {
   Int128 reserve = 0;  // held back into merchant:<id>:reserve, minor units
   int64_t reserve_release_s = 0;
   bool reserve_released = false;
+  bool minted = false;  // tokenised: a token_minted named it (once)
   InstructionStatus status = InstructionStatus::kInstructed;
   int64_t instructed_s = 0;
   int64_t cutoff_s = 0;      // the cycle's cut-off: the money payable by then

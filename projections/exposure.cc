@@ -207,8 +207,12 @@ Status scan_payables(const Stores& stores, int64_t as_of_s, Builder& b) {
   if (!rows) return rows.error();
   const int64_t value_s = (day_of(as_of_s) + kPayableSettlementDays) * kDaySeconds;
   for (const auto& r : *rows) {
-    // Owed (payable) or instructed and not yet paid (settling, issue 11): both still to leave.
-    if (!r.account.ends_with(":payable") && !r.account.ends_with(":settling")) continue;
+    // Owed (payable), held in a rolling reserve, or instructed and not yet paid (settling,
+    // issue 11): all still to leave.
+    if (!r.account.ends_with(":payable") && !r.account.ends_with(":settling") &&
+        !r.account.ends_with(":reserve")) {
+      continue;
+    }
     b.bucket(r.asset, value_s).payables += r.balance.posted_net(r.normal);
   }
   // Batch payouts sent have left the bank already; their settling is not still to come.

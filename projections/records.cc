@@ -524,6 +524,7 @@ std::string encode_instruction(const ledger::SettlementInstruction& in) {
   w.i128(in.reserve);
   w.be64(static_cast<uint64_t>(in.reserve_release_s));
   w.u8(in.reserve_released ? 1 : 0);
+  w.u8(in.minted ? 1 : 0);
   w.u8(static_cast<uint8_t>(in.status));
   w.be64(static_cast<uint64_t>(in.instructed_s));
   w.be64(static_cast<uint64_t>(in.cutoff_s));
@@ -537,11 +538,11 @@ std::string encode_instruction(const ledger::SettlementInstruction& in) {
 Result<ledger::SettlementInstruction> decode_instruction(std::string_view bytes) {
   Reader r(bytes);
   std::string_view currency, reason;
-  uint8_t rail = 0, released = 0, status = 0;
+  uint8_t rail = 0, released = 0, minted = 0, status = 0;
   uint64_t release = 0, instructed = 0, cutoff = 0, value_date = 0, sent = 0, done = 0;
   ledger::SettlementInstruction in;
   if (!r.str16(&currency) || !r.u8(&rail) || (rail != 1 && rail != 2) || !r.i128(&in.amount) ||
-      !r.i128(&in.reserve) || !r.be64(&release) || !r.u8(&released) || released > 1 ||
+      !r.i128(&in.reserve) || !r.be64(&release) || !r.u8(&released) || released > 1 || !r.u8(&minted) || minted > 1 ||
       !r.u8(&status) || status < 1 || status > 5 || !r.be64(&instructed) ||
       !r.be64(&cutoff) || !r.be64(&value_date) || !r.be64(&sent) || !r.be64(&done) || !r.str16(&reason) ||
       !r.done() || in.amount.sign() <= 0 || in.reserve.sign() < 0 ||
@@ -552,6 +553,7 @@ Result<ledger::SettlementInstruction> decode_instruction(std::string_view bytes)
   in.rail = static_cast<ledger::Rail>(rail);
   in.reserve_release_s = static_cast<int64_t>(release);
   in.reserve_released = released == 1;
+  in.minted = minted == 1;
   in.status = static_cast<ledger::InstructionStatus>(status);
   in.instructed_s = static_cast<int64_t>(instructed);
   in.cutoff_s = static_cast<int64_t>(cutoff);

@@ -51,6 +51,18 @@ v1::SettlementRail rail_enum(ledger::Rail rail) {
                                           : v1::SETTLEMENT_RAIL_BATCH;
 }
 
+// When a reserve held by `c` is released: batch, the cut-off's local time on the local date
+// `reserve_days` later (so a clock change in between moves nothing); tokenised, the sweep
+// `reserve_days` x 24 h later (UTC).
+int64_t release_at(const ledger::SettlementPolicy& policy, const Cycle& c) {
+  const int64_t days = policy.reserve_days;
+  if (policy.rail == ledger::Rail::kTokenised) return c.cutoff_s + days * 86400;
+  auto zone = ledger::find_time_zone(policy.time_zone);
+  PAYLEDGER_CHECK(zone.ok(), "a stored policy's zone is known");
+  return ledger::local_to_utc(*zone, (c.cycle_date.days_since_epoch() + days) * 86400 +
+                                         int64_t{policy.cutoff_minute} * 60);
+}
+
 // A batch run pays a cycle on the local day of its cut-off only: a run on another day (before
 // that day's cut-off, a weekend, a holiday) finds no cycle due, and money a missed cycle did
 // not pay waits for the next one, as a payout file missed is sent with the next day's.
@@ -297,10 +309,10 @@ Result<Plan> plan_settlement(const projections::Stores& stores, int64_t as_of_s,
     b->mutable_cycle_cutoff()->set_seconds(cycle->cutoff_s);
     if (d.reserve != 0) {
       set_money(b->mutable_reserve(), row.currency, d.reserve);
-      // From the cut-off, so the release is due at the same cycle N days on, whenever the
-      // runs happen.
+      // The same cut-off N days on (local time: across a clock change too), so the release is
+      // due at that cycle whenever the runs happen.
       b->mutable_reserve_release_at()->set_seconds(
-          std::max(cycle->cutoff_s + int64_t{policy.reserve_days} * 86400, as_of_s + 1));
+          std::max(release_at(policy, *cycle), as_of_s + 1));
     }
     plan.events.push_back(std::move(e));
     if (policy.rail == ledger::Rail::kTokenised) {

@@ -308,15 +308,17 @@ TEST(ExposureRounding, HalfEvenOnce) {
 
 // Instructed payouts not yet sent still leave the bank (issue 11): payables count the
 // merchants' settling money too, less what was sent already (psp:settlement:in-transit).
-// m1 is owed USD 100.00; 40.00 is instructed (not sent), 30.00 instructed and sent: payables
-// 30.00 payable + 70.00 settling - 30.00 in transit = 70.00 still to leave.
+// Reserves are still owed too. m1 is owed USD 100.00; 40.00 is instructed (not sent) with 5.00
+// held in reserve, 30.00 instructed and sent: payables 25.00 payable + 70.00 settling + 5.00
+// reserve - 30.00 in transit = 70.00 still to leave (100.00 - the 30.00 sent).
 TEST(ExposureSettlement, InstructedPayoutsNotYetSentAreStillPayables) {
   Books books(1);
-  auto instruct = [](const std::string& id, const std::string& usd, const std::string& at) {
+  auto instruct = [](const std::string& id, const std::string& usd, const std::string& at,
+                     const std::string& extra = "") {
     return ev("m1", at, fmt::format(R"("settlement_instructed":{{"instruction_id":"{}",)"
                                     R"("amount":{},"rail":"SETTLEMENT_RAIL_BATCH",)"
-                                    R"("value_date":"2026-01-13T00:00:00Z"}})",
-                                    id, money("USD", usd)));
+                                    R"("value_date":"2026-01-13T00:00:00Z"{}}})",
+                                    id, money("USD", usd), extra));
   };
   books.append({ev("m1", "2026-01-01T00:00:00Z",
                    R"("merchant_settlement_policy_set":{"currency":"USD",)"
@@ -324,7 +326,10 @@ TEST(ExposureSettlement, InstructedPayoutsNotYetSentAreStillPayables) {
                    R"("time_zone":"America/New_York","settlement_days":1})"),
                 auth("m1", "2026-01-05T10:00:00Z", "p1", "100.00", "2026-01-20T00:00:00Z"),
                 capture("m1", "2026-01-05T11:00:00Z", "p1", "100.00"),
-                instruct("i1", "40.00", "2026-01-05T22:10:00Z"),
+                instruct("i1", "40.00", "2026-01-05T22:10:00Z",
+                         fmt::format(R"(,"reserve":{},"reserve_release_at":)"
+                                     R"("2026-01-12T22:00:00Z")",
+                                     money("USD", "5.00"))),
                 instruct("i2", "30.00", "2026-01-05T22:11:00Z"),
                 ev("m1", "2026-01-05T22:30:00Z", R"("settlement_sent":{"instruction_id":"i2"})")});
   books.fold();

@@ -339,6 +339,8 @@ TEST(SettlementTokenised, AMintForAnInstructionMatchesIt) {
   EXPECT_EQ(apply_reason(l, mint_for("m1", "stl-t1", "299.99", "2026-05-22T16:15:01Z")),
             "token_minted.amount 299.99 GBP.TDS is not instruction stl-t1's 300.00 GBP");
   ASSERT_EQ(apply_code(l, mint_for("m2", "stl-t1", "300.00", "2026-05-22T16:15:02Z")), "ok");
+  EXPECT_EQ(apply_reason(l, mint_for("m2b", "stl-t1", "300.00", "2026-05-22T16:15:02Z")),
+            "instruction stl-t1 was minted for already");  // one mint per instruction
   ASSERT_EQ(apply_code(l, answer("token_transferred", "stl-t1", "2026-05-22T16:15:03Z")), "ok");
   EXPECT_EQ(apply_code(l, mint_for("m3", "stl-t1", "300.00", "2026-05-22T16:15:04Z")),
             "illegal_transition");                                // already transferred

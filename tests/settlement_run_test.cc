@@ -140,7 +140,7 @@ std::vector<v1::Envelope> sale(const std::string& merchant, const std::string& a
 
 v1::Envelope policy_event(const std::string& merchant, const std::string& rail,
                           const std::string& extra = "") {
-  return event(merchant, "2026-08-01T00:00:00Z",
+  return event(merchant, "2026-01-01T00:00:00Z",
                fmt::format(R"("merchant_settlement_policy_set":{{"currency":"GBP",)"
                            R"("rail":"SETTLEMENT_RAIL_{}","cutoff_local":"17:30",)"
                            R"("time_zone":"Europe/London","settlement_days":1{}}})",
@@ -252,6 +252,24 @@ TEST(SettlementRun, ReserveIsHeldAndReleasedOnItsDay) {
   // Monday's cycle pays the 30.00: reserve 3.00, paid 27.00, value Tuesday 8 September.
   EXPECT_EQ(instructed(settle(books, "2026-09-07T16:40:00Z")),
             "m1 instructed stl-GBP-2026-09-07 27.00+3.00 2026-09-08;");
+}
+
+// A reserve is released at the same local cut-off N days on, across a clock change: held on
+// Thursday 26 March 2026 (17:30 GMT = 17:30 UTC), due Thursday 2 April at 17:30 BST = 16:30
+// UTC (not 17:30 UTC). The run at 16:40 UTC that day releases and pays it: 10.00, no new money
+// so no reserve; T+1 from Thursday skips Good Friday (3 April) and Easter Monday (6 April):
+// Tuesday 7 April.
+TEST(SettlementRun, AReserveIsReleasedAtItsLocalCutOffAcrossTheClockChange) {
+  Books books(1);
+  open_books(books, R"("reserve_percent":"10","reserve_days":7)", "100.00",
+             "2026-03-26T09:00:00Z");
+  EXPECT_EQ(instructed(settle(books, "2026-03-26T17:40:00Z")),
+            "m1 instructed stl-GBP-2026-03-26 90.00+10.00 2026-03-27;");
+  auto rows = projections::list_settlement(projections::Stores{&books.store()}, "").value();
+  ASSERT_EQ(rows.instructions.size(), 1u);
+  EXPECT_EQ(rows.instructions[0].instruction.reserve_release_s, at("2026-04-02T16:30:00Z"));
+  EXPECT_EQ(instructed(settle(books, "2026-04-02T16:40:00Z")),
+            "m1 instructed stl-GBP-2026-04-02 10.00+0.00 2026-04-07;");
 }
 
 // A returned payout is payable again but is not new money: the next cycle pays it without

@@ -449,15 +449,19 @@ void add_settlement(CLI::App& app, Commands& c) {
   cmd->add_option("--merchant", c.settle.merchant, "Only this merchant");
   cmd->add_flag("--dry-run", c.settle.dry_run, "Decide and print; append nothing");
   cmd->footer(
-      "Per merchant and currency with a policy: reserves due by the as-of are released; the "
-      "available payable (posted) less the reserve (policy percent, rounded half-even) is "
-      "instructed under the cycle's id (stl-CCY-DATE, tokenised stl-CCY-DATETHHMM) if the "
+      "First the run's start (settlement_run_started) is appended to every partition and "
+      "folded, so expiries due by the as-of are booked. Then per merchant and currency with a "
+      "policy: reserves due are released; what was payable at the cycle's cut-off (at most "
+      "what is payable now), plus reserves released by then, less the reserve (policy percent "
+      "of the cycle's new money, rounded half-even) is instructed under the cycle's id (stl-CCY-DATE, tokenised stl-CCY-DATETHHMM) if the "
       "cycle has none yet and the amount reaches the minimum payout. A second run for the "
       "same cycle appends nothing; a batch cycle is paid only on its cut-off's local day "
       "(not_due otherwise: run settle after each cut-off). Refuses books behind their log. "
       "Exit 1 if a merchant could "
-      "not be decided (e.g. a date outside its currency's calendar) or the fold rejected an "
-      "appended event.");
+      "not be decided (e.g. a date outside its currency's calendar), the fold rejected an "
+      "appended event, no merchant (or not --merchant M) has a policy, or the as-of is before "
+      "the books' latest event. See also `settle report --compare-rails`, `settlements`, "
+      "`wallets`; docs/settlement.md.");
   CLI::App* r = add_query(cmd, c.settle_report, "report",
                           "Working capital in transit: the same payable history replayed under "
                           "the batch and the tokenised rail, side by side");

@@ -199,7 +199,8 @@ int cmd_settle(const SettleArgs& args) {
   if (plan.failed > 0) {
     fmt::print(stderr,
                "payledger: settle: {} merchant-currencies could not be decided (see "
-               "\"failed\" above); nothing was appended for them\n",
+               "\"failed\" above); nothing was instructed for them (reserves due were "
+               "still released)\n",
                plan.failed);
   }
   if (rejected > 0) {
