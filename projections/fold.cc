@@ -38,11 +38,26 @@ using ledger::PaymentState;
 
 // One partition's share of an account's balance in one asset, and the lines the current
 // batch posted to it (one RocksDB value at commit).
+// The day sum of one account's lines on one UTC day (history CF), as the fold keeps it.
+struct DaySum {
+  Balance sum;
+  bool dirty = false;
+};
+// An entry of the fold's day-sum cache (its key is the history CF key).
+using DaySumNode = std::pair<const std::string, DaySum>;
+
 struct BalanceSlot {
   Balance balance;
   bool dirty = false;
   uint64_t chunk_first_offset = 0;
   std::string chunk;
+  // History (history.h): the UTC day of the last line posted here, this batch's lines of
+  // that day since hist_first_offset, and that day's sum (valid while day_gen is the fold's).
+  int64_t hist_day = 0;
+  uint64_t hist_first_offset = 0;
+  std::string hist_chunk;
+  DaySumNode* day_sum_node = nullptr;
+  uint32_t day_gen = 0;
 };
 
 struct PaymentSlot {
@@ -243,10 +258,14 @@ void prepare_record(const LogRecord& rec, uint32_t partitions, PreparedRecord* o
   out->rec = rec;
   out->decoded = false;
   out->refused = prepare_checks(rec, partitions, out);
-  if (out->refused) return;
+  if (!out->decoded) {
+    out->digest = raw_record_digest(rec.value);
+    return;
+  }
   thread_local std::string canonical;  // reused buffer
   canonical_encoding(out->event, &canonical);  // ours: stable across protobuf versions
-  out->fingerprint = content_fingerprint(canonical);
+  out->digest = sha256_of(canonical);
+  out->fingerprint = fingerprint_of(out->digest);  // content_fingerprint, hashed once
 }
 
 class Folder::Impl final : public ledger::LedgerView {
@@ -434,6 +453,30 @@ class Folder::Impl final : public ledger::LedgerView {
   std::unique_ptr<BatchWriter> writer_;  // FoldOptions::write_behind; destroyed first
   bool in_flight_ = false;               // writer_ holds a batch
   std::vector<std::pair<std::string, std::string>> rejects_;
+  // Audit (history.h). Day sums this run read or changed (history CF, read through; dropped
+  // with the caches, which bumps day_gen_ so slots drop their pointers), the dirty ones, this
+  // batch's other history writes (chunks of days an account's lines moved away from) and its
+  // journal entries.
+  StringMap<DaySum> day_sums_;
+  uint32_t day_gen_ = 1;
+  std::vector<DaySumNode*> dirty_day_sums_;
+  std::vector<std::pair<std::string, std::string>> history_writes_;
+  std::vector<std::pair<std::string, std::string>> journal_writes_;
+  uint32_t journal_partition_ = std::numeric_limits<uint32_t>::max();
+  uint64_t journal_offset_ = std::numeric_limits<uint64_t>::max();
+  uint32_t journal_seq_ = 0;
+  bool firing_ = false;  // apply() is booking a deadline fire_due fired
+  // Per partition: the hash chain over every record folded, and the earliest event time.
+  std::vector<ChainHead> chains_;
+  std::vector<bool> chains_dirty_;
+  std::vector<int64_t> earliest_;
+  bool earliest_dirty_ = false;
+  DaySumNode* day_sum_for(std::string_view balance_key, int64_t day);
+  void post_history(const LogRecord& rec, BalanceSlot* slot, std::string_view balance_key,
+                    const ledger::Line& line, const v1::Envelope& event);
+  void flush_history_chunk(BalanceSlot* slot, std::string_view balance_key);
+  void keep_journal(const LogRecord& rec, const v1::Envelope& event, const ledger::Effects& fx);
+  void write_audit(StoreBatch& wb);
   // Per partition: the event-time watermark (max occurred_at folded, INT64_MIN before the
   // first event), the payments with a deadline ahead ordered by (deadline, merchant,
   // payment) (keys of deadline_index_key), and the first of those deadlines (INT64_MAX if
@@ -679,7 +722,11 @@ Status Folder::Impl::load_caches() {
   auto balances = load(Cf::kBalances, [&](std::string_view key, std::string_view value) {
     auto b = decode_balance(value);
     if (!b) return Status(b.error());
-    balances_.try_emplace(key, BalanceSlot{*b, false, 0, {}});
+    {
+      BalanceSlot slot;
+      slot.balance = *b;
+      balances_.try_emplace(key, std::move(slot));
+    }
     return Status::Ok();
   });
   if (!balances) return balances.error();
@@ -716,6 +763,35 @@ Status Folder::Impl::load_clock() {
     if (!*found) continue;
     if (value.size() != 8) return make_error(Code::kCorrupt, "stored watermark is not 8 bytes");
     watermarks_[p] = unbias_time(read_be64(value));
+  }
+  earliest_.assign(n, std::numeric_limits<int64_t>::max());
+  chains_.assign(n, ChainHead{});
+  chains_dirty_.assign(n, false);
+  for (uint32_t p = 0; p < n; ++p) {
+    std::string value;
+    auto found = store_.get(Cf::kMeta, earliest_key(p), &value, Reading::kFold);
+    if (!found) return found.error();
+    if (*found) {
+      if (value.size() != 8) return make_error(Code::kCorrupt, "stored earliest time is not 8 bytes");
+      earliest_[p] = unbias_time(read_be64(value));
+    }
+    // The partition's chain head: its latest checkpoint (written with every commit).
+    StoreCursor c = store_.cursor(Cf::kJournal, Reading::kFold);
+    const std::string last = chain_key(p, std::numeric_limits<uint64_t>::max());
+    c.seek_for_prev(last);
+    if (Status st = c.status("journal"); !st) return st;
+    if (c.valid() && c.key().size() == last.size() &&
+        c.key().substr(0, 5) == std::string_view(last).substr(0, 5)) {
+      auto head = decode_chain_head(c.value());
+      if (!head) return head.error();
+      const uint64_t at = read_be64(c.key().substr(5));
+      // Pair assertion with write_meta: a chain checkpoint is written with the offsets it
+      // covers, in the same batch, so it is never ahead of them.
+      PAYLEDGER_CHECK(at <= offsets_[p], fmt::format("partition {}: the chain head covers offset "
+                                                     "{} but the store folded only to {}",
+                                                     p, at, offsets_[p]));
+      chains_[p] = *head;
+    }
   }
   StoreCursor it = store_.cursor(Cf::kDeadlines, Reading::kFold);
   for (it.seek_to_first(); it.valid(); it.next()) {
@@ -766,7 +842,9 @@ Status Folder::Impl::fire_due(const LogRecord& rec) {
                                     p, payment, merchant, at));
     }
     auto fired = ledger::fire_deadline(merchant, payment, *state, watermarks_[p]);
+    firing_ = true;
     Status booked = fired ? apply(rec, fired->event, fired->effects) : Status(fired.error());
+    firing_ = false;
     if (!io_.ok()) return io_;
     if (booked) {
       ++stats_.deadlines_fired;
@@ -956,6 +1034,7 @@ void Folder::Impl::start_id_filter() {
 // nothing), then the payment, contract, checkout and business id it changed.
 Status Folder::Impl::apply(const LogRecord& rec, const v1::Envelope& event, ledger::Effects& fx) {
   if (Status s = post_lines(rec, event, fx.entry); !s) return s;
+  keep_journal(rec, event, fx);  // before the updates below move their ids away
   if (fx.payment) keep_payment(rec.partition, event.merchant_id(), *fx.payment);
   if (fx.contract) {
     make_key(&key_scratch_, rec.partition, event.merchant_id(), fx.contract->method);
@@ -1059,8 +1138,110 @@ Status Folder::Impl::post_lines(const LogRecord& rec, const v1::Envelope& event,
     append_entry_line(&slot->chunk, rec.offset, line.side, line.bucket, line.amount_minor,
                       static_cast<uint8_t>(event.body_case()), event.event_id(),
                       event.occurred_at().seconds());
+    post_history(rec, slot, {}, line, event);
+    if (!io_.ok()) return io_;  // a day sum could not be read: the fold stops, nothing commits
   }
   return Status::Ok();
+}
+
+// The line in its account's history: the slot's chunk of this day's lines and the day's sum.
+// `balance_key` may be empty (built here when the line moves the slot to another day).
+void Folder::Impl::post_history(const LogRecord& rec, BalanceSlot* slot,
+                                std::string_view balance_key, const ledger::Line& line,
+                                const v1::Envelope& event) {
+  const int64_t at = event.occurred_at().seconds();
+  const int64_t day = utc_day(at);
+  if (slot->day_sum_node == nullptr || slot->day_gen != day_gen_ || slot->hist_day != day) {
+    std::string key;
+    if (balance_key.empty()) {
+      make_key(&key, rec.partition, line.account.name(), line.asset.code());
+      balance_key = key;
+    }
+    flush_history_chunk(slot, balance_key);
+    slot->day_sum_node = day_sum_for(balance_key, day);
+    if (slot->day_sum_node == nullptr) return;  // io_ says why
+    slot->day_gen = day_gen_;
+    slot->hist_day = day;
+  }
+  if (slot->hist_chunk.empty()) slot->hist_first_offset = rec.offset;
+  append_entry_line(&slot->hist_chunk, rec.offset, line.side, line.bucket, line.amount_minor,
+                    static_cast<uint8_t>(event.body_case()), event.event_id(), at);
+  // A day's sum is part of the account's totals, which post_lines checked for overflow.
+  Status added = slot->day_sum_node->second.sum.add(line.side, line.bucket, line.amount_minor);
+  PAYLEDGER_CHECK(added.ok(), "a day sum overflowed where its account's totals did not");
+  if (!slot->day_sum_node->second.dirty) {
+    slot->day_sum_node->second.dirty = true;
+    dirty_day_sums_.push_back(slot->day_sum_node);
+  }
+}
+
+// The slot's lines of its current day so far in this batch, as one history chunk.
+void Folder::Impl::flush_history_chunk(BalanceSlot* slot, std::string_view balance_key) {
+  if (slot->hist_chunk.empty()) return;
+  std::string key;
+  day_lines_key(&key, balance_key, slot->hist_day, slot->hist_first_offset);
+  history_writes_.emplace_back(std::move(key), std::move(slot->hist_chunk));
+  slot->hist_chunk.clear();
+}
+
+// The stored (or this run's) sum of an account's day, kept in day_sums_; nullptr on a store
+// error (in io_).
+DaySumNode* Folder::Impl::day_sum_for(std::string_view balance_key, int64_t day) {
+  std::string key;
+  day_sum_key(&key, balance_key, day);
+  if (auto it = day_sums_.find(key); it != day_sums_.end()) return &*it;
+  DaySum d;
+  std::string value;
+  auto found = store_.get(Cf::kHistory, key, &value, Reading::kFold);
+  if (!found) {
+    if (io_.ok()) io_ = found.error();
+    return nullptr;
+  }
+  if (*found) {
+    auto decoded = decode_balance(value);
+    if (!decoded) {
+      if (io_.ok()) io_ = decoded.error();
+      return nullptr;
+    }
+    d.sum = *decoded;
+  }
+  return &*day_sums_.try_emplace(std::move(key), d).first;
+}
+
+// The applied event (or fired deadline) in the journal, with the payment index.
+void Folder::Impl::keep_journal(const LogRecord& rec, const v1::Envelope& event,
+                                const ledger::Effects& fx) {
+  if (rec.partition != journal_partition_ || rec.offset != journal_offset_) {
+    journal_partition_ = rec.partition;
+    journal_offset_ = rec.offset;
+    journal_seq_ = 0;
+  } else {
+    ++journal_seq_;
+  }
+  PAYLEDGER_CHECK(journal_seq_ <= 255, "more than 256 journal entries at one offset");
+  const auto seq = static_cast<uint8_t>(journal_seq_);
+  std::string_view payment = fx.payment ? std::string_view(fx.payment->payment_id) : "";
+  std::string_view reference = payment;
+  if (reference.empty() && fx.instruction) reference = fx.instruction->instruction_id;
+  if (reference.empty() && fx.merchant_business_id && !fx.merchant_business_id->empty()) {
+    reference = std::string_view(*fx.merchant_business_id).substr(1);  // without its kind letter
+  }
+  std::string value;
+  append_journal_entry(&value, static_cast<uint8_t>(event.body_case()), firing_,
+                       event.occurred_at().seconds(), event.event_id(), event.merchant_id(),
+                       payment, reference, fx.entry.lines);
+  journal_writes_.emplace_back(journal_entry_key(rec.partition, rec.offset, seq),
+                               std::move(value));
+  if (!payment.empty()) {
+    journal_writes_.emplace_back(
+        journal_payment_key(rec.partition, event.merchant_id(), payment, rec.offset, seq),
+        std::string());
+  }
+  const int64_t at = event.occurred_at().seconds();
+  if (at < earliest_[rec.partition]) {
+    earliest_[rec.partition] = at;
+    earliest_dirty_ = true;
+  }
 }
 
 // The payment's new state, in the cache and marked for the batch; its deadline follows it.
@@ -1104,6 +1285,7 @@ Status Folder::Impl::commit(bool wait) {
   next_batch_ ^= 1;
   wb.clear();
   write_balances(wb);
+  write_audit(wb);
   write_states(wb);
   write_ids(wb);
   write_deadlines(wb);
@@ -1160,6 +1342,10 @@ void Folder::Impl::drop_caches_over_budget() {
     rates_.clear();
     newest_rates_ = StringMap<std::optional<int64_t>>();
   }
+  if (day_sums_.size() > options_.payment_cache_max) {
+    day_sums_ = StringMap<DaySum>();
+    ++day_gen_;  // every slot's day_sum_node is stale from now on
+  }
 }
 
 // Waits for the batch the writer thread holds, if any.
@@ -1196,6 +1382,7 @@ bool Folder::Impl::caches_over_budget() const {
          policies_.size() > options_.payment_cache_max ||
          instructions_.size() > options_.payment_cache_max ||
          rates_.size() > options_.payment_cache_max ||
+         day_sums_.size() > options_.payment_cache_max ||
          business_ids > options_.business_ids_memory_max;
 }
 
@@ -1213,15 +1400,48 @@ void sort_by_key(Dirty& dirty) {
 // Touched balances and the batch's entry lines (one value per account, asset and partition).
 void Folder::Impl::write_balances(StoreBatch& wb) {
   sort_by_key(dirty_balances_);
-  std::string chunk_key;
+  std::string chunk_key, chunk;
   for (auto& [key, slot] : dirty_balances_) {
     wb.put(Cf::kBalances, *key, encode_balance(slot->balance));
     chunk_key = *key;  // partition | account \0 asset, then \0 first_offset
     chunk_key.push_back('\0');
     chunk_key += be64_string(slot->chunk_first_offset);
-    wb.put(Cf::kEntries, chunk_key, slot->chunk);
+    chunk.clear();
+    append_entry_chunk_header(&chunk, slot->balance);  // the balance after the chunk
+    chunk += slot->chunk;
+    wb.put(Cf::kEntries, chunk_key, chunk);
     slot->chunk.clear();
     slot->dirty = false;
+    flush_history_chunk(slot, *key);
+  }
+}
+
+// History (day chunks and sums), the journal, each partition's chain head and earliest time.
+void Folder::Impl::write_audit(StoreBatch& wb) {
+  for (DaySumNode* node : dirty_day_sums_) {
+    history_writes_.emplace_back(node->first, encode_balance(node->second.sum));
+    node->second.dirty = false;
+  }
+  dirty_day_sums_.clear();
+  auto by_key = [](const auto& a, const auto& b) { return a.first < b.first; };
+  std::sort(history_writes_.begin(), history_writes_.end(), by_key);
+  for (const auto& [key, value] : history_writes_) wb.put(Cf::kHistory, key, value);
+  history_writes_.clear();
+  std::sort(journal_writes_.begin(), journal_writes_.end(), by_key);
+  for (const auto& [key, value] : journal_writes_) wb.put(Cf::kJournal, key, value);
+  journal_writes_.clear();
+  for (uint32_t p = 0; p < chains_.size(); ++p) {
+    if (!chains_dirty_[p]) continue;
+    wb.put(Cf::kJournal, chain_key(p, offsets_[p]), encode_chain_head(chains_[p]));
+    chains_dirty_[p] = false;
+  }
+  if (earliest_dirty_) {
+    for (uint32_t p = 0; p < earliest_.size(); ++p) {
+      if (earliest_[p] != std::numeric_limits<int64_t>::max()) {
+        wb.put(Cf::kMeta, earliest_key(p), be64_string(bias_time(earliest_[p])));
+      }
+    }
+    earliest_dirty_ = false;
   }
 }
 
@@ -1442,6 +1662,9 @@ Status Folder::Impl::fold_prepared(const PreparedRecord& p) {
                               rec.offset, offsets_[rec.partition]));
   partition_ = rec.partition;
   if (Status s = process(p); !s) return s;
+  chain_step(&chains_[rec.partition], p.digest);  // applied, parked or a duplicate alike
+  chains_dirty_[rec.partition] = true;
+  if (options_.on_chained) options_.on_chained(rec.partition, rec.offset + 1, chains_[rec.partition]);
   offsets_[rec.partition] = rec.offset + 1;
   owned_[rec.partition] = true;
   offsets_dirty_ = true;

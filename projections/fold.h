@@ -12,6 +12,7 @@
 
 #include "events/event_log.h"
 #include "events/schema/result.h"
+#include "projections/history.h"
 #include "projections/records.h"
 #include "projections/store.h"
 
@@ -71,6 +72,9 @@ struct FoldOptions {
   std::function<void(const FoldProgress&)> on_progress;
   // When set (e.g. by SIGINT/SIGTERM), the fold commits what it has folded and returns.
   const std::atomic<bool>* stop = nullptr;
+  // Called after each record is chained (history.h) with its partition, the next offset and
+  // the partition's chain head (`payledger verify` checks the stored checkpoints with it).
+  std::function<void(uint32_t partition, uint64_t next_offset, const ChainHead& head)> on_chained;
   // Called for every record parked as a reject (e.g. to copy it to a dead-letter topic).
   std::function<void(const Reject&)> on_reject;
   // Called before every commit; an error stops the commit (e.g. dead letters not durable).
@@ -110,6 +114,9 @@ struct PreparedRecord {
   bool decoded = false;
   std::optional<Error> refused;    // why the record is parked as a reject, if it is
   Fingerprint fingerprint;         // of the canonical encoding, when not refused
+  // SHA-256 of the canonical encoding if it decoded, else of the raw bytes (history.h): what
+  // the partition's hash chain takes for this record.
+  Sha256Digest digest{};
 };
 // Fills *out (reusing its Envelope) for `rec` of a log of `partitions`. Thread-safe.
 void prepare_record(const events::LogRecord& rec, uint32_t partitions, PreparedRecord* out);

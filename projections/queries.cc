@@ -11,21 +11,12 @@
 
 #include "ledger/account.h"
 #include "ledger/asset.h"
+#include "projections/scan.h"
 
 namespace payledger::projections {
 namespace {
 
 using ledger::Int128;
-
-int exponent_of(std::string_view code) {
-  auto asset = ledger::Asset::find(code);
-  return asset ? asset->exponent() : 0;
-}
-
-ledger::Side normal_of(std::string_view account) {
-  auto id = ledger::AccountId::parse(account);
-  return id ? ledger::normal_side(id->type()) : ledger::Side::kDebit;
-}
 
 class Sha256 {
  public:
@@ -51,60 +42,6 @@ class Sha256 {
   std::unique_ptr<EVP_MD_CTX, void (*)(EVP_MD_CTX*)> ctx_;
 };
 
-
-// Visits, in key order, the keys of `cf` that belong to each partition's owning store (a
-// k-way merge over the stores; every stored key starts with its be32 partition).
-template <typename F>
-Status merged_scan(const Stores& stores, const Owners& owners, Cf cf, F&& visit) {
-  std::vector<StoreCursor> its;
-  for (Store* st : stores) its.push_back(st->cursor(cf, Reading::kQuery));
-  for (auto& it : its) it.seek_to_first();
-  auto owned = [&](size_t i) {
-    std::string_view key = its[i].key();
-    uint32_t p = 0;
-    if (key.size() < 4 || !Reader(key.substr(0, 4)).be32(&p)) return false;
-    auto o = owners.find(p);
-    return o != owners.end() && o->second == i;
-  };
-  for (;;) {
-    size_t next = its.size();
-    for (size_t i = 0; i < its.size(); ++i) {
-      while (its[i].valid() && !owned(i)) its[i].next();  // a stale or foreign copy
-      if (its[i].valid() && (next == its.size() || its[i].key() < its[next].key())) next = i;
-    }
-    if (next == its.size()) break;
-    if (Status s = visit(its[next].key(), its[next].value()); !s) return s;
-    its[next].next();
-  }
-  for (auto& it : its) {
-    if (Status s = it.status(cf_name(cf)); !s) return s;
-  }
-  return Status::Ok();
-}
-
-// The smallest key above every key that starts with `prefix` (empty: none is above all).
-std::string prefix_end(std::string prefix) {
-  while (!prefix.empty() && static_cast<unsigned char>(prefix.back()) == 0xff) prefix.pop_back();
-  if (!prefix.empty()) prefix.back() = static_cast<char>(prefix.back() + 1);
-  return prefix;
-}
-
-// Visits, per partition in order, the keys of `cf` in that partition's owning store that start
-// with partition | `prefix`: bounded seeks, so a query about one key reads only its keys.
-template <typename F>
-Status prefix_scan(const Stores& stores, const Owners& owners, Cf cf, std::string_view prefix,
-                   F&& visit) {
-  for (const auto& [p, owner] : owners) {
-    Store* st = stores[owner];
-    std::string from = partition_prefix(p) + std::string(prefix);
-    StoreCursor it = st->cursor(cf, Reading::kQuery, prefix_end(from));
-    for (it.seek(from); it.valid() && it.key().starts_with(from); it.next()) {
-      if (Status s = visit(it.key(), it.value()); !s) return s;
-    }
-    if (Status s = it.status(cf_name(cf)); !s) return s;
-  }
-  return Status::Ok();
-}
 
 }  // namespace
 
@@ -374,10 +311,14 @@ bool TrialBalance::balanced() const {
 Result<TrialBalance> trial_balance(const Stores& stores) {
   auto rows = list_balances(stores, "");
   if (!rows) return rows.error();
+  return trial_balance_of(*rows);
+}
+
+Result<TrialBalance> trial_balance_of(const std::vector<BalanceRow>& rows) {
   std::map<std::string, TrialBalanceRow> by_asset;
   TrialBalance tb;
   try {
-    for (const auto& r : *rows) {
+    for (const auto& r : rows) {
       auto& t = by_asset[r.asset];
       t.asset = r.asset;
       t.exponent = r.exponent;
@@ -609,6 +550,8 @@ Result<std::string> projection_digest(const Stores& stores) {
   // Entries: hash logical lines, not chunks, so batch boundaries do not matter.
   sha.field(cf_name(Cf::kEntries));
   std::string line_bytes;
+  // The chunk headers (closing balances at batch ends) are not hashed: batch boundaries
+  // differ between folds of one log. `payledger verify` checks each against its lines.
   Status s = merged_scan(stores, *owners, Cf::kEntries, [&](std::string_view key, std::string_view v) {
     if (key.size() < 8) return Status(make_error(Code::kCorrupt, "entry key too short"));
     std::string_view prefix = key.substr(0, key.size() - 8);  // without first_offset
@@ -623,6 +566,20 @@ Result<std::string> projection_digest(const Stores& stores) {
       // lines, which is hashed, is the same on every backend.
       sha.field(std::string_view(line_bytes).substr(8));
     }
+    return Status::Ok();
+  });
+  if (!s) return s.error();
+  // History: each account's day sums (batch-independent totals; the day chunks hold the
+  // entries' lines again and are checked by `payledger verify`).
+  sha.field(cf_name(Cf::kHistory));
+  s = merged_scan(stores, *owners, Cf::kHistory, [&](std::string_view key, std::string_view v) {
+    HistoryKey hk;
+    if (!split_history_key(key, &hk)) {
+      return Status(make_error(Code::kCorrupt, "history key has the wrong shape"));
+    }
+    if (hk.tag != kDaySumTag) return Status::Ok();
+    sha.field(key);
+    sha.field(v);
     return Status::Ok();
   });
   if (!s) return s.error();

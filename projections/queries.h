@@ -94,6 +94,8 @@ struct TrialBalance {
   bool balanced() const;
 };
 Result<TrialBalance> trial_balance(const Stores& stores);
+// The trial balance of rows of every account (e.g. balances_at, audit.h).
+Result<TrialBalance> trial_balance_of(const std::vector<BalanceRow>& rows);
 
 // Parked events in log order (partition, offset); at most `limit` (0 = all). `total`, if
 // given, receives the number of parked events without the limit.

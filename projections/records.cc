@@ -763,7 +763,40 @@ Status read_entry_line(Reader& r, const uint64_t* previous_offset, RawEntryLine*
 
 }  // namespace
 
+void append_entry_chunk_header(std::string* out, const ledger::Balance& closing) {
+  const std::string b = encode_balance(closing);
+  Writer(out).u8(static_cast<uint8_t>(b.size()));  // at most 4 x 17 bytes
+  out->append(b);
+}
+
+namespace {
+// The header's length (1 + its balance's), after checking the balance decodes.
+Result<size_t> entry_chunk_header(std::string_view bytes, ledger::Balance* closing) {
+  if (bytes.empty() || static_cast<uint8_t>(bytes[0]) + size_t{1} > bytes.size()) {
+    return corrupt("entry chunk header");
+  }
+  const size_t n = static_cast<uint8_t>(bytes[0]);
+  auto b = decode_balance(bytes.substr(1, n));
+  if (!b) return corrupt("entry chunk header (balance)");
+  if (closing != nullptr) *closing = *b;
+  return n + 1;
+}
+}  // namespace
+
+Result<ledger::Balance> entry_chunk_closing(std::string_view bytes) {
+  ledger::Balance b;
+  auto n = entry_chunk_header(bytes, &b);
+  if (!n) return n.error();
+  return b;
+}
+
 Result<std::vector<EntryLine>> decode_entry_chunk(std::string_view bytes) {
+  auto n = entry_chunk_header(bytes, nullptr);
+  if (!n) return n.error();
+  return decode_entry_lines(bytes.substr(*n));
+}
+
+Result<std::vector<EntryLine>> decode_entry_lines(std::string_view bytes) {
   std::vector<EntryLine> lines;
   Reader r(bytes);
   while (!r.done()) {
@@ -785,7 +818,9 @@ Result<std::vector<EntryLine>> decode_entry_chunk(std::string_view bytes) {
 }
 
 Result<size_t> count_entry_chunk(std::string_view bytes) {
-  Reader r(bytes);
+  auto header = entry_chunk_header(bytes, nullptr);
+  if (!header) return header.error();
+  Reader r(bytes.substr(*header));
   size_t n = 0;
   uint64_t previous = 0;
   while (!r.done()) {
@@ -953,23 +988,10 @@ void canonical_encoding(const google::protobuf::Message& message, std::string* o
 }
 
 Fingerprint content_fingerprint(std::string_view bytes) {
-  // Fetched once: EVP_sha256() makes EVP_Digest look the algorithm up in OpenSSL 3's
-  // provider tables on every call (a third of the digest's cost on ~200-byte inputs).
-  static EVP_MD* const sha256 = EVP_MD_fetch(nullptr, "SHA256", nullptr);
-  PAYLEDGER_CHECK(sha256 != nullptr, "OpenSSL has no SHA256");
-  // One digest context per thread, reused: EVP_Digest allocates, zeroes and frees a context
-  // (and its provider state) on every call, ~1,000 instructions per event beside SHA-256.
-  struct Ctx {
-    EVP_MD_CTX* ctx = EVP_MD_CTX_new();
-    ~Ctx() { EVP_MD_CTX_free(ctx); }
-  };
-  thread_local Ctx t;
-  PAYLEDGER_CHECK(t.ctx != nullptr, "OpenSSL could not allocate a digest context");
-  unsigned char digest[32];
-  unsigned int size = 0;
-  PAYLEDGER_CHECK(EVP_DigestInit_ex2(t.ctx, sha256, nullptr) == 1 &&
-                  EVP_DigestUpdate(t.ctx, bytes.data(), bytes.size()) == 1 &&
-                  EVP_DigestFinal_ex(t.ctx, digest, &size) == 1 && size == sizeof digest);
+  return fingerprint_of(sha256_of(bytes));
+}
+
+Fingerprint fingerprint_of(const Sha256Digest& digest) {
   Fingerprint f;
   for (int i = 0; i < 8; ++i) f.hi = (f.hi << 8) | digest[i];
   for (int i = 8; i < 16; ++i) f.lo = (f.lo << 8) | digest[i];
@@ -1447,6 +1469,7 @@ std::string last_record_key(uint32_t partition) {
 }
 
 std::string watermark_key(uint32_t partition) { return "watermark/" + be32_string(partition); }
+std::string earliest_key(uint32_t partition) { return "earliest/" + be32_string(partition); }
 uint64_t bias_time(int64_t t_s) { return static_cast<uint64_t>(t_s) ^ (uint64_t{1} << 63); }
 int64_t unbias_time(uint64_t biased) {
   return static_cast<int64_t>(biased ^ (uint64_t{1} << 63));

@@ -12,6 +12,7 @@
 
 #include "events/event_log.h"
 #include "events/schema/result.h"
+#include "projections/history.h"
 #include "ledger/checkout.h"
 #include "ledger/contract.h"
 #include "ledger/fx.h"
@@ -162,7 +163,16 @@ void append_entry_line(std::string* chunk, const EntryLine& line);
 void append_entry_line(std::string* chunk, uint64_t offset, ledger::Side side,
                        ledger::Bucket bucket, const Int128& amount_minor, uint8_t body_case,
                        std::string_view event_id, int64_t occurred_at_s);
+// A chunk's value starts with the partition's share of the account's balance after its last
+// line (u8 length, then the balance's encoding): a balance as known at any log offset is one
+// chunk away (store format 11). The lines follow.
+void append_entry_chunk_header(std::string* out, const ledger::Balance& closing);
+// The lines of a chunk (its header checked, then skipped).
 Result<std::vector<EntryLine>> decode_entry_chunk(std::string_view bytes);
+// The balance after the chunk's last line, from its header.
+Result<ledger::Balance> entry_chunk_closing(std::string_view bytes);
+// Lines without a header (the history CF's day chunks, history.h).
+Result<std::vector<EntryLine>> decode_entry_lines(std::string_view bytes);
 // The number of lines in a chunk, with every check decode_entry_chunk makes, building none.
 Result<size_t> count_entry_chunk(std::string_view bytes);
 
@@ -209,6 +219,8 @@ void canonical_encoding(const v1::Envelope& event, std::string* out);
 // Whether that self-check passed (the fast path is in use); the tests assert it.
 bool canonical_encoding_fast_path();
 Fingerprint content_fingerprint(std::string_view canonical_bytes);
+// The first 128 bits of a SHA-256 digest: content_fingerprint of bytes already hashed.
+Fingerprint fingerprint_of(const Sha256Digest& digest);
 
 // meta CF
 std::string offset_key(uint32_t partition);
@@ -221,6 +233,9 @@ std::string last_record_key(uint32_t partition);
 // meta CF: watermark/p -> be64 of the partition's event-time watermark (max occurred_at folded,
 // seconds, biased by 2^63 so that the order of the bytes is the order of the times).
 std::string watermark_key(uint32_t partition);
+// meta CF: earliest/p -> be64 biased: the earliest occurred_at folded from the partition (an
+// as-of before it is before the books begin).
+std::string earliest_key(uint32_t partition);
 uint64_t bias_time(int64_t t_s);
 int64_t unbias_time(uint64_t biased);
 

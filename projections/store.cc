@@ -20,7 +20,8 @@ namespace {
 constexpr std::string_view kCfNames[] = {"balances",  "entries",   "payments",     "meta",
                                          "dedupe",    "rejects",   "checkouts",    "contracts",
                                          "business_ids", "deadlines", "fx_quotes",
-                                         "fx_rates", "fx_house", "settlement"};
+                                         "fx_rates", "fx_house", "settlement",
+                                         "history", "journal"};
 static_assert(std::size(kCfNames) == static_cast<size_t>(Cf::kCount));
 
 // Memory of one open store, fixed whatever the history length (docs/architecture.md,
@@ -71,7 +72,9 @@ rocksdb::ColumnFamilyOptions cf_options(Cf cf, bool read_only) {
       t.pin_top_level_index_and_filter = true;
     }
   }
-  if (cf != Cf::kEntries && cf != Cf::kRejects) {
+  // Scanned, never probed: entries, rejects and the journal (the history CF's day sums are
+  // probed by the fold when an account's lines move to another day).
+  if (cf != Cf::kEntries && cf != Cf::kRejects && cf != Cf::kJournal) {
     t.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
     t.whole_key_filtering = true;
     o.memtable_whole_key_filtering = !read_only;
@@ -329,6 +332,7 @@ Status Store::drop_partitions(const std::vector<uint32_t>& partitions) {
     wb.erase(Cf::kMeta, log_end_key(p));
     wb.erase(Cf::kMeta, last_record_key(p));
     wb.erase(Cf::kMeta, watermark_key(p));
+    wb.erase(Cf::kMeta, earliest_key(p));
   }
   return write(wb, /*sync=*/true);
 }

@@ -26,7 +26,9 @@ namespace payledger::projections {
 // 8: fx_rates column family (issue 10).
 // 9: fx_house column family: forwards, revaluation runs (issue 10).
 // 10: settlement column family: policies and instructions (issue 11).
-inline constexpr uint32_t kStoreFormat = 10;
+// 11: history and journal column families, entry chunks with their closing balance, the
+//     earliest event time per partition (issue 12, history.h).
+inline constexpr uint32_t kStoreFormat = 11;
 
 // The last record a fold folded from a partition: its offset and a fingerprint of its bytes
 // (record_fingerprint in fold.cc).
@@ -51,6 +53,8 @@ enum class Cf : int {
   kFxRates,   // published FX rates, per partition (issue 10)
   kFxHouse,   // the house's forwards and revaluation runs (issue 10)
   kSettlement,  // merchants' settlement policies and instructions (issue 11)
+  kHistory,     // each account's lines by event time, with day sums (issue 12)
+  kJournal,     // applied events with their lines; payment index; hash chain (issue 12)
   kCount
 };
 

@@ -978,13 +978,30 @@ int cmd_rebuild(const FoldArgs& args) {
   return cmd_fold(args);
 }
 
-int cmd_balance(const Common& common, const std::string& prefix) {
+int cmd_balance(const Common& common, const std::string& prefix, const PointArgs& point_args) {
   auto opened = open_stores(common);
   if (!opened) return fail(opened.error());
-  auto rows = projections::list_balances(opened->stores, prefix);
+  auto point = read_point(opened->stores, point_args);
+  if (!point) return fail_point(point.error());
+  auto rows = projections::balances_at(opened->stores, prefix, *point);
   if (!rows) return fail(rows.error());
   if (rows->empty() && !prefix.empty()) {
-    return fail(unknown_account(opened->stores, common, prefix, /*prefix=*/true));
+    auto now = projections::list_balances(opened->stores, prefix);
+    if (!now) return fail(now.error());
+    if (now->empty()) return fail(unknown_account(opened->stores, common, prefix, /*prefix=*/true));
+  }
+  if (common.csv) {
+    std::cout << csv_record({"account", "asset", "posted", "pending", "posted_debit",
+                             "posted_credit", "pending_debit", "pending_credit"});
+    for (const auto& r : *rows) {
+      const auto& b = r.balance;
+      std::cout << csv_record({r.account, r.asset, scaled(b.posted_net(r.normal), r.exponent),
+                               scaled(b.pending_net(r.normal), r.exponent),
+                               scaled(b.posted_debit, r.exponent), scaled(b.posted_credit, r.exponent),
+                               scaled(b.pending_debit, r.exponent),
+                               scaled(b.pending_credit, r.exponent)});
+    }
+    return kExitOk;
   }
   if (common.json) {
     json out = json::array();
@@ -1015,68 +1032,133 @@ int cmd_balance(const Common& common, const std::string& prefix) {
   return kExitOk;
 }
 
-int cmd_statement(const Common& common, const std::string& account, uint64_t limit) {
+int cmd_statement(const Common& common, const std::string& account, uint64_t limit,
+                  const PointArgs& point_args) {
   if (auto id = ledger::AccountId::parse(account); !id) return usage(id.error().reason);
+  std::optional<int64_t> from, to;
+  if (auto bad = read_as_of(point_args.to, &to, "--to"); bad) return usage(*bad);
+  if (!point_args.from.empty()) {
+    from = parse_moment(point_args.from, /*end_of_day=*/false);  // a date: its start
+    if (!from) {
+      return usage(fmt::format("--from '{}' is not an RFC 3339 time or a date (its start, "
+                               "00:00:00Z)",
+                               point_args.from));
+    }
+  }
+  if (from && to && *from > *to) {
+    return usage(fmt::format("--from {} is after --to {}", iso_time(*from), iso_time(*to)));
+  }
   auto opened = open_stores(common);
   if (!opened) return fail(opened.error());
-  size_t total = 0;
-  auto lines = projections::statement(opened->stores, account, limit, &total);
-  if (!lines) return fail(lines.error());
-  if (lines->empty()) {
+  auto point = read_point(opened->stores, point_args);
+  if (!point) return fail_point(point.error());
+  auto st = projections::statement_between(opened->stores, account, from, to, *point, limit);
+  if (!st) return fail(st.error());
+  if (st->assets.empty()) {
     // An empty statement of a mistyped account would read as "nothing happened": say so.
-    auto rows = projections::list_balances(opened->stores, account);
-    if (!rows) return fail(rows.error());
-    bool exists = std::any_of(rows->begin(), rows->end(),
-                              [&](const auto& r) { return r.account == account; });
-    if (!exists) return fail(unknown_account(opened->stores, common, account, /*prefix=*/false));
+    return fail(unknown_account(opened->stores, common, account, /*prefix=*/false));
   }
-  ledger::Side normal = ledger::normal_side(ledger::AccountId::parse(account)->type());
-  std::map<std::string, ledger::Int128> running;  // posted balance per asset
-  json out = json::array();
-  if (!common.json) {
-    fmt::print("{:<14} {:<20} {:<16} {:<22} {:<7} {:<2} {:>16} {:<6} {:>18}\n", "LOG POS", "TIME",
-               "EVENT", "KIND", "BUCKET", "", "AMOUNT", "ASSET", "POSTED BALANCE");
-  }
-  for (const auto& s : *lines) {
-    int exponent = ledger::Asset::find(s.asset) ? ledger::Asset::find(s.asset)->exponent() : 0;
-    const auto& l = s.line;
-    bool posted = l.bucket == ledger::Bucket::kPosted;
-    if (posted) {
-      running[s.asset] += l.side == normal ? l.amount_minor : ledger::Int128(-l.amount_minor);
-    }
-    std::string side = l.side == ledger::Side::kDebit ? "Dr" : "Cr";
-    std::string kind(events::body_name_of(l.body_case));
-    if (common.json) {
-      out.push_back(json{{"partition", s.partition}, {"offset", l.offset},
-                         {"occurred_at", iso_time(l.occurred_at_s)}, {"event_id", l.event_id},
-                         {"kind", kind}, {"bucket", posted ? "posted" : "pending"},
-                         {"side", side == "Dr" ? "debit" : "credit"},
-                         {"amount", scaled(l.amount_minor, exponent)}, {"asset", s.asset},
-                         {"posted_balance", scaled(running[s.asset], exponent)}});
-    } else {
-      fmt::print("{:<14} {:<20} {:<16} {:<22} {:<7} {:<2} {:>16} {:<6} {:>18}\n",
-                 fmt::format("p{}/{}", s.partition, l.offset), iso_time(l.occurred_at_s),
-                 l.event_id, kind, posted ? "posted" : "pending", side,
-                 scaled(l.amount_minor, exponent), s.asset, scaled(running[s.asset], exponent));
-    }
+  size_t total = 0;
+  for (const auto& a : st->assets) total += a.lines;
+  const ledger::Side normal = st->normal;
+  auto exponent_of = [&](const std::string& asset) {
+    auto a = ledger::Asset::find(asset);
+    return a ? a->exponent() : 0;
+  };
+  auto line_fields = [&](const projections::TimedLine& t) {
+    const auto& l = t.line;
+    const int x = exponent_of(t.asset);
+    const bool posted = l.bucket == ledger::Bucket::kPosted;
+    return std::vector<std::string>{
+        iso_time(l.occurred_at_s),
+        fmt::format("{}:{}", t.partition, l.offset),
+        t.merchant,
+        t.payment,
+        l.event_id,
+        std::string(events::body_name_of(l.body_case)),
+        posted ? "posted" : "pending",
+        l.side == ledger::Side::kDebit ? "debit" : "credit",
+        scaled(l.amount_minor, x),
+        t.asset,
+        scaled(t.running.posted_net(normal), x),
+        scaled(t.running.pending_net(normal), x)};
+  };
+  if (common.csv) {
+    std::cout << csv_record({"occurred_at", "position", "merchant", "payment", "event_id", "kind",
+                             "bucket", "side", "amount", "asset", "posted_balance",
+                             "pending_balance"});
+    for (const auto& t : st->lines) std::cout << csv_record(line_fields(t));
+    return kExitOk;
   }
   if (common.json) {
-    json doc{{"account", account}, {"lines", out}, {"total_lines", total}};
+    json lines = json::array();
+    for (const auto& t : st->lines) {
+      auto f = line_fields(t);
+      json j{{"occurred_at", f[0]}, {"partition", t.partition}, {"offset", t.line.offset},
+             {"merchant", f[2]},    {"payment", f[3]},          {"event_id", f[4]},
+             {"kind", f[5]},        {"bucket", f[6]},           {"side", f[7]},
+             {"amount", f[8]},      {"asset", f[9]},            {"posted_balance", f[10]},
+             {"pending_balance", f[11]}};
+      if (!t.reference.empty() && t.reference != t.payment) j["reference"] = t.reference;
+      if (t.fired) j["fired_by_fold"] = true;
+      lines.push_back(std::move(j));
+    }
+    json assets = json::array();
+    for (const auto& a : st->assets) {
+      assets.push_back(json{{"asset", a.asset},
+                            {"opening_posted", scaled(a.opening.posted_net(normal), a.exponent)},
+                            {"opening_pending", scaled(a.opening.pending_net(normal), a.exponent)},
+                            {"closing_posted", scaled(a.closing.posted_net(normal), a.exponent)},
+                            {"closing_pending", scaled(a.closing.pending_net(normal), a.exponent)},
+                            {"lines", a.lines}});
+    }
+    json doc{{"account", account}, {"order", "event_time"}, {"assets", assets},
+             {"lines", lines},     {"total_lines", total}};
+    if (from) doc["from"] = iso_time(*from);
+    if (to) doc["to"] = iso_time(*to);
+    if (!point->at_offsets.empty()) doc["at_offset"] = point_args.at_offset;
     add_coverage(*opened, &doc);
     print_json(doc);
-  } else if (limit != 0) {
+    return kExitOk;
+  }
+  fmt::print("{:<20} {:<10} {:<14} {:<18} {:<18} {:<20} {:<7} {:<2} {:>14} {:<6} {:>16}\n",
+             "TIME", "LOG POS", "MERCHANT", "PAYMENT", "EVENT", "KIND", "BUCKET", "", "AMOUNT",
+             "ASSET", "POSTED BALANCE");
+  for (const auto& a : st->assets) {
+    if (from) {
+      fmt::print("{:<20} opening {} {} (posted), {} pending\n", iso_time(*from), a.asset,
+                 scaled(a.opening.posted_net(normal), a.exponent),
+                 scaled(a.opening.pending_net(normal), a.exponent));
+    }
+  }
+  for (const auto& t : st->lines) {
+    auto f = line_fields(t);
+    fmt::print("{:<20} {:<10} {:<14} {:<18} {:<18} {:<20} {:<7} {:<2} {:>14} {:<6} {:>16}\n", f[0],
+               f[1], f[2].empty() ? "-" : f[2], f[3].empty() ? "-" : f[3], f[4], f[5], f[6],
+               f[7] == "debit" ? "Dr" : "Cr", f[8], f[9], f[10]);
+  }
+  for (const auto& a : st->assets) {
+    fmt::print("closing {} {} (posted), {} pending, {} lines\n", a.asset,
+               scaled(a.closing.posted_net(normal), a.exponent),
+               scaled(a.closing.pending_net(normal), a.exponent), a.lines);
+  }
+  if (limit != 0) {
     // A limited listing is not the whole account: say how much is left out.
-    fmt::print("showing {} of {} lines\n", lines->size(), total);
+    fmt::print("showing {} of {} lines\n", st->lines.size(), total);
   } else {
-    fmt::print("{} lines\n", lines->size());
+    fmt::print("{} lines\n", st->lines.size());
   }
   return kExitOk;
 }
 
-int cmd_trial_balance(const Common& common) {
+int cmd_trial_balance(const Common& common, const PointArgs& point_args) {
   auto opened = open_stores(common, /*whole_log=*/true);  // every record's CRC
   if (!opened) return fail(opened.error());
-  auto tb = projections::trial_balance(opened->stores);
+  auto point = read_point(opened->stores, point_args);
+  if (!point) return fail_point(point.error());
+  auto rows = projections::balances_at(opened->stores, "", *point);
+  if (!rows) return fail(rows.error());
+  auto tb = projections::trial_balance_of(*rows);
   if (!tb) return fail(tb.error());
   if (common.json) {
     json assets = json::array();
@@ -1110,12 +1192,36 @@ int cmd_digest(const Common& common) {
   if (!opened) return fail(opened.error());
   auto digest = projections::projection_digest(opened->stores);
   if (!digest) return fail(digest.error());
+  // The log positions the digest covers, and each partition's hash-chain head there.
+  auto heads = projections::chain_heads(opened->stores);
+  if (!heads) return fail(heads.error());
+  std::string positions;
+  for (const auto& h : *heads) {
+    positions += fmt::format("{}{}:{}", positions.empty() ? "" : ",", h.partition, h.next_offset);
+  }
   if (common.json) {
-    json out{{"algorithm", "sha256"}, {"digest", *digest}};
+    json parts = json::array();
+    for (const auto& h : *heads) {
+      parts.push_back(json{{"partition", h.partition},
+                           {"next_offset", h.next_offset},
+                           {"records_chained", h.chain ? h.chain->records : 0},
+                           {"chain_head", h.chain ? projections::hex_of(h.chain->head) : ""}});
+    }
+    json out{{"algorithm", "sha256"}, {"digest", *digest}, {"positions", positions},
+             {"partitions", parts}};
     add_coverage(*opened, &out);
     print_json(out);
   } else {
+    // stdout: the digest alone (scripts compare it across folds and log backends, whose
+    // positions differ); what it covers on stderr.
     fmt::print("{}\n", *digest);
+    fmt::print(stderr, "payledger: the digest covers log positions {} (--at-offset form)\n",
+               positions);
+    for (const auto& h : *heads) {
+      fmt::print(stderr, "payledger:   partition {}: chain head {} ({} records)\n", h.partition,
+                 h.chain ? projections::hex_of(h.chain->head) : "-",
+                 h.chain ? h.chain->records : 0);
+    }
   }
   return kExitOk;
 }
@@ -1126,6 +1232,16 @@ int cmd_rejects(const Common& common, uint64_t limit) {
   size_t total = 0;
   auto rejects = projections::list_rejects(opened->stores, limit, &total);
   if (!rejects) return fail(rejects.error());
+  if (common.csv) {
+    std::cout << csv_record({"partition", "offset", "code", "reason", "event_id", "merchant_id",
+                             "resolved"});
+    for (const auto& r : *rejects) {
+      std::cout << csv_record({std::to_string(r.partition), std::to_string(r.offset),
+                               std::string(code_name(r.code)), r.reason, r.event_id,
+                               r.merchant_id, r.resolved});
+    }
+    return kExitOk;
+  }
   if (common.json) {
     json out = json::array();
     for (const auto& r : *rejects) {
@@ -1168,9 +1284,29 @@ int cmd_rejects(const Common& common, uint64_t limit) {
   return kExitOk;
 }
 
-int cmd_payment(const Common& common, const std::string& merchant, const std::string& payment) {
+int cmd_payment(const Common& common, const std::string& merchant_arg, const std::string& payment) {
   auto opened = open_stores(common);
   if (!opened) return fail(opened.error());
+  // The payment's events (its timeline); without --merchant, the id finds its merchant.
+  std::vector<std::string> merchants;
+  auto timeline = projections::payment_timeline(opened->stores, merchant_arg, payment, &merchants);
+  if (!timeline) return fail(timeline.error());
+  std::string merchant = merchant_arg;
+  if (merchant.empty()) {
+    if (merchants.empty()) {
+      return fail(make_error(Code::kUnknownPayment,
+                             fmt::format("no merchant has a payment '{}'", payment)));
+    }
+    if (merchants.size() > 1) {
+      std::string list;
+      for (const auto& m : merchants) list += (list.empty() ? "" : ", ") + m;
+      return fail(make_error(Code::kInvalidArgument,
+                             fmt::format("payment id '{}' is used by {} merchants ({}): pass "
+                                         "--merchant",
+                                         payment, merchants.size(), list)));
+    }
+    merchant = merchants.front();
+  }
   auto state = projections::find_payment(opened->stores, merchant, payment);
   if (!state) return fail(state.error());
   if (!*state) {
@@ -1223,12 +1359,46 @@ int cmd_payment(const Common& common, const std::string& merchant, const std::st
     if (!p.fx->quote_id.empty()) j["fx_quote_id"] = p.fx->quote_id;
     j["fx_net_posted"] = scaled(p.fx->posted, x);
   }
+  json events_json = json::array();
+  for (const auto& e : *timeline) {
+    json lines = json::array();
+    for (const auto& l : e.lines) {
+      auto a = ledger::Asset::find(l.asset);
+      lines.push_back(json{{"account", l.account},
+                           {"asset", l.asset},
+                           {"side", l.side == ledger::Side::kDebit ? "debit" : "credit"},
+                           {"bucket", l.bucket == ledger::Bucket::kPosted ? "posted" : "pending"},
+                           {"amount", scaled(l.amount_minor, a ? a->exponent() : 0)}});
+    }
+    json one{{"occurred_at", iso_time(e.occurred_at_s)},
+             {"partition", e.partition},
+             {"offset", e.offset},
+             {"event_id", e.event_id},
+             {"kind", std::string(events::body_name_of(e.body_case))},
+             {"lines", lines}};
+    if (e.fired) one["fired_by_fold"] = true;
+    events_json.push_back(std::move(one));
+  }
   if (common.json) {
+    j["timeline"] = events_json;
     add_coverage(*opened, &j);
     print_json(j);
   } else {
     for (const auto& [k, v] : j.items()) {
       fmt::print("{:<22} {}\n", k, v.is_string() ? v.get<std::string>() : v.dump());
+    }
+    fmt::print("timeline ({} events; fee lines are those on psp:revenue:*):\n", timeline->size());
+    for (const auto& e : events_json) {
+      fmt::print("  {} p{}/{:<8} {:<20} {}{}\n", e["occurred_at"].get<std::string>(),
+                 e["partition"].get<uint32_t>(), e["offset"].get<uint64_t>(),
+                 e["kind"].get<std::string>(), e["event_id"].get<std::string>(),
+                 e.contains("fired_by_fold") ? " (fired by the fold)" : "");
+      for (const auto& l : e["lines"]) {
+        fmt::print("      {:<2} {:>14} {:<6} {:<7} {}\n",
+                   l["side"].get<std::string>() == "debit" ? "Dr" : "Cr",
+                   l["amount"].get<std::string>(), l["asset"].get<std::string>(),
+                   l["bucket"].get<std::string>(), l["account"].get<std::string>());
+      }
     }
   }
   return kExitOk;
@@ -2235,6 +2405,32 @@ Result<QueryStores> open_query_stores(const Common& common) {
 namespace payledger::tools {
 
 std::string iso_text(int64_t seconds) { return iso_time(seconds); }
+
+std::string csv_record(const std::vector<std::string>& fields) {
+  std::string out;
+  for (size_t i = 0; i < fields.size(); ++i) {
+    if (i != 0) out.push_back(',');
+    const std::string& f = fields[i];
+    if (f.find_first_of(",\"\r\n") == std::string::npos) {
+      out += f;
+      continue;
+    }
+    out.push_back('"');
+    for (char c : f) {
+      if (c == '"') out.push_back('"');
+      out.push_back(c);
+    }
+    out.push_back('"');
+  }
+  out.push_back('\n');
+  return out;
+}
+
+Result<std::unique_ptr<events::EmbeddedLog>> open_embedded_log(const std::string& data) {
+  return open_log(data, /*writer=*/false, 0, false);
+}
+std::string projections_path(const std::string& data) { return projections_dir(data); }
+Status lock_for_fold(const std::string& data) { return take_fold_lock(data); }
 
 std::optional<std::string> read_as_of(const std::string& text, std::optional<int64_t>* out,
                                       std::string_view option) {

@@ -32,6 +32,8 @@ struct Common {
   // Query commands: answer even when partitions are missing or behind their log (the
   // warnings are still printed; JSON says "complete": false). Otherwise such a query exits 1.
   bool allow_partial = false;
+  // balance, statement, rejects, accounts: CSV on stdout (--csv, -O csv) for spreadsheets.
+  bool csv = false;
 };
 
 // Which event log a command uses: the embedded one in DIR/log, or a Kafka topic.
@@ -100,9 +102,17 @@ struct TopicArgs {
 };
 int cmd_topic_create(const TopicArgs& args);
 
-int cmd_balance(const Common& common, const std::string& prefix);
-int cmd_statement(const Common& common, const std::string& account, uint64_t limit);
-int cmd_trial_balance(const Common& common);
+// The point in the books' past a query answers for (docs/audit.md): event time, log
+// positions, or both. Empty: now.
+struct PointArgs {
+  std::string as_of;      // RFC 3339 (UTC or with an offset) or YYYY-MM-DD (its close)
+  std::string at_offset;  // P:O,P:O,... next offsets, as `digest` prints them
+  std::string from, to;   // statement: the event-time range, both ends included
+};
+int cmd_balance(const Common& common, const std::string& prefix, const PointArgs& point);
+int cmd_statement(const Common& common, const std::string& account, uint64_t limit,
+                  const PointArgs& point);
+int cmd_trial_balance(const Common& common, const PointArgs& point);
 int cmd_digest(const Common& common);
 int cmd_rejects(const Common& common, uint64_t limit);
 // One payment's state machine: kind, method, status, amounts, dispute; exit 1 if unknown.

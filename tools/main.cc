@@ -187,6 +187,14 @@ struct Commands {
   std::string backtest_reporting = "USD";
   PositionsArgs positions_args, fx_pnl_args;
   std::string prefix, account, payment_merchant, payment_id;
+  PointArgs balance_point, statement_point, tb_point;
+  Query accounts;
+  std::string accounts_prefix;
+  VerifyArgs verify;
+  CLI::App* verify_cmd = nullptr;
+  Query checkpoint;
+  std::string checkpoint_out, restore_from;
+  bool restore_verify = false;
   uint64_t statement_limit = 0, rejects_limit = 0;
   ReplayArgs replay;
   CLI::App* replay_cmd = nullptr;
@@ -265,6 +273,12 @@ void add_fold_and_demo(CLI::App& app, Commands& c) {
   c.rebuild_cmd = app.add_subcommand(
       "rebuild", "Drop the projections and refold the whole log from offset 0");
   add_fold_options(c.rebuild_cmd, &c.rebuild);
+  c.rebuild_cmd->add_option("--from-checkpoint", c.restore_from,
+                            "Start from this checkpoint (`payledger checkpoint`) instead of "
+                            "offset 0: its projections, then the log's tail");
+  c.rebuild_cmd->add_flag("--verify", c.restore_verify,
+                          "With --from-checkpoint: then verify the result against a full "
+                          "refold (`payledger verify`)");
 
   DemoArgs& demo = c.demo;
   c.demo_cmd = app.add_subcommand(
@@ -295,21 +309,83 @@ CLI::App* add_query(CLI::App* parent, Query& q, const std::string& name,
   return q.cmd;
 }
 
+// --csv and -O/--output-format for the commands that print tables.
+void add_output_format(CLI::App* cmd, Common* common) {
+  cmd->add_flag("--csv", common->csv, "Print CSV (RFC 4180, header row) for spreadsheets");
+  cmd->add_option_function<std::string>(
+         "-O,--output-format",
+         [common](const std::string& f) {
+           common->csv = f == "csv";
+           common->json = f == "json";
+         },
+         "Output format: txt (default), csv or json")
+      ->check(CLI::IsMember({"txt", "csv", "json"}));
+}
+
+// --as-of and --at-offset (docs/audit.md, "Point in time").
+void add_point_options(CLI::App* cmd, PointArgs* p) {
+  cmd->add_option("--as-of", p->as_of,
+                  "The books as of this event time: lines of events that occurred at or before "
+                  "it (RFC 3339, UTC or with an offset, e.g. 2026-01-31T23:59:59Z; or "
+                  "YYYY-MM-DD = its close, 23:59:59Z). Late events (occurred before, arrived "
+                  "after) are included: this is today's knowledge of that moment");
+  cmd->add_option("--at-offset", p->at_offset,
+                  "The books as they stood at these log positions, P:O,... (partition: next "
+                  "offset, as `payledger digest` prints them); partitions not named count "
+                  "whole. With --as-of: what the books said then about that moment");
+}
+
 void add_book_queries(CLI::App& app, Commands& c) {
-  add_query(&app, c.balance, "balance",
-            "Show balances (posted = available, pending = holds) by account prefix")
-      ->add_option("--account", c.prefix, "Account name prefix, e.g. merchant:m00001-BR:");
-  CLI::App* statement =
-      add_query(&app, c.statement, "statement", "List every line posted to one account");
+  CLI::App* balance = add_query(&app, c.balance, "balance",
+                                "Show balances (posted = available, pending = holds) by account "
+                                "prefix, now or at a past point");
+  balance->add_option("--account", c.prefix, "Account name prefix, e.g. merchant:m00001-BR:");
+  add_point_options(balance, &c.balance_point);
+  add_output_format(balance, &c.balance.common);
+  CLI::App* statement = add_query(
+      &app, c.statement, "statement",
+      "List the lines posted to one account in event-time order, each naming its merchant, "
+      "payment and event, with opening, running and closing balances");
   statement->add_option("--account", c.account, "Full account name, e.g. psp:revenue:fees")
       ->required();
+  statement->add_option("--from,-b", c.statement_point.from,
+                        "First moment, included (RFC 3339, or YYYY-MM-DD = its start)");
+  statement->add_option("--to,-e", c.statement_point.to,
+                        "Last moment, included (RFC 3339, or YYYY-MM-DD = its close)");
   statement->add_option("--limit", c.statement_limit, "At most this many lines (0 = all)")
       ->capture_default_str()
       ->check(kCount);
-  add_query(&app, c.tb, "trial-balance",
-            "Check debits equal credits per asset (exit 1 if they do not)");
+  add_point_options(statement, &c.statement_point);
+  add_output_format(statement, &c.statement.common);
+  CLI::App* tb = add_query(&app, c.tb, "trial-balance",
+                           "Check debits equal credits per asset (exit 1 if they do not), now "
+                           "or at a past point");
+  add_point_options(tb, &c.tb_point);
   add_query(&app, c.digest, "digest",
-            "Print the SHA-256 digest of the books (same log => same digest)");
+            "Print the SHA-256 digest of the books (same log => same digest), the log positions "
+            "it covers and each partition's hash-chain head");
+  CLI::App* accounts = add_query(&app, c.accounts, "accounts",
+                                 "List accounts (type, normal side) and the assets they hold");
+  accounts->add_option("--prefix", c.accounts_prefix, "Only accounts starting with this");
+  add_output_format(accounts, &c.accounts.common);
+
+  c.verify_cmd = app.add_subcommand(
+      "verify",
+      "Refold the log into a scratch store and compare it with the stored projections; check "
+      "every stored hash-chain checkpoint against the log's records. Exit 1 naming the first "
+      "difference (partition, offset, account)");
+  c.verify_cmd->add_option("--data", c.verify.common.data, "Data directory")->required();
+  c.verify_cmd->add_option("--batch", c.verify.batch_events, "Events per refold batch")
+      ->capture_default_str()
+      ->check(CLI::Range(uint64_t{1}, uint64_t{1000000}));
+  c.verify_cmd->add_flag("--json", c.verify.common.json, "Print the report as JSON");
+  c.verify_cmd->add_flag("--quiet,-q", c.verify.common.quiet, "No progress bar");
+  CLI::App* checkpoint = add_query(
+      &app, c.checkpoint, "checkpoint",
+      "Copy the projections (RocksDB checkpoint: hard links) with the log positions and chain "
+      "heads they cover into a new directory; restore with rebuild --from-checkpoint");
+  checkpoint->add_option("--out", c.checkpoint_out, "New directory for the checkpoint")
+      ->required();
 }
 
 void add_reject_and_report_commands(CLI::App& app, Commands& c) {
@@ -377,8 +453,10 @@ void add_reject_and_report_commands(CLI::App& app, Commands& c) {
 
   CLI::App* payment = add_query(
       &app, c.payment, "payment",
-      "Show one payment's state machine: status, amounts, hold, dispute, expiry");
-  payment->add_option("--merchant", c.payment_merchant, "Merchant id")->required();
+      "Show one payment's state machine (status, amounts, hold, dispute, expiry) and its "
+      "timeline: each event, its time and its lines (fees as charged)");
+  payment->add_option("--merchant", c.payment_merchant,
+                      "Merchant id (optional when the payment id is unique)");
   payment->add_option("--id", c.payment_id, "Payment id")->required();
 
   auto* report = app.add_subcommand("report", "Business reports over the projections");
@@ -565,11 +643,20 @@ int run(const Commands& c) {
   if (*c.topic_create) return cmd_topic_create(c.topic);
   if (*c.append_cmd) return cmd_append(c.append);
   if (*c.fold_cmd) return cmd_fold(c.fold);
+  if (*c.rebuild_cmd && !c.restore_from.empty()) {
+    return cmd_restore(c.rebuild, c.restore_from, c.restore_verify);
+  }
+  if (*c.rebuild_cmd && c.restore_verify) return usage("--verify goes with --from-checkpoint");
   if (*c.rebuild_cmd) return cmd_rebuild(c.rebuild);
   if (*c.demo_cmd) return cmd_demo(c.demo);
-  if (*c.balance.cmd) return cmd_balance(c.balance.common, c.prefix);
-  if (*c.statement.cmd) return cmd_statement(c.statement.common, c.account, c.statement_limit);
-  if (*c.tb.cmd) return cmd_trial_balance(c.tb.common);
+  if (*c.balance.cmd) return cmd_balance(c.balance.common, c.prefix, c.balance_point);
+  if (*c.statement.cmd) {
+    return cmd_statement(c.statement.common, c.account, c.statement_limit, c.statement_point);
+  }
+  if (*c.tb.cmd) return cmd_trial_balance(c.tb.common, c.tb_point);
+  if (*c.accounts.cmd) return cmd_accounts(c.accounts.common, c.accounts_prefix);
+  if (*c.verify_cmd) return cmd_verify(c.verify);
+  if (*c.checkpoint.cmd) return cmd_checkpoint(c.checkpoint.common, c.checkpoint_out);
   if (*c.digest.cmd) return cmd_digest(c.digest.common);
   if (*c.rejects.cmd) return cmd_rejects(c.rejects.common, c.rejects_limit);
   if (*c.replay_cmd) return cmd_replay(c.replay);
@@ -610,7 +697,8 @@ int main(int argc, char** argv) {
 
   for (Query* q : {&c.balance, &c.statement, &c.tb, &c.digest, &c.rejects, &c.report_checkout,
                    &c.payment, &c.rates, &c.positions, &c.fx_pnl, &c.fx_backtest,
-                   &c.exposure, &c.settlements, &c.wallets, &c.settle_report}) {
+                   &c.exposure, &c.settlements, &c.wallets, &c.settle_report, &c.accounts,
+                   &c.checkpoint}) {
     split_dirs(q->dirs, &q->common);
   }
   install_signal_handlers();

@@ -14,6 +14,8 @@
 
 #include "events/event_log.h"
 #include "events/schema/result.h"
+#include "events/embedded_log.h"
+#include "projections/audit.h"
 #include "projections/fold.h"
 #include "projections/queries.h"
 #include "projections/store.h"
@@ -45,6 +47,37 @@ std::optional<std::string> read_as_of(const std::string& text, std::optional<int
 
 // RFC 3339 UTC text of a moment ("2026-05-22T16:30:00Z").
 std::string iso_text(int64_t seconds);
+
+// One CSV record (RFC 4180: fields with a comma, quote or line break quoted), with "\n".
+std::string csv_record(const std::vector<std::string>& fields);
+
+// The point in time of --as-of / --at-offset (tools/audit_command.cc): kInvalidArgument
+// (exit 2 by the caller) for a malformed value, kInvalidArgument naming the books' first
+// event for an as-of before it, and for an offset beyond what the stores folded.
+Result<projections::PointInTime> read_point(const projections::Stores& stores,
+                                            const PointArgs& args);
+// read_point's error: a malformed value is a usage error (exit 2), the rest exit 1.
+int fail_point(const Error& e);
+
+// DIR/log opened for reading (every record's CRC checked), DIR/projections, and the fold lock
+// (commands.cc) for the commands in audit_command.cc.
+Result<std::unique_ptr<events::EmbeddedLog>> open_embedded_log(const std::string& data);
+std::string projections_path(const std::string& data);
+Status lock_for_fold(const std::string& data);
+
+// Audit (tools/audit_command.cc, docs/audit.md).
+struct VerifyArgs {
+  Common common;
+  uint64_t batch_events = 50000;
+};
+// Refolds the log into a scratch store and compares; exit 1 naming the first difference.
+int cmd_verify(const VerifyArgs& args);
+// A RocksDB checkpoint of DIR's projections with the positions and chain heads it covers.
+int cmd_checkpoint(const Common& common, const std::string& out_dir);
+// Replaces DIR's projections with a checkpoint, then folds the log's tail.
+int cmd_restore(const FoldArgs& args, const std::string& checkpoint_dir, bool verify);
+// Accounts and assets with their number of lines.
+int cmd_accounts(const Common& common, const std::string& prefix);
 
 // Appends `records` to the command's log (the embedded log in DIR/log, or the Kafka topic)
 // and, for the embedded log, folds everything up to its end into DIR's projections: the
