@@ -157,7 +157,9 @@ struct Matcher {
                               *claimer[*claimed]));
         continue;
       }
-      auto other = nearest(e, [&](size_t k) { return !claimer[k] && !used[k]; });
+      auto other = nearest(e, [&](size_t k) {
+        return !claimer[k] && !used[k] && mv[k].amount != e.amount_minor;
+      });
       if (other) {
         used[*other] = true;
         add_break(i, BreakKind::kAmountMismatch, other,
@@ -167,9 +169,13 @@ struct Matcher {
         continue;
       }
       if (paired[i]) continue;  // reported in `reversals`: the pair nets to zero
+      auto late = nearest(e, [&](size_t k) { return !claimer[k] && !used[k]; });
       add_break(i, BreakKind::kMissingInLedger, std::nullopt,
                 e.reference.empty() ? std::string("no end-to-end reference")
-                                    : fmt::format("no movement with reference {}", e.reference));
+                : late ? fmt::format("the movement with reference {} is {} days off (tolerance {})",
+                                     e.reference, abs_days(e.value_day - days[*late]),
+                                     opt.date_tolerance_days)
+                       : fmt::format("no movement with reference {}", e.reference));
     }
   }
 };
