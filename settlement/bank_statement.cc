@@ -1,11 +1,11 @@
 #include "settlement/bank_statement.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cstring>
 #include <fstream>
 #include <optional>
-
-#include <fmt/format.h>
 #include <pugixml.hpp>
 
 namespace payledger::settlement {
@@ -37,8 +37,9 @@ std::string at(std::string_view file, int line) { return fmt::format("{}:{}", fi
 Result<Int128> parse_amount(std::string_view text, Asset asset, bool unsigned_only,
                             const std::string& where) {
   if (unsigned_only && !text.empty() && text.front() == '-') {
-    return make_error(Code::kBadAmount,
-                      fmt::format("{}: amount '{}' is negative (the sign is CdtDbtInd)", where, text));
+    return make_error(
+        Code::kBadAmount,
+        fmt::format("{}: amount '{}' is negative (the sign is CdtDbtInd)", where, text));
   }
   auto a = ledger::Amount::parse(text, asset);
   if (!a) {
@@ -48,9 +49,8 @@ Result<Int128> parse_amount(std::string_view text, Asset asset, bool unsigned_on
   }
   Int128 max = ledger::amount_minor_max(asset);
   if (a->minor() > max || a->minor() < -max) {
-    return make_error(Code::kBadAmount,
-                      fmt::format("{}: amount '{}' {} exceeds the amount ceiling", where, text,
-                                  asset.code()));
+    return make_error(Code::kBadAmount, fmt::format("{}: amount '{}' {} exceeds the amount ceiling",
+                                                    where, text, asset.code()));
   }
   return a->minor();
 }
@@ -129,13 +129,14 @@ struct Camt {
   const Lines& lines;
   std::string where(pugi::xml_node n) const { return at(file, lines.of(n)); }
 
-  Result<std::string> required_text(pugi::xml_node parent, std::initializer_list<std::string_view> p,
+  Result<std::string> required_text(pugi::xml_node parent,
+                                    std::initializer_list<std::string_view> p,
                                     std::string_view what) const {
     pugi::xml_node n = path(parent, p);
     std::string t = n ? text_of(n) : std::string();
     if (t.empty()) {
-      return make_error(Code::kMissingField,
-                        fmt::format("{}: {} has no {}", where(parent), local_name(parent.name()), what));
+      return make_error(Code::kMissingField, fmt::format("{}: {} has no {}", where(parent),
+                                                         local_name(parent.name()), what));
     }
     if (t.size() > kStatementTextMax) {
       return make_error(Code::kMalformed, fmt::format("{}: {} is longer than {} characters",
@@ -155,8 +156,9 @@ struct Camt {
     }
     int64_t day = 0;
     if (!parse_day(t, &day)) {
-      return make_error(Code::kMalformed, fmt::format("{}: {} '{}' is not a date (YYYY-MM-DD)",
-                                                      where(choice), what, text_of(dt ? dt : choice)));
+      return make_error(Code::kMalformed,
+                        fmt::format("{}: {} '{}' is not a date (YYYY-MM-DD)", where(choice), what,
+                                    text_of(dt ? dt : choice)));
     }
     return day;
   }
@@ -188,8 +190,10 @@ struct Camt {
     std::optional<StatementBalance> opbd, prcd, clbd;
     for (pugi::xml_node bal : children(stmt, "Bal")) {
       std::string code = text_of(path(bal, {"Tp", "CdOrPrtry", "Cd"}));
-      std::optional<StatementBalance>* slot =
-          code == "OPBD" ? &opbd : code == "PRCD" ? &prcd : code == "CLBD" ? &clbd : nullptr;
+      std::optional<StatementBalance>* slot = code == "OPBD"   ? &opbd
+                                              : code == "PRCD" ? &prcd
+                                              : code == "CLBD" ? &clbd
+                                                               : nullptr;
       if (slot == nullptr) continue;  // available, interim, forward... balances: not checked
       if (slot->has_value()) {
         return make_error(Code::kMalformed,
@@ -199,7 +203,8 @@ struct Camt {
       if (!amount) return amount.error();
       pugi::xml_node dt = child(bal, "Dt");
       if (!dt) {
-        return make_error(Code::kMissingField, fmt::format("{}: {} balance has no Dt", where(bal), code));
+        return make_error(Code::kMissingField,
+                          fmt::format("{}: {} balance has no Dt", where(bal), code));
       }
       auto day = date_of(dt, "balance date");
       if (!day) return day.error();
@@ -207,9 +212,9 @@ struct Camt {
     }
     if (!opbd) opbd = prcd;  // some banks send the previous closing instead of the opening
     if (!opbd || !clbd) {
-      return make_error(Code::kMissingField,
-                        fmt::format("{}: Stmt has no {} balance", where(stmt),
-                                    !opbd ? "opening booked (OPBD or PRCD)" : "closing booked (CLBD)"));
+      return make_error(Code::kMissingField, fmt::format("{}: Stmt has no {} balance", where(stmt),
+                                                         !opbd ? "opening booked (OPBD or PRCD)"
+                                                               : "closing booked (CLBD)"));
     }
     if (clbd->day < opbd->day) {
       return make_error(Code::kMalformed,
@@ -259,9 +264,9 @@ struct Camt {
     } else if (status == "INFO") {
       e.status = EntryStatus::kInfo;
     } else {
-      return make_error(status.empty() ? Code::kMissingField : Code::kMalformed,
-                        fmt::format("{}: Ntry status '{}' is not BOOK, PDNG or INFO", where(ntry),
-                                    status));
+      return make_error(
+          status.empty() ? Code::kMissingField : Code::kMalformed,
+          fmt::format("{}: Ntry status '{}' is not BOOK, PDNG or INFO", where(ntry), status));
     }
     pugi::xml_node bookg = child(ntry, "BookgDt"), val = child(ntry, "ValDt");
     if (!bookg && !val) {
@@ -274,9 +279,9 @@ struct Camt {
     if (!vday) return vday.error();
     e.booking_day = *bday;
     e.value_day = *vday;
-    for (auto [field, name] : {std::pair{&e.entry_ref, "NtryRef"},
-                               std::pair{&e.servicer_ref, "AcctSvcrRef"},
-                               std::pair{&e.info, "AddtlNtryInf"}}) {
+    for (auto [field, name] :
+         {std::pair{&e.entry_ref, "NtryRef"}, std::pair{&e.servicer_ref, "AcctSvcrRef"},
+          std::pair{&e.info, "AddtlNtryInf"}}) {
       *field = text_of(child(ntry, name));
       if (field->size() > kStatementTextMax) {
         return make_error(Code::kMalformed, fmt::format("{}: {} is longer than {} characters",
@@ -299,9 +304,8 @@ Status check_namespace(pugi::xml_node root, std::string_view file, const Lines& 
   if (ns.empty()) return {};
   constexpr std::string_view kCamt053 = "urn:iso:std:iso:20022:tech:xsd:camt.053.";
   if (!ns.starts_with(kCamt053)) {
-    return make_error(Code::kMalformed,
-                      fmt::format("{}: not a camt.053 statement (namespace '{}')",
-                                  at(file, lines.of(root)), ns));
+    return make_error(Code::kMalformed, fmt::format("{}: not a camt.053 statement (namespace '{}')",
+                                                    at(file, lines.of(root)), ns));
   }
   return {};
 }
@@ -336,9 +340,9 @@ Result<std::vector<std::string>> split_csv(std::string_view line, const std::str
         fields.back() += line[i++];
       }
       if (i < line.size() && line[i] != ',') {
-        return make_error(Code::kMalformed,
-                          fmt::format("{}: text after a closing quote in field {}", where,
-                                      fields.size()));
+        return make_error(
+            Code::kMalformed,
+            fmt::format("{}: text after a closing quote in field {}", where, fields.size()));
       }
       continue;
     }
@@ -351,9 +355,8 @@ Result<std::vector<std::string>> split_csv(std::string_view line, const std::str
   }
   for (const std::string& f : fields) {
     if (f.size() > kStatementTextMax) {
-      return make_error(Code::kMalformed,
-                        fmt::format("{}: a field is longer than {} characters", where,
-                                    kStatementTextMax));
+      return make_error(Code::kMalformed, fmt::format("{}: a field is longer than {} characters",
+                                                      where, kStatementTextMax));
     }
   }
   return fields;
@@ -370,8 +373,8 @@ Status csv_directive(const std::vector<std::string>& f, const std::string& where
   const std::string& name = f[0];
   auto need = [&](size_t n) -> Status {
     if (f.size() == n) return {};
-    return make_error(Code::kMalformed, fmt::format("{}: {} takes {} field(s), got {}", where,
-                                                    name, n - 1, f.size() - 1));
+    return make_error(Code::kMalformed, fmt::format("{}: {} takes {} field(s), got {}", where, name,
+                                                    n - 1, f.size() - 1));
   };
   if (name == "#statement" || name == "#account") {
     if (Status s = need(2); !s) return s;
@@ -389,8 +392,8 @@ Status csv_directive(const std::vector<std::string>& f, const std::string& where
     if (!asset) return asset.error();
     if (h->asset && !(*h->asset == *asset)) {
       return make_error(Code::kCurrencyMismatch,
-                        fmt::format("{}: {} is in {} but the statement is in {}", where, name,
-                                    f[3], h->asset->code()));
+                        fmt::format("{}: {} is in {} but the statement is in {}", where, name, f[3],
+                                    h->asset->code()));
     }
     h->asset = *asset;
     StatementBalance b;
@@ -419,7 +422,8 @@ Result<StatementEntry> csv_row(const std::vector<std::string>& f, int line, Asse
   StatementEntry e;
   e.line = line;
   if (!parse_day(f[0], &e.booking_day)) {
-    return make_error(Code::kMalformed, fmt::format("{}: date '{}' is not YYYY-MM-DD", where, f[0]));
+    return make_error(Code::kMalformed,
+                      fmt::format("{}: date '{}' is not YYYY-MM-DD", where, f[0]));
   }
   e.value_day = e.booking_day;
   if (!f[1].empty() && !parse_day(f[1], &e.value_day)) {
@@ -427,9 +431,9 @@ Result<StatementEntry> csv_row(const std::vector<std::string>& f, int line, Asse
                       fmt::format("{}: value_date '{}' is not YYYY-MM-DD", where, f[1]));
   }
   if (f[3] != asset.code()) {
-    return make_error(Code::kCurrencyMismatch,
-                      fmt::format("{}: currency '{}' but the statement is in {}", where, f[3],
-                                  asset.code()));
+    return make_error(
+        Code::kCurrencyMismatch,
+        fmt::format("{}: currency '{}' but the statement is in {}", where, f[3], asset.code()));
   }
   auto amount = parse_amount(f[2], asset, false, where);
   if (!amount) return amount.error();
@@ -450,9 +454,12 @@ Result<StatementEntry> csv_row(const std::vector<std::string>& f, int line, Asse
 
 std::string_view entry_status_name(EntryStatus s) {
   switch (s) {
-    case EntryStatus::kBooked: return "BOOK";
-    case EntryStatus::kPending: return "PDNG";
-    case EntryStatus::kInfo: return "INFO";
+    case EntryStatus::kBooked:
+      return "BOOK";
+    case EntryStatus::kPending:
+      return "PDNG";
+    case EntryStatus::kInfo:
+      return "INFO";
   }
   return "?";
 }
@@ -551,9 +558,9 @@ Result<BankStatement> parse_camt053(std::string_view bytes, std::string_view fil
     }
   }
   if (ccy.empty()) {
-    return make_error(Code::kMissingField,
-                      fmt::format("{}: the account has no currency (Acct/Ccy or Bal/Amt@Ccy)",
-                                  camt.where(acct)));
+    return make_error(
+        Code::kMissingField,
+        fmt::format("{}: the account has no currency (Acct/Ccy or Bal/Amt@Ccy)", camt.where(acct)));
   }
   auto asset = find_currency(ccy, camt.where(acct));
   if (!asset) return asset.error();
@@ -562,8 +569,8 @@ Result<BankStatement> parse_camt053(std::string_view bytes, std::string_view fil
   if (Status s = camt.balances(stmt, *asset, &out); !s) return s.error();
   auto ntries = children(stmt, "Ntry");
   if (ntries.size() > kStatementEntriesMax) {
-    return make_error(Code::kInvalidArgument, fmt::format("{}: more than {} entries", file,
-                                                          kStatementEntriesMax));
+    return make_error(Code::kInvalidArgument,
+                      fmt::format("{}: more than {} entries", file, kStatementEntriesMax));
   }
   for (pugi::xml_node ntry : ntries) {
     auto e = camt.entry(ntry, *asset);
@@ -600,7 +607,10 @@ Result<BankStatement> parse_statement_csv(std::string_view text, std::string_vie
           return make_error(Code::kMissingField,
                             fmt::format("{}: the header comes after the #statement, #opening and "
                                         "#closing lines (missing: {})",
-                                        where, !head.id ? "#statement" : !head.opening ? "#opening" : "#closing"));
+                                        where,
+                                        !head.id        ? "#statement"
+                                        : !head.opening ? "#opening"
+                                                        : "#closing"));
         }
         in_rows = true;
         continue;

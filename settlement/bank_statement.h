@@ -29,16 +29,16 @@ enum class EntryStatus : uint8_t { kBooked, kPending, kInfo };
 std::string_view entry_status_name(EntryStatus s);  // "BOOK", "PDNG", "INFO"
 
 struct StatementEntry {
-  int line = 0;                   // line of the Ntry (camt) or of the CSV row, 1-based
-  Int128 amount_minor = 0;        // signed: + credit (money into the account), - debit
-  bool reversal = false;          // RvslInd=true
+  int line = 0;             // line of the Ntry (camt) or of the CSV row, 1-based
+  Int128 amount_minor = 0;  // signed: + credit (money into the account), - debit
+  bool reversal = false;    // RvslInd=true
   EntryStatus status = EntryStatus::kBooked;
-  int64_t booking_day = 0;        // days since 1970-01-01 (BookgDt; the value date if absent)
-  int64_t value_day = 0;          // days since 1970-01-01 (ValDt; the booking date if absent)
-  std::string entry_ref;          // NtryRef ("" if none)
-  std::string servicer_ref;       // AcctSvcrRef ("" if none)
-  std::string reference;          // TxDtls/Refs/EndToEndId ("" if none, NOTPROVIDED or batched)
-  std::string info;               // AddtlNtryInf / CSV description
+  int64_t booking_day = 0;   // days since 1970-01-01 (BookgDt; the value date if absent)
+  int64_t value_day = 0;     // days since 1970-01-01 (ValDt; the booking date if absent)
+  std::string entry_ref;     // NtryRef ("" if none)
+  std::string servicer_ref;  // AcctSvcrRef ("" if none)
+  std::string reference;     // TxDtls/Refs/EndToEndId ("" if none, NOTPROVIDED or batched)
+  std::string info;          // AddtlNtryInf / CSV description
 };
 
 struct StatementBalance {
@@ -47,14 +47,14 @@ struct StatementBalance {
 };
 
 struct BankStatement {
-  std::string file;      // as given, for messages
-  std::string format;    // "camt.053" or "csv"
-  std::string id;        // Stmt/Id or #statement
-  std::string account;   // Acct/Id/IBAN, Acct/Id/Othr/Id or #account ("" if none)
-  std::string currency;  // Acct/Ccy (or the balances' Ccy) / #currency
-  int exponent = 0;      // of `currency` in the asset table
-  StatementBalance opening;  // OPBD (or PRCD)
-  StatementBalance closing;  // CLBD
+  std::string file;                     // as given, for messages
+  std::string format;                   // "camt.053" or "csv"
+  std::string id;                       // Stmt/Id or #statement
+  std::string account;                  // Acct/Id/IBAN, Acct/Id/Othr/Id or #account ("" if none)
+  std::string currency;                 // Acct/Ccy (or the balances' Ccy) / #currency
+  int exponent = 0;                     // of `currency` in the asset table
+  StatementBalance opening;             // OPBD (or PRCD)
+  StatementBalance closing;             // CLBD
   std::vector<StatementEntry> entries;  // in file order
 };
 

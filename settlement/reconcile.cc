@@ -1,5 +1,6 @@
 #include "settlement/reconcile.h"
 
+#include <fmt/format.h>
 #include <openssl/evp.h>
 
 #include <algorithm>
@@ -9,8 +10,6 @@
 #include <set>
 #include <sstream>
 #include <unordered_map>
-
-#include <fmt/format.h>
 
 #include "events/durable_file.h"
 
@@ -33,13 +32,13 @@ struct Matcher {
   const BankStatement& st;
   const std::vector<BookMovement>& mv;
   const ReconcileOptions& opt;
-  std::vector<std::string> keys;           // per movement
-  std::vector<int64_t> days;               // per movement: its UTC date
+  std::vector<std::string> keys;            // per movement
+  std::vector<int64_t> days;                // per movement: its UTC date
   std::vector<const std::string*> claimer;  // per movement: the other statement, or null
-  std::vector<bool> used;                  // per movement: matched or paired here
+  std::vector<bool> used;                   // per movement: matched or paired here
   std::unordered_map<std::string, std::vector<size_t>> by_reference;
-  std::vector<bool> done;    // per entry: has its outcome
-  std::vector<bool> paired;  // per entry: in a reversal pair
+  std::vector<bool> done;                                  // per entry: has its outcome
+  std::vector<bool> paired;                                // per entry: in a reversal pair
   std::vector<std::pair<size_t, BreakItem>> entry_breaks;  // (entry index, break)
   std::vector<std::pair<size_t, MatchedItem>> matched;
 
@@ -157,9 +156,8 @@ struct Matcher {
                               *claimer[*claimed]));
         continue;
       }
-      auto other = nearest(e, [&](size_t k) {
-        return !claimer[k] && !used[k] && mv[k].amount != e.amount_minor;
-      });
+      auto other = nearest(
+          e, [&](size_t k) { return !claimer[k] && !used[k] && mv[k].amount != e.amount_minor; });
       if (other) {
         used[*other] = true;
         add_break(i, BreakKind::kAmountMismatch, other,
@@ -263,11 +261,16 @@ std::string movement_key(const BookMovement& m) {
 
 std::string_view break_kind_name(BreakKind k) {
   switch (k) {
-    case BreakKind::kMissingInLedger: return "missing_in_ledger";
-    case BreakKind::kMissingInBank: return "missing_in_bank";
-    case BreakKind::kAmountMismatch: return "amount_mismatch";
-    case BreakKind::kDuplicateEntry: return "duplicate_entry";
-    case BreakKind::kAlreadyMatched: return "already_matched";
+    case BreakKind::kMissingInLedger:
+      return "missing_in_ledger";
+    case BreakKind::kMissingInBank:
+      return "missing_in_bank";
+    case BreakKind::kAmountMismatch:
+      return "amount_mismatch";
+    case BreakKind::kDuplicateEntry:
+      return "duplicate_entry";
+    case BreakKind::kAlreadyMatched:
+      return "already_matched";
   }
   return "?";
 }
@@ -285,11 +288,11 @@ Result<Report> reconcile(const BankStatement& st, const std::vector<BookMovement
   for (size_t k = 0; k < mv.size(); ++k) {
     const BookMovement& m = mv[k];
     if (m.asset != st.currency || m.exponent != st.exponent) {
-      return make_error(Code::kCurrencyMismatch,
-                        fmt::format("{}: statement {} is in {} but the ledger movement {} of {} is "
-                                    "in {}",
-                                    st.file, st.id, st.currency, movement_key(m), m.account,
-                                    m.asset));
+      return make_error(
+          Code::kCurrencyMismatch,
+          fmt::format("{}: statement {} is in {} but the ledger movement {} of {} is "
+                      "in {}",
+                      st.file, st.id, st.currency, movement_key(m), m.account, m.asset));
     }
     x.keys.push_back(movement_key(m));
     PAYLEDGER_CHECK(key_set.insert(x.keys.back()).second,
@@ -336,11 +339,11 @@ Result<Report> reconcile(const BankStatement& st, const std::vector<BookMovement
     if (x.claimer[k] || x.used[k] || x.days[k] < st.opening.day || x.days[k] > st.closing.day) {
       continue;
     }
-    r.breaks.push_back(BreakItem{BreakKind::kMissingInBank, std::nullopt, mv[k],
-                                 mv[k].reference.empty()
-                                     ? std::string("no statement entry")
-                                     : fmt::format("no statement entry with reference {}",
-                                                   mv[k].reference)});
+    r.breaks.push_back(
+        BreakItem{BreakKind::kMissingInBank, std::nullopt, mv[k],
+                  mv[k].reference.empty()
+                      ? std::string("no statement entry")
+                      : fmt::format("no statement entry with reference {}", mv[k].reference)});
   }
   r.totals = totals(st);
   r.opening = BalanceCheck{st.opening.amount_minor, opt.ledger_opening};
@@ -363,9 +366,9 @@ json report_json(const Report& r) {
   }
   add("matched_exact", n_exact, exact);
   add("matched_within_tolerance", n_tolerance, tolerance);
-  for (BreakKind k : {BreakKind::kMissingInLedger, BreakKind::kMissingInBank,
-                      BreakKind::kAmountMismatch, BreakKind::kDuplicateEntry,
-                      BreakKind::kAlreadyMatched}) {
+  for (BreakKind k :
+       {BreakKind::kMissingInLedger, BreakKind::kMissingInBank, BreakKind::kAmountMismatch,
+        BreakKind::kDuplicateEntry, BreakKind::kAlreadyMatched}) {
     size_t n = 0;
     Int128 sum = 0;
     for (const BreakItem& b : r.breaks) {
@@ -376,22 +379,22 @@ json report_json(const Report& r) {
     add(std::string(break_kind_name(k)), n, sum);
   }
   Int128 rev = 0;
-  for (const ReversalPair& p : r.reversals) rev += p.original.amount_minor + p.reversal.amount_minor;
+  for (const ReversalPair& p : r.reversals)
+    rev += p.original.amount_minor + p.reversal.amount_minor;
   add("reversal_pairs", r.reversals.size(), rev);
   Int128 nb = 0;
   for (const StatementEntry& x : r.not_booked) nb += x.amount_minor;
   add("not_booked", r.not_booked.size(), nb);
 
   const TotalsCheck& t = r.totals;
-  json checks{
-      {"statement_totals",
-       {{"ok", t.ok()},
-        {"opening", amt(t.opening)},
-        {"credits", amt(t.credits)},
-        {"debits", amt(t.debits)},
-        {"computed_closing", amt(t.computed_closing)},
-        {"stated_closing", amt(t.stated_closing)},
-        {"difference", amt(t.difference())}}}};
+  json checks{{"statement_totals",
+               {{"ok", t.ok()},
+                {"opening", amt(t.opening)},
+                {"credits", amt(t.credits)},
+                {"debits", amt(t.debits)},
+                {"computed_closing", amt(t.computed_closing)},
+                {"stated_closing", amt(t.stated_closing)},
+                {"difference", amt(t.difference())}}}};
   auto balance = [&](const BalanceCheck& b, const char* name) {
     checks[name] = json{{"checked", b.ledger.has_value()},
                         {"ok", b.ok()},
@@ -428,26 +431,26 @@ json report_json(const Report& r) {
   json not_booked = json::array();
   for (const StatementEntry& x : r.not_booked) not_booked.push_back(entry_json(x, e));
 
-  return json{{"statement",
-               {{"id", r.statement_id},
-                {"file", r.file},
-                {"format", r.format},
-                {"account", r.account},
-                {"currency", r.currency},
-                {"opening", {{"date", day_text(r.opening_day)}, {"amount", amt(r.totals.opening)}}},
-                {"closing",
-                 {{"date", day_text(r.closing_day)}, {"amount", amt(r.totals.stated_closing)}}},
-                {"entries", r.entry_count}}},
-              {"date_tolerance_days", r.date_tolerance_days},
-              {"clean", r.clean()},
-              {"failed_checks", failed},
-              {"summary", summary},
-              {"checks", checks},
-              {"breaks", breaks},
-              {"matched", matched},
-              {"reversals", reversals},
-              {"not_booked", not_booked},
-              {"claimed", r.claimed_keys}};
+  return json{
+      {"statement",
+       {{"id", r.statement_id},
+        {"file", r.file},
+        {"format", r.format},
+        {"account", r.account},
+        {"currency", r.currency},
+        {"opening", {{"date", day_text(r.opening_day)}, {"amount", amt(r.totals.opening)}}},
+        {"closing", {{"date", day_text(r.closing_day)}, {"amount", amt(r.totals.stated_closing)}}},
+        {"entries", r.entry_count}}},
+      {"date_tolerance_days", r.date_tolerance_days},
+      {"clean", r.clean()},
+      {"failed_checks", failed},
+      {"summary", summary},
+      {"checks", checks},
+      {"breaks", breaks},
+      {"matched", matched},
+      {"reversals", reversals},
+      {"not_booked", not_booked},
+      {"claimed", r.claimed_keys}};
 }
 
 bool report_json_clean(const json& report) {
@@ -458,9 +461,9 @@ bool report_json_clean(const json& report) {
 std::string statement_sha256(std::string_view bytes) {
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned int n = 0;
-  PAYLEDGER_CHECK(EVP_Digest(bytes.data(), bytes.size(), md, &n, EVP_sha256(), nullptr) == 1 &&
-                      n == 32,
-                  "SHA-256 failed");
+  PAYLEDGER_CHECK(
+      EVP_Digest(bytes.data(), bytes.size(), md, &n, EVP_sha256(), nullptr) == 1 && n == 32,
+      "SHA-256 failed");
   std::string hex;
   for (unsigned i = 0; i < n; ++i) hex += fmt::format("{:02x}", md[i]);
   return hex;

@@ -9,12 +9,11 @@
 
 #include <cstdint>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "events/schema/result.h"
 #include "settlement/bank_statement.h"
@@ -71,7 +70,7 @@ struct ReversalPair {
   StatementEntry original, reversal;
 };
 
-struct TotalsCheck {  // opening + sum of booked entries = closing?
+struct TotalsCheck {                            // opening + sum of booked entries = closing?
   Int128 opening = 0, credits = 0, debits = 0;  // debits as a positive sum
   Int128 computed_closing = 0, stated_closing = 0;
   Int128 difference() const { return stated_closing - computed_closing; }

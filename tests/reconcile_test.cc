@@ -1,15 +1,15 @@
 // Bank-statement reconciliation (issue 12 item 4): camt.053 and CSV parsing, each kind of
 // break, the statement's self-check, the ledger balance checks, and the stored results.
 // Every expected amount is written by hand, with its arithmetic in a comment.
-#include <gtest/gtest.h>
+#include "settlement/reconcile.h"
 
+#include <gtest/gtest.h>
 #include <unistd.h>
 
 #include <filesystem>
 #include <string>
 
 #include "settlement/bank_statement.h"
-#include "settlement/reconcile.h"
 
 namespace payledger::settlement {
 namespace {
@@ -74,8 +74,8 @@ BankStatement parse_csv(const std::string& text) {
 }
 
 BookMovement mv(const std::string& ref, int64_t minor, int64_t at_s, uint64_t offset) {
-  return BookMovement{"psp:bank:operating", "EUR", 2, Int128(minor), at_s, ref, ref, "m1", 0,
-                      offset};
+  return BookMovement{
+      "psp:bank:operating", "EUR", 2, Int128(minor), at_s, ref, ref, "m1", 0, offset};
 }
 
 Report run(const BankStatement& st, const std::vector<BookMovement>& mvs, int tolerance = 2,
@@ -201,8 +201,8 @@ TEST(BankStatement, MissingClosingBalanceIsRefused) {
 
 TEST(BankStatement, MalformedCsvLineNamesFileAndLine) {
   // Line 6: 7 fields instead of 8.
-  auto c = parse_statement_csv(csv("2025-01-02,,250.00,EUR,A,,,\n2025-01-02,,1.00,EUR,B,,\n"),
-                               "s.csv");
+  auto c =
+      parse_statement_csv(csv("2025-01-02,,250.00,EUR,A,,,\n2025-01-02,,1.00,EUR,B,,\n"), "s.csv");
   ASSERT_FALSE(c.ok());
   EXPECT_NE(c.error().reason.find("s.csv:7: 7 fields"), std::string::npos) << c.error().reason;
   auto d = parse_statement_csv(csv("2025-02-30,,250.00,EUR,A,,,\n"), "s.csv");
@@ -212,8 +212,8 @@ TEST(BankStatement, MalformedCsvLineNamesFileAndLine) {
 }
 
 TEST(BankStatement, CsvQuotedDescription) {
-  BankStatement st = parse_csv(csv("2025-01-02,2025-01-03,-100.00,EUR,P1,E1,false,\"pay, \"\"out\"\"\"\n",
-                                   "1000.00", "900.00"));
+  BankStatement st = parse_csv(csv(
+      "2025-01-02,2025-01-03,-100.00,EUR,P1,E1,false,\"pay, \"\"out\"\"\"\n", "1000.00", "900.00"));
   ASSERT_EQ(st.entries.size(), 1u);
   EXPECT_EQ(st.entries[0].info, "pay, \"out\"");
   EXPECT_EQ(st.entries[0].amount_minor, Int128(-10000));
@@ -256,8 +256,9 @@ TEST(Reconcile, MissingInLedgerAndMissingInBank) {
   // D +9.99 on Jan 5 (after the closing date: not expected on this statement).
   BankStatement st = parse_csv(
       csv("2025-01-02,,250.00,EUR,A,,,\n2025-01-03,,-40.00,EUR,B,,,\n", "1000.00", "1210.00"));
-  Report r = run(st, {mv("A", 25000, kJan2Midnight, 1), mv("C", 7500, kJan2Midnight + 30 * kHour, 2),
-                      mv("D", 999, kJan2Midnight + 72 * kHour, 3)});
+  Report r =
+      run(st, {mv("A", 25000, kJan2Midnight, 1), mv("C", 7500, kJan2Midnight + 30 * kHour, 2),
+               mv("D", 999, kJan2Midnight + 72 * kHour, 3)});
   EXPECT_EQ(r.matched.size(), 1u);
   ASSERT_EQ(r.breaks.size(), 2u);
   EXPECT_EQ(r.breaks[0].kind, BreakKind::kMissingInLedger);
@@ -284,9 +285,9 @@ TEST(Reconcile, AmountMismatchNamesBothAndConsumesTheMovement) {
 
 TEST(Reconcile, ReversalPairIsReportedAndNotABreak) {
   // +100.00 R, then its reversal -100.00 R (RvslInd). 1000.00 + 100.00 - 100.00 = 1000.00.
-  BankStatement st = parse_csv(csv(
-      "2025-01-02,,100.00,EUR,R,N1,false,in\n2025-01-03,,-100.00,EUR,R,N2,true,reversal\n",
-      "1000.00", "1000.00"));
+  BankStatement st = parse_csv(
+      csv("2025-01-02,,100.00,EUR,R,N1,false,in\n2025-01-03,,-100.00,EUR,R,N2,true,reversal\n",
+          "1000.00", "1000.00"));
   Report r = run(st, {});
   ASSERT_EQ(r.reversals.size(), 1u);
   EXPECT_EQ(r.reversals[0].original.line, 6);
@@ -314,8 +315,8 @@ TEST(Reconcile, DuplicateEntryIsReportedAndNeverMatchedTwice) {
   EXPECT_EQ(r.breaks[0].entry->line, 7);
   EXPECT_EQ(r.breaks[0].detail, "duplicate of line 6 (same NtryRef BR1)");
   // Same reference + amount + date, no refs: also a duplicate.
-  BankStatement s2 = parse_csv(
-      csv("2025-01-02,,250.00,EUR,A,,,\n2025-01-02,,250.00,EUR,A,,,\n", "0", "500.00"));
+  BankStatement s2 =
+      parse_csv(csv("2025-01-02,,250.00,EUR,A,,,\n2025-01-02,,250.00,EUR,A,,,\n", "0", "500.00"));
   Report r2 = run(s2, {mv("A", 25000, kJan2Midnight, 1), mv("A", 25000, kJan2Midnight, 2)});
   EXPECT_EQ(r2.matched.size(), 1u);
   EXPECT_EQ(count(r2, BreakKind::kDuplicateEntry), 1u);

@@ -40,10 +40,9 @@ Result<std::vector<BookMovement>> load_movements(const projections::Stores& stor
     }
     if (s.line.bucket != ledger::Bucket::kPosted) continue;
     const Int128& a = s.line.amount_minor;
-    out.push_back(BookMovement{account, s.asset, currency.exponent(),
-                               s.line.side == ledger::Side::kDebit ? a : Int128(-a),
-                               s.line.occurred_at_s, s.line.event_id, s.line.event_id, "",
-                               s.partition, s.line.offset});
+    out.push_back(BookMovement{
+        account, s.asset, currency.exponent(), s.line.side == ledger::Side::kDebit ? a : Int128(-a),
+        s.line.occurred_at_s, s.line.event_id, s.line.event_id, "", s.partition, s.line.offset});
   }
   if (out.empty()) {
     if (other_assets.empty()) {
@@ -82,10 +81,9 @@ std::string str(const json& j) { return j.is_string() ? j.get<std::string>() : j
 std::string break_line(const json& b) {
   std::string s = fmt::format("{:<18}", str(b["kind"]));
   if (const json& e = b["entry"]; e.is_object()) {
-    s += fmt::format(" line {} {} {} ref {}", e["line"].get<int>(), str(e["value_date"]),
-                     str(e["amount"]), e["reference"].get<std::string>().empty()
-                                           ? std::string("-")
-                                           : str(e["reference"]));
+    s += fmt::format(
+        " line {} {} {} ref {}", e["line"].get<int>(), str(e["value_date"]), str(e["amount"]),
+        e["reference"].get<std::string>().empty() ? std::string("-") : str(e["reference"]));
   }
   if (const json& m = b["movement"]; m.is_object()) {
     s += fmt::format(" | ledger {} {} {} event {}", str(m["key"]), str(m["occurred_at"]),
@@ -108,11 +106,12 @@ void print_report(const json& r) {
     fmt::print("{:<26} {:>6} {:>20}\n", name, c["count"].dump(), str(c["amount"]));
   }
   const json& t = r["checks"]["statement_totals"];
-  fmt::print("\n{:<26} {:<9} opening {} + credits {} - debits {} = {}, stated closing {}, "
-             "difference {}\n",
-             "statement totals", t["ok"].get<bool>() ? "ok" : "DO NOT ADD UP", str(t["opening"]),
-             str(t["credits"]), str(t["debits"]), str(t["computed_closing"]),
-             str(t["stated_closing"]), str(t["difference"]));
+  fmt::print(
+      "\n{:<26} {:<9} opening {} + credits {} - debits {} = {}, stated closing {}, "
+      "difference {}\n",
+      "statement totals", t["ok"].get<bool>() ? "ok" : "DO NOT ADD UP", str(t["opening"]),
+      str(t["credits"]), str(t["debits"]), str(t["computed_closing"]), str(t["stated_closing"]),
+      str(t["difference"]));
   for (const char* name : {"opening_balance", "closing_balance"}) {
     const json& b = r["checks"][name];
     fmt::print("{:<26} {:<9} statement {}, ledger {}, difference {}\n",
