@@ -56,13 +56,13 @@ check "o1 matched within the tolerance" grep -Eq '^matched_within_tolerance +1 +
 check "opening balance agrees" grep -Eq '^opening balance +ok +statement 250.00, ledger 250.00' "$work/out"
 run "$bin" reconcile --data "$work/d" --statement "$fixtures/stmt-2025-01-03.xml" --json
 check "the stored clean report as JSON exits 0 ($rc)" test "$rc" -eq 0
-check "--json parses" python3 -m json.tool "$work/out" > /dev/null
+check "--json parses" sh -c 'python3 -m json.tool "$1" > /dev/null' _ "$work/out"
 check "--json says clean" grep -q '"clean": true,' "$work/out"
 
 # A CSV statement with s1 again: the STMT-20250102 statement already matched it.
 run "$bin" reconcile --data "$work/d" --statement "$fixtures/stmt-2025-01-02.csv" --json
 check "a movement matched by another statement exits 1 ($rc)" test "$rc" -eq 1
-check "--json parses (CSV)" python3 -m json.tool "$work/out" > /dev/null
+check "--json parses (CSV)" sh -c 'python3 -m json.tool "$1" > /dev/null' _ "$work/out"
 check "already_matched names the statement" \
   grep -q '"detail": "movement 0:2:psp:bank:operating was matched by statement STMT-20250102"' "$work/out"
 
