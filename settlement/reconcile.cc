@@ -1,9 +1,14 @@
 #include "settlement/reconcile.h"
 
+#include <fcntl.h>
 #include <fmt/format.h>
 #include <openssl/evp.h>
+#include <sys/file.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <ctime>
 #include <filesystem>
 #include <fstream>
@@ -456,6 +461,30 @@ json report_json(const Report& r) {
 bool report_json_clean(const json& report) {
   auto it = report.find("clean");
   return it != report.end() && it->is_boolean() && it->get<bool>();
+}
+
+Result<ReconcileLock> ReconcileLock::acquire(const std::string& dir) {
+  std::string rdir = reconciliation_dir(dir);
+  if (Status s = events::create_directories_durably(rdir); !s) return s.error();
+  std::string path = rdir + "/lock";
+  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0) {
+    return make_error(Code::kIo, fmt::format("{}: cannot open: {}", path, std::strerror(errno)));
+  }
+  int rc;
+  do {
+    rc = ::flock(fd, LOCK_EX);
+  } while (rc != 0 && errno == EINTR);
+  if (rc != 0) {
+    int err = errno;
+    ::close(fd);
+    return make_error(Code::kIo, fmt::format("{}: cannot lock: {}", path, std::strerror(err)));
+  }
+  return ReconcileLock(fd);
+}
+
+ReconcileLock::~ReconcileLock() {
+  if (fd_ >= 0) ::close(fd_);  // closing releases the flock
 }
 
 std::string statement_sha256(std::string_view bytes) {

@@ -119,6 +119,21 @@ bool report_json_clean(const nlohmann::ordered_json& report);
 
 // ---- stored results: DIR/reconciliation -----------------------------------------------------
 
+// An exclusive flock on DIR/reconciliation/lock, held for one run: two reconciles of one DIR
+// never interleave their read-claims / match / store (the claims file is read-modify-write).
+class ReconcileLock {
+ public:
+  static Result<ReconcileLock> acquire(const std::string& dir);  // waits for another run
+  ReconcileLock(ReconcileLock&& other) noexcept : fd_(other.fd_) { other.fd_ = -1; }
+  ReconcileLock& operator=(ReconcileLock&&) = delete;
+  ReconcileLock(const ReconcileLock&) = delete;
+  ~ReconcileLock();
+
+ private:
+  explicit ReconcileLock(int fd) : fd_(fd) {}
+  int fd_ = -1;
+};
+
 // SHA-256 of the statement file's bytes, lower-case hex: a statement's identity.
 std::string statement_sha256(std::string_view bytes);
 

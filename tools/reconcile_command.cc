@@ -151,6 +151,8 @@ int cmd_reconcile(const Common& common, const ReconcileArgs& args) {
   auto st = settlement::parse_statement(*bytes, args.statement);
   if (!st) return fail(st.error());
   const std::string sha = settlement::statement_sha256(*bytes);
+  auto lock = settlement::ReconcileLock::acquire(common.data);
+  if (!lock) return fail(lock.error());
   auto stored = settlement::load_stored_report(common.data, sha);
   if (!stored) return fail(stored.error());
   if (*stored) {
@@ -184,6 +186,13 @@ int cmd_reconcile(const Common& common, const ReconcileArgs& args) {
   json j = settlement::report_json(*report);
   j["statement"]["ledger_account"] = account;
   j["statement"]["sha256"] = sha;
+  if (!opened->complete) {
+    // --allow-partial over books missing partitions: a report of part of the ledger is shown,
+    // never kept (it would be printed unchanged ever after) and claims nothing.
+    j["statement"]["stored"] = false;
+    fmt::print(stderr, "payledger: the books are incomplete: this report is not stored\n");
+    return print(common, j);
+  }
   if (Status s = settlement::store_report(common.data, sha, *report, j); !s) return fail(s.error());
   return print(common, j);
 }
