@@ -132,4 +132,14 @@ int cmd_settlements(const Common& common, const SettlementsArgs& args);
 // Deposit-token wallets per holder and the supply against the deposits set aside.
 int cmd_wallets(const Common& common, const std::string& merchant);
 
+// Bank-statement reconciliation (tools/reconcile_command.cc, docs/cli.md "Reconciliation").
+struct ReconcileArgs {
+  std::string statement;         // camt.053 XML or CSV statement file (required)
+  std::string account;           // ledger account ("" = the statement's own account id)
+  int date_tolerance_days = 2;   // tolerance pass: |value date - movement date| <= this
+};
+// Matches the statement to the account's posted movements; the report is kept under
+// DIR/reconciliation. Exit 0 no breaks, 1 breaks or a failed check (or bad input).
+int cmd_reconcile(const Common& common, const ReconcileArgs& args);
+
 }  // namespace payledger::tools
