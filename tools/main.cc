@@ -391,11 +391,13 @@ void add_book_queries(CLI::App& app, Commands& c) {
 }
 
 void add_reject_and_report_commands(CLI::App& app, Commands& c) {
-  add_query(&app, c.rejects, "rejects",
-            "List events the fold rejected, with code, reason and original record")
-      ->add_option("--limit", c.rejects_limit, "At most this many (0 = all)")
+  CLI::App* rejects = add_query(&app, c.rejects, "rejects",
+                                "List events the fold rejected, with code, reason and original "
+                                "record");
+  rejects->add_option("--limit", c.rejects_limit, "At most this many (0 = all)")
       ->capture_default_str()
       ->check(kCount);
+  add_output_format(rejects, &c.rejects.common);
 
   c.replay_cmd = app.add_subcommand(
       "replay", "Append rejected events again (after fixing their cause) for the next fold");
