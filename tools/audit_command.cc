@@ -286,6 +286,13 @@ int cmd_accounts(const Common& common, const std::string& prefix) {
   }
   std::map<std::string, size_t> assets;
   for (const auto& r : *rows) ++assets[r.asset];
+  // The event time the books span (what --as-of can ask about).
+  auto owners = projections::partition_owners(opened->stores);
+  if (!owners) return fail(owners.error());
+  auto first = projections::earliest_event_time(opened->stores, *owners);
+  if (!first) return fail(first.error());
+  auto latest = projections::latest_event_time(opened->stores, *owners);
+  if (!latest) return fail(latest.error());
   if (common.json) {
     json list = json::array();
     for (const auto& [name, a] : accounts) {
@@ -300,6 +307,8 @@ int cmd_accounts(const Common& common, const std::string& prefix) {
                                 {"accounts", n}});
     }
     json doc{{"accounts", list}, {"assets", asset_list}};
+    doc["first_event_at"] = *first ? json(iso_text(**first)) : json(nullptr);
+    doc["latest_event_at"] = *latest ? json(iso_text(**latest)) : json(nullptr);
     if (!opened->complete) {
       doc["complete"] = false;
       doc["gaps"] = opened->gaps;
@@ -313,7 +322,11 @@ int cmd_accounts(const Common& common, const std::string& prefix) {
     for (const auto& x : a.assets) list += (list.empty() ? "" : " ") + x;
     fmt::print("{:<40} {:<10} {:<7} {}\n", name, a.type, a.normal, list);
   }
-  fmt::print("{} accounts in {} assets\n", accounts.size(), assets.size());
+  fmt::print("{} accounts in {} assets", accounts.size(), assets.size());
+  if (*first && *latest) {
+    fmt::print("; events from {} to {}", iso_text(**first), iso_text(**latest));
+  }
+  fmt::print("\n");
   return kExitOk;
 }
 
