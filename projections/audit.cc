@@ -45,6 +45,7 @@ uint64_t offset_cap(const PointInTime& at, uint32_t p) {
 Result<Balance> share_at(Store* st, uint32_t p, const std::string& bkey, const PointInTime& at) {
   const uint64_t cap = offset_cap(at, p);
   Balance b;
+  if (cap == 0) return b;  // before the partition's first record: nothing yet
   if (!at.as_of_s) {
     // As known at an offset: the last chunk that starts before it, its closing balance less
     // its lines at or after the offset (one chunk read, whatever the history's length).
@@ -208,7 +209,7 @@ namespace {
 // The journal entry of `line` (partition p): the entry at its offset with its event id.
 Result<std::optional<JournalEntry>> journal_of(Store* st, uint32_t p, const EntryLine& line) {
   std::string from = journal_entry_key(p, line.offset, 0);
-  std::string to = from.substr(0, from.size() - 1);
+  std::string to = from.substr(0, from.size() - 4);  // without the seq
   to = prefix_end(to);
   StoreCursor it = st->cursor(Cf::kJournal, Reading::kQuery, to);
   for (it.seek(from); it.valid(); it.next()) {
@@ -287,7 +288,8 @@ Result<AccountStatement> statement_between(const Stores& stores, std::string_vie
   // Event time, then log position: the order of the statement (late events in their place).
   std::vector<size_t> order(lines.size());
   for (size_t i = 0; i < order.size(); ++i) order[i] = i;
-  std::sort(order.begin(), order.end(), [&](size_t x, size_t y) {
+  // Stable: lines of one event keep the order they were posted in (their running balances).
+  std::stable_sort(order.begin(), order.end(), [&](size_t x, size_t y) {
     const TimedLine& a = lines[x];
     const TimedLine& b = lines[y];
     return std::tie(a.asset, a.line.occurred_at_s, a.partition, a.line.offset) <
@@ -350,7 +352,7 @@ Result<std::vector<JournalEntry>> payment_timeline(const Stores& stores, std::st
       uint32_t kp = 0;
       std::string_view m, pay;
       uint64_t offset = 0;
-      uint8_t seq = 0;
+      uint32_t seq = 0;
       if (!split_journal_payment_key(it.key(), &kp, &m, &pay, &offset, &seq) || pay != payment) {
         return corrupt_key("journal payment");
       }
@@ -397,6 +399,7 @@ Result<std::vector<PartitionHead>> chain_heads(const Stores& stores) {
       auto head = decode_chain_head(it.value());
       if (!head) return head.error();
       h.chain = *head;
+      h.chain_at = read_be64(it.key().substr(5));
     }
     out.push_back(std::move(h));
   }

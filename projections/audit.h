@@ -89,7 +89,8 @@ Result<std::vector<JournalEntry>> payment_timeline(const Stores& stores, std::st
 struct PartitionHead {
   uint32_t partition = 0;
   uint64_t next_offset = 0;  // the store's folded position
-  std::optional<ChainHead> chain;
+  std::optional<ChainHead> chain;  // the latest checkpoint
+  uint64_t chain_at = 0;           // the next offset that checkpoint covers
 };
 Result<std::vector<PartitionHead>> chain_heads(const Stores& stores);
 

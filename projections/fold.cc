@@ -785,12 +785,23 @@ Status Folder::Impl::load_clock() {
       auto head = decode_chain_head(c.value());
       if (!head) return head.error();
       const uint64_t at = read_be64(c.key().substr(5));
-      // Pair assertion with write_meta: a chain checkpoint is written with the offsets it
-      // covers, in the same batch, so it is never ahead of them.
-      PAYLEDGER_CHECK(at <= offsets_[p], fmt::format("partition {}: the chain head covers offset "
-                                                     "{} but the store folded only to {}",
-                                                     p, at, offsets_[p]));
+      // write_audit puts a checkpoint at every commit that moves the offset, in the same batch:
+      // the latest one covers the stored offset exactly. Otherwise the chain would go on from
+      // an old head (a checkpoint deleted, or offsets edited).
+      if (at != offsets_[p]) {
+        return make_error(Code::kCorrupt,
+                          fmt::format("partition {}: the latest hash-chain checkpoint covers "
+                                      "offset {} but the store folded to {} (run `payledger "
+                                      "verify`, then `payledger rebuild`)",
+                                      p, at, offsets_[p]));
+      }
       chains_[p] = *head;
+    } else if (owned_[p] && offsets_[p] != 0) {
+      return make_error(Code::kCorrupt,
+                        fmt::format("partition {} is folded to offset {} but has no hash-chain "
+                                    "checkpoint (run `payledger verify`, then `payledger "
+                                    "rebuild`)",
+                                    p, offsets_[p]));
     }
   }
   StoreCursor it = store_.cursor(Cf::kDeadlines, Reading::kFold);
@@ -1218,8 +1229,7 @@ void Folder::Impl::keep_journal(const LogRecord& rec, const v1::Envelope& event,
   } else {
     ++journal_seq_;
   }
-  PAYLEDGER_CHECK(journal_seq_ <= 255, "more than 256 journal entries at one offset");
-  const auto seq = static_cast<uint8_t>(journal_seq_);
+  const uint32_t seq = journal_seq_;
   std::string_view payment = fx.payment ? std::string_view(fx.payment->payment_id) : "";
   std::string_view reference = payment;
   if (reference.empty() && fx.instruction) reference = fx.instruction->instruction_id;
@@ -1430,8 +1440,11 @@ void Folder::Impl::write_audit(StoreBatch& wb) {
   std::sort(journal_writes_.begin(), journal_writes_.end(), by_key);
   for (const auto& [key, value] : journal_writes_) wb.put(Cf::kJournal, key, value);
   journal_writes_.clear();
+  // A checkpoint wherever a partition's offset moved (records, or Kafka markers skipped), so
+  // the latest one always covers the stored offset: a store whose latest checkpoint does not
+  // is refused at load and named by verify.
   for (uint32_t p = 0; p < chains_.size(); ++p) {
-    if (!chains_dirty_[p]) continue;
+    if (!chains_dirty_[p] && offsets_[p] == committed_[p]) continue;
     wb.put(Cf::kJournal, chain_key(p, offsets_[p]), encode_chain_head(chains_[p]));
     chains_dirty_[p] = false;
   }

@@ -64,18 +64,18 @@ bool split_history_key(std::string_view key, HistoryKey* out) {
   return false;
 }
 
-std::string journal_entry_key(uint32_t partition, uint64_t offset, uint8_t seq) {
+std::string journal_entry_key(uint32_t partition, uint64_t offset, uint32_t seq) {
   std::string k;
   Writer w(&k);
   w.be32(partition);
   w.u8(static_cast<uint8_t>(kJournalEntryTag));
   w.be64(offset);
-  w.u8(seq);
+  w.be32(seq);
   return k;
 }
 
 std::string journal_payment_key(uint32_t partition, std::string_view merchant,
-                                std::string_view payment, uint64_t offset, uint8_t seq) {
+                                std::string_view payment, uint64_t offset, uint32_t seq) {
   std::string k;
   Writer w(&k);
   w.be32(partition);
@@ -85,22 +85,22 @@ std::string journal_payment_key(uint32_t partition, std::string_view merchant,
   k.append(merchant);
   k.push_back('\0');
   w.be64(offset);
-  w.u8(seq);
+  w.be32(seq);
   return k;
 }
 
 bool split_journal_payment_key(std::string_view key, uint32_t* partition,
                                std::string_view* merchant, std::string_view* payment,
-                               uint64_t* offset, uint8_t* seq) {
-  if (key.size() < 4 + 1 + 2 + 9 || key[4] != kJournalPaymentTag) return false;
+                               uint64_t* offset, uint32_t* seq) {
+  if (key.size() < 4 + 1 + 2 + 12 || key[4] != kJournalPaymentTag) return false;
   *partition = read_be32(key);
-  std::string_view ids = key.substr(5, key.size() - 5 - 9);
+  std::string_view ids = key.substr(5, key.size() - 5 - 12);
   const size_t z = ids.find('\0');
   if (z == std::string_view::npos || ids.back() != '\0') return false;
   *payment = ids.substr(0, z);
   *merchant = ids.substr(z + 1, ids.size() - z - 2);
-  *offset = read_be64(key.substr(key.size() - 9));
-  *seq = static_cast<uint8_t>(key.back());
+  *offset = read_be64(key.substr(key.size() - 12));
+  *seq = read_be32(key.substr(key.size() - 4));
   return true;
 }
 
@@ -154,10 +154,10 @@ void append_journal_entry(std::string* out, uint8_t body_case, bool fired, int64
 
 Result<JournalEntry> decode_journal_entry(std::string_view key, std::string_view bytes) {
   JournalEntry e;
-  if (key.size() != 14 || key[4] != kJournalEntryTag) return corrupt("journal key");
+  if (key.size() != 17 || key[4] != kJournalEntryTag) return corrupt("journal key");
   e.partition = read_be32(key);
   e.offset = read_be64(key.substr(5));
-  e.seq = static_cast<uint8_t>(key[13]);
+  e.seq = read_be32(key.substr(13));
   Reader r(bytes);
   uint8_t version = 0, fired = 0, n = 0;
   uint64_t at = 0;

@@ -43,10 +43,10 @@ struct HistoryKey {
 bool split_history_key(std::string_view key, HistoryKey* out);
 
 // journal CF, in the partition of the record:
-//   partition | 'e' be64 offset u8 seq -> JournalEntry: an applied event, or a deadline the
+//   partition | 'e' be64 offset be32 seq -> JournalEntry: an applied event, or a deadline the
 //       fold fired while folding that record (seq counts them at one offset, the record's own
 //       event last)
-//   partition | 'p' payment \0 merchant \0 be64 offset u8 seq -> empty: a payment's events
+//   partition | 'p' payment \0 merchant \0 be64 offset be32 seq -> empty: a payment's events
 //       (payment first: a payment id is found without knowing its merchant)
 //   partition | 'c' be64 next_offset -> ChainHead after the records before next_offset
 inline constexpr char kJournalEntryTag = 'e';
@@ -64,7 +64,7 @@ struct JournalLine {
 struct JournalEntry {
   uint32_t partition = 0;  // from the key
   uint64_t offset = 0;     // from the key
-  uint8_t seq = 0;         // from the key
+  uint32_t seq = 0;        // from the key (a record can fire any number of deadlines)
   uint8_t body_case = 0;
   bool fired = false;  // a deadline the fold fired (an expiry), not the record's own event
   int64_t occurred_at_s = 0;
@@ -75,9 +75,9 @@ struct JournalEntry {
   std::vector<JournalLine> lines;
   friend bool operator==(const JournalEntry&, const JournalEntry&) = default;
 };
-std::string journal_entry_key(uint32_t partition, uint64_t offset, uint8_t seq);
+std::string journal_entry_key(uint32_t partition, uint64_t offset, uint32_t seq);
 std::string journal_payment_key(uint32_t partition, std::string_view merchant,
-                                std::string_view payment, uint64_t offset, uint8_t seq);
+                                std::string_view payment, uint64_t offset, uint32_t seq);
 std::string encode_journal_entry(const JournalEntry& e);
 // The same encoding, from the fold's own types (no copies of the names).
 void append_journal_entry(std::string* out, uint8_t body_case, bool fired, int64_t occurred_at_s,
@@ -89,7 +89,7 @@ Result<JournalEntry> decode_journal_entry(std::string_view key, std::string_view
 // Splits a payment index key into the entry it names; false if malformed.
 bool split_journal_payment_key(std::string_view key, uint32_t* partition,
                                std::string_view* merchant, std::string_view* payment,
-                               uint64_t* offset, uint8_t* seq);
+                               uint64_t* offset, uint32_t* seq);
 
 // The hash chain of a partition: head_0 is 32 zero bytes; each record folded (applied,
 // parked or a duplicate alike) moves it on: head_n+1 = SHA-256("plch1" head_n digest_n),

@@ -145,6 +145,14 @@ class Elements {
       }
       return Status::Ok();
     }
+    if (cf_ == Cf::kRejects) {
+      // `payledger replay` marks a parked record resolved in place: not a fold's output.
+      auto r = decode_reject(key, value);
+      if (!r) return r.error();
+      r->resolved.clear();
+      pending_.push_back(Element{std::string(key), encode_reject(*r), std::string(key), {}});
+      return Status::Ok();
+    }
     pending_.push_back(Element{std::string(key), std::string(value), std::string(key), {}});
     return Status::Ok();
   }
@@ -195,7 +203,7 @@ Finding describe(Cf cf, const std::optional<Element>& a, const std::optional<Ele
                          presence);
     return f;
   }
-  if (cf == Cf::kJournal && e.key.size() == 14) {
+  if (cf == Cf::kJournal && e.key.size() == 17) {
     f.offset = read_be64(std::string_view(e.key).substr(5));
     f.what = fmt::format("partition {}: the journal entry at offset {} {}",
                          f.partition.value_or(0), *f.offset, presence);
@@ -296,6 +304,17 @@ Result<VerifyReport> verify_store(Store& stored, events::EventLog& log,
   for (const auto& h : report.heads) {
     if (h.partition < n) ends[h.partition] = h.next_offset;
   }
+  for (const auto& h : report.heads) {
+    auto end = h.partition < n ? log.end_offset(h.partition) : Result<uint64_t>(uint64_t{0});
+    if (!end) return end.error();
+    if (*end < h.next_offset) {
+      return make_error(Code::kInvalidArgument,
+                        fmt::format("partition {}: the books are folded to offset {} but the log "
+                                    "ends at {}: the log lost records the books hold (restore it, "
+                                    "or `payledger rebuild` to refold the log as it is)",
+                                    h.partition, h.next_offset, *end));
+    }
+  }
   auto checkpoints = stored_checkpoints(stored);
   if (!checkpoints) return checkpoints.error();
   // As the refold passes each stored checkpoint: the head the log's records give there.
@@ -337,9 +356,9 @@ Result<VerifyReport> verify_store(Store& stored, events::EventLog& log,
   Status result = Status::Ok();
   {
     auto scratch = Store::open(scratch_dir, /*read_only=*/false);
-    if (!scratch) return scratch.error();
     BoundedLog bounded(log, ends);
-    auto stats = fold(**scratch, bounded, options);
+    auto stats = scratch ? fold(**scratch, bounded, options)
+                         : Result<FoldStats>(scratch.error());
     if (!stats) {
       result = stats.error();
     } else {
@@ -347,6 +366,21 @@ Result<VerifyReport> verify_store(Store& stored, events::EventLog& log,
       for (const auto& [p, cps] : *checkpoints) {  // checkpoints past the last record
         ChainHead last = previous[p];
         check(p, std::numeric_limits<uint64_t>::max(), last, last);
+      }
+      // The latest checkpoint must cover the stored offset (the fold writes one with every
+      // commit that moves it): a deleted or stale one would let the chain go on from an old head.
+      for (const auto& h : report.heads) {
+        if (report.chain || h.next_offset == 0 || (h.chain && h.chain_at == h.next_offset)) {
+          continue;
+        }
+        report.chain = Finding{
+            h.chain ? fmt::format("partition {}: the latest hash-chain checkpoint covers offset "
+                                  "{} but the books are folded to {}: checkpoints were removed",
+                                  h.partition, h.chain_at, h.next_offset)
+                    : fmt::format("partition {} is folded to offset {} but has no hash-chain "
+                                  "checkpoint: they were removed",
+                                  h.partition, h.next_offset),
+            "journal", h.partition, h.next_offset, ""};
       }
       auto diff = first_difference(stored, **scratch);
       if (!diff) {
@@ -362,6 +396,36 @@ Result<VerifyReport> verify_store(Store& stored, events::EventLog& log,
 }
 
 namespace {
+
+// SHA-256 over every key and value of every column family (names and lengths included): the
+// copy a checkpoint holds, byte for byte (the projection digest leaves out what is not ledger
+// content, e.g. chunk boundaries and offsets, which a restore depends on all the same).
+Result<std::string> store_sha256(Store& store) {
+  std::string buf;
+  auto field = [&](std::string_view bytes) {
+    Writer(&buf).be32(static_cast<uint32_t>(bytes.size()));
+    buf.append(bytes);
+  };
+  Sha256Digest running{};
+  auto fold_in = [&] {  // chains the buffer into the running digest, bounding memory
+    std::string block(reinterpret_cast<const char*>(running.data()), running.size());
+    block += buf;
+    running = sha256_of(block);
+    buf.clear();
+  };
+  for (int c = 0; c < static_cast<int>(Cf::kCount); ++c) {
+    field(cf_name(static_cast<Cf>(c)));
+    StoreCursor it = store.cursor(static_cast<Cf>(c), Reading::kQuery);
+    for (it.seek_to_first(); it.valid(); it.next()) {
+      field(it.key());
+      field(it.value());
+      if (buf.size() > (size_t{1} << 20)) fold_in();
+    }
+    if (Status s = it.status(cf_name(static_cast<Cf>(c))); !s) return s.error();
+  }
+  fold_in();
+  return hex_of(running);
+}
 
 nlohmann::ordered_json heads_json(const std::vector<PartitionHead>& heads) {
   nlohmann::ordered_json out = nlohmann::ordered_json::array();
@@ -386,6 +450,15 @@ Result<CheckpointInfo> make_checkpoint(Store& store, const std::string& out_dir,
   std::error_code ec;
   std::filesystem::create_directories(out_dir, ec);
   if (ec) return make_error(Code::kIo, fmt::format("create {}: {}", out_dir, ec.message()));
+  // A checkpoint that failed half way is removed: a retry starts clean.
+  struct Cleanup {
+    const std::string& dir;
+    bool keep = false;
+    ~Cleanup() {
+      std::error_code ignored;
+      if (!keep) std::filesystem::remove_all(dir, ignored);
+    }
+  } cleanup{out_dir};
   CheckpointInfo info;
   auto heads = chain_heads(Stores{&store});
   if (!heads) return heads.error();
@@ -408,11 +481,15 @@ Result<CheckpointInfo> make_checkpoint(Store& store, const std::string& out_dir,
   auto digest = projection_digest(Stores{copy->get()});
   if (!digest) return digest.error();
   info.digest = *digest;
+  auto whole = store_sha256(**copy);
+  if (!whole) return whole.error();
+  info.store_sha256 = *whole;
   nlohmann::ordered_json j{{"format", "payledger-checkpoint-1"},
                            {"log_identity", info.log_identity},
                            {"partitions", info.partitions},
                            {"created_at", info.created_at},
                            {"digest", info.digest},
+                           {"store_sha256", info.store_sha256},
                            {"positions", heads_json(info.heads)}};
   const std::string path = out_dir + "/checkpoint.json";
   {
@@ -423,6 +500,7 @@ Result<CheckpointInfo> make_checkpoint(Store& store, const std::string& out_dir,
   }
   std::filesystem::rename(path + ".tmp", path, ec);
   if (ec) return make_error(Code::kIo, fmt::format("rename {}: {}", path, ec.message()));
+  cleanup.keep = true;
   return info;
 }
 
@@ -445,6 +523,7 @@ Result<CheckpointInfo> read_checkpoint(const std::string& dir) {
     info.partitions = j.at("partitions").get<uint32_t>();
     info.created_at = j.at("created_at").get<std::string>();
     info.digest = j.at("digest").get<std::string>();
+    info.store_sha256 = j.at("store_sha256").get<std::string>();
     for (const auto& h : j.at("positions")) {
       PartitionHead ph;
       ph.partition = h.at("partition").get<uint32_t>();
@@ -457,13 +536,13 @@ Result<CheckpointInfo> read_checkpoint(const std::string& dir) {
   // The copy must be what the manifest says: the same digest.
   auto copy = Store::open(dir + "/projections", /*read_only=*/true);
   if (!copy) return copy.error();
-  auto digest = projection_digest(Stores{copy->get()});
-  if (!digest) return digest.error();
-  if (*digest != info.digest) {
+  auto whole = store_sha256(**copy);
+  if (!whole) return whole.error();
+  if (*whole != info.store_sha256) {
     return make_error(Code::kCorrupt,
-                      fmt::format("{}: the projections' digest {} is not the manifest's {}: the "
+                      fmt::format("{}: the projections' SHA-256 {} is not the manifest's {}: the "
                                   "checkpoint was changed after it was made",
-                                  dir, *digest, info.digest));
+                                  dir, *whole, info.store_sha256));
   }
   auto heads = chain_heads(Stores{copy->get()});
   if (!heads) return heads.error();

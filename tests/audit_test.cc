@@ -6,6 +6,8 @@
 #include <filesystem>
 #include <random>
 
+#include <fmt/format.h>
+
 #include <rocksdb/db.h>
 
 #include "events/codec.h"
@@ -190,6 +192,9 @@ TEST(AuditStatement, LateEventsShowInEventTimeOrderAndOnlyAsOfTime) {
   PointInTime at_offset_5;
   at_offset_5.at_offsets[0] = 5;  // offsets 0..4: the late capture (offset 5) not yet known
   EXPECT_EQ(posted(at_offset_5), "130.00");  // 100.00 + 30.00
+  PointInTime start;
+  start.at_offsets[0] = 0;  // before the partition's first record
+  EXPECT_EQ(posted(start), "none");
   PointInTime nine;
   nine.as_of_s = at("09:00").seconds();
   EXPECT_EQ(posted(nine), "0.00");  // only the 09:00 authorisation (7.00 pending) by then
@@ -389,16 +394,76 @@ TEST(AuditCheckpoint, CheckpointPlusTheTailEqualsAFullFold) {
             projections::projection_digest(Stores{full.store.get()}).value());
   auto diff = projections::first_difference(*restored, *full.store).value();
   EXPECT_FALSE(diff) << diff->what;
-  // A changed checkpoint is refused.
+  // A changed checkpoint is refused, even where the projection digest does not look (the
+  // journal: its chain checkpoints decide where a restored fold resumes its chain).
   auto cp = Store::open(dir.path() + "/cp/projections", false).value();
   projections::StoreBatch wb(*cp);
-  wb.put(projections::Cf::kBalances, projections::balance_key(0, "psp:revenue:fees", "ZZZ"),
-         projections::encode_balance(ledger::Balance{}));
+  wb.put(projections::Cf::kJournal, projections::chain_key(0, 1), std::string(40, '\0'));
   ASSERT_TRUE(cp->write(wb, false).ok());
   cp.reset();
   auto refused = projections::read_checkpoint(dir.path() + "/cp");
   ASSERT_FALSE(refused.ok());
   EXPECT_NE(refused.error().reason.find("changed after it was made"), std::string::npos);
+}
+
+// A removed latest chain checkpoint: verify names it, and a fold refuses to go on from an
+// older head.
+TEST(AuditVerify, ARemovedChainCheckpointIsNamedAndRefusedByTheFold) {
+  TempDir dir;
+  auto books = fold_records(dir.path(), generated(2000, 8, 30), 300);
+  auto heads = projections::chain_heads(Stores{books.store.get()}).value();
+  ASSERT_FALSE(heads.empty());
+  const auto& h = heads.front();
+  ASSERT_TRUE(h.chain);
+  ASSERT_EQ(h.chain_at, h.next_offset) << "the latest checkpoint covers the stored offset";
+  projections::StoreBatch wb(*books.store);
+  wb.erase(projections::Cf::kJournal, projections::chain_key(h.partition, h.chain_at));
+  ASSERT_TRUE(books.store->write(wb, false).ok());
+  auto r = verify(books, dir.path() + "/scratch");
+  ASSERT_TRUE(r.chain);
+  EXPECT_EQ(r.chain->partition, h.partition);
+  EXPECT_NE(r.chain->what.find("checkpoints were removed"), std::string::npos) << r.chain->what;
+  projections::FoldOptions fo;
+  fo.sync = false;
+  auto again = projections::fold(*books.store, *books.log, fo);
+  ASSERT_FALSE(again.ok());
+  EXPECT_EQ(again.error().code, Code::kCorrupt);
+}
+
+// One record that fires hundreds of deadlines (a quiet weekend on a busy partition): every
+// expiry is journaled at that record's offset, and the fold goes on.
+TEST(AuditJournal, ARecordThatFiresHundredsOfDeadlinesIsJournaled) {
+  TempDir dir;
+  std::vector<events::AppendRecord> records;
+  for (int i = 0; i < 300; ++i) {
+    auto e = testing::json_event(fmt::format(
+        R"({{"event_id":"a{0}","occurred_at":"2026-03-01T00:00:00Z","card_authorised":{{"payment_id":"p{0}","amount":{{"currency":"USD","amount":"1.00"}},"expires_at":"2026-03-02T00:00:00Z"}}}})",
+        i));
+    records.push_back(events::event_record(e));
+  }
+  auto later = testing::json_event(
+      R"({"event_id":"late","occurred_at":"2026-03-05T00:00:00Z","card_authorised":{"payment_id":"q","amount":{"currency":"USD","amount":"1.00"},"expires_at":"2026-03-09T00:00:00Z"}})");
+  records.push_back(events::event_record(later));
+  events::EmbeddedLogOptions lo;
+  lo.partitions = 1;
+  lo.sync = false;
+  auto log = events::EmbeddedLog::open(dir.path() + "/log", lo).value();
+  ASSERT_TRUE(log->append(records).ok());
+  auto store = Store::open(dir.path() + "/projections", false).value();
+  projections::FoldOptions fo;
+  fo.sync = false;
+  auto stats = projections::fold(*store, *log, fo);
+  ASSERT_TRUE(stats.ok()) << stats.error().reason;
+  EXPECT_EQ(stats->deadlines_fired, 300u);
+  size_t at_last = 0;
+  ASSERT_TRUE(projections::for_each_journal_entry(Stores{store.get()}, [&](const auto& e) {
+                if (e.offset == 300) ++at_last;
+                return Status::Ok();
+              }).ok());
+  EXPECT_EQ(at_last, 301u);  // 300 expiries fired, then the record's own event
+  auto timeline = projections::payment_timeline(Stores{store.get()}, "m1", "p299", nullptr).value();
+  ASSERT_EQ(timeline.size(), 2u);  // authorised, then expired by the fold
+  EXPECT_TRUE(timeline[1].fired);
 }
 
 TEST(AuditPositions, ParsesAndRefusesPositions) {

@@ -109,6 +109,20 @@ run "$bin" verify --data "$work/flip"
 check "verify of a log with a flipped byte exits 1 ($rc)" test "$rc" -eq 1
 check "... naming the file" grep -q "$(basename "$f")" <<<"$err"
 
+# A parked event replayed after its cause is fixed: verify still passes (the resolved mark is
+# replay's, not a difference).
+ev c-p9 m1 2026-03-02T12:00:00Z '"card_captured":{"payment_id":"p9","amount":{"currency":"USD","amount":"5.00"}}' > "$work/orphan.ndjson"
+"$bin" append --data "$work/d" "$work/orphan.ndjson" > /dev/null
+"$bin" fold --data "$work/d" -q > /dev/null
+ev a-p9 m1 2026-03-02T11:59:00Z '"card_authorised":{"payment_id":"p9","amount":{"currency":"USD","amount":"5.00"},"expires_at":"2026-12-31T00:00:00Z"}' > "$work/fix.ndjson"
+"$bin" append --data "$work/d" "$work/fix.ndjson" > /dev/null
+"$bin" fold --data "$work/d" -q > /dev/null
+run "$bin" replay --data "$work/d" --code unknown_payment
+check "replay of the parked capture ($rc)" test "$rc" -eq 0
+"$bin" fold --data "$work/d" -q > /dev/null
+run "$bin" verify --data "$work/d"
+check "verify after a replay exits 0 ($rc)" test "$rc" -eq 0
+
 # checkpoint, more events, rebuild --from-checkpoint --verify.
 run "$bin" checkpoint --data "$work/d" --out "$work/cp"
 check "checkpoint exits 0 ($rc)" test "$rc" -eq 0

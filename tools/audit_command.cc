@@ -94,11 +94,12 @@ int fail_point(const Error& e) {
 
 int cmd_verify(const VerifyArgs& args) {
   const std::string& data = args.common.data;
+  // No fold may move the books while they are compared (taken before the log is read).
+  if (Status s = lock_for_fold(data); !s) return fail(s.error());
   // Opening the log reads every record and checks its CRC: a damaged record is named here
   // (file, byte, partition, record) before anything is refolded.
   auto log = open_embedded_log(data);
   if (!log) return fail(log.error());
-  if (Status s = lock_for_fold(data); !s) return fail(s.error());
   auto store = projections::Store::open(projections_path(data), /*read_only=*/true);
   if (!store) return fail(store.error());
   auto recorded = (*store)->recorded_log_identity();
@@ -231,13 +232,24 @@ int cmd_restore(const FoldArgs& args, const std::string& checkpoint_dir, bool ve
   }
   if (Status s = lock_for_fold(data); !s) return fail(s.error());
   const std::string target = projections_path(data);
-  if (Status s = projections::Store::destroy(target); !s) return fail(s.error());
+  // Copied beside the projections first: a copy that fails leaves them as they were.
+  const std::string staged = target + ".restoring";
   std::error_code ec;
-  std::filesystem::copy(checkpoint_dir + "/projections", target,
+  std::filesystem::remove_all(staged, ec);
+  std::filesystem::copy(checkpoint_dir + "/projections", staged,
                         std::filesystem::copy_options::recursive, ec);
   if (ec) {
-    return fail(make_error(Code::kIo, fmt::format("copy {}/projections to {}: {}",
-                                                  checkpoint_dir, target, ec.message())));
+    std::error_code ignored;
+    std::filesystem::remove_all(staged, ignored);
+    return fail(make_error(Code::kIo, fmt::format("copy {}/projections to {}: {}; nothing was "
+                                                  "changed",
+                                                  checkpoint_dir, staged, ec.message())));
+  }
+  if (Status s = projections::Store::destroy(target); !s) return fail(s.error());
+  std::filesystem::rename(staged, target, ec);
+  if (ec) {
+    return fail(make_error(Code::kIo, fmt::format("rename {} to {}: {}", staged, target,
+                                                  ec.message())));
   }
   if (!args.common.json) {
     fmt::print("restored {} from {} (digest {}); folding the log's tail\n", target,

@@ -1052,6 +1052,10 @@ int cmd_statement(const Common& common, const std::string& account, uint64_t lim
   if (!opened) return fail(opened.error());
   auto point = read_point(opened->stores, point_args);
   if (!point) return fail_point(point.error());
+  if (from && point->as_of_s && *from > *point->as_of_s) {
+    return usage(fmt::format("--from {} is after --as-of {}", iso_time(*from),
+                             iso_time(*point->as_of_s)));
+  }
   auto st = projections::statement_between(opened->stores, account, from, to, *point, limit);
   if (!st) return fail(st.error());
   if (st->assets.empty()) {
