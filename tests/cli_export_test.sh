@@ -111,7 +111,7 @@ check "small: strict hledger (accounts, commodities declared) accepts it" \
 check "small: the token commodity is quoted and declared" \
   grep -q '^commodity 1000.00 "GBP.TDS"$' "$work/small.journal"
 check "small: the capture is dated by its UTC day, named by kind, merchant and payment" \
-  grep -Eq '^2026-08-28 card_captured tokeny p2  ; event:c-p2, position:[0-9]+/[0-9]+/0' \
+  grep -Eq '^2026-08-28 card_captured tokeny p2  ; event:c-p2, time:2026-08-28T09:30:00Z, position:[0-9]+/[0-9]+/0' \
   "$work/small.journal"
 hledger_balances "$work/small.journal" "$work/small.csv"
 # tokeny: 250.00 GBP captured and paid out as 250.00 GBP.TDS (no contract: no fee).
@@ -202,17 +202,18 @@ run bean_balances_ok "$work/tampered.beancount" "$work/bal.json"
 check "tampered beancount: the comparison fails ($rc)" test "$rc" -eq 1
 check "tampered beancount: naming two differences" grep -q "2 differ" "$work/out"
 
-# --as-of the median transaction's day: fewer transactions, balances = balance --as-of.
+# --as-of the median transaction's event time (the time: tag): fewer transactions, balances =
+# balance --as-of at that moment.
 n=$(grep -cE '^[0-9]{4}-[0-9]{2}-[0-9]{2} ' "$work/all.journal")
-mid=$(grep -oE '^[0-9]{4}-[0-9]{2}-[0-9]{2} ' "$work/all.journal" | sort | sed -n "$((n / 2))p" | tr -d ' ')
-echo "as of $mid (median day of $n transactions)"
+mid=$(grep -oE '; event:[^,]*, time:[0-9TZ:-]+' "$work/all.journal" | sed 's/.*time://' | sort | sed -n "$((n / 2))p")
+echo "as of $mid (the median event time of $n transactions)"
 "$bin" balance --data "$work/d" --as-of "$mid" --json > "$work/bal-mid.json"
 run "$bin" export --data "$work/d" --format hledger --as-of "$mid" -o "$work/mid.journal"
 check "as-of: export exits 0 ($rc)" test "$rc" -eq 0
 m=$(grep -cE '^[0-9]{4}-[0-9]{2}-[0-9]{2} ' "$work/mid.journal")
 check "as-of: fewer transactions ($m of $n)" test "$m" -lt "$n" -a "$m" -gt 0
 check "as-of: no transaction after $mid" \
-  bash -c "! grep -oE '^[0-9]{4}-[0-9]{2}-[0-9]{2} ' '$work/mid.journal' | tr -d ' ' | awk '\$1 > \"$mid\"' | grep -q ."
+  bash -c "! grep -oE 'time:[0-9TZ:-]+' '$work/mid.journal' | sed 's/time://' | awk '\$1 > \"$mid\"' | grep -q ."
 hledger_balances "$work/mid.journal" "$work/mid.csv"
 run $beanpy "$work/compare.py" hledger "$work/mid.csv" "$work/bal-mid.json"
 echo "$out"

@@ -276,16 +276,18 @@ Status write_entry(const Plan& plan, const projections::JournalEntry& e, fmt::me
   if (e.fired) what += " (fired)";
   if (bean) {
     if (!e.payment.empty()) what.append(" ").append(e.payment);
-    fmt::format_to(out, "{} * \"{}\" \"{}\"\n  event-id: \"{}\"\n  position: \"{}\"\n", date,
-                   plain(e.merchant, true), plain(what, true), plain(e.event_id, true), position);
+    fmt::format_to(out,
+                   "{} * \"{}\" \"{}\"\n  event-id: \"{}\"\n  time: \"{}\"\n  position: \"{}\"\n",
+                   date, plain(e.merchant, true), plain(what, true), plain(e.event_id, true),
+                   iso_text(e.occurred_at_s), position);
     if (!e.reference.empty()) {
       fmt::format_to(out, "  reference: \"{}\"\n", plain(e.reference, true));
     }
   } else {
     if (!e.merchant.empty()) what.append(" ").append(e.merchant);
     if (!e.payment.empty()) what.append(" ").append(e.payment);
-    fmt::format_to(out, "{} {}  ; event:{}, position:{}", date, plain(what, false),
-                   plain(e.event_id, false), position);
+    fmt::format_to(out, "{} {}  ; event:{}, time:{}, position:{}", date, plain(what, false),
+                   plain(e.event_id, false), iso_text(e.occurred_at_s), position);
     if (!e.reference.empty()) fmt::format_to(out, ", reference:{}", plain(e.reference, false));
     b->push_back('\n');
   }
