@@ -211,6 +211,8 @@ struct Commands {
   std::string wallets_merchant;
   Query reconcile;
   ReconcileArgs reconcile_args;
+  Query export_;
+  ExportArgs export_args;
 };
 
 void add_generate(CLI::App& app, Commands& c) {
@@ -607,6 +609,30 @@ void add_reconcile(CLI::App& app, Commands& c) {
       "prints it unchanged. Exit 0 clean, 1 breaks or a failed check, 2 usage.");
 }
 
+// payledger export (docs/cli.md "Export to hledger / beancount").
+void add_export(CLI::App& app, Commands& c) {
+  CLI::App* cmd = add_query(&app, c.export_, "export",
+                            "Write the journal of applied events as an hledger or beancount "
+                            "journal whose balances equal `payledger balance`");
+  cmd->add_option("--format", c.export_args.format, "Journal format: hledger or beancount")
+      ->required()
+      ->check(CLI::IsMember({"hledger", "beancount"}));
+  cmd->add_option("--as-of", c.export_args.as_of,
+                  "Only events that occurred at or before this event time (RFC 3339, or "
+                  "YYYY-MM-DD = its close, 23:59:59Z): the balances are then `balance --as-of`'s");
+  cmd->add_option("-o,--out", c.export_args.out,
+                  "Output file, written to FILE.tmp and renamed when complete ('-' = stdout, "
+                  "the default); with --json a summary goes to stdout");
+  cmd->footer(
+      "One transaction per journal entry, dated by the UTC day of its event; debits positive, "
+      "credits negative, amounts exact in the asset's decimals. Pending (held) lines go to a "
+      "parallel tree: hledger pending:<account>, beancount <Root>:Pending:<Account>. hledger "
+      "keeps payledger's account names; beancount roots them by account type (Assets, "
+      "Liabilities, Income, Expenses, Equity) and capitalises each segment ('_' and '.' become "
+      "'-'); two accounts that would share a name fail the export. Exit 0 written, 1 refused "
+      "(nothing left under FILE), 2 usage.");
+}
+
 void add_topic(CLI::App& app, Commands& c) {
   TopicArgs& topic = c.topic;
   auto* topic_cmd = app.add_subcommand("topic", "Manage the Kafka topic");
@@ -702,6 +728,7 @@ int run(const Commands& c) {
   if (*c.settlements.cmd) return cmd_settlements(c.settlements.common, c.settlements_args);
   if (*c.wallets.cmd) return cmd_wallets(c.wallets.common, c.wallets_merchant);
   if (*c.reconcile.cmd) return cmd_reconcile(c.reconcile.common, c.reconcile_args);
+  if (*c.export_.cmd) return cmd_export(c.export_.common, c.export_args);
   return kExitUsage;
 }
 
@@ -725,12 +752,13 @@ int main(int argc, char** argv) {
   add_exposure(app, c);
   add_settlement(app, c);
   add_reconcile(app, c);
+  add_export(app, c);
   if (int code = parse(app, argc, argv); code >= 0) return code;
 
   for (Query* q : {&c.balance, &c.statement, &c.tb, &c.digest, &c.rejects, &c.report_checkout,
                    &c.payment, &c.rates, &c.positions, &c.fx_pnl, &c.fx_backtest,
                    &c.exposure, &c.settlements, &c.wallets, &c.settle_report, &c.accounts,
-                   &c.checkpoint, &c.reconcile}) {
+                   &c.checkpoint, &c.reconcile, &c.export_}) {
     split_dirs(q->dirs, &q->common);
   }
   install_signal_handlers();

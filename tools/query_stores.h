@@ -142,4 +142,15 @@ struct ReconcileArgs {
 // DIR/reconciliation. Exit 0 no breaks, 1 breaks or a failed check (or bad input).
 int cmd_reconcile(const Common& common, const ReconcileArgs& args);
 
+// Plain-text accounting export (tools/export_command.cc, docs/cli.md "Export to hledger /
+// beancount").
+struct ExportArgs {
+  std::string format;  // hledger | beancount (required)
+  std::string as_of;   // RFC 3339 or YYYY-MM-DD (its close); "" = every applied event
+  std::string out;     // FILE (written to FILE.tmp, then renamed); "" or "-" = stdout
+};
+// The journal of applied events, one transaction per entry, as an hledger or beancount
+// journal whose balances equal `balance` (pending lines on a parallel account tree).
+int cmd_export(const Common& common, const ExportArgs& args);
+
 }  // namespace payledger::tools
