@@ -28,8 +28,8 @@ using testing::TempDir;
 constexpr int64_t kJan2 = 20090;
 
 std::string ev(const std::string& id, const std::string& at, const std::string& body) {
-  return "{\"event_id\":\"" + id + "\",\"merchant_id\":\"m1\",\"occurred_at\":\"" + at +
-         "\"," + body + "}";
+  return "{\"event_id\":\"" + id + "\",\"merchant_id\":\"m1\",\"occurred_at\":\"" + at + "\"," +
+         body + "}";
 }
 std::string scheme(const std::string& id, const std::string& amount) {
   return "\"card_scheme_settlement_received\":{\"settlement_id\":\"" + id +
@@ -111,8 +111,7 @@ TEST_F(ReconcileBooks, MovementsComeFromTheJournalWithBusinessReferences) {
   ASSERT_EQ(b.movements.size(), 6u);
   std::vector<std::string> refs;
   for (const auto& m : b.movements) refs.push_back(m.reference);
-  EXPECT_EQ(refs, (std::vector<std::string>{"visa-1", "visa-2", "po1", "visa-3", "visa-4",
-                                            "po2"}));
+  EXPECT_EQ(refs, (std::vector<std::string>{"visa-1", "visa-2", "po1", "visa-3", "visa-4", "po2"}));
   EXPECT_EQ(b.movements[2].amount, Int128(-4000));  // payout po1: -40.00
   EXPECT_EQ(b.movements[2].event_id, "o1");
   EXPECT_EQ(b.opening, Int128(0));
@@ -128,13 +127,13 @@ TEST_F(ReconcileBooks, MovementsComeFromTheJournalWithBusinessReferences) {
 
 TEST_F(ReconcileBooks, GeneratedStatementReportsExactlyTheInjectedBreaks) {
   tools::BreakPlan plan;
-  plan.dropped = {1};     // visa-2 +100.00: missing_in_bank
-  plan.amount_off = {2};  // po1 -40.00, the bank shows -40.01: amount_mismatch
-  plan.shifted = {3};     // visa-3 +75.00, value date the 5th: within the tolerance
+  plan.dropped = {1};                // visa-2 +100.00: missing_in_bank
+  plan.amount_off = {2};             // po1 -40.00, the bank shows -40.01: amount_mismatch
+  plan.shifted = {3};                // visa-3 +75.00, value date the 5th: within the tolerance
   plan.fee_days = {kJan2 + 1};       // a -1.00 fee on the 3rd: missing_in_ledger
   plan.reversal_days = {kJan2 + 2};  // +25.00 and its reversal on the 4th
-  tools::GeneratedStatement g = tools::build_statement(
-      book(), ledger::Asset::find("EUR").value(), options(), kJan2, kJan2 + 2, plan);
+  tools::GeneratedStatement g = tools::build_statement(book(), ledger::Asset::find("EUR").value(),
+                                                       options(), kJan2, kJan2 + 2, plan);
   // 6 movements - 1 dropped + 1 fee + 2 for the reversal pair = 8 entries.
   EXPECT_EQ(g.movements, 6u);
   EXPECT_EQ(g.entries, 8u);
@@ -146,7 +145,7 @@ TEST_F(ReconcileBooks, GeneratedStatementReportsExactlyTheInjectedBreaks) {
   settlement::Report r = reconcile_text(g.xml);
   auto j = settlement::report_json(r);
   const auto& s = j["summary"];
-  EXPECT_EQ(s["matched_exact"]["count"], 3);  // visa-1, visa-4, po2
+  EXPECT_EQ(s["matched_exact"]["count"], 3);          // visa-1, visa-4, po2
   EXPECT_EQ(s["matched_exact"]["amount"], "260.00");  // 250 + 30 - 20
   EXPECT_EQ(s["matched_within_tolerance"]["count"], 1);
   EXPECT_EQ(s["matched_within_tolerance"]["amount"], "75.00");
@@ -178,8 +177,8 @@ TEST_F(ReconcileBooks, GeneratedStatementReportsExactlyTheInjectedBreaks) {
 
 TEST_F(ReconcileBooks, ABreakThatWasNotInjectedIsNamed) {
   tools::BreakPlan plan;  // a clean statement...
-  tools::GeneratedStatement g = tools::build_statement(
-      book(), ledger::Asset::find("EUR").value(), options(0), kJan2, kJan2 + 2, plan);
+  tools::GeneratedStatement g = tools::build_statement(book(), ledger::Asset::find("EUR").value(),
+                                                       options(0), kJan2, kJan2 + 2, plan);
   EXPECT_EQ(g.entries, 6u);
   EXPECT_TRUE(tools::differences_from_injected(reconcile_text(g.xml), g).empty());
   // ...with visa-4's +30.00 entry gone (and CLBD lowered so the statement still adds up):

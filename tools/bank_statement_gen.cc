@@ -37,11 +37,20 @@ std::string xml_escaped(std::string_view s) {
   std::string out;
   for (char c : s) {
     switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      default: out.push_back(c);
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      default:
+        out.push_back(c);
     }
   }
   return out;
@@ -73,13 +82,14 @@ std::string amount_xml(const Int128& v, const std::string& ccy, int exponent) {
 
 std::string balance_xml(const char* code, const Int128& v, int64_t day, const std::string& ccy,
                         int exponent) {
-  return fmt::format("   <Bal><Tp><CdOrPrtry><Cd>{}</Cd></CdOrPrtry></Tp>{}<Dt><Dt>{}</Dt></Dt></Bal>\n",
-                     code, amount_xml(v, ccy, exponent), settlement::day_text(day));
+  return fmt::format(
+      "   <Bal><Tp><CdOrPrtry><Cd>{}</Cd></CdOrPrtry></Tp>{}<Dt><Dt>{}</Dt></Dt></Bal>\n", code,
+      amount_xml(v, ccy, exponent), settlement::day_text(day));
 }
 
 std::string entry_xml(const GenEntry& e, size_t n, const std::string& ccy, int exponent) {
-  std::string s = fmt::format("   <Ntry><NtryRef>N{:07}</NtryRef>{}", n,
-                              amount_xml(e.amount, ccy, exponent));
+  std::string s =
+      fmt::format("   <Ntry><NtryRef>N{:07}</NtryRef>{}", n, amount_xml(e.amount, ccy, exponent));
   if (e.reversal) s += "<RvslInd>true</RvslInd>";
   s += fmt::format(
       "<Sts>BOOK</Sts>\n    <BookgDt><Dt>{}</Dt></BookgDt><ValDt><Dt>{}</Dt></ValDt>"
@@ -88,8 +98,8 @@ std::string entry_xml(const GenEntry& e, size_t n, const std::string& ccy, int e
       "</BkTxCd>\n"
       "    <NtryDtls><TxDtls><Refs><EndToEndId>{}</EndToEndId></Refs></TxDtls></NtryDtls>"
       "<AddtlNtryInf>{}</AddtlNtryInf></Ntry>\n",
-      settlement::day_text(e.booking_day), settlement::day_text(e.value_day), n, e.domain,
-      e.family, e.sub_family, xml_escaped(e.reference), xml_escaped(e.info));
+      settlement::day_text(e.booking_day), settlement::day_text(e.value_day), n, e.domain, e.family,
+      e.sub_family, xml_escaped(e.reference), xml_escaped(e.info));
   return s;
 }
 
@@ -145,9 +155,8 @@ Result<BreakPlan> plan_breaks(const BookSide& book, int64_t from_day, int64_t to
                               uint32_t breaks, uint64_t seed) {
   PAYLEDGER_CHECK(from_day <= to_day, "plan_breaks: empty period");
   if (breaks > kStatementBreaksMax) {
-    return make_error(Code::kInvalidArgument,
-                      fmt::format("{} breaks of each kind is more than {}", breaks,
-                                  kStatementBreaksMax));
+    return make_error(Code::kInvalidArgument, fmt::format("{} breaks of each kind is more than {}",
+                                                          breaks, kStatementBreaksMax));
   }
   std::map<std::string_view, size_t> uses;
   for (const BookMovement& m : book.movements) ++uses[m.reference];
@@ -184,8 +193,8 @@ Result<BreakPlan> plan_breaks(const BookSide& book, int64_t from_day, int64_t to
 }
 
 GeneratedStatement build_statement(const BookSide& book, const ledger::Asset& currency,
-                                   const StatementGenOptions& o, int64_t from_day,
-                                   int64_t to_day, const BreakPlan& plan) {
+                                   const StatementGenOptions& o, int64_t from_day, int64_t to_day,
+                                   const BreakPlan& plan) {
   GeneratedStatement g;
   g.account = o.account;
   g.currency = std::string(currency.code());
@@ -304,8 +313,8 @@ std::vector<std::string> differences_from_injected(const settlement::Report& r,
   std::multiset<std::string> bank, mismatch, fees;
   for (const auto& m : g.dropped) bank.insert(settlement::movement_key(m));
   for (const auto& m : g.amount_off) {
-    mismatch.insert(fmt::format("{} {}", settlement::movement_key(m),
-                                amt(m.amount + (m.amount < 0 ? -1 : 1))));
+    mismatch.insert(
+        fmt::format("{} {}", settlement::movement_key(m), amt(m.amount + (m.amount < 0 ? -1 : 1))));
   }
   for (const auto& ref : g.fee_refs) fees.insert(fmt::format("{} {}", ref, amt(-g.fee_minor)));
   std::multiset<std::string> got_bank, got_mismatch, got_fees;
@@ -318,7 +327,8 @@ std::vector<std::string> differences_from_injected(const settlement::Report& r,
     } else if (b.kind == BreakKind::kMissingInLedger && b.entry) {
       got_fees.insert(fmt::format("{} {}", b.entry->reference, amt(b.entry->amount_minor)));
     } else {
-      out.push_back(fmt::format("unexpected {}: {}", settlement::break_kind_name(b.kind), b.detail));
+      out.push_back(
+          fmt::format("unexpected {}: {}", settlement::break_kind_name(b.kind), b.detail));
     }
   }
   auto compare = [&](const char* what, const std::multiset<std::string>& want,
@@ -338,8 +348,8 @@ std::vector<std::string> differences_from_injected(const settlement::Report& r,
     if (m.days_off == 0) {
       ++exact;
     } else {
-      got_shifted.insert(fmt::format("{} {:+} day", settlement::movement_key(m.movement),
-                                     m.days_off));
+      got_shifted.insert(
+          fmt::format("{} {:+} day", settlement::movement_key(m.movement), m.days_off));
     }
   }
   compare("matched_within_tolerance", shifted, got_shifted);
@@ -446,8 +456,8 @@ int cmd_generate_statement(const Common& common, const GenerateStatementArgs& ar
   o.currency = args.currency;
   o.seed = args.seed;
   o.breaks = args.breaks;
-  for (auto [text, day, name] : {std::tuple{&args.from, &o.from_day, "--from"},
-                                 std::tuple{&args.to, &o.to_day, "--to"}}) {
+  for (auto [text, day, name] :
+       {std::tuple{&args.from, &o.from_day, "--from"}, std::tuple{&args.to, &o.to_day, "--to"}}) {
     if (text->empty()) continue;
     int64_t d = 0;
     if (!settlement::parse_day(*text, &d)) {
@@ -467,13 +477,14 @@ int cmd_generate_statement(const Common& common, const GenerateStatementArgs& ar
     std::cout << statement_json(*g, args.out).dump(2) << "\n";
     return kExitOk;
   }
-  fmt::print("wrote {}: camt.053 statement {} of {} {}, {} .. {}: {} entries for {} ledger "
-             "movements; opening {}, closing {} (the ledger's {})\n",
-             args.out, g->id, g->account, g->currency, settlement::day_text(g->from_day),
-             settlement::day_text(g->to_day), g->entries, g->movements,
-             ledger::format_scaled(g->opening, g->exponent),
-             ledger::format_scaled(g->closing, g->exponent),
-             ledger::format_scaled(g->ledger_closing, g->exponent));
+  fmt::print(
+      "wrote {}: camt.053 statement {} of {} {}, {} .. {}: {} entries for {} ledger "
+      "movements; opening {}, closing {} (the ledger's {})\n",
+      args.out, g->id, g->account, g->currency, settlement::day_text(g->from_day),
+      settlement::day_text(g->to_day), g->entries, g->movements,
+      ledger::format_scaled(g->opening, g->exponent),
+      ledger::format_scaled(g->closing, g->exponent),
+      ledger::format_scaled(g->ledger_closing, g->exponent));
   fmt::print("injected (seed {}): {}\n", o.seed, injected_text(*g));
   fmt::print("try: payledger reconcile --data {} --statement {}\n", common.data, args.out);
   return kExitOk;
@@ -501,8 +512,8 @@ Result<DemoReconciliation> demo_reconciliation(const Common& common, uint64_t se
   // The file as written, through the parser `reconcile` uses.
   auto st = settlement::parse_statement(g->xml, file);
   if (!st) return st.error();
-  auto report = reconcile_against_books(q->stores, *st, o.account,
-                                        settlement::kDateToleranceDaysDefault, {});
+  auto report =
+      reconcile_against_books(q->stores, *st, o.account, settlement::kDateToleranceDaysDefault, {});
   if (!report) return report.error();
   const std::vector<std::string> diffs = differences_from_injected(*report, *g);
   out.ok = diffs.empty();
@@ -520,9 +531,9 @@ Result<DemoReconciliation> demo_reconciliation(const Common& common, uint64_t se
       o.account, o.currency, settlement::day_text(g->from_day), settlement::day_text(g->to_day),
       file, g->movements, g->entries, counts,
       ledger::format_scaled(report->closing.statement - *report->closing.ledger, g->exponent));
-  out.text += out.ok ? fmt::format("  breaks found as injected: {}\n", injected_text(*g))
-                     : fmt::format("  BREAKS DIFFER FROM THOSE INJECTED: {}\n",
-                                   fmt::join(diffs, "; "));
+  out.text +=
+      out.ok ? fmt::format("  breaks found as injected: {}\n", injected_text(*g))
+             : fmt::format("  BREAKS DIFFER FROM THOSE INJECTED: {}\n", fmt::join(diffs, "; "));
   out.json = statement_json(*g, file);
   out.json["summary"] = rj["summary"];
   out.json["failed_checks"] = rj["failed_checks"];

@@ -31,7 +31,7 @@ struct StatementGenOptions {
   // books' event times.
   std::optional<int64_t> from_day, to_day;
   uint64_t seed = 1;
-  uint32_t breaks = 1;  // of each kind, 0..kStatementBreaksMax (0: a statement that is clean)
+  uint32_t breaks = 1;       // of each kind, 0..kStatementBreaksMax (0: a statement that is clean)
   std::string statement_id;  // "" = PL-CCY-YYYYMMDD-YYYYMMDD-SSEED
 };
 
@@ -61,8 +61,8 @@ struct GeneratedStatement {
   size_t entries = 0;                       // Ntry written
   // What was injected, as a reconciliation must report it.
   std::vector<settlement::BookMovement> dropped, amount_off, shifted;
-  std::vector<std::string> fee_refs;        // each a debit of fee_minor
-  std::vector<std::string> reversal_refs;   // each a credit of reversal_minor and its reversal
+  std::vector<std::string> fee_refs;       // each a debit of fee_minor
+  std::vector<std::string> reversal_refs;  // each a credit of reversal_minor and its reversal
   ledger::Int128 fee_minor = 0, reversal_minor = 0;
   // CLBD - the ledger's closing: - dropped + the amount_off deltas - fees.
   ledger::Int128 closing_difference() const;

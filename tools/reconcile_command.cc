@@ -48,8 +48,8 @@ std::vector<uint32_t> line_indexes(const std::vector<const projections::TimedLin
   return out;
 }
 
-Status no_lines_in(const std::string& account, const ledger::Asset& currency,
-                   const projections::AccountStatement& s) {
+Error no_lines_in(const std::string& account, const ledger::Asset& currency,
+                  const projections::AccountStatement& s) {
   if (s.assets.empty()) {
     return make_error(Code::kInvalidArgument,
                       fmt::format("ledger account {} has no posted lines (the statement is in "
