@@ -203,7 +203,7 @@ TEST_F(ReconcileBooks, SeededBreaksReadBackAsInjected) {
   EXPECT_EQ(g->dropped.size(), 2u);
   EXPECT_EQ(g->amount_off.size(), 2u);
   EXPECT_EQ(g->shifted.size(), 2u);
-  EXPECT_EQ(g->entries, 8u);  // 6 - 2 dropped + 2 fees + 2 x 2 reversal entries
+  EXPECT_EQ(g->entries, 10u);  // 6 - 2 dropped + 2 fees + 2 x 2 reversal entries
   auto diffs = tools::differences_from_injected(reconcile_text(g->xml), *g);
   EXPECT_TRUE(diffs.empty()) << diffs.front();
   auto again = tools::generate_statement(stores(), options(2));
