@@ -424,7 +424,7 @@ Status write_statement(const std::string& path, const std::string& xml) {
   return events::replace_file_durably(dir, p.filename().string(), xml);
 }
 
-// The psp:bank:* account and currency with the most lines (nullopt: none).
+// The psp:bank:* account and currency with the most posted lines (nullopt: none).
 Result<std::optional<std::pair<std::string, std::string>>> busiest_bank_account(
     const projections::Stores& stores) {
   auto rows = projections::list_balances(stores, "psp:bank:");
@@ -434,14 +434,16 @@ Result<std::optional<std::pair<std::string, std::string>>> busiest_bank_account(
   std::optional<std::pair<std::string, std::string>> best;
   size_t best_lines = 0;
   for (const std::string& a : accounts) {
-    // limit 1: the per-asset line counts without reading every line's journal entry.
-    auto s = projections::statement_between(stores, a, std::nullopt, std::nullopt,
-                                            projections::PointInTime{}, 1);
-    if (!s) return s.error();
-    for (const auto& asset : s->assets) {
-      if (asset.lines > best_lines) {
-        best_lines = asset.lines;
-        best = std::pair{a, asset.asset};
+    // The entries CF, no journal look-ups: pending lines (pay-by-bank initiated) never reach
+    // a bank statement, so they do not count.
+    auto lines = projections::statement(stores, a, /*limit=*/0);
+    if (!lines) return lines.error();
+    std::map<std::string, size_t> posted;
+    for (const auto& l : *lines) posted[l.asset] += l.line.bucket == ledger::Bucket::kPosted;
+    for (const auto& [asset, n] : posted) {
+      if (n > best_lines) {
+        best_lines = n;
+        best = std::pair{a, asset};
       }
     }
   }
