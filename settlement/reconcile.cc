@@ -231,7 +231,8 @@ json movement_json(const BookMovement& m) {
               {"event_id", m.event_id},
               {"merchant", m.merchant},
               {"partition", m.partition},
-              {"offset", m.offset}};
+              {"offset", m.offset},
+              {"line", m.line}};
 }
 
 std::string reconciliation_dir(const std::string& dir) { return dir + "/reconciliation"; }
@@ -261,7 +262,8 @@ Result<json> parse_stored(const std::string& text, const std::string& path) {
 }  // namespace
 
 std::string movement_key(const BookMovement& m) {
-  return fmt::format("{}:{}:{}", m.partition, m.offset, m.account);
+  return fmt::format("{}:{}:{}:{}:{}:{}", m.partition, m.offset, m.event_id, m.account, m.asset,
+                     m.line);
 }
 
 std::string_view break_kind_name(BreakKind k) {
@@ -300,8 +302,11 @@ Result<Report> reconcile(const BankStatement& st, const std::vector<BookMovement
                       st.file, st.id, st.currency, movement_key(m), m.account, m.asset));
     }
     x.keys.push_back(movement_key(m));
-    PAYLEDGER_CHECK(key_set.insert(x.keys.back()).second,
-                    fmt::format("two movements share the key {}", x.keys.back()));
+    if (!key_set.insert(x.keys.back()).second) {
+      // Bad input from the caller, not a broken invariant here: refuse it, never abort.
+      return make_error(Code::kInvalidArgument,
+                        fmt::format("two ledger movements share the key {}", x.keys.back()));
+    }
     x.days.push_back(utc_day(m.occurred_at_s));
     auto c = claimed_elsewhere.find(x.keys.back());
     x.claimer.push_back(c == claimed_elsewhere.end() ? nullptr : &c->second);

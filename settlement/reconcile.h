@@ -30,8 +30,12 @@ struct BookMovement {
   std::string event_id, merchant;
   uint32_t partition = 0;
   uint64_t offset = 0;
+  // Its index among its event's lines on this account and asset (an event may post two lines
+  // to one account and asset): with partition, offset and event id, the line's identity.
+  uint32_t line = 0;
 };
-// "partition:offset:account": the identity a statement claims a movement by.
+// "partition:offset:event_id:account:asset:line": the identity a statement claims a movement by,
+// one per ledger line.
 std::string movement_key(const BookMovement& m);
 
 inline constexpr int kDateToleranceDaysDefault = 2;
@@ -101,7 +105,7 @@ struct Report {
 };
 
 // Matches the statement's booked entries with `movements` (all of one account, in the
-// statement's currency; kCurrencyMismatch otherwise). `claimed_elsewhere` maps movement keys
+// statement's currency; kCurrencyMismatch otherwise; kInvalidArgument if two share a key). `claimed_elsewhere` maps movement keys
 // to the statement id that already claimed them; those movements are never matched again.
 // Passes, each over the entries in file order: duplicates removed; reversal pairs found;
 // exact (reference, amount, value date = the movement's UTC date); within the tolerance

@@ -228,8 +228,31 @@ TEST(Reconcile, ExactMatch) {
   ASSERT_EQ(r.matched.size(), 1u);
   EXPECT_EQ(r.matched[0].days_off, 0);
   EXPECT_TRUE(r.breaks.empty());
-  EXPECT_EQ(r.claimed_keys, std::vector<std::string>{"0:7:psp:bank:operating"});
+  EXPECT_EQ(r.claimed_keys, std::vector<std::string>{"0:7:A:psp:bank:operating:EUR:0"});
   EXPECT_TRUE(r.clean());  // 1000.00 + 250.00 = 1250.00
+}
+
+// An event may post two lines to one account and asset: two movements, one key each (the
+// line's index in its event), both matched; a key given twice is refused, not a crash.
+TEST(Reconcile, TwoLinesOfOneEventOnOneAccountAreTwoMovements) {
+  // 1000.00 + 250.00 - 1.50 = 1248.50
+  BankStatement st = parse_csv(
+      csv("2025-01-02,,250.00,EUR,P9,N1,,\n2025-01-02,,-1.50,EUR,P9,N2,,\n", "1000.00",
+          "1248.50"));
+  BookMovement in = mv("P9", 25000, kJan2Midnight + kHour, 4);
+  BookMovement fee = mv("P9", -150, kJan2Midnight + kHour, 4);  // same event, same offset
+  fee.line = 1;
+  Report r = run(st, {in, fee});
+  ASSERT_EQ(r.matched.size(), 2u);
+  EXPECT_TRUE(r.breaks.empty());
+  EXPECT_EQ(r.claimed_keys, (std::vector<std::string>{"0:4:P9:psp:bank:operating:EUR:0",
+                                                      "0:4:P9:psp:bank:operating:EUR:1"}));
+  fee.line = 0;  // the same key twice: the caller's mistake, refused
+  ReconcileOptions opt;
+  auto refused = reconcile(st, {in, fee}, opt, {});
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().code, Code::kInvalidArgument);
+  EXPECT_NE(refused.error().reason.find("0:4:P9:psp:bank:operating:EUR:0"), std::string::npos);
 }
 
 TEST(Reconcile, MatchWithinToleranceButNotBeyond) {
@@ -408,14 +431,14 @@ TEST_F(ReconcileStore, AMovementMatchedByAnEarlierStatementIsAlreadyMatched) {
   auto claims = load_claims(dir_);
   ASSERT_TRUE(claims.ok());
   ASSERT_EQ(claims->size(), 1u);
-  EXPECT_EQ(claims->at("0:1:psp:bank:operating").statement_id, "S1");
+  EXPECT_EQ(claims->at("0:1:A:psp:bank:operating:EUR:0").statement_id, "S1");
   std::map<std::string, std::string> elsewhere;
   for (const auto& [k, c] : *claims) elsewhere.emplace(k, c.statement_id);
   Report r2 = run(parse_csv(second), ledger, 2, elsewhere);
   EXPECT_TRUE(r2.matched.empty());
   ASSERT_EQ(r2.breaks.size(), 1u);  // and no missing_in_bank: S1 has the movement
   EXPECT_EQ(r2.breaks[0].kind, BreakKind::kAlreadyMatched);
-  EXPECT_EQ(r2.breaks[0].detail, "movement 0:1:psp:bank:operating was matched by statement S1");
+  EXPECT_EQ(r2.breaks[0].detail, "movement 0:1:A:psp:bank:operating:EUR:0 was matched by statement S1");
 }
 
 TEST_F(ReconcileStore, ReRunReadsTheSameReport) {

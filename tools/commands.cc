@@ -34,6 +34,7 @@
 #include "projections/backtest.h"
 #include "projections/positions.h"
 #include "projections/queries.h"
+#include "tools/bank_statement_gen.h"
 #include "tools/generator.h"
 #include "tools/progress.h"
 #include "tools/query_stores.h"
@@ -2285,6 +2286,7 @@ struct DemoSummary {
   std::vector<projections::BalanceRow> house;
   std::string digest;
   std::optional<DemoSettlement> settlement;
+  std::optional<DemoReconciliation> reconciliation;
 };
 
 void print_demo_json(const DemoSummary& d) {
@@ -2302,6 +2304,7 @@ void print_demo_json(const DemoSummary& d) {
                   {"balanced", d.tb.balanced()},
                   {"trial_balance", tbj},
                   {"settlement", d.settlement ? d.settlement->json : json(nullptr)},
+                  {"reconciliation", d.reconciliation ? d.reconciliation->json : json(nullptr)},
                   {"digest", d.digest}});
 }
 
@@ -2310,6 +2313,7 @@ void print_demo_text(const DemoSummary& d) {
              per_second(d.appended, d.append_elapsed));
   print_fold_summary(d.stats, d.fold_elapsed);
   if (d.settlement) fmt::print("\n{}", d.settlement->text);
+  if (d.reconciliation) fmt::print("\n{}", d.reconciliation->text);
   fmt::print("\nhouse accounts (posted / pending):\n");
   for (const auto& r : d.house) {
     fmt::print("  {:<22} {:>20} {:>20} {}\n", r.account,
@@ -2383,13 +2387,18 @@ int cmd_demo(const DemoArgs& args) {
   auto settled = demo_settlement(common, fold->log);
   if (!settled) return fail(settled.error());
   d.settlement = std::move(settled).value();
+  // Then a bank statement of the busiest bank account with seeded breaks, reconciled: exit 1
+  // only if the breaks found are not exactly those injected.
+  auto reconciled = demo_reconciliation(common, args.seed);
+  if (!reconciled) return fail(reconciled.error());
+  d.reconciliation = std::move(reconciled).value();
   if (Status s = read_demo_books(&d); !s) return fail(s.error());
   if (common.json) {
     print_demo_json(d);
   } else {
     print_demo_text(d);
   }
-  return d.tb.balanced() && d.settlement->ok ? kExitOk : kExitFailed;
+  return d.tb.balanced() && d.settlement->ok && d.reconciliation->ok ? kExitOk : kExitFailed;
 }
 
 Result<QueryStores> open_query_stores(const Common& common) {

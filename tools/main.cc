@@ -8,6 +8,7 @@
 
 #include "events/kafka_log.h"
 #include "tools/commands.h"
+#include "tools/bank_statement_gen.h"
 #include "tools/query_stores.h"
 
 namespace {
@@ -213,6 +214,8 @@ struct Commands {
   ReconcileArgs reconcile_args;
   Query export_;
   ExportArgs export_args;
+  Query generate_statement;
+  GenerateStatementArgs generate_statement_args;
 };
 
 void add_generate(CLI::App& app, Commands& c) {
@@ -631,6 +634,33 @@ void add_export(CLI::App& app, Commands& c) {
       "Liabilities, Income, Expenses, Equity) and capitalises each segment ('_' and '.' become "
       "'-'); two accounts that would share a name fail the export. Exit 0 written, 1 refused "
       "(nothing left under FILE), 2 usage.");
+
+// payledger generate-statement (docs/cli.md "Reconciliation").
+void add_generate_statement(CLI::App& app, Commands& c) {
+  GenerateStatementArgs& a = c.generate_statement_args;
+  CLI::App* cmd = add_query(&app, c.generate_statement, "generate-statement",
+                            "Write the camt.053 statement a bank would send for a ledger bank "
+                            "account, with seeded breaks, to try reconcile on");
+  cmd->add_option("--account", a.account, "Ledger bank account, e.g. psp:bank:pix")->required();
+  cmd->add_option("--currency", a.currency, "Currency of the statement, e.g. BRL")->required();
+  cmd->add_option("--from", a.from, "First UTC day, YYYY-MM-DD (default: the books' first)");
+  cmd->add_option("--to", a.to, "Last UTC day, YYYY-MM-DD (default: the books' last)");
+  cmd->add_option("--seed", a.seed, "Random seed: which movements get the breaks")
+      ->capture_default_str();
+  cmd->add_option("--breaks", a.breaks, "Breaks of each kind (0: a statement that reconciles "
+                                        "clean)")
+      ->capture_default_str()
+      ->check(CLI::Range(0u, kStatementBreaksMax));
+  cmd->add_option("-o,--out", a.out, "Statement file to write (camt.053.001.02 XML)")->required();
+  cmd->footer(
+      "One Ntry per posted movement of the account in the currency dated in the period "
+      "(EndToEndId = the movement's reference: the payment id, else the instruction, payout or "
+      "business id), OPBD = the ledger's balance before the first day, CLBD = OPBD + the "
+      "entries. Each of --breaks N times: a movement left out (missing_in_bank), a bank fee "
+      "of 1 unit (missing_in_ledger), an amount one minor unit larger (amount_mismatch), a "
+      "value date one day late (matched within tolerance) and a credit of 25 units with its "
+      "reversal (a reversal pair). Exit 0 written, 1 bad input (no such account or currency, "
+      "too few movements), 2 usage.");
 }
 
 void add_topic(CLI::App& app, Commands& c) {
@@ -729,6 +759,9 @@ int run(const Commands& c) {
   if (*c.wallets.cmd) return cmd_wallets(c.wallets.common, c.wallets_merchant);
   if (*c.reconcile.cmd) return cmd_reconcile(c.reconcile.common, c.reconcile_args);
   if (*c.export_.cmd) return cmd_export(c.export_.common, c.export_args);
+  if (*c.generate_statement.cmd) {
+    return cmd_generate_statement(c.generate_statement.common, c.generate_statement_args);
+  }
   return kExitUsage;
 }
 
@@ -753,12 +786,13 @@ int main(int argc, char** argv) {
   add_settlement(app, c);
   add_reconcile(app, c);
   add_export(app, c);
+  add_generate_statement(app, c);
   if (int code = parse(app, argc, argv); code >= 0) return code;
 
   for (Query* q : {&c.balance, &c.statement, &c.tb, &c.digest, &c.rejects, &c.report_checkout,
                    &c.payment, &c.rates, &c.positions, &c.fx_pnl, &c.fx_backtest,
                    &c.exposure, &c.settlements, &c.wallets, &c.settle_report, &c.accounts,
-                   &c.checkpoint, &c.reconcile, &c.export_}) {
+                   &c.checkpoint, &c.reconcile, &c.export_, &c.generate_statement}) {
     split_dirs(q->dirs, &q->common);
   }
   install_signal_handlers();

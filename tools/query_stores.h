@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -19,6 +20,7 @@
 #include "projections/fold.h"
 #include "projections/queries.h"
 #include "projections/store.h"
+#include "settlement/reconcile.h"
 #include "tools/commands.h"
 
 namespace payledger::tools {
@@ -152,5 +154,28 @@ struct ExportArgs {
 // The journal of applied events, one transaction per entry, as an hledger or beancount
 // journal whose balances equal `balance` (pending lines on a parallel account tree).
 int cmd_export(const Common& common, const ExportArgs& args);
+
+// The ledger's side of a statement of `account` in `currency` for the UTC days
+// [from_day, to_day]: its posted lines dated within [from_day - margin_days, to_day +
+// margin_days] from the journal, in event-time order (reference: the payment id, else the
+// instruction, payout or business id, else the event id), and its posted balance before
+// from_day and at the end of to_day (+ = money in: the debit side of a bank account).
+struct BookSide {
+  std::vector<settlement::BookMovement> movements;
+  ledger::Int128 opening = 0, closing = 0;
+};
+// kInvalidArgument if the account holds nothing, kCurrencyMismatch (naming the assets it
+// holds) if nothing in `currency`.
+Result<BookSide> load_book_side(const projections::Stores& stores, const std::string& account,
+                                const ledger::Asset& currency, int64_t from_day, int64_t to_day,
+                                int margin_days);
+
+// `statement` matched against `account`'s book side (the ledger's balances checked too),
+// movements in `claimed_elsewhere` never matched; nothing stored. What `reconcile` and the
+// demo both run.
+Result<settlement::Report> reconcile_against_books(
+    const projections::Stores& stores, const settlement::BankStatement& statement,
+    const std::string& account, int date_tolerance_days,
+    const std::map<std::string, std::string>& claimed_elsewhere);
 
 }  // namespace payledger::tools

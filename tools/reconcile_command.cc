@@ -3,9 +3,10 @@
 // ledger's balances checked, the report kept under DIR/reconciliation per statement.
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <iostream>
 #include <map>
-#include <set>
+#include <tuple>
 
 #include "ledger/amount.h"
 #include "ledger/asset.h"
@@ -23,57 +24,44 @@ using settlement::BookMovement;
 
 constexpr int64_t kDaySeconds = 86400;
 
-// The movements of `account` in `currency`: each posted line of its statement, signed by side
-// (debit = money into the bank account), referenced by its event id. Kept to this one function:
-// a richer query (the payment id as the reference) replaces its body later.
-Result<std::vector<BookMovement>> load_movements(const projections::Stores& stores,
-                                                 const std::string& account,
-                                                 const ledger::Asset& currency) {
-  auto lines = projections::statement(stores, account, 0);
-  if (!lines) return lines.error();
-  std::vector<BookMovement> out;
-  std::set<std::string> other_assets;
-  for (const projections::StatementLine& s : *lines) {
-    if (s.asset != currency.code()) {
-      other_assets.insert(s.asset);
-      continue;
-    }
-    if (s.line.bucket != ledger::Bucket::kPosted) continue;
-    const Int128& a = s.line.amount_minor;
-    out.push_back(BookMovement{
-        account, s.asset, currency.exponent(), s.line.side == ledger::Side::kDebit ? a : Int128(-a),
-        s.line.occurred_at_s, s.line.event_id, s.line.event_id, "", s.partition, s.line.offset});
+// Net of a balance's posted lines, + = debit (money into a bank account).
+Int128 posted_debit_net(const ledger::Balance& b) { return b.posted_debit - b.posted_credit; }
+
+// Each line's index among its event's lines on the account and asset: lines of one event are
+// ordered by (side, bucket, amount), so the index never depends on the order a query returns
+// them in (two identical lines are interchangeable).
+std::vector<uint32_t> line_indexes(const std::vector<const projections::TimedLine*>& lines) {
+  std::map<std::tuple<uint32_t, uint64_t, std::string_view>, std::vector<size_t>> events;
+  for (size_t i = 0; i < lines.size(); ++i) {
+    const projections::TimedLine& t = *lines[i];
+    events[{t.partition, t.line.offset, t.line.event_id}].push_back(i);
   }
-  if (out.empty()) {
-    if (other_assets.empty()) {
-      return make_error(Code::kInvalidArgument,
-                        fmt::format("ledger account {} has no posted lines (the statement is in "
-                                    "{}; pick the bank account with --account)",
-                                    account, currency.code()));
-    }
-    return make_error(Code::kCurrencyMismatch,
-                      fmt::format("ledger account {} has no posted lines in {} (the statement's "
-                                  "currency), only in {}",
-                                  account, currency.code(), fmt::join(other_assets, ", ")));
+  std::vector<uint32_t> out(lines.size(), 0);
+  for (auto& [_, idx] : events) {
+    std::sort(idx.begin(), idx.end(), [&](size_t a, size_t b) {
+      const projections::EntryLine& x = lines[a]->line;
+      const projections::EntryLine& y = lines[b]->line;
+      return std::tie(x.side, x.bucket, x.amount_minor) < std::tie(y.side, y.bucket, y.amount_minor);
+    });
+    for (size_t n = 0; n < idx.size(); ++n) out[idx[n]] = static_cast<uint32_t>(n);
   }
   return out;
 }
 
-int64_t utc_day(int64_t t_s) {
-  return t_s >= 0 ? t_s / kDaySeconds : -((-t_s + kDaySeconds - 1) / kDaySeconds);
-}
-
-// The ledger's balance before the opening date and at the end of the closing date.
-void ledger_balances(const std::vector<BookMovement>& mv, const settlement::BankStatement& st,
-                     settlement::ReconcileOptions* opt) {
-  Int128 opening = 0, closing = 0;
-  for (const BookMovement& m : mv) {
-    int64_t day = utc_day(m.occurred_at_s);
-    if (day < st.opening.day) opening += m.amount;
-    if (day <= st.closing.day) closing += m.amount;
+Error no_lines_in(const std::string& account, const ledger::Asset& currency,
+                  const projections::AccountStatement& s) {
+  if (s.assets.empty()) {
+    return make_error(Code::kInvalidArgument,
+                      fmt::format("ledger account {} has no posted lines (the statement is in "
+                                  "{}; pick the bank account with --account)",
+                                  account, currency.code()));
   }
-  opt->ledger_opening = opening;
-  opt->ledger_closing = closing;
+  std::vector<std::string> held;
+  for (const auto& a : s.assets) held.push_back(a.asset);
+  return make_error(Code::kCurrencyMismatch,
+                    fmt::format("ledger account {} has no posted lines in {} (the statement's "
+                                "currency), only in {}",
+                                account, currency.code(), fmt::join(held, ", ")));
 }
 
 std::string str(const json& j) { return j.is_string() ? j.get<std::string>() : j.dump(); }
@@ -140,6 +128,65 @@ int print(const Common& common, const json& r) {
 
 }  // namespace
 
+Result<BookSide> load_book_side(const projections::Stores& stores, const std::string& account,
+                                const ledger::Asset& currency, int64_t from_day, int64_t to_day,
+                                int margin_days) {
+  PAYLEDGER_CHECK(from_day <= to_day && margin_days >= 0, "load_book_side: bad period");
+  const int64_t from_s = (from_day - margin_days) * kDaySeconds;
+  const int64_t to_s = (to_day + margin_days + 1) * kDaySeconds - 1;
+  auto s = projections::statement_between(stores, account, from_s, to_s,
+                                          projections::PointInTime{}, /*limit=*/0);
+  if (!s) return s.error();
+  const projections::AssetStatement* asset = nullptr;
+  for (const auto& a : s->assets) {
+    if (a.asset == currency.code()) asset = &a;
+  }
+  if (!asset) return no_lines_in(account, currency, *s);
+  std::vector<const projections::TimedLine*> lines;  // this asset's, posted or not
+  for (const projections::TimedLine& t : s->lines) {
+    if (t.asset == currency.code()) lines.push_back(&t);
+  }
+  const std::vector<uint32_t> index = line_indexes(lines);
+  BookSide out;
+  out.opening = out.closing = posted_debit_net(asset->opening);  // before from_day - margin
+  for (size_t i = 0; i < lines.size(); ++i) {
+    const projections::TimedLine& t = *lines[i];
+    if (t.line.bucket != ledger::Bucket::kPosted) continue;
+    const Int128& a = t.line.amount_minor;
+    const Int128 signed_minor = t.line.side == ledger::Side::kDebit ? a : Int128(-a);
+    const int64_t day = projections::utc_day(t.line.occurred_at_s);
+    if (day < from_day) out.opening += signed_minor;
+    if (day <= to_day) out.closing += signed_minor;
+    out.movements.push_back(BookMovement{
+        account, t.asset, currency.exponent(), signed_minor, t.line.occurred_at_s,
+        t.reference.empty() ? t.line.event_id : t.reference, t.line.event_id, t.merchant,
+        t.partition, t.line.offset, index[i]});
+  }
+  return out;
+}
+
+Result<settlement::Report> reconcile_against_books(
+    const projections::Stores& stores, const settlement::BankStatement& st,
+    const std::string& account, int date_tolerance_days,
+    const std::map<std::string, std::string>& claimed_elsewhere) {
+  auto currency = ledger::Asset::find(st.currency);
+  if (!currency) return currency.error();
+  if (st.opening.day > st.closing.day) {
+    return make_error(Code::kMalformed,
+                      fmt::format("{}: the opening date {} is after the closing date {}", st.file,
+                                  settlement::day_text(st.opening.day),
+                                  settlement::day_text(st.closing.day)));
+  }
+  auto book = load_book_side(stores, account, *currency, st.opening.day, st.closing.day,
+                             date_tolerance_days);
+  if (!book) return book.error();
+  settlement::ReconcileOptions opt;
+  opt.date_tolerance_days = date_tolerance_days;
+  opt.ledger_opening = book->opening;
+  opt.ledger_closing = book->closing;
+  return settlement::reconcile(st, book->movements, opt, claimed_elsewhere);
+}
+
 int cmd_reconcile(const Common& common, const ReconcileArgs& args) {
   if (args.date_tolerance_days < 0 ||
       args.date_tolerance_days > settlement::kDateToleranceDaysMax) {
@@ -166,22 +213,16 @@ int cmd_reconcile(const Common& common, const ReconcileArgs& args) {
   if (account.empty()) {
     return usage(fmt::format("{}: the statement names no account; pass --account", args.statement));
   }
-  auto currency = ledger::Asset::find(st->currency);
-  if (!currency) return fail(currency.error());
   auto opened = open_query_stores(common);
   if (!opened) return fail(opened.error());
-  auto movements = load_movements(opened->stores, account, *currency);
-  if (!movements) return fail(movements.error());
-  settlement::ReconcileOptions opt;
-  opt.date_tolerance_days = args.date_tolerance_days;
-  ledger_balances(*movements, *st, &opt);
   auto claims = settlement::load_claims(common.data);
   if (!claims) return fail(claims.error());
   std::map<std::string, std::string> elsewhere;
   for (const auto& [key, c] : *claims) {
     if (c.sha256 != sha) elsewhere.emplace(key, c.statement_id);  // its own claims never block
   }
-  auto report = settlement::reconcile(*st, *movements, opt, elsewhere);
+  auto report = reconcile_against_books(opened->stores, *st, account, args.date_tolerance_days,
+                                        elsewhere);
   if (!report) return fail(report.error());
   json j = settlement::report_json(*report);
   j["statement"]["ledger_account"] = account;
