@@ -634,6 +634,7 @@ void add_export(CLI::App& app, Commands& c) {
       "Liabilities, Income, Expenses, Equity) and capitalises each segment ('_' and '.' become "
       "'-'); two accounts that would share a name fail the export. Exit 0 written, 1 refused "
       "(nothing left under FILE), 2 usage.");
+}
 
 // payledger generate-statement (docs/cli.md "Reconciliation").
 void add_generate_statement(CLI::App& app, Commands& c) {
