@@ -462,6 +462,7 @@ class Folder::Impl final : public ledger::LedgerView {
   std::vector<DaySumNode*> dirty_day_sums_;
   std::vector<std::pair<std::string, std::string>> history_writes_;
   std::vector<std::pair<std::string, std::string>> journal_writes_;
+  std::vector<uint32_t> write_order_;  // write_audit's sort (reused)
   uint32_t journal_partition_ = std::numeric_limits<uint32_t>::max();
   uint64_t journal_offset_ = std::numeric_limits<uint64_t>::max();
   uint32_t journal_seq_ = 0;
@@ -1433,13 +1434,18 @@ void Folder::Impl::write_audit(StoreBatch& wb) {
     node->second.dirty = false;
   }
   dirty_day_sums_.clear();
-  auto by_key = [](const auto& a, const auto& b) { return a.first < b.first; };
-  std::sort(history_writes_.begin(), history_writes_.end(), by_key);
-  for (const auto& [key, value] : history_writes_) wb.put(Cf::kHistory, key, value);
-  history_writes_.clear();
-  std::sort(journal_writes_.begin(), journal_writes_.end(), by_key);
-  for (const auto& [key, value] : journal_writes_) wb.put(Cf::kJournal, key, value);
-  journal_writes_.clear();
+  // In key order (the memtable inserts sorted runs far faster: unsorted, a fold took 25% more
+  // instructions), sorting indices rather than moving the (key, value) strings.
+  auto put_sorted = [&](Cf cf, std::vector<std::pair<std::string, std::string>>& writes) {
+    write_order_.resize(writes.size());
+    for (uint32_t i = 0; i < writes.size(); ++i) write_order_[i] = i;
+    std::sort(write_order_.begin(), write_order_.end(),
+              [&](uint32_t a, uint32_t b) { return writes[a].first < writes[b].first; });
+    for (uint32_t i : write_order_) wb.put(cf, writes[i].first, writes[i].second);
+    writes.clear();
+  };
+  put_sorted(Cf::kHistory, history_writes_);
+  put_sorted(Cf::kJournal, journal_writes_);
   // A checkpoint wherever a partition's offset moved (records, or Kafka markers skipped), so
   // the latest one always covers the stored offset: a store whose latest checkpoint does not
   // is refused at load and named by verify.
