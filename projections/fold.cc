@@ -360,6 +360,7 @@ class Folder::Impl final : public ledger::LedgerView {
   // each, so that a cache miss means "absent" and costs no RocksDB read.
   Status load_caches();
   BalanceSlot* balance_slot(std::string_view key) const;
+  bool read_balance(Cf cf, std::string_view key, Balance* out) const;
   template <typename T, typename Decode>
   const T* cached_get(StringMap<T>& cache, Cf cf, Decode decode) const;
   template <typename Slot, typename Decode>
@@ -519,21 +520,27 @@ BalanceSlot* Folder::Impl::balance_slot(std::string_view key) const {
   if (auto* node = balances_.find(key)) return &node->value;
   BalanceSlot slot;
   if (balances_complete_) return &balances_.try_emplace(key, std::move(slot)).first->value;
+  if (!read_balance(Cf::kBalances, key, &slot.balance)) return nullptr;
+  return &balances_.try_emplace(key, std::move(slot)).first->value;
+}
+
+// A stored Balance (a balance or a day sum) into *out, left as is when absent; false on a
+// store error or bytes that do not decode (kept in io_).
+bool Folder::Impl::read_balance(Cf cf, std::string_view key, Balance* out) const {
   std::string value;
-  auto found = store_.get(Cf::kBalances, key, &value, Reading::kFold);
+  auto found = store_.get(cf, key, &value, Reading::kFold);
   if (!found) {
     if (io_.ok()) io_ = found.error();
-    return nullptr;
+    return false;
   }
-  if (*found) {
-    auto decoded = decode_balance(value);
-    if (!decoded) {
-      if (io_.ok()) io_ = decoded.error();
-      return nullptr;
-    }
-    slot.balance = *decoded;
+  if (!*found) return true;
+  auto decoded = decode_balance(value);
+  if (!decoded) {
+    if (io_.ok()) io_ = decoded.error();
+    return false;
   }
-  return &balances_.try_emplace(key, std::move(slot)).first->value;
+  *out = *decoded;
+  return true;
 }
 
 Balance Folder::Impl::balance(const AccountId& account, Asset asset) const {
@@ -1203,20 +1210,7 @@ DaySumNode* Folder::Impl::day_sum_for(std::string_view balance_key, int64_t day)
   day_sum_key(&key, balance_key, day);
   if (auto it = day_sums_.find(key); it != day_sums_.end()) return &*it;
   DaySum d;
-  std::string value;
-  auto found = store_.get(Cf::kHistory, key, &value, Reading::kFold);
-  if (!found) {
-    if (io_.ok()) io_ = found.error();
-    return nullptr;
-  }
-  if (*found) {
-    auto decoded = decode_balance(value);
-    if (!decoded) {
-      if (io_.ok()) io_ = decoded.error();
-      return nullptr;
-    }
-    d.sum = *decoded;
-  }
+  if (!read_balance(Cf::kHistory, key, &d.sum)) return nullptr;
   return &*day_sums_.try_emplace(std::move(key), d).first;
 }
 

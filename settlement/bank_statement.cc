@@ -8,6 +8,9 @@
 #include <optional>
 #include <pugixml.hpp>
 
+#include "ledger/local_time.h"
+#include "settlement/calendar.h"
+
 namespace payledger::settlement {
 
 namespace {
@@ -15,16 +18,6 @@ namespace {
 using ledger::Asset;
 
 // ---- dates --------------------------------------------------------------------------------
-
-// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's days_from_civil).
-int64_t days_from_civil(int64_t y, unsigned m, unsigned d) {
-  y -= m <= 2;
-  const int64_t era = (y >= 0 ? y : y - 399) / 400;
-  const unsigned yoe = static_cast<unsigned>(y - era * 400);
-  const unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  return era * 146097 + static_cast<int64_t>(doe) - 719468;
-}
 
 bool leap(int64_t y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
 
@@ -478,23 +471,11 @@ bool parse_day(std::string_view t, int64_t* day) {
   static constexpr int kMonthDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
   if (m < 1 || m > 12 || d < 1) return false;
   if (d > kMonthDays[m - 1] + (m == 2 && leap(y) ? 1 : 0)) return false;
-  *day = days_from_civil(y, static_cast<unsigned>(m), static_cast<unsigned>(d));
+  *day = ledger::days_from_civil(y, static_cast<unsigned>(m), static_cast<unsigned>(d));
   return true;
 }
 
-std::string day_text(int64_t z) {
-  // civil_from_days (Howard Hinnant).
-  z += 719468;
-  const int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-  const unsigned doe = static_cast<unsigned>(z - era * 146097);
-  const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-  const int64_t y = static_cast<int64_t>(yoe) + era * 400;
-  const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-  const unsigned mp = (5 * doy + 2) / 153;
-  const unsigned d = doy - (153 * mp + 2) / 5 + 1;
-  const unsigned m = mp < 10 ? mp + 3 : mp - 9;
-  return fmt::format("{:04}-{:02}-{:02}", y + (m <= 2), m, d);
-}
+std::string day_text(int64_t z) { return CivilDate::from_days(z).to_string(); }
 
 Result<BankStatement> parse_camt053(std::string_view bytes, std::string_view file) {
   if (bytes.size() > kStatementBytesMax) {
