@@ -1,11 +1,11 @@
 #include "projections/audit.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <charconv>
 #include <limits>
 #include <tuple>
-
-#include <fmt/format.h>
 
 #include "projections/scan.h"
 
@@ -19,9 +19,7 @@ Error corrupt_key(std::string_view what) {
   return make_error(Code::kCorrupt, fmt::format("{} key has the wrong shape", what));
 }
 
-Status add_line(Balance* b, const EntryLine& l) {
-  return b->add(l.side, l.bucket, l.amount_minor);
-}
+Status add_line(Balance* b, const EntryLine& l) { return b->add(l.side, l.bucket, l.amount_minor); }
 
 Status add_balance(Balance* total, const Balance& b) {
   try {
@@ -119,8 +117,8 @@ Result<Balance> share_at(Store* st, uint32_t p, const std::string& bkey, const P
 }
 
 bool empty(const Balance& b) {
-  return b.posted_debit.sign() == 0 && b.posted_credit.sign() == 0 &&
-         b.pending_debit.sign() == 0 && b.pending_credit.sign() == 0;
+  return b.posted_debit.sign() == 0 && b.posted_credit.sign() == 0 && b.pending_debit.sign() == 0 &&
+         b.pending_credit.sign() == 0;
 }
 
 }  // namespace
@@ -166,22 +164,23 @@ Result<std::vector<BalanceRow>> balances_at(const Stores& stores, std::string_vi
   if (!owners) return owners.error();
   std::map<std::pair<std::string, std::string>, Balance> merged;
   // The accounts come from the balances CF (every account ever posted to has a key there).
-  Status s = prefix_scan(stores, *owners, Cf::kBalances, prefix,
-                         [&](std::string_view key, std::string_view) -> Status {
-    KeyParts parts;
-    if (!split_key(key, &parts)) return corrupt_key("balance");
-    if (!parts.a.starts_with(prefix)) return Status::Ok();
-    Store* st = stores[owners->at(parts.partition)];
-    auto share = share_at(st, parts.partition, std::string(key), at);
-    if (!share) return share.error();
-    if (empty(*share)) return Status::Ok();
-    return add_balance(&merged[{std::string(parts.a), std::string(parts.b)}], *share);
-  });
+  Status s = prefix_scan(
+      stores, *owners, Cf::kBalances, prefix,
+      [&](std::string_view key, std::string_view) -> Status {
+        KeyParts parts;
+        if (!split_key(key, &parts)) return corrupt_key("balance");
+        if (!parts.a.starts_with(prefix)) return Status::Ok();
+        Store* st = stores[owners->at(parts.partition)];
+        auto share = share_at(st, parts.partition, std::string(key), at);
+        if (!share) return share.error();
+        if (empty(*share)) return Status::Ok();
+        return add_balance(&merged[{std::string(parts.a), std::string(parts.b)}], *share);
+      });
   if (!s) return s.error();
   std::vector<BalanceRow> rows;
   for (auto& [key, balance] : merged) {
-    rows.push_back(BalanceRow{key.first, key.second, exponent_of(key.second),
-                              normal_of(key.first), balance});
+    rows.push_back(
+        BalanceRow{key.first, key.second, exponent_of(key.second), normal_of(key.first), balance});
   }
   return rows;
 }
@@ -239,51 +238,55 @@ Result<AccountStatement> statement_between(const Stores& stores, std::string_vie
   const std::string acct_prefix = std::string(account) + '\0';
   Status s = prefix_scan(stores, *owners, Cf::kBalances, acct_prefix,
                          [&](std::string_view key, std::string_view) -> Status {
-    KeyParts parts;
-    if (!split_key(key, &parts)) return corrupt_key("balance");
-    if (parts.a != account) return Status::Ok();
-    const uint32_t p = parts.partition;
-    Store* st = stores[owners->at(p)];
-    const std::string bkey(key);
-    AssetStatement& a = assets[std::string(parts.b)];
-    a.asset = std::string(parts.b);
-    a.exponent = exponent_of(parts.b);
-    if (from_s) {
-      PointInTime before = at;
-      before.as_of_s = *from_s - 1;
-      auto opening = share_at(st, p, bkey, before);
-      if (!opening) return opening.error();
-      if (Status added = add_balance(&a.opening, *opening); !added) return added;
-    }
-    const uint64_t cap = offset_cap(at, p);
-    std::string from, to;
-    day_lines_key(&from, bkey, from_s ? utc_day(*from_s) : std::numeric_limits<int64_t>::min(), 0);
-    if (to_s) {
-      day_lines_key(&to, bkey, utc_day(*to_s) + 1, 0);
-    } else {
-      to = prefix_end(bkey + '\0' + kDayLinesTag);
-    }
-    StoreCursor it = st->cursor(Cf::kHistory, Reading::kQuery, to);
-    for (it.seek(from); it.valid(); it.next()) {
-      HistoryKey hk;
-      if (!split_history_key(it.key(), &hk) || hk.tag != kDayLinesTag) return corrupt_key("history");
-      if (hk.first_offset >= cap) continue;
-      auto chunk = decode_entry_lines(it.value());
-      if (!chunk) return chunk.error();
-      for (auto& l : *chunk) {
-        if (l.offset >= cap) continue;
-        if (from_s && l.occurred_at_s < *from_s) continue;
-        if (to_s && l.occurred_at_s > *to_s) continue;
-        TimedLine t;
-        t.asset = a.asset;
-        t.partition = p;
-        t.line = std::move(l);
-        lines.push_back(std::move(t));
-        line_store.push_back(st);
-      }
-    }
-    return it.status("history");
-  });
+                           KeyParts parts;
+                           if (!split_key(key, &parts)) return corrupt_key("balance");
+                           if (parts.a != account) return Status::Ok();
+                           const uint32_t p = parts.partition;
+                           Store* st = stores[owners->at(p)];
+                           const std::string bkey(key);
+                           AssetStatement& a = assets[std::string(parts.b)];
+                           a.asset = std::string(parts.b);
+                           a.exponent = exponent_of(parts.b);
+                           if (from_s) {
+                             PointInTime before = at;
+                             before.as_of_s = *from_s - 1;
+                             auto opening = share_at(st, p, bkey, before);
+                             if (!opening) return opening.error();
+                             if (Status added = add_balance(&a.opening, *opening); !added)
+                               return added;
+                           }
+                           const uint64_t cap = offset_cap(at, p);
+                           std::string from, to;
+                           day_lines_key(
+                               &from, bkey,
+                               from_s ? utc_day(*from_s) : std::numeric_limits<int64_t>::min(), 0);
+                           if (to_s) {
+                             day_lines_key(&to, bkey, utc_day(*to_s) + 1, 0);
+                           } else {
+                             to = prefix_end(bkey + '\0' + kDayLinesTag);
+                           }
+                           StoreCursor it = st->cursor(Cf::kHistory, Reading::kQuery, to);
+                           for (it.seek(from); it.valid(); it.next()) {
+                             HistoryKey hk;
+                             if (!split_history_key(it.key(), &hk) || hk.tag != kDayLinesTag)
+                               return corrupt_key("history");
+                             if (hk.first_offset >= cap) continue;
+                             auto chunk = decode_entry_lines(it.value());
+                             if (!chunk) return chunk.error();
+                             for (auto& l : *chunk) {
+                               if (l.offset >= cap) continue;
+                               if (from_s && l.occurred_at_s < *from_s) continue;
+                               if (to_s && l.occurred_at_s > *to_s) continue;
+                               TimedLine t;
+                               t.asset = a.asset;
+                               t.partition = p;
+                               t.line = std::move(l);
+                               lines.push_back(std::move(t));
+                               line_store.push_back(st);
+                             }
+                           }
+                           return it.status("history");
+                         });
   if (!s) return s.error();
   // Event time, then log position: the order of the statement (late events in their place).
   std::vector<size_t> order(lines.size());
@@ -324,10 +327,10 @@ Status for_each_journal_entry(const Stores& stores,
   const std::string tag(1, kJournalEntryTag);
   return prefix_scan(stores, *owners, Cf::kJournal, tag,
                      [&](std::string_view key, std::string_view value) -> Status {
-    auto e = decode_journal_entry(key, value);
-    if (!e) return e.error();
-    return visit(*e);
-  });
+                       auto e = decode_journal_entry(key, value);
+                       if (!e) return e.error();
+                       return visit(*e);
+                     });
 }
 
 Result<std::vector<JournalEntry>> payment_timeline(const Stores& stores, std::string_view merchant,
@@ -360,7 +363,8 @@ Result<std::vector<JournalEntry>> payment_timeline(const Stores& stores, std::st
         merchants.emplace_back(m);
       }
       std::string value;
-      auto found = st->get(Cf::kJournal, journal_entry_key(p, offset, seq), &value, Reading::kQuery);
+      auto found =
+          st->get(Cf::kJournal, journal_entry_key(p, offset, seq), &value, Reading::kQuery);
       if (!found) return found.error();
       if (!*found) {
         return make_error(Code::kCorrupt,

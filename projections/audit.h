@@ -47,10 +47,10 @@ struct TimedLine {
   std::string asset;
   uint32_t partition = 0;
   EntryLine line;
-  std::string merchant;   // from the journal
-  std::string payment;    // the payment the event changed, if any
-  std::string reference;  // payment, instruction or business id
-  bool fired = false;     // an expiry the fold fired
+  std::string merchant;     // from the journal
+  std::string payment;      // the payment the event changed, if any
+  std::string reference;    // payment, instruction or business id
+  bool fired = false;       // an expiry the fold fired
   ledger::Balance running;  // the account's balance in `asset` after this line
 };
 struct AssetStatement {
@@ -88,7 +88,7 @@ Result<std::vector<JournalEntry>> payment_timeline(const Stores& stores, std::st
 // Per owned partition, the chain head and the next offset it covers (none: nothing chained).
 struct PartitionHead {
   uint32_t partition = 0;
-  uint64_t next_offset = 0;  // the store's folded position
+  uint64_t next_offset = 0;        // the store's folded position
   std::optional<ChainHead> chain;  // the latest checkpoint
   uint64_t chain_at = 0;           // the next offset that checkpoint covers
 };

@@ -1,10 +1,9 @@
 #include "projections/history.h"
 
+#include <fmt/format.h>
 #include <openssl/evp.h>
 
 #include <cstring>
-
-#include <fmt/format.h>
 
 #include "events/schema/check.h"
 #include "projections/records.h"

@@ -1,13 +1,13 @@
 #include "projections/verify.h"
 
+#include <fmt/format.h>
+#include <rocksdb/utilities/checkpoint.h>
+
 #include <filesystem>
 #include <fstream>
 #include <limits>
 #include <map>
-
-#include <fmt/format.h>
 #include <nlohmann/json.hpp>
-#include <rocksdb/utilities/checkpoint.h>
 
 #include "projections/scan.h"
 
@@ -46,7 +46,7 @@ std::string balance_text(const Balance& b, int exponent) {
 struct Element {
   std::string group;
   std::string value;
-  std::string key;  // the stored key it came from
+  std::string key;                 // the stored key it came from
   std::optional<uint64_t> offset;  // of a line
 };
 
@@ -54,7 +54,10 @@ struct Element {
 class Elements {
  public:
   Elements(Store& store, Cf cf, bool check_headers)
-      : store_(store), cf_(cf), check_headers_(check_headers), it_(store.cursor(cf, Reading::kQuery)) {
+      : store_(store),
+        cf_(cf),
+        check_headers_(check_headers),
+        it_(store.cursor(cf, Reading::kQuery)) {
     it_.seek_to_first();
   }
   // The next element, or nullopt at the end; a finding (a chunk whose closing balance is not
@@ -92,9 +95,8 @@ class Elements {
       KeyParts parts;
       uint64_t first = 0;
       if (!split_entry_key(key, &parts, &first)) {
-        return make_error(Code::kCorrupt,
-                          fmt::format("{}: entries key {} has the wrong shape", store_.dir(),
-                                      printable(key)));
+        return make_error(Code::kCorrupt, fmt::format("{}: entries key {} has the wrong shape",
+                                                      store_.dir(), printable(key)));
       }
       auto lines = decode_entry_chunk(value);
       if (!lines) return lines.error();
@@ -187,38 +189,38 @@ Finding describe(Cf cf, const std::optional<Element>& a, const std::optional<Ele
     if (cf == Cf::kBalances && a && b) {
       auto sa = decode_balance(a->value), sb = decode_balance(b->value);
       const int exponent = exponent_of(asset);
-      f.what = fmt::format("partition {}: the balance of {} {} differs: stored {}; the log "
-                           "gives {}",
-                           parts.partition, parts.a, asset,
-                           sa ? balance_text(*sa, exponent) : "(does not decode)",
-                           sb ? balance_text(*sb, exponent) : "(does not decode)");
+      f.what = fmt::format(
+          "partition {}: the balance of {} {} differs: stored {}; the log "
+          "gives {}",
+          parts.partition, parts.a, asset, sa ? balance_text(*sa, exponent) : "(does not decode)",
+          sb ? balance_text(*sb, exponent) : "(does not decode)");
       return f;
     }
-    f.what = fmt::format("partition {}: {} of {} {}{} {}", parts.partition,
-                         cf == Cf::kBalances ? "the balance"
-                         : cf == Cf::kEntries ? "an entry line"
-                                              : "the history",
-                         parts.a, asset,
-                         e.offset ? fmt::format(" at offset {}", *e.offset) : std::string(),
-                         presence);
+    f.what =
+        fmt::format("partition {}: {} of {} {}{} {}", parts.partition,
+                    cf == Cf::kBalances  ? "the balance"
+                    : cf == Cf::kEntries ? "an entry line"
+                                         : "the history",
+                    parts.a, asset,
+                    e.offset ? fmt::format(" at offset {}", *e.offset) : std::string(), presence);
     return f;
   }
   if (cf == Cf::kJournal && e.key.size() == 17) {
     f.offset = read_be64(std::string_view(e.key).substr(5));
-    f.what = fmt::format("partition {}: the journal entry at offset {} {}",
-                         f.partition.value_or(0), *f.offset, presence);
+    f.what = fmt::format("partition {}: the journal entry at offset {} {}", f.partition.value_or(0),
+                         *f.offset, presence);
     return f;
   }
   if (cf == Cf::kRejects && e.key.size() == 12) {
     f.offset = read_be64(std::string_view(e.key).substr(4));
-    f.what = fmt::format("partition {}: the parked record at offset {} {}",
-                         f.partition.value_or(0), *f.offset, presence);
+    f.what = fmt::format("partition {}: the parked record at offset {} {}", f.partition.value_or(0),
+                         *f.offset, presence);
     return f;
   }
-  f.what = fmt::format("{}{} key {} {}", cf_name(cf),
-                       f.partition && cf != Cf::kMeta ? fmt::format(" (partition {})", *f.partition)
-                                                      : std::string(),
-                       printable(e.key), presence);
+  f.what = fmt::format(
+      "{}{} key {} {}", cf_name(cf),
+      f.partition && cf != Cf::kMeta ? fmt::format(" (partition {})", *f.partition) : std::string(),
+      printable(e.key), presence);
   if (cf == Cf::kMeta) f.partition.reset();
   return f;
 }
@@ -357,8 +359,7 @@ Result<VerifyReport> verify_store(Store& stored, events::EventLog& log,
   {
     auto scratch = Store::open(scratch_dir, /*read_only=*/false);
     BoundedLog bounded(log, ends);
-    auto stats = scratch ? fold(**scratch, bounded, options)
-                         : Result<FoldStats>(scratch.error());
+    auto stats = scratch ? fold(**scratch, bounded, options) : Result<FoldStats>(scratch.error());
     if (!stats) {
       result = stats.error();
     } else {
@@ -443,9 +444,9 @@ nlohmann::ordered_json heads_json(const std::vector<PartitionHead>& heads) {
 Result<CheckpointInfo> make_checkpoint(Store& store, const std::string& out_dir,
                                        const std::string& created_at) {
   if (std::filesystem::exists(out_dir)) {
-    return make_error(Code::kInvalidArgument,
-                      fmt::format("{} already exists: a checkpoint goes into a new directory",
-                                  out_dir));
+    return make_error(
+        Code::kInvalidArgument,
+        fmt::format("{} already exists: a checkpoint goes into a new directory", out_dir));
   }
   std::error_code ec;
   std::filesystem::create_directories(out_dir, ec);
@@ -516,8 +517,7 @@ Result<CheckpointInfo> read_checkpoint(const std::string& dir) {
   try {
     auto j = nlohmann::json::parse(f);
     if (j.at("format") != "payledger-checkpoint-1") {
-      return make_error(Code::kInvalidArgument,
-                        fmt::format("{}: unknown checkpoint format", path));
+      return make_error(Code::kInvalidArgument, fmt::format("{}: unknown checkpoint format", path));
     }
     info.log_identity = j.at("log_identity").get<std::string>();
     info.partitions = j.at("partitions").get<uint32_t>();

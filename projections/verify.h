@@ -73,7 +73,7 @@ struct CheckpointInfo {
   std::vector<PartitionHead> heads;
   std::string digest;        // projection_digest of the copy
   std::string store_sha256;  // every key and value of the copy (a restore is refused if it differs)
-  std::string created_at;  // RFC 3339, wall clock (informational)
+  std::string created_at;    // RFC 3339, wall clock (informational)
 };
 // A RocksDB checkpoint of `store` in out_dir/projections (hard links where the file system
 // allows) and out_dir/checkpoint.json. out_dir must not exist.

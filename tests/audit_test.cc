@@ -1,18 +1,17 @@
 // Issue 12: books at past points (as-of event time, at log offsets), the hash chain, verify
 // and checkpoints. Expected values by hand where they are money; the property tests compare
 // the kept history with refolds of truncated logs (a different path: the fold itself).
+#include "projections/audit.h"
+
+#include <fmt/format.h>
 #include <gtest/gtest.h>
+#include <rocksdb/db.h>
 
 #include <filesystem>
 #include <random>
 
-#include <fmt/format.h>
-
-#include <rocksdb/db.h>
-
 #include "events/codec.h"
 #include "events/embedded_log.h"
-#include "projections/audit.h"
 #include "projections/fold.h"
 #include "projections/queries.h"
 #include "projections/verify.h"
@@ -64,7 +63,8 @@ Books fold_records(const std::string& dir, const std::vector<events::AppendRecor
   return b;
 }
 
-std::map<std::string, ledger::Balance> by_account(const std::vector<projections::BalanceRow>& rows) {
+std::map<std::string, ledger::Balance> by_account(
+    const std::vector<projections::BalanceRow>& rows) {
   std::map<std::string, ledger::Balance> out;
   for (const auto& r : rows) {
     if (r.balance == ledger::Balance{}) continue;
@@ -187,7 +187,7 @@ TEST(AuditStatement, LateEventsShowInEventTimeOrderAndOnlyAsOfTime) {
   noon.as_of_s = at("12:00").seconds();
   EXPECT_EQ(posted(noon), "107.00");  // 100.00 (10:05) + 7.00 (09:30, arrived last)
   PointInTime noon_then = noon;
-  noon_then.at_offsets[0] = 4;  // before the late auth and capture arrived
+  noon_then.at_offsets[0] = 4;             // before the late auth and capture arrived
   EXPECT_EQ(posted(noon_then), "100.00");  // what the books said at offset 4 about noon
   PointInTime at_offset_5;
   at_offset_5.at_offsets[0] = 5;  // offsets 0..4: the late capture (offset 5) not yet known
@@ -378,7 +378,8 @@ TEST(AuditCheckpoint, CheckpointPlusTheTailEqualsAFullFold) {
   std::vector<events::AppendRecord> head(records.begin(), records.begin() + 1800);
   std::vector<events::AppendRecord> tail(records.begin() + 1800, records.end());
   auto books = fold_records(dir.path() + "/books", head);
-  auto info = projections::make_checkpoint(*books.store, dir.path() + "/cp", "2026-11-29T00:00:00Z");
+  auto info =
+      projections::make_checkpoint(*books.store, dir.path() + "/cp", "2026-11-29T00:00:00Z");
   ASSERT_TRUE(info.ok()) << info.error().reason;
   EXPECT_EQ(projections::read_checkpoint(dir.path() + "/cp").value().digest, info->digest);
   // Restore: the checkpoint's projections, then the tail folded on top.

@@ -1,12 +1,11 @@
 // Audit commands (issue 12, docs/audit.md): the point-in-time options of the book queries,
 // verify, checkpoint, rebuild --from-checkpoint and accounts.
+#include <fmt/format.h>
 #include <unistd.h>
 
 #include <filesystem>
 #include <iostream>
 #include <map>
-
-#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include "ledger/account.h"
@@ -106,8 +105,8 @@ int cmd_verify(const VerifyArgs& args) {
   if (!recorded) return fail(recorded.error());
   if (!recorded->empty() && *recorded != (*log)->identity()) {
     return fail(make_error(Code::kInvalidArgument,
-                           fmt::format("{} holds the books of log '{}', but {}/log is '{}'",
-                                       data, *recorded, data, (*log)->identity())));
+                           fmt::format("{} holds the books of log '{}', but {}/log is '{}'", data,
+                                       *recorded, data, (*log)->identity())));
   }
   const std::string scratch = fmt::format("{}/verify.tmp-{}", data, ::getpid());
   std::error_code ec;
@@ -122,8 +121,7 @@ int cmd_verify(const VerifyArgs& args) {
   options.on_progress = [&](const projections::FoldProgress& p) {
     progress.update(p.events_done, p.events_total);
   };
-  auto report =
-      projections::verify_store(**store, **log, scratch, options, (*log)->identity());
+  auto report = projections::verify_store(**store, **log, scratch, options, (*log)->identity());
   if (!report) return fail(report.error());
   progress.finish(report->records, report->records);
   // The log may reach further than the books: what verify covered is what is folded.
@@ -131,8 +129,8 @@ int cmd_verify(const VerifyArgs& args) {
   for (const auto& h : report->heads) {
     auto end = (*log)->end_offset(h.partition);
     if (end && *end > h.next_offset) {
-      behind.push_back(fmt::format("partition {} folded to {} of {}", h.partition, h.next_offset,
-                                   *end));
+      behind.push_back(
+          fmt::format("partition {} folded to {} of {}", h.partition, h.next_offset, *end));
     }
   }
   if (args.common.json) {
@@ -152,9 +150,10 @@ int cmd_verify(const VerifyArgs& args) {
     j["not_folded"] = behind;
     print_json(j);
   } else {
-    fmt::print("refolded {} records of {} partition(s) into a scratch store; {} chain "
-               "checkpoints checked against the log\n",
-               report->records, report->heads.size(), report->checkpoints);
+    fmt::print(
+        "refolded {} records of {} partition(s) into a scratch store; {} chain "
+        "checkpoints checked against the log\n",
+        report->records, report->heads.size(), report->checkpoints);
     for (const auto& h : report->heads) {
       fmt::print("  partition {}: next offset {}, chain head {}\n", h.partition, h.next_offset,
                  h.chain ? projections::hex_of(h.chain->head) : "-");
@@ -162,8 +161,9 @@ int cmd_verify(const VerifyArgs& args) {
     if (report->chain) fmt::print("CHAIN MISMATCH: {}\n", report->chain->what);
     if (report->first) fmt::print("DIFFERENCE: {}\n", report->first->what);
     if (report->ok()) {
-      fmt::print("verified: the stored projections equal a refold of the log, and every chain "
-                 "checkpoint matches its records\n");
+      fmt::print(
+          "verified: the stored projections equal a refold of the log, and every chain "
+          "checkpoint matches its records\n");
     }
     for (const auto& b : behind) {
       fmt::print("note: {} (verify covers what is folded; `payledger fold` for the rest)\n", b);
@@ -212,11 +212,11 @@ int cmd_restore(const FoldArgs& args, const std::string& checkpoint_dir, bool ve
     auto log = open_embedded_log(data);
     if (!log) return fail(log.error());
     if (!info->log_identity.empty() && info->log_identity != (*log)->identity()) {
-      return fail(make_error(Code::kInvalidArgument,
-                             fmt::format("{} holds the books of log '{}', but {}/log is '{}'; "
-                                         "nothing was changed",
-                                         checkpoint_dir, info->log_identity, data,
-                                         (*log)->identity())));
+      return fail(
+          make_error(Code::kInvalidArgument,
+                     fmt::format("{} holds the books of log '{}', but {}/log is '{}'; "
+                                 "nothing was changed",
+                                 checkpoint_dir, info->log_identity, data, (*log)->identity())));
     }
     for (const auto& h : info->heads) {
       auto end = (*log)->end_offset(h.partition);
@@ -248,12 +248,12 @@ int cmd_restore(const FoldArgs& args, const std::string& checkpoint_dir, bool ve
   if (Status s = projections::Store::destroy(target); !s) return fail(s.error());
   std::filesystem::rename(staged, target, ec);
   if (ec) {
-    return fail(make_error(Code::kIo, fmt::format("rename {} to {}: {}", staged, target,
-                                                  ec.message())));
+    return fail(
+        make_error(Code::kIo, fmt::format("rename {} to {}: {}", staged, target, ec.message())));
   }
   if (!args.common.json) {
-    fmt::print("restored {} from {} (digest {}); folding the log's tail\n", target,
-               checkpoint_dir, info->digest);
+    fmt::print("restored {} from {} (digest {}); folding the log's tail\n", target, checkpoint_dir,
+               info->digest);
   }
   int rc = cmd_fold(args);
   if (rc != kExitOk || !verify) return rc;
@@ -269,8 +269,8 @@ int cmd_accounts(const Common& common, const std::string& prefix) {
   auto rows = projections::list_balances(opened->stores, prefix);
   if (!rows) return fail(rows.error());
   if (rows->empty() && !prefix.empty()) {
-    return fail(make_error(Code::kInvalidArgument,
-                           fmt::format("no account starts with '{}'", prefix)));
+    return fail(
+        make_error(Code::kInvalidArgument, fmt::format("no account starts with '{}'", prefix)));
   }
   struct Account {
     std::string type;
@@ -308,15 +308,14 @@ int cmd_accounts(const Common& common, const std::string& prefix) {
   if (common.json) {
     json list = json::array();
     for (const auto& [name, a] : accounts) {
-      list.push_back(json{{"account", name}, {"type", a.type}, {"normal_side", a.normal},
-                          {"assets", a.assets}});
+      list.push_back(json{
+          {"account", name}, {"type", a.type}, {"normal_side", a.normal}, {"assets", a.assets}});
     }
     json asset_list = json::array();
     for (const auto& [code, n] : assets) {
       auto asset = ledger::Asset::find(code);
-      asset_list.push_back(json{{"asset", code},
-                                {"exponent", asset ? asset->exponent() : 0},
-                                {"accounts", n}});
+      asset_list.push_back(
+          json{{"asset", code}, {"exponent", asset ? asset->exponent() : 0}, {"accounts", n}});
     }
     json doc{{"accounts", list}, {"assets", asset_list}};
     doc["first_event_at"] = *first ? json(iso_text(**first)) : json(nullptr);
