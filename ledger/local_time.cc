@@ -2,7 +2,18 @@
 
 #include <fmt/format.h>
 
+#include <ctime>
+
 namespace payledger::ledger {
+
+std::string utc_rfc3339(int64_t seconds) {
+  std::time_t t = static_cast<std::time_t>(seconds);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[40];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
 
 std::string_view zone_name(Zone zone) {
   switch (zone) {

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 #include <string_view>
 
 #include "events/schema/result.h"
@@ -25,6 +26,9 @@ enum class Zone : uint8_t {
 
 std::string_view zone_name(Zone zone);
 int64_t zone_offset_seconds(Zone zone);
+
+// "2026-08-28T16:00:00Z": seconds since the epoch as RFC 3339 in UTC (whole seconds).
+std::string utc_rfc3339(int64_t seconds);
 
 // Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's days_from_civil).
 int64_t days_from_civil(int64_t y, unsigned m, unsigned d);

@@ -17,6 +17,7 @@
 #include <unordered_map>
 
 #include "events/durable_file.h"
+#include "ledger/local_time.h"
 
 namespace payledger::settlement {
 
@@ -199,15 +200,6 @@ TotalsCheck totals(const BankStatement& st) {
   return t;
 }
 
-std::string iso_time(int64_t s) {
-  std::time_t t = static_cast<std::time_t>(s);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
-
 json entry_json(const StatementEntry& e, int exponent) {
   return json{{"line", e.line},
               {"booking_date", day_text(e.booking_day)},
@@ -226,7 +218,7 @@ json movement_json(const BookMovement& m) {
               {"account", m.account},
               {"asset", m.asset},
               {"amount", ledger::format_scaled(m.amount, m.exponent)},
-              {"occurred_at", iso_time(m.occurred_at_s)},
+              {"occurred_at", ledger::utc_rfc3339(m.occurred_at_s)},
               {"reference", m.reference},
               {"event_id", m.event_id},
               {"merchant", m.merchant},

@@ -33,12 +33,6 @@ v1::Envelope envelope(std::string event_id, const std::string& merchant, int64_t
   return e;
 }
 
-std::string rfc3339(int64_t s) {
-  google::protobuf::Timestamp t;
-  t.set_seconds(s);
-  return google::protobuf::util::TimeUtil::ToString(t);
-}
-
 void set_money(v1::Money* m, std::string_view asset, const Int128& minor) {
   auto a = ledger::Asset::find(asset);
   PAYLEDGER_CHECK(a.ok(), "a settled asset is known");
@@ -161,7 +155,7 @@ Result<Plan> plan_settlement(const projections::Stores& stores, int64_t as_of_s,
                       fmt::format("the books hold events up to {}, after the as-of {}: settle "
                                   "decides from the books as folded, so its as-of may not be "
                                   "before their latest event",
-                                  rfc3339(**latest), rfc3339(as_of_s)));
+                                  ledger::utc_rfc3339(**latest), ledger::utc_rfc3339(as_of_s)));
   }
   auto rows = projections::list_settlement(stores, merchant);
   if (!rows) return rows.error();

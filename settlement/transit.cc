@@ -1,14 +1,15 @@
 #include "settlement/transit.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <limits>
 #include <stdexcept>
 
-#include <fmt/format.h>
-
 #include "ledger/asset.h"
+#include "ledger/local_time.h"
 #include "settlement/calendar.h"
 #include "settlement/gnuplot.h"
 #include "settlement/schedule.h"
@@ -24,14 +25,6 @@ using ledger::Rail;
 constexpr int64_t kNever = std::numeric_limits<int64_t>::max();  // a flow no cycle paid
 
 int64_t floor_div(int64_t a, int64_t b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
-
-// "2026-08-28T16:00:00Z"
-std::string iso_time(int64_t s) {
-  const int64_t day = floor_div(s, 86400);
-  const int64_t sec = s - day * 86400;
-  return fmt::format("{}T{:02}:{:02}:{:02}Z", CivilDate::from_days(day).to_string(), sec / 3600,
-                     sec / 60 % 60, sec % 60);
-}
 
 Int128 to_int128(const Int256& v, std::string_view what) {
   static const Int256 kMax(std::numeric_limits<Int128>::max());
@@ -69,7 +62,8 @@ struct RailReplay {
 
 std::string flow_error(const Error& e, const PayableFlow& f, Rail rail) {
   return fmt::format("rails comparison, {} rail: merchant {} {} flow at {}: {}",
-                     ledger::rail_name(rail), f.merchant, f.currency, iso_time(f.at_s), e.reason);
+                     ledger::rail_name(rail), f.merchant, f.currency, ledger::utc_rfc3339(f.at_s),
+                     e.reason);
 }
 
 // Replays one (merchant, currency)'s flows (sorted by time, all before to_s) under `policy`
@@ -191,7 +185,7 @@ json stats_json(const TransitStats& s, int e) {
               {"money_time_minor_seconds", s.money_time.str()},
               {"in_transit_average", major(s.average, e)},
               {"in_transit_peak", major(s.peak, e)},
-              {"in_transit_peak_at", iso_time(s.peak_at_s)},
+              {"in_transit_peak_at", ledger::utc_rfc3339(s.peak_at_s)},
               {"time_to_funds_flows", s.timed_flows},
               {"time_to_funds_average_s", s.ttf_average_s},
               {"time_to_funds_p95_s", s.ttf_p95_s}};
@@ -205,10 +199,11 @@ Result<TransitReport> compare_rails(const std::vector<PayableFlow>& flows,
                                     const SettlementPolicies& policies,
                                     const TransitOptions& options) {
   if (options.from_s >= options.to_s) {
-    return make_error(Code::kInvalidArgument,
-                      fmt::format("rails comparison: the period {} .. {} is empty; --from must "
-                                  "be before --to",
-                                  iso_time(options.from_s), iso_time(options.to_s)));
+    return make_error(
+        Code::kInvalidArgument,
+        fmt::format("rails comparison: the period {} .. {} is empty; --from must "
+                    "be before --to",
+                    ledger::utc_rfc3339(options.from_s), ledger::utc_rfc3339(options.to_s)));
   }
   TransitReport report;
   report.from_s = options.from_s;
@@ -321,7 +316,7 @@ std::string format_transit_table(const TransitReport& r) {
       "Working capital in transit, {} .. {}: the same payable flows replayed under each rail\n"
       "(batch: cut-off, T+N business days, funds at the value date's local midnight; "
       "tokenised: funds at the sweep; reserves left out)\n",
-      iso_time(r.from_s), iso_time(r.to_s));
+      ledger::utc_rfc3339(r.from_s), ledger::utc_rfc3339(r.to_s));
   if (r.currencies.empty()) out += "\nno payable flows with a settlement policy before the end\n";
   for (const auto& c : r.currencies) {
     const int e = c.exponent;
@@ -393,12 +388,10 @@ json transit_json(const TransitReport& r) {
                            {"flows", s.flows},
                            {"net", asset ? major(s.net, asset->exponent()) : s.net.str()}});
   }
-  return json{{"from", iso_time(r.from_s)},
-              {"to", iso_time(r.to_s)},
-              {"period_s", r.to_s - r.from_s},
-              {"reserves", "ignored (the same on both rails)"},
-              {"currencies", std::move(currencies)},
-              {"skipped_no_policy", std::move(skipped)}};
+  return json{
+      {"from", ledger::utc_rfc3339(r.from_s)}, {"to", ledger::utc_rfc3339(r.to_s)},
+      {"period_s", r.to_s - r.from_s},         {"reserves", "ignored (the same on both rails)"},
+      {"currencies", std::move(currencies)},   {"skipped_no_policy", std::move(skipped)}};
 }
 
 std::optional<bool> transit_chart_is_png(const std::string& file) {

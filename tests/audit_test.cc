@@ -42,12 +42,13 @@ std::vector<events::AppendRecord> generated(uint64_t n, uint64_t seed, uint32_t 
 struct Books {
   std::unique_ptr<events::EmbeddedLog> log;
   std::unique_ptr<Store> store;
+  uint64_t deadlines_fired = 0;
 };
 
 Books fold_records(const std::string& dir, const std::vector<events::AppendRecord>& records,
-                   size_t batch = 700) {
+                   size_t batch = 700, uint32_t partitions = 4) {
   events::EmbeddedLogOptions lo;
-  lo.partitions = 4;
+  lo.partitions = partitions;
   lo.sync = false;
   Books b;
   b.log = events::EmbeddedLog::open(dir + "/log", lo).value();
@@ -60,6 +61,7 @@ Books fold_records(const std::string& dir, const std::vector<events::AppendRecor
   fo.batch_events_max = batch;  // many chunks per account and day
   auto stats = projections::fold(*b.store, *b.log, fo);
   EXPECT_TRUE(stats.ok()) << (stats.ok() ? "" : stats.error().reason);
+  if (stats.ok()) b.deadlines_fired = stats->deadlines_fired;
   return b;
 }
 
@@ -165,16 +167,8 @@ TEST(AuditStatement, LateEventsShowInEventTimeOrderAndOnlyAsOfTime) {
     *events[i].mutable_occurred_at() = at(times[i]);
     records.push_back(events::event_record(events[i]));
   }
-  events::EmbeddedLogOptions lo;
-  lo.partitions = 1;
-  lo.sync = false;
-  auto log = events::EmbeddedLog::open(dir.path() + "/log", lo).value();
-  ASSERT_TRUE(log->append(records).ok());
-  auto store = Store::open(dir.path() + "/projections", false).value();
-  projections::FoldOptions fo;
-  fo.sync = false;
-  ASSERT_TRUE(projections::fold(*store, *log, fo).ok());
-  Stores stores{store.get()};
+  auto books = fold_records(dir.path(), records, 700, 1);
+  Stores stores{books.store.get()};
   const std::string account = "merchant:m1:payable";
   auto posted = [&](const PointInTime& p) {
     auto rows = projections::balances_at(stores, account, p).value();
@@ -445,24 +439,16 @@ TEST(AuditJournal, ARecordThatFiresHundredsOfDeadlinesIsJournaled) {
   auto later = testing::json_event(
       R"({"event_id":"late","occurred_at":"2026-03-05T00:00:00Z","card_authorised":{"payment_id":"q","amount":{"currency":"USD","amount":"1.00"},"expires_at":"2026-03-09T00:00:00Z"}})");
   records.push_back(events::event_record(later));
-  events::EmbeddedLogOptions lo;
-  lo.partitions = 1;
-  lo.sync = false;
-  auto log = events::EmbeddedLog::open(dir.path() + "/log", lo).value();
-  ASSERT_TRUE(log->append(records).ok());
-  auto store = Store::open(dir.path() + "/projections", false).value();
-  projections::FoldOptions fo;
-  fo.sync = false;
-  auto stats = projections::fold(*store, *log, fo);
-  ASSERT_TRUE(stats.ok()) << stats.error().reason;
-  EXPECT_EQ(stats->deadlines_fired, 300u);
+  auto books = fold_records(dir.path(), records, 700, 1);
+  Stores stores{books.store.get()};
+  EXPECT_EQ(books.deadlines_fired, 300u);
   size_t at_last = 0;
-  ASSERT_TRUE(projections::for_each_journal_entry(Stores{store.get()}, [&](const auto& e) {
+  ASSERT_TRUE(projections::for_each_journal_entry(stores, [&](const auto& e) {
                 if (e.offset == 300) ++at_last;
                 return Status::Ok();
               }).ok());
   EXPECT_EQ(at_last, 301u);  // 300 expiries fired, then the record's own event
-  auto timeline = projections::payment_timeline(Stores{store.get()}, "m1", "p299", nullptr).value();
+  auto timeline = projections::payment_timeline(stores, "m1", "p299", nullptr).value();
   ASSERT_EQ(timeline.size(), 2u);  // authorised, then expired by the fold
   EXPECT_TRUE(timeline[1].fired);
 }

@@ -147,12 +147,13 @@ check "demo: every hledger balance = payledger's ($rc)" test "$rc" -eq 0
 check "demo: a deposit token is among them" grep -q '"USD.TDS"' "$work/all.journal"
 
 # Tampering: one transaction's two amounts moved by one minor unit (it still balances, so
-# hledger reads it) must show up as differences on both accounts.
-$beanpy - "$work/all.journal" "$work/tampered.journal" << 'EOF'
+# hledger and bean-check read it) must show up as differences on both accounts. tamper.py IN
+# OUT POSTING-PREFIX-REGEX edits the first two-posting transaction it finds.
+cat > "$work/tamper.py" << 'EOF'
 import re, sys
 from decimal import Decimal
 lines = open(sys.argv[1]).read().split("\n")
-post = re.compile(r"^(    \S+ +)(-?\d+\.\d\d) (USD|EUR|GBP|BRL)$")
+post = re.compile(r"^(" + sys.argv[3] + r" +)(-?\d+\.\d\d) (USD|EUR|GBP|BRL)$")
 for i in range(len(lines) - 2):
     a, b = post.match(lines[i]), post.match(lines[i + 1])
     if a and b and lines[i + 2] == "" and a.group(3) == b.group(3) \
@@ -166,6 +167,7 @@ else:
     sys.exit("no two-posting transaction to tamper with")
 open(sys.argv[2], "w").write("\n".join(lines))
 EOF
+$beanpy "$work/tamper.py" "$work/all.journal" "$work/tampered.journal" '    \S+'
 hledger_balances "$work/tampered.journal" "$work/tampered.csv"
 run $beanpy "$work/compare.py" hledger "$work/tampered.csv" "$work/bal.json"
 check "tampered hledger: the comparison fails ($rc)" test "$rc" -eq 1
@@ -180,23 +182,7 @@ run bean_balances_ok "$work/all.beancount" "$work/bal.json"
 echo "$out"
 check "demo: every beancount balance = payledger's ($rc)" test "$rc" -eq 0
 # The same tampering in beancount: bean-check still passes, the balances do not.
-$beanpy - "$work/all.beancount" "$work/tampered.beancount" << 'EOF'
-import re, sys
-from decimal import Decimal
-lines = open(sys.argv[1]).read().split("\n")
-post = re.compile(r"^(  [A-Z]\S+ +)(-?\d+\.\d\d) (USD|EUR|GBP|BRL)$")
-for i in range(len(lines) - 2):
-    a, b = post.match(lines[i]), post.match(lines[i + 1])
-    if a and b and lines[i + 2] == "" and a.group(3) == b.group(3) \
-            and Decimal(a.group(2)) == -Decimal(b.group(2)):
-        one = Decimal("0.01") * (1 if Decimal(a.group(2)) > 0 else -1)
-        lines[i] = a.group(1) + str(Decimal(a.group(2)) + one) + " " + a.group(3)
-        lines[i + 1] = b.group(1) + str(Decimal(b.group(2)) - one) + " " + b.group(3)
-        break
-else:
-    sys.exit("no two-posting transaction to tamper with")
-open(sys.argv[2], "w").write("\n".join(lines))
-EOF
+$beanpy "$work/tamper.py" "$work/all.beancount" "$work/tampered.beancount" '  [A-Z]\S+'
 check "tampered beancount: bean-check still accepts it" bean-check "$work/tampered.beancount"
 run bean_balances_ok "$work/tampered.beancount" "$work/bal.json"
 check "tampered beancount: the comparison fails ($rc)" test "$rc" -eq 1

@@ -21,7 +21,6 @@ using json = nlohmann::ordered_json;
 using ledger::Int128;
 using settlement::BookMovement;
 
-constexpr int64_t kDaySeconds = 86400;
 // The bank-only entries' sizes, in whole units of the statement's currency: a fee of 1.00 and
 // a returned credit of 25.00 (1 and 25 JPY, 1.000 and 25.000 BHD).
 constexpr int kFeeUnits = 1;

@@ -1,6 +1,9 @@
 #include "tools/commands.h"
 
 #include <fcntl.h>
+#include <fmt/format.h>
+#include <google/protobuf/util/time_util.h>
+#include <openssl/evp.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -15,23 +18,20 @@
 #include <fstream>
 #include <iostream>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <set>
-
-#include <fmt/format.h>
-#include <google/protobuf/util/time_util.h>
-#include <nlohmann/json.hpp>
-#include <openssl/evp.h>
 
 #include "events/codec.h"
 #include "events/embedded_log.h"
 #include "events/kafka_log.h"
-#include "ledger/fx.h"
 #include "ledger/account.h"
+#include "ledger/fx.h"
+#include "ledger/local_time.h"
 #include "ledger/rules.h"
+#include "projections/backtest.h"
 #include "projections/fold.h"
 #include "projections/kafka_fold.h"
-#include "projections/backtest.h"
 #include "projections/positions.h"
 #include "projections/queries.h"
 #include "tools/bank_statement_gen.h"
@@ -141,15 +141,6 @@ std::string base64(std::string_view in) {
 void raw_json(json& j, const std::string& name, std::string_view bytes) {
   j[name] = std::string(bytes);
   if (!valid_utf8(bytes)) j[name + "_base64"] = base64(bytes);
-}
-
-std::string iso_time(int64_t seconds) {
-  std::time_t t = static_cast<std::time_t>(seconds);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
 }
 
 std::string scaled(const ledger::Int128& v, int exponent) {
@@ -1047,15 +1038,16 @@ int cmd_statement(const Common& common, const std::string& account, uint64_t lim
     }
   }
   if (from && to && *from > *to) {
-    return usage(fmt::format("--from {} is after --to {}", iso_time(*from), iso_time(*to)));
+    return usage(fmt::format("--from {} is after --to {}", ledger::utc_rfc3339(*from),
+                             ledger::utc_rfc3339(*to)));
   }
   auto opened = open_stores(common);
   if (!opened) return fail(opened.error());
   auto point = read_point(opened->stores, point_args);
   if (!point) return fail_point(point.error());
   if (from && point->as_of_s && *from > *point->as_of_s) {
-    return usage(fmt::format("--from {} is after --as-of {}", iso_time(*from),
-                             iso_time(*point->as_of_s)));
+    return usage(fmt::format("--from {} is after --as-of {}", ledger::utc_rfc3339(*from),
+                             ledger::utc_rfc3339(*point->as_of_s)));
   }
   auto st = projections::statement_between(opened->stores, account, from, to, *point, limit);
   if (!st) return fail(st.error());
@@ -1074,19 +1066,18 @@ int cmd_statement(const Common& common, const std::string& account, uint64_t lim
     const auto& l = t.line;
     const int x = exponent_of(t.asset);
     const bool posted = l.bucket == ledger::Bucket::kPosted;
-    return std::vector<std::string>{
-        iso_time(l.occurred_at_s),
-        fmt::format("{}:{}", t.partition, l.offset),
-        t.merchant,
-        t.payment,
-        l.event_id,
-        std::string(events::body_name_of(l.body_case)),
-        posted ? "posted" : "pending",
-        l.side == ledger::Side::kDebit ? "debit" : "credit",
-        scaled(l.amount_minor, x),
-        t.asset,
-        scaled(t.running.posted_net(normal), x),
-        scaled(t.running.pending_net(normal), x)};
+    return std::vector<std::string>{ledger::utc_rfc3339(l.occurred_at_s),
+                                    fmt::format("{}:{}", t.partition, l.offset),
+                                    t.merchant,
+                                    t.payment,
+                                    l.event_id,
+                                    std::string(events::body_name_of(l.body_case)),
+                                    posted ? "posted" : "pending",
+                                    l.side == ledger::Side::kDebit ? "debit" : "credit",
+                                    scaled(l.amount_minor, x),
+                                    t.asset,
+                                    scaled(t.running.posted_net(normal), x),
+                                    scaled(t.running.pending_net(normal), x)};
   };
   if (common.csv) {
     std::cout << csv_record({"occurred_at", "position", "merchant", "payment", "event_id", "kind",
@@ -1119,8 +1110,8 @@ int cmd_statement(const Common& common, const std::string& account, uint64_t lim
     }
     json doc{{"account", account}, {"order", "event_time"}, {"assets", assets},
              {"lines", lines},     {"total_lines", total}};
-    if (from) doc["from"] = iso_time(*from);
-    if (to) doc["to"] = iso_time(*to);
+    if (from) doc["from"] = ledger::utc_rfc3339(*from);
+    if (to) doc["to"] = ledger::utc_rfc3339(*to);
     if (!point->at_offsets.empty()) doc["at_offset"] = point_args.at_offset;
     add_coverage(*opened, &doc);
     print_json(doc);
@@ -1131,7 +1122,7 @@ int cmd_statement(const Common& common, const std::string& account, uint64_t lim
              "ASSET", "POSTED BALANCE");
   for (const auto& a : st->assets) {
     if (from) {
-      fmt::print("{:<20} opening {} {} (posted), {} pending\n", iso_time(*from), a.asset,
+      fmt::print("{:<20} opening {} {} (posted), {} pending\n", ledger::utc_rfc3339(*from), a.asset,
                  scaled(a.opening.posted_net(normal), a.exponent),
                  scaled(a.opening.pending_net(normal), a.exponent));
     }
@@ -1335,7 +1326,7 @@ int cmd_payment(const Common& common, const std::string& merchant_arg, const std
          {"fee_returned", scaled(p.fee_returned, x)},  // by refunds and reversals
          {"coupons", scaled(p.coupons, x)},
          {"dispute", ledger::dispute_status_name(p.dispute)},
-         {"created_at", iso_time(p.created_at_s)}};
+         {"created_at", ledger::utc_rfc3339(p.created_at_s)}};
   if (!p.coupon_funding.empty()) {
     // Per funder: what it paid and what voids, refunds and disputes gave back to it.
     ledger::Int128 returned = 0;
@@ -1351,7 +1342,7 @@ int cmd_payment(const Common& common, const std::string& merchant_arg, const std
     j["coupons_returned"] = scaled(returned, x);
     j["coupon_funders"] = std::move(funders);
   }
-  if (p.expires_at_s != 0) j["expires_at"] = iso_time(p.expires_at_s);
+  if (p.expires_at_s != 0) j["expires_at"] = ledger::utc_rfc3339(p.expires_at_s);
   if (p.instalments != 0) {
     j["instalments"] = p.instalments;
     j["instalments_collected"] = p.instalments_collected;
@@ -1375,7 +1366,7 @@ int cmd_payment(const Common& common, const std::string& merchant_arg, const std
                            {"bucket", l.bucket == ledger::Bucket::kPosted ? "posted" : "pending"},
                            {"amount", scaled(l.amount_minor, a ? a->exponent() : 0)}});
     }
-    json one{{"occurred_at", iso_time(e.occurred_at_s)},
+    json one{{"occurred_at", ledger::utc_rfc3339(e.occurred_at_s)},
              {"partition", e.partition},
              {"offset", e.offset},
              {"event_id", e.event_id},
@@ -1441,9 +1432,15 @@ int cmd_report_checkout(const Common& common) {
 namespace {
 
 json rate_json(const ledger::FxRate& r, const std::string& inverse, uint32_t partitions) {
-  return json{{"pair", r.pair},       {"as_of", iso_time(r.as_of_s)}, {"mid", r.mid},
-              {"bid", r.bid},         {"ask", r.ask},                 {"inverse_mid", inverse},
-              {"source", r.source},   {"event_id", r.event_id},       {"partitions", partitions}};
+  return json{{"pair", r.pair},
+              {"as_of", ledger::utc_rfc3339(r.as_of_s)},
+              {"mid", r.mid},
+              {"bid", r.bid},
+              {"ask", r.ask},
+              {"inverse_mid", inverse},
+              {"source", r.source},
+              {"event_id", r.event_id},
+              {"partitions", partitions}};
 }
 
 // 1 / mid to 10 decimals, half-even (display only: conversions never use a rounded inverse).
@@ -1488,16 +1485,16 @@ int cmd_rates(const Common& common, const RatesArgs& args) {
         out.push_back(rate_json(r, inverse, pair.agreeing));
       } else {
         fmt::print("{:<8} {:<20} {:>14} {:>14} {:>14} {:>14} {:<10} {}/{}\n", r.pair,
-                   iso_time(r.as_of_s), r.mid.empty() ? "-" : r.mid, r.bid.empty() ? "-" : r.bid,
-                   r.ask.empty() ? "-" : r.ask, inverse.empty() ? "-" : inverse, r.source,
-                   pair.agreeing, partitions);
+                   ledger::utc_rfc3339(r.as_of_s), r.mid.empty() ? "-" : r.mid,
+                   r.bid.empty() ? "-" : r.bid, r.ask.empty() ? "-" : r.ask,
+                   inverse.empty() ? "-" : inverse, r.source, pair.agreeing, partitions);
       }
     }
   }
   if (common.json) print_json(out);
   if (pairs.empty() && !common.json) {
     fmt::print("no published rates{}{}\n", args.pair.empty() ? "" : " for " + args.pair,
-               as_of ? " as of " + iso_time(*as_of) : "");
+               as_of ? " as of " + ledger::utc_rfc3339(*as_of) : "");
   }
   if (!differ.empty()) {
     for (const auto& d : differ) fmt::print(stderr, "payledger: error: {}\n", d);
@@ -1536,15 +1533,17 @@ json opt_json(const std::optional<ledger::Int128>& v, int exponent) {
 json rate_ref_json(const std::optional<ledger::FxRate>& r) {
   if (!r) return nullptr;
   auto mid = ledger::mid_rate(*r);
-  return json{{"pair", r->pair}, {"as_of", iso_time(r->as_of_s)},
-              {"value", mid ? mid->to_string() : ""}, {"event_id", r->event_id}};
+  return json{{"pair", r->pair},
+              {"as_of", ledger::utc_rfc3339(r->as_of_s)},
+              {"value", mid ? mid->to_string() : ""},
+              {"event_id", r->event_id}};
 }
 
 std::string rate_ref_text(const std::optional<ledger::FxRate>& r) {
   if (!r) return "-";
   auto mid = ledger::mid_rate(*r);
   return fmt::format("{} {} ({})", r->pair, mid ? mid->to_string() : "?",
-                     iso_time(r->as_of_s).substr(0, 10));
+                     ledger::utc_rfc3339(r->as_of_s).substr(0, 10));
 }
 
 // The request both FX queries build from their options, or a usage error (exit 2).
@@ -1581,8 +1580,8 @@ json forward_json(const projections::ForwardValue& f, const ledger::Asset& repor
               {"side", f.row.forward.buy ? "buy" : "sell"},
               {"notional", scaled(f.row.forward.notional, base_exp)},
               {"forward_rate", f.row.forward.rate},
-              {"booked_at", iso_time(f.row.forward.booked_at_s)},
-              {"value_date", iso_time(f.row.forward.value_date_s)},
+              {"booked_at", ledger::utc_rfc3339(f.row.forward.booked_at_s)},
+              {"value_date", ledger::utc_rfc3339(f.row.forward.value_date_s)},
               {"status", f.settled ? "settled" : "open"},
               {"spot", rate_ref_json(f.spot)},
               {"mark", opt_json(f.mark_quote, quote_exp)},
@@ -1670,7 +1669,7 @@ int cmd_positions(const Common& common, const PositionsArgs& args) {
   auto answer = projections::positions(opened->stores, request);
   if (!answer) return fail(answer.error());
   const int rexp = reporting->exponent();
-  const std::string at = request.as_of ? iso_time(*request.as_of) : "latest";
+  const std::string at = request.as_of ? ledger::utc_rfc3339(*request.as_of) : "latest";
   OwnerTotals house, merchants;
   for (const auto& row : answer->rows) {
     OwnerTotals& t = row.owner == projections::kHouseOwner ? house : merchants;
@@ -1731,16 +1730,16 @@ int cmd_positions(const Common& common, const PositionsArgs& args) {
                  "MARK " + reporting->code(), "VALUE");
       for (const auto& f : answer->forwards) {
         auto pair = ledger::CurrencyPair::parse(f.row.forward.pair);
-        fmt::print("{:<14} {:<8} {:<5} {:>16} {:>12} {:<11} {:<8} {:>16} {:>16} {:>12}\n",
-                   f.row.forward_id, f.row.forward.pair, f.row.forward.buy ? "buy" : "sell",
-                   scaled(f.row.forward.notional, pair ? pair->base().exponent() : 0),
-                   f.row.forward.rate, iso_time(f.row.forward.value_date_s).substr(0, 10),
-                   f.settled ? "settled" : "open",
-                   f.mark_quote ? fmt::format("{} {}", scaled(*f.mark_quote,
-                                                              pair->quote().exponent()),
-                                              pair->quote().code())
-                                : "-",
-                   opt_scaled(f.mark_reporting, rexp), opt_scaled(f.value(), rexp));
+        fmt::print(
+            "{:<14} {:<8} {:<5} {:>16} {:>12} {:<11} {:<8} {:>16} {:>16} {:>12}\n",
+            f.row.forward_id, f.row.forward.pair, f.row.forward.buy ? "buy" : "sell",
+            scaled(f.row.forward.notional, pair ? pair->base().exponent() : 0), f.row.forward.rate,
+            ledger::utc_rfc3339(f.row.forward.value_date_s).substr(0, 10),
+            f.settled ? "settled" : "open",
+            f.mark_quote ? fmt::format("{} {}", scaled(*f.mark_quote, pair->quote().exponent()),
+                                       pair->quote().code())
+                         : "-",
+            opt_scaled(f.mark_reporting, rexp), opt_scaled(f.value(), rexp));
       }
       fmt::print("(a settled forward's mark is as of its settlement; its value is then 0: the "
                  "exchange is in the position)\n");
@@ -1842,7 +1841,9 @@ int cmd_fx_pnl(const Common& common, const PositionsArgs& args) {
     run_totals.push_back(std::move(rt));
   }
   if (common.json) {
-    json out{{"reporting", reporting->code()}, {"from", iso_time(*from)}, {"to", iso_time(*to)}};
+    json out{{"reporting", reporting->code()},
+             {"from", ledger::utc_rfc3339(*from)},
+             {"to", ledger::utc_rfc3339(*to)}};
     add_coverage(*opened, &out);
     json rows = json::array();
     for (const auto& row : answer->rows) {
@@ -1872,7 +1873,7 @@ int cmd_fx_pnl(const Common& common, const PositionsArgs& args) {
     out["forwards"] = std::move(forwards);
     json jr = json::array();
     for (const auto& r : run_totals) {
-      json j{{"as_of", iso_time(r.row.run.as_of_s)},
+      json j{{"as_of", ledger::utc_rfc3339(r.row.run.as_of_s)},
              {"reporting", r.row.run.reporting},
              {"event_id", r.row.run.event_id}};
       if (request.house) {
@@ -1888,8 +1889,8 @@ int cmd_fx_pnl(const Common& common, const PositionsArgs& args) {
     out["totals"] = owner_totals_json(request, house, merchants, rexp);
     print_json(out);
   } else {
-    fmt::print("FX P&L in {} from {} to {} (end excluded)\n", reporting->code(), iso_time(*from),
-               iso_time(*to));
+    fmt::print("FX P&L in {} from {} to {} (end excluded)\n", reporting->code(),
+               ledger::utc_rfc3339(*from), ledger::utc_rfc3339(*to));
     fmt::print("{:<22} {:<6} {:>14} {:>16} {:>16} {:>14}\n", "OWNER", "ASSET", "REALISED",
                "UNREALISED START", "UNREALISED END", "TOTAL");
     for (const auto& row : answer->rows) {
@@ -1923,7 +1924,7 @@ int cmd_fx_pnl(const Common& common, const PositionsArgs& args) {
       }
       parts.pop_back();
       fmt::print("revaluation run {} as of {} in {}:{}\n", r.row.run.event_id,
-                 iso_time(r.row.run.as_of_s), r.row.run.reporting, parts);
+                 ledger::utc_rfc3339(r.row.run.as_of_s), r.row.run.reporting, parts);
     }
   }
   warn_unpriced(*answer);
@@ -1965,8 +1966,8 @@ int cmd_fx_backtest(const Common& common, const std::string& reporting_code) {
   }
   if (common.json) {
     json out{{"reporting", bt->reporting},
-             {"first", flows ? json(iso_time(bt->first_s)) : json(nullptr)},
-             {"last", flows ? json(iso_time(bt->last_s)) : json(nullptr)}};
+             {"first", flows ? json(ledger::utc_rfc3339(bt->first_s)) : json(nullptr)},
+             {"last", flows ? json(ledger::utc_rfc3339(bt->last_s)) : json(nullptr)}};
     add_coverage(*opened, &out);
     auto policy_json = [&](const projections::PolicyResult& p, size_t i) {
       return json{{"policy", projections::hedge_policy_name(projections::kHedgePolicies[i])},
@@ -2002,10 +2003,12 @@ int cmd_fx_backtest(const Common& common, const std::string& reporting_code) {
     out["totals"] = std::move(jt);
     print_json(out);
   } else if (flows != 0) {
-    fmt::print("FX back-test in {}: the merchant-driven flows of psp:fx:position from {} to {}\n"
-               "cost = value at the mid when the money came in - what the policy obtained "
-               "(positive: a cost), in {} and basis points\n",
-               bt->reporting, iso_time(bt->first_s), iso_time(bt->last_s), bt->reporting);
+    fmt::print(
+        "FX back-test in {}: the merchant-driven flows of psp:fx:position from {} to {}\n"
+        "cost = value at the mid when the money came in - what the policy obtained "
+        "(positive: a cost), in {} and basis points\n",
+        bt->reporting, ledger::utc_rfc3339(bt->first_s), ledger::utc_rfc3339(bt->last_s),
+        bt->reporting);
     fmt::print("{:<6} {:>7} {:>16}", "CCY", "FLOWS", "BENCHMARK");
     for (auto p : projections::kHedgePolicies) {
       fmt::print(" {:>28}", projections::hedge_policy_name(p));
@@ -2417,7 +2420,7 @@ Result<QueryStores> open_query_stores(const Common& common) {
 
 namespace payledger::tools {
 
-std::string iso_text(int64_t seconds) { return iso_time(seconds); }
+std::string iso_text(int64_t seconds) { return ledger::utc_rfc3339(seconds); }
 
 std::string csv_record(const std::vector<std::string>& fields) {
   std::string out;

@@ -1,6 +1,8 @@
 // payledger exposure: money not yet settled per currency and value-date week, what is hedged,
 // and a forecast of money in, as a table, JSON, or a gnuplot chart (docs/fx.md, "Exposure and
 // forecast").
+#include <fmt/format.h>
+#include <google/protobuf/util/time_util.h>
 #include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -16,10 +18,8 @@
 #include <optional>
 #include <regex>
 
-#include <fmt/format.h>
-#include <google/protobuf/util/time_util.h>
-
 #include "ledger/amount.h"
+#include "ledger/local_time.h"
 #include "projections/exposure.h"
 #include "settlement/gnuplot.h"
 #include "tools/query_stores.h"
@@ -45,7 +45,6 @@ std::string utc(int64_t seconds, const char* format) {
   std::strftime(buf, sizeof buf, format, &tm);
   return buf;
 }
-std::string iso_time(int64_t s) { return utc(s, "%Y-%m-%dT%H:%M:%SZ"); }
 std::string date_of_day(int64_t day) { return utc(day * kDaySeconds, "%Y-%m-%d"); }
 
 int64_t day_of(int64_t t_s) {
@@ -153,7 +152,7 @@ json exposure_json(const projections::Exposure& x, const QueryStores& q) {
     rates.push_back(json{{"method", r.method}, {"paid", r.paid}, {"ended", r.ended},
                          {"outstanding", r.outstanding}});
   }
-  json out{{"as_of", iso_time(x.as_of_s)},
+  json out{{"as_of", ledger::utc_rfc3339(x.as_of_s)},
            {"as_of_from_books", x.as_of_from_books},
            {"horizon_days", x.horizon_days},
            {"currencies", std::move(currencies)},
@@ -169,7 +168,7 @@ void print_table(const projections::Exposure& x) {
   const int64_t as_of_day = day_of(x.as_of_s);
   const auto weeks = weeks_of(as_of_day, x.horizon_days);
   fmt::print("exposure as of {}{}, horizon {} days (value dates from {})\n",
-             iso_time(x.as_of_s), x.as_of_from_books ? " (the books' latest event)" : "",
+             ledger::utc_rfc3339(x.as_of_s), x.as_of_from_books ? " (the books' latest event)" : "",
              x.horizon_days, date_of_day(as_of_day));
   if (x.currencies.empty()) {
     fmt::print("no open money, no payables and no money-in history in the books\n");

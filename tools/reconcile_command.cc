@@ -11,6 +11,7 @@
 #include "ledger/amount.h"
 #include "ledger/asset.h"
 #include "ledger/journal.h"
+#include "ledger/methods.h"
 #include "settlement/bank_statement.h"
 #include "settlement/reconcile.h"
 #include "tools/query_stores.h"
@@ -20,9 +21,7 @@ namespace {
 
 using json = nlohmann::ordered_json;
 using ledger::Int128;
-using settlement::BookMovement;
-
-constexpr int64_t kDaySeconds = 86400;
+using ledger::kDaySeconds;
 
 // Net of a balance's posted lines, + = debit (money into a bank account).
 Int128 posted_debit_net(const ledger::Balance& b) { return b.posted_debit - b.posted_credit; }
@@ -157,7 +156,7 @@ Result<BookSide> load_book_side(const projections::Stores& stores, const std::st
     const int64_t day = projections::utc_day(t.line.occurred_at_s);
     if (day < from_day) out.opening += signed_minor;
     if (day <= to_day) out.closing += signed_minor;
-    out.movements.push_back(BookMovement{
+    out.movements.push_back(settlement::BookMovement{
         account, t.asset, currency.exponent(), signed_minor, t.line.occurred_at_s,
         t.reference.empty() ? t.line.event_id : t.reference, t.line.event_id, t.merchant,
         t.partition, t.line.offset, index[i]});
