@@ -1,7 +1,6 @@
 #include "settlement/settle.h"
 
 #include <fmt/format.h>
-#include <google/protobuf/util/time_util.h>
 
 #include <algorithm>
 #include <map>

@@ -16,6 +16,15 @@ TEST(LocalTime, DaysFromCivil) {
 }
 
 // 2026-01-07 ends at 2026-01-08 00:00 local = 2026-01-07T15:00:00Z in Tokyo (UTC+9).
+TEST(LocalTime, UtcRfc3339) {
+  EXPECT_EQ(utc_rfc3339(0), "1970-01-01T00:00:00Z");
+  EXPECT_EQ(utc_rfc3339(86399), "1970-01-01T23:59:59Z");  // 24 * 3600 - 1
+  EXPECT_EQ(utc_rfc3339(-1), "1969-12-31T23:59:59Z");     // before the epoch
+  EXPECT_EQ(utc_rfc3339(951782400),
+            "2000-02-29T00:00:00Z");  // (30*365 + 7 leap + 31 + 28) days = 11016 d
+  EXPECT_EQ(utc_rfc3339(951782400 + 3 * 3600 + 4 * 60 + 5), "2000-02-29T03:04:05Z");
+}
+
 TEST(LocalTime, KonbiniDayEndsAt1500UtcInTokyo) {
   int64_t end = end_of_local_day("2026-01-07", Zone::kAsiaTokyo).value();
   EXPECT_EQ(end, days_from_civil(2026, 1, 7) * kDay + 15 * 3600);

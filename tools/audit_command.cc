@@ -10,6 +10,7 @@
 
 #include "ledger/account.h"
 #include "ledger/asset.h"
+#include "ledger/local_time.h"
 #include "projections/audit.h"
 #include "projections/verify.h"
 #include "tools/progress.h"
@@ -46,14 +47,15 @@ Result<projections::PointInTime> read_point(const projections::Stores& stores,
     auto earliest = projections::earliest_event_time(stores, *owners);
     if (!earliest) return earliest.error();
     if (!*earliest) {
-      return make_error(Code::kInvalidArgument,
-                        fmt::format("--as-of {}: the books hold no event yet", iso_text(*t)));
+      return make_error(
+          Code::kInvalidArgument,
+          fmt::format("--as-of {}: the books hold no event yet", ledger::utc_rfc3339(*t)));
     }
     if (*t < **earliest) {
       return make_error(Code::kInvalidArgument,
                         fmt::format("--as-of {} is before the books' first event ({}): there "
                                     "were no books yet",
-                                    iso_text(*t), iso_text(**earliest)));
+                                    ledger::utc_rfc3339(*t), ledger::utc_rfc3339(**earliest)));
     }
     at.as_of_s = *t;
   }
@@ -176,7 +178,7 @@ int cmd_checkpoint(const Common& common, const std::string& out_dir) {
   if (Status s = lock_for_fold(common.data); !s) return fail(s.error());
   auto store = projections::Store::open(projections_path(common.data), /*read_only=*/false);
   if (!store) return fail(store.error());
-  auto info = projections::make_checkpoint(**store, out_dir, iso_text(::time(nullptr)));
+  auto info = projections::make_checkpoint(**store, out_dir, ledger::utc_rfc3339(::time(nullptr)));
   if (!info) return fail(info.error());
   if (common.json) {
     json heads = json::array();
@@ -318,8 +320,8 @@ int cmd_accounts(const Common& common, const std::string& prefix) {
           json{{"asset", code}, {"exponent", asset ? asset->exponent() : 0}, {"accounts", n}});
     }
     json doc{{"accounts", list}, {"assets", asset_list}};
-    doc["first_event_at"] = *first ? json(iso_text(**first)) : json(nullptr);
-    doc["latest_event_at"] = *latest ? json(iso_text(**latest)) : json(nullptr);
+    doc["first_event_at"] = *first ? json(ledger::utc_rfc3339(**first)) : json(nullptr);
+    doc["latest_event_at"] = *latest ? json(ledger::utc_rfc3339(**latest)) : json(nullptr);
     if (!opened->complete) {
       doc["complete"] = false;
       doc["gaps"] = opened->gaps;
@@ -335,7 +337,8 @@ int cmd_accounts(const Common& common, const std::string& prefix) {
   }
   fmt::print("{} accounts in {} assets", accounts.size(), assets.size());
   if (*first && *latest) {
-    fmt::print("; events from {} to {}", iso_text(**first), iso_text(**latest));
+    fmt::print("; events from {} to {}", ledger::utc_rfc3339(**first),
+               ledger::utc_rfc3339(**latest));
   }
   fmt::print("\n");
   return kExitOk;

@@ -2420,8 +2420,6 @@ Result<QueryStores> open_query_stores(const Common& common) {
 
 namespace payledger::tools {
 
-std::string iso_text(int64_t seconds) { return ledger::utc_rfc3339(seconds); }
-
 std::string csv_record(const std::vector<std::string>& fields) {
   std::string out;
   for (size_t i = 0; i < fields.size(); ++i) {

@@ -23,6 +23,7 @@
 #include "ledger/account.h"
 #include "ledger/amount.h"
 #include "ledger/asset.h"
+#include "ledger/local_time.h"
 #include "projections/audit.h"
 #include "tools/query_stores.h"
 
@@ -224,7 +225,7 @@ std::string plain(std::string_view text, bool beancount) {
 void write_header(const Plan& plan, const std::optional<int64_t>& as_of, fmt::memory_buffer* b) {
   auto out = std::back_inserter(*b);
   const std::string scope =
-      as_of ? fmt::format("events that occurred at or before {}", iso_text(*as_of))
+      as_of ? fmt::format("events that occurred at or before {}", ledger::utc_rfc3339(*as_of))
             : std::string("every applied event");
   if (plan.format == Format::kHledger) {
     fmt::format_to(out,
@@ -279,7 +280,7 @@ Status write_entry(const Plan& plan, const projections::JournalEntry& e, fmt::me
     fmt::format_to(out,
                    "{} * \"{}\" \"{}\"\n  event-id: \"{}\"\n  time: \"{}\"\n  position: \"{}\"\n",
                    date, plain(e.merchant, true), plain(what, true), plain(e.event_id, true),
-                   iso_text(e.occurred_at_s), position);
+                   ledger::utc_rfc3339(e.occurred_at_s), position);
     if (!e.reference.empty()) {
       fmt::format_to(out, "  reference: \"{}\"\n", plain(e.reference, true));
     }
@@ -287,7 +288,7 @@ Status write_entry(const Plan& plan, const projections::JournalEntry& e, fmt::me
     if (!e.merchant.empty()) what.append(" ").append(e.merchant);
     if (!e.payment.empty()) what.append(" ").append(e.payment);
     fmt::format_to(out, "{} {}  ; event:{}, time:{}, position:{}", date, plain(what, false),
-                   plain(e.event_id, false), iso_text(e.occurred_at_s), position);
+                   plain(e.event_id, false), ledger::utc_rfc3339(e.occurred_at_s), position);
     if (!e.reference.empty()) fmt::format_to(out, ", reference:{}", plain(e.reference, false));
     b->push_back('\n');
   }
@@ -457,7 +458,7 @@ int cmd_export(const Common& common, const ExportArgs& args) {
   if (common.json) {
     json doc{{"format", args.format},
              {"output", args.out},
-             {"as_of", point->as_of_s ? json(iso_text(*point->as_of_s)) : json(nullptr)},
+             {"as_of", point->as_of_s ? json(ledger::utc_rfc3339(*point->as_of_s)) : json(nullptr)},
              {"transactions", counts.transactions},
              {"postings", counts.postings},
              {"accounts", plan.declared.size()},

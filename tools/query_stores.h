@@ -47,9 +47,6 @@ Result<QueryStores> open_query_stores(const Common& common);
 std::optional<std::string> read_as_of(const std::string& text, std::optional<int64_t>* out,
                                       std::string_view option = "--as-of");
 
-// RFC 3339 UTC text of a moment ("2026-05-22T16:30:00Z").
-std::string iso_text(int64_t seconds);
-
 // One CSV record (RFC 4180: fields with a comma, quote or line break quoted), with "\n".
 std::string csv_record(const std::vector<std::string>& fields);
 

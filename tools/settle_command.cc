@@ -10,6 +10,7 @@
 #include "events/codec.h"
 #include "ledger/amount.h"
 #include "ledger/asset.h"
+#include "ledger/local_time.h"
 #include "ledger/settlement.h"
 #include "settlement/settle.h"
 #include "settlement/transit.h"
@@ -95,7 +96,7 @@ Status start_run(const Common& common, const LogArgs& log, int64_t as_of, bool f
                                   "partition(s), so the books cannot be brought to that time "
                                   "(an as-of more than 366 days after a partition's latest "
                                   "event is clock_skew): see `payledger rejects --data {}`",
-                                  iso_text(as_of), (*done)->rejected, common.data));
+                                  ledger::utc_rfc3339(as_of), (*done)->rejected, common.data));
   }
   return Status::Ok();
 }
@@ -166,7 +167,7 @@ int cmd_settle(const SettleArgs& args) {
   size_t instructed = 0;
   for (const auto& d : plan.decisions) instructed += d.outcome == settlement::Outcome::kInstructed;
   if (args.common.json) {
-    json out{{"as_of", iso_text(*as_of)},
+    json out{{"as_of", ledger::utc_rfc3339(*as_of)},
              {"dry_run", args.dry_run},
              {"instructed", instructed},
              {"failed", plan.failed},
@@ -182,8 +183,9 @@ int cmd_settle(const SettleArgs& args) {
     out["decisions"] = std::move(rows);
     fmt::print("{}\n", out.dump(2));
   } else {
-    fmt::print("settle as of {}: {} merchant-currencies, {} instructed ({}){}\n", iso_text(*as_of),
-               plan.decisions.size(), instructed, instructed_totals(plan.decisions),
+    fmt::print("settle as of {}: {} merchant-currencies, {} instructed ({}){}\n",
+               ledger::utc_rfc3339(*as_of), plan.decisions.size(), instructed,
+               instructed_totals(plan.decisions),
                args.dry_run ? " [dry run: nothing appended]" : "");
     print_decisions(plan.decisions);
     if (folded) {
@@ -272,7 +274,7 @@ int cmd_settlements(const Common& common, const SettlementsArgs& args) {
     return is_open(in.status) ? *as_of - in.instructed_s : in.done_s - in.instructed_s;
   };
   if (common.json) {
-    json out{{"as_of", iso_text(*as_of)}};
+    json out{{"as_of", ledger::utc_rfc3339(*as_of)}};
     out["complete"] = q->complete;
     if (!q->complete) out["gaps"] = q->gaps;
     json list = json::array();
@@ -286,10 +288,10 @@ int cmd_settlements(const Common& common, const SettlementsArgs& args) {
              {"reserve", money(in.reserve, in.currency)},
              {"reserve_released", in.reserve != 0 ? json(in.reserve_released) : json(nullptr)},
              {"status", ledger::instruction_status_name(in.status)},
-             {"instructed_at", iso_text(in.instructed_s)},
-             {"value_date", iso_text(in.value_date_s).substr(0, 10)},
-             {"sent_at", in.sent_s != 0 ? json(iso_text(in.sent_s)) : json(nullptr)},
-             {"done_at", in.done_s != 0 ? json(iso_text(in.done_s)) : json(nullptr)},
+             {"instructed_at", ledger::utc_rfc3339(in.instructed_s)},
+             {"value_date", ledger::utc_rfc3339(in.value_date_s).substr(0, 10)},
+             {"sent_at", in.sent_s != 0 ? json(ledger::utc_rfc3339(in.sent_s)) : json(nullptr)},
+             {"done_at", in.done_s != 0 ? json(ledger::utc_rfc3339(in.done_s)) : json(nullptr)},
              {"age_seconds", age(in)}};
       if (!in.return_reason.empty()) j["return_reason"] = in.return_reason;
       list.push_back(std::move(j));
@@ -306,7 +308,7 @@ int cmd_settlements(const Common& common, const SettlementsArgs& args) {
     fmt::print("{}\n", out.dump(2));
     return kExitOk;
   }
-  fmt::print("settlement instructions as of {}{}: {}\n", iso_text(*as_of),
+  fmt::print("settlement instructions as of {}{}: {}\n", ledger::utc_rfc3339(*as_of),
              args.status.empty() ? "" : fmt::format(" (status {})", args.status), shown.size());
   fmt::print("{:<16} {:<28} {:<9} {:<4} {:>14} {:<11} {:<20} {:<10} {:>8}\n", "merchant",
              "instruction", "rail", "ccy", "amount", "status", "instructed_at", "value_date",
@@ -316,8 +318,8 @@ int cmd_settlements(const Common& common, const SettlementsArgs& args) {
     fmt::print("{:<16} {:<28} {:<9} {:<4} {:>14} {:<11} {:<20} {:<10} {:>8}{}\n", row->merchant,
                row->instruction_id, ledger::rail_name(in.rail), in.currency,
                money(in.amount, in.currency), ledger::instruction_status_name(in.status),
-               iso_text(in.instructed_s), iso_text(in.value_date_s).substr(0, 10),
-               age_text(age(in)),
+               ledger::utc_rfc3339(in.instructed_s),
+               ledger::utc_rfc3339(in.value_date_s).substr(0, 10), age_text(age(in)),
                in.return_reason.empty() ? "" : fmt::format("  returned: {}", in.return_reason));
   }
   for (const auto& [key, v] : totals) {
@@ -459,16 +461,17 @@ int cmd_settle_report(const Common& common, const SettleReportArgs& args) {
   options.by_merchant = !args.merchant.empty();
   options.series = !args.plot.empty();
   if (options.from_s >= options.to_s) {
-    return usage(fmt::format("the period [{}, {}) is empty", iso_text(options.from_s),
-                             iso_text(options.to_s)));
+    return usage(fmt::format("the period [{}, {}) is empty", ledger::utc_rfc3339(options.from_s),
+                             ledger::utc_rfc3339(options.to_s)));
   }
   auto report = settlement::compare_rails(*flows, policies, options);
   if (!report) return fail(report.error());
   if (report->currencies.empty()) {
-    return fail(make_error(Code::kInvalidArgument,
-                           fmt::format("no payable flow of a merchant with a policy in [{}, {}): "
-                                       "nothing to compare",
-                                       iso_text(options.from_s), iso_text(options.to_s))));
+    return fail(make_error(
+        Code::kInvalidArgument,
+        fmt::format("no payable flow of a merchant with a policy in [{}, {}): "
+                    "nothing to compare",
+                    ledger::utc_rfc3339(options.from_s), ledger::utc_rfc3339(options.to_s))));
   }
   if (common.json) {
     json out = settlement::transit_json(*report);
@@ -538,11 +541,15 @@ Result<DemoSettlement> demo_settlement(const Common& common, const LogArgs& log)
   out.text = fmt::format(
       "settlement run at {} (`payledger settle`): {} merchant-currencies with a policy: {}; "
       "instructed {}; {} events appended, {} rejected\n",
-      iso_text(as_of), plan.decisions.size(), outcome_text.empty() ? "none" : outcome_text,
-      instructed_totals(plan.decisions), plan.events.size(), rejected);
-  out.json = json{{"as_of", iso_text(as_of)}, {"decisions", plan.decisions.size()},
-                  {"outcomes", outcome_json}, {"events", plan.events.size()},
-                  {"rejected", rejected},     {"failed", plan.failed}};
+      ledger::utc_rfc3339(as_of), plan.decisions.size(),
+      outcome_text.empty() ? "none" : outcome_text, instructed_totals(plan.decisions),
+      plan.events.size(), rejected);
+  out.json = json{{"as_of", ledger::utc_rfc3339(as_of)},
+                  {"decisions", plan.decisions.size()},
+                  {"outcomes", outcome_json},
+                  {"events", plan.events.size()},
+                  {"rejected", rejected},
+                  {"failed", plan.failed}};
   // The rails comparison over the whole history.
   auto q = open_query_stores(common);
   if (!q) return q.error();
@@ -562,7 +569,7 @@ Result<DemoSettlement> demo_settlement(const Common& common, const LogArgs& log)
   out.text += fmt::format(
       "working capital in transit, {} .. {} (`payledger settle report --compare-rails`): "
       "average in transit, batch vs tokenised, and time to funds\n",
-      iso_text(options.from_s), iso_text(options.to_s));
+      ledger::utc_rfc3339(options.from_s), ledger::utc_rfc3339(options.to_s));
   for (const auto& c : report->currencies) {
     auto ratio = settlement::tokenised_vs_batch(c);
     out.text += fmt::format("  {:<4} {:>18} vs {:>16} ({:>6}%)   {:>6} h vs {:>5} h\n", c.currency,
